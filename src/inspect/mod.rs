@@ -1,0 +1,1 @@
+//! Decoded-message rendering.

@@ -1,0 +1,249 @@
+//! The SIP usage's stored value and GRUUs (RFC 7904 §3.2, §6).
+
+use super::codec::{Reader, Wire, decode_all, get_opaque, list_len, put_len, put_opaque};
+use super::destination::Destination;
+use super::error::{DecodeError, DecodeErrorKind, EncodeError};
+
+/// `SipRegistration` (RFC 7904 §3.2): the DataValue of a SIP-REGISTRATION entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SipRegistration {
+    /// `sip_registration_uri(1)`: dereference this other AoR.
+    Uri(Vec<u8>),
+    /// `sip_registration_route(2)`: connect through this Destination List.
+    Route {
+        /// RFC 3840 feature parameters, for example `(sip.schemes=SIPS)`.
+        contact_prefs: Vec<u8>,
+        /// `Destination destination_list<3..2^16-1>`.
+        destination_list: Vec<Destination>,
+    },
+    /// Another type, kept as bytes (the length lets receivers skip it).
+    Unknown {
+        /// Type byte.
+        reg_type: u8,
+        /// The bytes after `length`.
+        data: Vec<u8>,
+    },
+}
+
+impl SipRegistration {
+    fn inner_len(&self) -> usize {
+        match self {
+            SipRegistration::Uri(u) => 2 + u.len(),
+            SipRegistration::Route {
+                contact_prefs,
+                destination_list,
+            } => 2 + contact_prefs.len() + 2 + list_len(destination_list),
+            SipRegistration::Unknown { data, .. } => data.len(),
+        }
+    }
+}
+
+impl Wire for SipRegistration {
+    fn encoded_len(&self) -> usize {
+        3 + self.inner_len()
+    }
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let t = match self {
+            SipRegistration::Uri(_) => 1,
+            SipRegistration::Route { .. } => 2,
+            SipRegistration::Unknown { reg_type, .. } => *reg_type,
+        };
+        out.push(t);
+        put_len(out, 2, self.inner_len(), "SipRegistration.length")?;
+        match self {
+            SipRegistration::Uri(u) => put_opaque(out, 2, u, "SipRegistration.uri"),
+            SipRegistration::Route {
+                contact_prefs,
+                destination_list,
+            } => {
+                if list_len(destination_list) < 3 {
+                    return Err(EncodeError::Invalid(
+                        "SipRegistration.destination_list needs at least 3 bytes",
+                    ));
+                }
+                put_opaque(out, 2, contact_prefs, "SipRegistration.contact_prefs")?;
+                put_len(
+                    out,
+                    2,
+                    list_len(destination_list),
+                    "SipRegistration.destination_list",
+                )?;
+                for d in destination_list {
+                    d.encode(out)?;
+                }
+                Ok(())
+            }
+            SipRegistration::Unknown { data, .. } => {
+                out.extend_from_slice(data);
+                Ok(())
+            }
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.offset();
+        let t = r.u8("SipRegistration.type")?;
+        let mut v = r.vector(2, "SipRegistration.length")?;
+        let reg = match t {
+            1 => SipRegistration::Uri(get_opaque(&mut v, 2, "SipRegistration.uri")?),
+            2 => {
+                let contact_prefs = get_opaque(&mut v, 2, "SipRegistration.contact_prefs")?;
+                let list = v.vector(2, "SipRegistration.destination_list")?;
+                if list.remaining() < 3 {
+                    return Err(list.error(
+                        "SipRegistration.destination_list",
+                        DecodeErrorKind::Invalid("shorter than 3 bytes"),
+                    ));
+                }
+                SipRegistration::Route {
+                    contact_prefs,
+                    destination_list: decode_all(list)?,
+                }
+            }
+            0 => {
+                return Err(DecodeError {
+                    what: "SipRegistration.type",
+                    offset: at,
+                    kind: DecodeErrorKind::InvalidValue(0),
+                });
+            }
+            _ => {
+                let data = v.rest().to_vec();
+                v.bytes(data.len(), "SipRegistration")?;
+                SipRegistration::Unknown { reg_type: t, data }
+            }
+        };
+        v.finish("SipRegistration")?;
+        Ok(reg)
+    }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Base64 (RFC 4648 Table 1) with `~` in place of the `=` pad, as RFC 7904 §6 requires.
+pub fn gruu_base64(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from_be_bytes([0, b[0], b[1], b[2]]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                s.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                s.push('~');
+            }
+        }
+    }
+    s
+}
+
+/// Inverse of [`gruu_base64`]; `None` on any character or length error.
+pub fn gruu_unbase64(text: &str) -> Option<Vec<u8>> {
+    let t = text.as_bytes();
+    if t.len() % 4 != 0 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(t.len() / 4 * 3);
+    for (ci, chunk) in t.chunks(4).enumerate() {
+        let last = ci == t.len() / 4 - 1;
+        let pads = chunk.iter().rev().take_while(|c| **c == b'~').count();
+        if pads > 2 || (pads > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            let v = if i >= 4 - pads {
+                0
+            } else {
+                B64.iter().position(|x| x == c)? as u32
+            };
+            n |= v << (18 - 6 * i);
+        }
+        let b = n.to_be_bytes();
+        out.extend_from_slice(&b[1..4 - pads]);
+    }
+    Some(out)
+}
+
+/// A GRUU for `aor` (`user@domain`, no scheme) that routes to `destinations`:
+/// `aor;gr=<base64 of the Destinations concatenated>` (RFC 7904 §6; no outer length
+/// prefix, reload-spec.md §15 item 23).
+pub fn encode_gruu(aor: &str, destinations: &[Destination]) -> Result<String, EncodeError> {
+    let mut bytes = Vec::with_capacity(list_len(destinations));
+    for d in destinations {
+        d.encode(&mut bytes)?;
+    }
+    Ok(format!("{aor};gr={}", gruu_base64(&bytes)))
+}
+
+/// Splits a GRUU into its AoR and Destination List; `None` if it is not a GRUU.
+pub fn decode_gruu(gruu: &str) -> Option<Result<(String, Vec<Destination>), DecodeError>> {
+    let (aor, gr) = gruu.split_once(";gr=")?;
+    let bytes = match gruu_unbase64(gr) {
+        Some(b) => b,
+        None => {
+            return Some(Err(DecodeError {
+                what: "GRUU",
+                offset: aor.len() + 4,
+                kind: DecodeErrorKind::Invalid("not base64"),
+            }));
+        }
+    };
+    Some(decode_all(Reader::new(&bytes)).map(|d| (aor.to_string(), d)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::id::NodeId;
+
+    #[test]
+    fn gruu_example_from_rfc7904() {
+        assert_eq!(
+            gruu_base64(b"01234567890123456789"),
+            "MDEyMzQ1Njc4OTAxMjM0NTY3ODk~"
+        );
+        assert_eq!(
+            gruu_unbase64("MDEyMzQ1Njc4OTAxMjM0NTY3ODk~").unwrap(),
+            b"01234567890123456789"
+        );
+        for n in 0..10 {
+            let data: Vec<u8> = (0..n).collect();
+            assert_eq!(gruu_unbase64(&gruu_base64(&data)).unwrap(), data);
+        }
+        assert!(gruu_unbase64("M~EA").is_none());
+    }
+
+    #[test]
+    fn gruu_round_trip() {
+        let d = vec![Destination::Node(NodeId(42))];
+        let g = encode_gruu("alice@example.com", &d).unwrap();
+        let (aor, back) = decode_gruu(&g).unwrap().unwrap();
+        assert_eq!(aor, "alice@example.com");
+        assert_eq!(back, d);
+        assert!(decode_gruu("alice@example.com").is_none());
+    }
+
+    #[test]
+    fn registration_layouts() {
+        let r = SipRegistration::Uri(b"bob@example.com".to_vec());
+        let b = r.to_bytes().unwrap();
+        assert_eq!(&b[..5], &[1, 0, 17, 0, 15]);
+        assert_eq!(SipRegistration::from_bytes(&b).unwrap(), r);
+        let route = SipRegistration::Route {
+            contact_prefs: vec![],
+            destination_list: vec![Destination::Node(NodeId(1))],
+        };
+        let b = route.to_bytes().unwrap();
+        assert_eq!(&b[..7], &[2, 0, 22, 0, 0, 0, 18]);
+        assert_eq!(SipRegistration::from_bytes(&b).unwrap(), route);
+        let empty = SipRegistration::Route {
+            contact_prefs: vec![],
+            destination_list: vec![],
+        };
+        assert!(empty.to_bytes().is_err());
+    }
+}
