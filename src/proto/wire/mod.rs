@@ -12,6 +12,7 @@ pub mod destination;
 pub mod diagnostics;
 pub mod error;
 pub mod error_code;
+pub mod examples;
 pub mod framing;
 pub mod header;
 pub mod message;

@@ -1,0 +1,4 @@
+//! Integration tests: one test binary, one module per concern.
+
+mod codec_props;
+mod vectors;

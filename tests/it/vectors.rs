@@ -1,0 +1,1 @@
+//! Hand-written RFC 6940 byte vectors.
