@@ -1,4 +1,5 @@
 //! Integration tests: one test binary, one module per concern.
 
 mod codec_props;
+mod tshark;
 mod vectors;

@@ -1,12 +1,14 @@
 //! Attach and AppAttach bodies with their ICE candidates (RFC 6940 §6.5.1–§6.5.2).
 
+use serde::Serialize;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::codec::{Reader, Wire, get_list, get_opaque, list_len, put_list, put_opaque};
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
 
 /// `IpAddressPort` (§6.3.1): `type u8; length u8; select { ipv4 | ipv6 }`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum IpAddressPort {
     /// An IPv4 address and port (type 1, length 6).
     V4(Ipv4Addr, u16),
@@ -17,6 +19,7 @@ pub enum IpAddressPort {
         /// Type byte.
         addr_type: u8,
         /// The bytes after `length`.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         data: Vec<u8>,
     },
 }
@@ -92,11 +95,13 @@ pub mod overlay_link {
 }
 
 /// `IceExtension`: `opaque name<0..2^16-1>; opaque value<0..2^16-1>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct IceExtension {
     /// Attribute name.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub name: Vec<u8>,
     /// Attribute value.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub value: Vec<u8>,
 }
 
@@ -117,7 +122,8 @@ impl Wire for IceExtension {
 }
 
 /// `CandType` with its select data.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CandType {
     /// `host(1)`.
     Host,
@@ -128,13 +134,14 @@ pub enum CandType {
 }
 
 /// `IceCandidate` (§6.5.1.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct IceCandidate {
     /// Transport address.
     pub addr_port: IpAddressPort,
     /// `OverlayLinkType`, see [`overlay_link`].
     pub overlay_link: u8,
     /// `opaque foundation<0..255>`.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub foundation: Vec<u8>,
     /// ICE priority.
     pub priority: u32,
@@ -209,13 +216,16 @@ impl Wire for IceCandidate {
 }
 
 /// `AttachReqAns` (§6.5.1.1): the body of both AttachReq and AttachAns.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AttachReqAns {
     /// ICE username fragment.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub ufrag: Vec<u8>,
     /// ICE password.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub password: Vec<u8>,
     /// "passive" in the request, "active" in the answer.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub role: Vec<u8>,
     /// Candidates (never ICE and No-ICE mixed).
     pub candidates: Vec<IceCandidate>,
@@ -260,15 +270,18 @@ pub mod application {
 }
 
 /// `AppAttachReq` / `AppAttachAns` (§6.5.2): the same layout in both directions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AppAttachReqAns {
     /// ICE username fragment.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub ufrag: Vec<u8>,
     /// ICE password.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub password: Vec<u8>,
     /// Application-ID, see [`application`].
     pub application: u16,
     /// ICE role.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub role: Vec<u8>,
     /// Candidates.
     pub candidates: Vec<IceCandidate>,

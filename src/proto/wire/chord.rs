@@ -1,12 +1,13 @@
 //! CHORD-RELOAD overlay-specific data (RFC 6940 §10.7–§10.9).
 
 use crate::proto::id::NodeId;
+use serde::Serialize;
 
 use super::codec::{Reader, Wire, get_list, list_len, put_len, put_list};
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
 
 /// `ChordUpdate` (§10.7): the UpdateReq body.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ChordUpdate {
     /// Seconds this peer has been up.
     pub uptime: u32,
@@ -17,7 +18,8 @@ pub struct ChordUpdate {
 /// `ChordUpdateType` and its data. Lists are nearest first (predecessors, successors) and
 /// numerically ascending (fingers); receivers sort by ring distance (reload-spec.md §15
 /// item 18).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChordUpdateKind {
     /// `peer_ready(1)`: "I am a peer, route through me".
     PeerReady,
@@ -116,7 +118,8 @@ impl Wire for ChordUpdate {
 }
 
 /// `ChordLeaveData` (§10.9), carried in LeaveReq.overlay_specific_data.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChordLeaveData {
     /// `from_succ(1)`: sent to a predecessor, with our successors.
     FromSuccessor(Vec<NodeId>),
@@ -163,7 +166,7 @@ impl Wire for ChordLeaveData {
 }
 
 /// `ChordRouteQueryAns` (§10.8): the RouteQueryAns body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ChordRouteQueryAns {
     /// The peer the responder would route to next.
     pub next_peer: NodeId,

@@ -322,6 +322,24 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
+/// Serializes bytes as a lowercase hex string (for JSON output).
+pub fn ser_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex(bytes))
+}
+
+/// Serializes text fields as a string when they are UTF-8, else as `{"hex": "…"}`.
+pub fn ser_text<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    match std::str::from_utf8(bytes) {
+        Ok(t) => s.serialize_str(t),
+        Err(_) => {
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry("hex", &hex(bytes))?;
+            m.end()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

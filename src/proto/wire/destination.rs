@@ -1,6 +1,7 @@
 //! `Destination` (RFC 6940 §6.3.2.2): one entry of a Via List or Destination List.
 
 use crate::proto::id::{NODE_ID_LEN, NodeId, ResourceId};
+use serde::Serialize;
 
 use super::codec::{Reader, Wire, put_len};
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
@@ -18,7 +19,8 @@ pub mod dest_type {
 }
 
 /// One Via List or Destination List entry.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Destination {
     /// `node(1)`: a Node-ID, `01 10 <16 bytes>`.
     Node(NodeId),
@@ -26,7 +28,7 @@ pub enum Destination {
     /// ever the last entry of a Destination List, never in a Via List.
     Resource(ResourceId),
     /// `opaque_id_type(3)`: `03 (n+1) n <n bytes>`.
-    Opaque(Vec<u8>),
+    Opaque(#[serde(serialize_with = "crate::proto::wire::codec::ser_hex")] Vec<u8>),
     /// The 2-byte compressed opaque id: first byte has its top bit set (§6.3.2.2).
     Compressed(u16),
     /// A type this implementation does not know (4..=127). Its length lets it be skipped.
@@ -34,6 +36,7 @@ pub enum Destination {
         /// The type byte.
         dest_type: u8,
         /// The destination data.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         data: Vec<u8>,
     },
 }

@@ -6,13 +6,15 @@
 use super::codec::{Reader, Wire, get_opaque, list_len, put_len, put_opaque};
 use super::destination::Destination;
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
+use serde::Serialize;
 
 /// `DiagnosticExtension` (RFC 7851 §5.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DiagnosticExtension {
     /// `DiagnosticKindId`.
     pub kind: u16,
     /// `opaque diagnostic_extension_contents<0..2^32-1>`.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub contents: Vec<u8>,
 }
 
@@ -33,11 +35,12 @@ impl Wire for DiagnosticExtension {
 }
 
 /// `DiagnosticInfo` (RFC 7851 §5.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DiagnosticInfo {
     /// `DiagnosticKindId`.
     pub kind: u16,
     /// `opaque diagnostic_info_contents<0..2^16-1>`.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub contents: Vec<u8>,
 }
 
@@ -90,7 +93,7 @@ fn get_ext_list<T: Wire>(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<T
 }
 
 /// `DiagnosticsRequest` (RFC 7851 §5.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DiagnosticsRequest {
     /// Expiry, ms since 1970.
     pub expiration: u64,
@@ -127,7 +130,7 @@ impl Wire for DiagnosticsRequest {
 }
 
 /// `DiagnosticsResponse` (RFC 7851 §5.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DiagnosticsResponse {
     /// Expiry, ms since 1970.
     pub expiration: u64,
@@ -164,7 +167,7 @@ impl Wire for DiagnosticsResponse {
 }
 
 /// `PathTrackReq` (RFC 7851 §4.3.1.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PathTrackReq {
     /// Where the tracked path leads.
     pub destination: Destination,
@@ -189,7 +192,7 @@ impl Wire for PathTrackReq {
 }
 
 /// `PathTrackAns` (RFC 7851 §4.3.1.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PathTrackAns {
     /// The responder's next hop toward the destination.
     pub next_hop: Destination,
@@ -214,7 +217,7 @@ impl Wire for PathTrackAns {
 }
 
 /// RFC 7363 `self_tuning_data` extension contents (type 0x3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct SelfTuningData {
     /// Estimated overlay size.
     pub network_size: u32,

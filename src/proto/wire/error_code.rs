@@ -3,6 +3,7 @@
 use super::codec::{Reader, Wire, get_opaque, put_opaque};
 use super::error::{DecodeError, EncodeError};
 use super::storage::{KindId, StoreAns};
+use serde::Serialize;
 
 /// Error codes.
 pub mod error_code {
@@ -69,11 +70,12 @@ pub fn error_name(c: u16) -> Option<&'static str> {
 }
 
 /// `struct { uint16 error_code; opaque error_info<0..2^16-1>; } ErrorResponse`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ErrorResponse {
     /// See [`error_code`].
     pub code: u16,
     /// UTF-8 text, or a structure for the codes that define one.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
     pub info: Vec<u8>,
 }
 

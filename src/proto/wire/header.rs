@@ -4,6 +4,7 @@
 //! without allocating, and [`HeaderView::forward_into`] rewrites a message for the next hop
 //! (TTL, popped destinations, one more Via entry) by copying the body once.
 
+use serde::Serialize;
 use std::ops::Range;
 
 use crate::proto::id::TransactionId;
@@ -40,13 +41,14 @@ pub mod option_flags {
 }
 
 /// `struct { uint8 type; uint8 flags; uint16 length; opaque value[length]; }` (§6.3.2.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ForwardingOption {
     /// Option type (0 invalid, 1 exp-forward).
     pub option_type: u8,
     /// See [`option_flags`].
     pub flags: u8,
     /// Option value.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub value: Vec<u8>,
 }
 
@@ -74,7 +76,7 @@ impl Wire for ForwardingOption {
 }
 
 /// The forwarding header (§6.3.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ForwardingHeader {
     /// Low 32 bits of SHA-1(overlay name).
     pub overlay: u32,
@@ -289,7 +291,7 @@ impl Fixed {
 }
 
 /// A zero-copy view of a message's forwarding header, for routing decisions.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct HeaderView<'a> {
     bytes: &'a [u8],
     /// Time to live.
@@ -308,7 +310,7 @@ pub struct HeaderView<'a> {
 }
 
 /// What a forwarding peer changes in a message before sending it on.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct ForwardEdit<'d> {
     /// Destination List entries to remove from the front (our own Node-ID, §6.1.1).
     pub pop_destinations: usize,

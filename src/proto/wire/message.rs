@@ -16,6 +16,7 @@ use super::topology::{
     ConfigUpdateReq, JoinAns, JoinReq, LeaveReq, PingAns, PingReq, ProbeAns, ProbeReq,
     RouteQueryReq,
 };
+use serde::Serialize;
 
 /// Message codes (§14.8, RFC 7851 §9.3). Requests are odd; an answer is request + 1.
 pub mod code {
@@ -98,13 +99,14 @@ pub fn is_request(c: u16) -> bool {
 }
 
 /// `MessageExtension` (§6.3.3).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MessageExtension {
     /// `MessageExtensionType` (2 Diagnostic_Ping, 3 self_tuning_data).
     pub ext_type: u16,
     /// If set and unknown to the receiver: Error_Unknown_Extension.
     pub critical: bool,
     /// `opaque extension_contents<0..2^32-1>`.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub contents: Vec<u8>,
 }
 
@@ -140,8 +142,9 @@ impl Wire for MessageExtension {
 }
 
 /// A typed message body, one variant per message code.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[allow(missing_docs)]
+#[serde(rename_all = "snake_case")]
 pub enum Body {
     ProbeReq(ProbeReq),
     ProbeAns(ProbeAns),
@@ -179,6 +182,7 @@ pub enum Body {
     /// A code this implementation has no body type for; the body is kept as bytes.
     Unknown {
         code: u16,
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         body: Vec<u8>,
     },
 }
@@ -318,7 +322,7 @@ impl Body {
 }
 
 /// `MessageContents` (§6.3.3): the code (implied by the body), body and extensions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MessageContents {
     /// The typed body.
     pub body: Body,
@@ -373,7 +377,7 @@ impl MessageContents {
 }
 
 /// A whole, unfragmented RELOAD message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Message {
     /// Forwarding header; its `length` is recomputed on encode.
     pub header: ForwardingHeader,

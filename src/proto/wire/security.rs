@@ -2,13 +2,15 @@
 
 use super::codec::{Reader, Wire, get_list, get_opaque, list_len, put_list, put_opaque};
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
+use serde::Serialize;
 
 /// `GenericCertificate`: a certificate with its RFC 6091 type (0 X.509 DER, 1 OpenPGP).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GenericCertificate {
     /// `CertificateType` (RFC 6091).
     pub cert_type: u8,
     /// `opaque certificate<0..2^16-1>`.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub certificate: Vec<u8>,
 }
 
@@ -29,7 +31,7 @@ impl Wire for GenericCertificate {
 }
 
 /// TLS 1.2 `SignatureAndHashAlgorithm`, hash byte first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct SignatureAndHashAlgorithm {
     /// `HashAlgorithm`: none 0, md5 1, sha1 2, sha224 3, sha256 4, sha384 5, sha512 6.
     pub hash: u8,
@@ -66,13 +68,15 @@ pub mod signer_identity_type {
 }
 
 /// `SignerIdentity` (§6.3.4): who signed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SignerIdentity {
     /// `cert_hash`: H(DER certificate), for single-Node-ID certificates.
     CertHash {
         /// `HashAlgorithm` of the digest.
         hash_alg: u8,
         /// `opaque certificate_hash<0..2^8-1>`.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         hash: Vec<u8>,
     },
     /// `cert_hash_node_id`: H(Node-ID ‖ DER certificate), for multi-Node-ID certificates.
@@ -80,6 +84,7 @@ pub enum SignerIdentity {
         /// `HashAlgorithm` of the digest.
         hash_alg: u8,
         /// `opaque certificate_node_id_hash<0..2^8-1>`.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         hash: Vec<u8>,
     },
     /// `none`: only in synthesized FetchAns values.
@@ -142,13 +147,14 @@ impl Wire for SignerIdentity {
 }
 
 /// `Signature` (§6.3.4).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Signature {
     /// Algorithm pair.
     pub algorithm: SignatureAndHashAlgorithm,
     /// Signer.
     pub identity: SignerIdentity,
     /// `opaque signature_value<0..2^16-1>`.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub value: Vec<u8>,
 }
 
@@ -187,7 +193,7 @@ impl Wire for Signature {
 }
 
 /// `SecurityBlock` (§6.3.4): certificates and the message signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SecurityBlock {
     /// `GenericCertificate certificates<0..2^16-1>`.
     pub certificates: Vec<GenericCertificate>,

@@ -3,15 +3,18 @@
 use super::codec::{Reader, Wire, decode_all, get_opaque, list_len, put_len, put_opaque};
 use super::destination::Destination;
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
+use serde::Serialize;
 
 /// `SipRegistration` (RFC 7904 §3.2): the DataValue of a SIP-REGISTRATION entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SipRegistration {
     /// `sip_registration_uri(1)`: dereference this other AoR.
-    Uri(Vec<u8>),
+    Uri(#[serde(serialize_with = "crate::proto::wire::codec::ser_text")] Vec<u8>),
     /// `sip_registration_route(2)`: connect through this Destination List.
     Route {
         /// RFC 3840 feature parameters, for example `(sip.schemes=SIPS)`.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_text")]
         contact_prefs: Vec<u8>,
         /// `Destination destination_list<3..2^16-1>`.
         destination_list: Vec<Destination>,
@@ -21,6 +24,7 @@ pub enum SipRegistration {
         /// Type byte.
         reg_type: u8,
         /// The bytes after `length`.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         data: Vec<u8>,
     },
 }

@@ -5,13 +5,14 @@
 //! `decode_with` functions for overlays that define private Kinds.
 
 use crate::proto::id::{NodeId, ResourceId};
+use serde::Serialize;
 
 use super::codec::{Reader, Wire, get_list, get_opaque, list_len, put_len, put_list, put_opaque};
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
 use super::security::{Signature, SignerIdentity};
 
 /// A Kind-ID (§7.2, §14.6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct KindId(pub u32);
 
 impl KindId {
@@ -28,7 +29,8 @@ impl KindId {
 }
 
 /// The data model of a Kind (§7.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DataModel {
     /// One value.
     Single,
@@ -45,7 +47,7 @@ pub trait KindModels {
 }
 
 /// The IANA-registered Kinds (§14.6, RFC 7904, RFC 7374).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct StandardKinds;
 
 impl KindModels for StandardKinds {
@@ -60,7 +62,7 @@ impl KindModels for StandardKinds {
 }
 
 /// The standard Kinds plus private ones, for example from an overlay configuration.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct KindTable {
     extra: Vec<(KindId, DataModel)>,
 }
@@ -94,11 +96,12 @@ fn model_of(
 }
 
 /// `struct { Boolean exists; opaque value<0..2^32-1>; } DataValue`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DataValue {
     /// False for a deleted or missing value.
     pub exists: bool,
     /// The value bytes.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub value: Vec<u8>,
 }
 
@@ -119,7 +122,8 @@ impl Wire for DataValue {
 }
 
 /// `StoredDataValue`: one of the three data models (§7.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StoredDataValue {
     /// `single_value_entry`.
     Single(DataValue),
@@ -133,6 +137,7 @@ pub enum StoredDataValue {
     /// `DictionaryEntry`.
     Dictionary {
         /// `DictionaryKey key<0..2^16-1>`.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         key: Vec<u8>,
         /// The value.
         value: DataValue,
@@ -196,7 +201,7 @@ impl StoredDataValue {
 }
 
 /// `StoredData` (§7): one value with its timestamps and signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoredData {
     /// Milliseconds since 1970-01-01 UTC; newer replaces older.
     pub storage_time: u64,
@@ -290,7 +295,7 @@ fn get_values(
 }
 
 /// `StoreKindData` (§7.4.1.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoreKindData {
     /// The Kind.
     pub kind: KindId,
@@ -329,7 +334,7 @@ impl Wire for StoreKindData {
 }
 
 /// `StoreReq` (§7.4.1.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoreReq {
     /// Where to store.
     pub resource: ResourceId,
@@ -372,7 +377,7 @@ impl Wire for StoreReq {
 }
 
 /// `StoreKindResponse` (§7.4.1.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoreKindResponse {
     /// The Kind.
     pub kind: KindId,
@@ -401,7 +406,7 @@ impl Wire for StoreKindResponse {
 }
 
 /// `StoreAns` (§7.4.1.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoreAns {
     /// One entry per Kind stored.
     pub kind_responses: Vec<StoreKindResponse>,
@@ -422,7 +427,7 @@ impl Wire for StoreAns {
 }
 
 /// `ArrayRange` (§7.4.2.1). On the wire both are u32; 0xffffffff means "last".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct ArrayRange {
     /// First index.
     pub first: u32,
@@ -448,8 +453,10 @@ impl Wire for ArrayRange {
 }
 
 /// A `DictionaryKey` in a specifier list (`opaque<0..2^16-1>`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DictionaryKey(pub Vec<u8>);
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DictionaryKey(
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")] pub Vec<u8>,
+);
 
 impl Wire for DictionaryKey {
     fn encoded_len(&self) -> usize {
@@ -464,7 +471,8 @@ impl Wire for DictionaryKey {
 }
 
 /// The model-specific part of a [`StoredDataSpecifier`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SpecifierIndices {
     /// Single value: nothing.
     Single,
@@ -478,7 +486,7 @@ pub enum SpecifierIndices {
 
 /// `StoredDataSpecifier` (§7.4.2.1). `length` covers the model part including the inner
 /// vector's own 2-byte prefix (reload-spec.md §15 item 7).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoredDataSpecifier {
     /// The Kind.
     pub kind: KindId,
@@ -549,7 +557,7 @@ impl Wire for StoredDataSpecifier {
 }
 
 /// `FetchReq` (§7.4.2.1); StatReq has the same layout (§7.4.3.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FetchReq {
     /// Where to fetch from.
     pub resource: ResourceId,
@@ -587,7 +595,7 @@ impl Wire for FetchReq {
 }
 
 /// `FetchKindResponse` (§7.4.2.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FetchKindResponse {
     /// The Kind.
     pub kind: KindId,
@@ -619,7 +627,7 @@ impl Wire for FetchKindResponse {
 }
 
 /// `FetchAns` (§7.4.2.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FetchAns {
     /// One entry per requested Kind.
     pub kind_responses: Vec<FetchKindResponse>,
@@ -657,7 +665,7 @@ impl Wire for FetchAns {
 }
 
 /// `MetaData` (§7.4.3.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MetaData {
     /// Whether the value exists.
     pub exists: bool,
@@ -666,6 +674,7 @@ pub struct MetaData {
     /// `HashAlgorithm` of `hash_value`.
     pub hash_algorithm: u8,
     /// Hash over the DataValue's value including its 4-byte length prefix.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub hash_value: Vec<u8>,
 }
 
@@ -690,7 +699,8 @@ impl Wire for MetaData {
 }
 
 /// `MetaDataValue` (§7.4.3.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MetaDataValue {
     /// `single_value_entry`.
     Single(MetaData),
@@ -704,6 +714,7 @@ pub enum MetaDataValue {
     /// `DictionaryEntryMeta`.
     Dictionary {
         /// Dictionary key.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         key: Vec<u8>,
         /// Metadata.
         value: MetaData,
@@ -711,10 +722,13 @@ pub enum MetaDataValue {
 }
 
 /// `StoredMetaData` (§7.4.3.2): like StoredData without the value and signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its first field, `value_length`, is "the same as the corresponding field in StoredData"
+/// (§7.4.3.2), that is StoredData's `length`: the byte count of the rest of the structure.
+/// Wireshark reads it the same way. The encoder computes it; the value's own length is in
+/// [`MetaData::value_length`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoredMetaData {
-    /// Length of the value.
-    pub value_length: u32,
     /// Milliseconds since 1970.
     pub storage_time: u64,
     /// Seconds.
@@ -724,23 +738,31 @@ pub struct StoredMetaData {
 }
 
 impl StoredMetaData {
+    fn inner_len(&self) -> usize {
+        12 + match &self.metadata {
+            MetaDataValue::Single(m) => m.encoded_len(),
+            MetaDataValue::Array { value, .. } => 4 + value.encoded_len(),
+            MetaDataValue::Dictionary { key, value } => 2 + key.len() + value.encoded_len(),
+        }
+    }
+
     fn decode_model(r: &mut Reader<'_>, model: DataModel) -> Result<Self, DecodeError> {
-        let value_length = r.u32("StoredMetaData.value_length")?;
-        let storage_time = r.u64("StoredMetaData.storage_time")?;
-        let lifetime = r.u32("StoredMetaData.lifetime")?;
+        let mut body = r.vector(4, "StoredMetaData.value_length")?;
+        let storage_time = body.u64("StoredMetaData.storage_time")?;
+        let lifetime = body.u32("StoredMetaData.lifetime")?;
         let metadata = match model {
-            DataModel::Single => MetaDataValue::Single(MetaData::decode(r)?),
+            DataModel::Single => MetaDataValue::Single(MetaData::decode(&mut body)?),
             DataModel::Array => MetaDataValue::Array {
-                index: r.u32("ArrayEntryMeta.index")?,
-                value: MetaData::decode(r)?,
+                index: body.u32("ArrayEntryMeta.index")?,
+                value: MetaData::decode(&mut body)?,
             },
             DataModel::Dictionary => MetaDataValue::Dictionary {
-                key: get_opaque(r, 2, "DictionaryEntryMeta.key")?,
-                value: MetaData::decode(r)?,
+                key: get_opaque(&mut body, 2, "DictionaryEntryMeta.key")?,
+                value: MetaData::decode(&mut body)?,
             },
         };
+        body.finish("StoredMetaData")?;
         Ok(StoredMetaData {
-            value_length,
             storage_time,
             lifetime,
             metadata,
@@ -750,14 +772,10 @@ impl StoredMetaData {
 
 impl Wire for StoredMetaData {
     fn encoded_len(&self) -> usize {
-        16 + match &self.metadata {
-            MetaDataValue::Single(m) => m.encoded_len(),
-            MetaDataValue::Array { value, .. } => 4 + value.encoded_len(),
-            MetaDataValue::Dictionary { key, value } => 2 + key.len() + value.encoded_len(),
-        }
+        4 + self.inner_len()
     }
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        out.extend_from_slice(&self.value_length.to_be_bytes());
+        put_len(out, 4, self.inner_len(), "StoredMetaData.value_length")?;
         out.extend_from_slice(&self.storage_time.to_be_bytes());
         out.extend_from_slice(&self.lifetime.to_be_bytes());
         match &self.metadata {
@@ -779,7 +797,7 @@ impl Wire for StoredMetaData {
 }
 
 /// `StatKindResponse` (§7.4.3.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StatKindResponse {
     /// The Kind.
     pub kind: KindId,
@@ -804,7 +822,7 @@ impl Wire for StatKindResponse {
 }
 
 /// `StatAns` (§7.4.3.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StatAns {
     /// One entry per requested Kind.
     pub kind_responses: Vec<StatKindResponse>,
@@ -854,7 +872,7 @@ impl Wire for StatAns {
 }
 
 /// `FindReq` (§7.4.4.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FindReq {
     /// Where to search from.
     pub resource: ResourceId,
@@ -887,7 +905,7 @@ impl Wire for FindReq {
 
 /// `FindKindData` (§7.4.4.2). For an unknown Kind `closest` is the empty Resource-ID
 /// (`00`, reload-spec.md §15 item 24).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FindKindData {
     /// The Kind.
     pub kind: KindId,
@@ -912,7 +930,7 @@ impl Wire for FindKindData {
 }
 
 /// `FindAns` (§7.4.4.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FindAns {
     /// One entry per Kind.
     pub results: Vec<FindKindData>,

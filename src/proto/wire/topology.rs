@@ -2,6 +2,7 @@
 //! §6.5.4).
 
 use crate::proto::id::NodeId;
+use serde::Serialize;
 
 use super::chord::{ChordLeaveData, put_overlay_data};
 use super::codec::{Reader, Wire, get_list, get_opaque, list_len, put_len, put_list, put_opaque};
@@ -9,11 +10,12 @@ use super::destination::Destination;
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
 
 /// `JoinReq` (§6.4.2.2.1). CHORD-RELOAD sends no overlay data.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct JoinReq {
     /// The joining peer; must equal the signer's Node-ID.
     pub joining_peer_id: NodeId,
     /// `opaque overlay_specific_data<0..2^16-1>`.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub overlay_specific_data: Vec<u8>,
 }
 
@@ -39,9 +41,10 @@ impl Wire for JoinReq {
 }
 
 /// `JoinAns` (§6.4.2.2.2).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
 pub struct JoinAns {
     /// `opaque overlay_specific_data<0..2^16-1>`.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub overlay_specific_data: Vec<u8>,
 }
 
@@ -66,7 +69,7 @@ impl Wire for JoinAns {
 
 /// `LeaveReq` (§6.4.2.3) with CHORD-RELOAD's `ChordLeaveData` (§10.9) as its overlay data.
 /// `None` stands for empty overlay data.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LeaveReq {
     /// The leaving peer.
     pub leaving_peer_id: NodeId,
@@ -102,13 +105,14 @@ impl Wire for LeaveReq {
 }
 
 /// `RouteQueryReq` (§6.4.2.4.1).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RouteQueryReq {
     /// Ask the responder to send an Update (type full).
     pub send_update: bool,
     /// The destination asked about.
     pub destination: Destination,
     /// `opaque overlay_specific_data<0..2^16-1>` (empty for CHORD-RELOAD).
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub overlay_specific_data: Vec<u8>,
 }
 
@@ -146,9 +150,10 @@ pub mod probe_type {
 }
 
 /// `ProbeReq` (§6.4.2.5.1): `ProbeInformationType requested_info<0..2^8-1>`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProbeReq {
     /// Requested information types, one byte each.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub requested_info: Vec<u8>,
 }
 
@@ -167,7 +172,8 @@ impl Wire for ProbeReq {
 }
 
 /// `ProbeInformation` (§6.4.2.5.2). Unknown types carry a length and are kept as bytes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ProbeInformation {
     /// Share of the ring this peer is responsible for, in parts per billion.
     ResponsiblePpb(u32),
@@ -180,6 +186,7 @@ pub enum ProbeInformation {
         /// Type byte.
         info_type: u8,
         /// Value bytes.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         value: Vec<u8>,
     },
 }
@@ -232,7 +239,7 @@ impl Wire for ProbeInformation {
 }
 
 /// `ProbeAns` (§6.4.2.5.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ProbeAns {
     /// `ProbeInformation probe_info<0..2^16-1>`.
     pub probe_info: Vec<ProbeInformation>,
@@ -253,9 +260,10 @@ impl Wire for ProbeAns {
 }
 
 /// `PingReq` (§6.5.3.1).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize)]
 pub struct PingReq {
     /// `opaque padding<0..2^16-1>`, for path MTU probing.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
     pub padding: Vec<u8>,
 }
 
@@ -274,7 +282,7 @@ impl Wire for PingReq {
 }
 
 /// `PingAns` (§6.5.3.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct PingAns {
     /// Random id of this answer.
     pub response_id: u64,
@@ -300,8 +308,10 @@ impl Wire for PingAns {
 }
 
 /// A `KindDescription`: `opaque<0..2^16-1>` holding a kind-block XML.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KindDescription(pub Vec<u8>);
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KindDescription(
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_text")] pub Vec<u8>,
+);
 
 impl Wire for KindDescription {
     fn encoded_len(&self) -> usize {
@@ -317,10 +327,11 @@ impl Wire for KindDescription {
 
 /// `ConfigUpdateReq` (§6.5.4): `u8 type; u32 length; select { … }`. The u32 `length`
 /// counts the rest, including the inner vector's 3-byte prefix (reload-spec.md §15 item 7).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ConfigUpdateReq {
     /// `config(1)`: `opaque config_data<0..2^24-1>`, a configuration document.
-    Config(Vec<u8>),
+    Config(#[serde(serialize_with = "crate::proto::wire::codec::ser_text")] Vec<u8>),
     /// `kind(2)`: `KindDescription kinds<0..2^24-1>`.
     Kinds(Vec<KindDescription>),
     /// Another type, kept as bytes.
@@ -328,6 +339,7 @@ pub enum ConfigUpdateReq {
         /// Type byte.
         update_type: u8,
         /// The bytes after `length`.
+        #[serde(serialize_with = "crate::proto::wire::codec::ser_hex")]
         data: Vec<u8>,
     },
 }
