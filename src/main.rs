@@ -1,1 +1,118 @@
-fn main() {}
+//! The `reload-sim` command line. Thin: parse arguments, call the library, print.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use reload_sim::inspect::{self, Item};
+use reload_sim::proto::wire::codec::parse_hex;
+use reload_sim::proto::wire::storage::KindTable;
+
+/// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
+#[derive(Parser)]
+#[command(name = "reload-sim", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode RELOAD messages from hex, a raw file or a pcap capture and print them.
+    Decode(DecodeArgs),
+}
+
+#[derive(Args)]
+struct DecodeArgs {
+    /// A file of raw bytes: one RELOAD message, or FramedMessage frames back to back.
+    #[arg(conflicts_with_all = ["hex", "pcap"])]
+    file: Option<PathBuf>,
+    /// The bytes as hex (spaces and colons allowed); `-` reads hex from standard input.
+    #[arg(long, value_name = "HEX")]
+    hex: Option<String>,
+    /// A classic pcap capture: decodes every RELOAD frame on the RELOAD port (UDP datagrams
+    /// and TCP streams).
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
+    /// The port that carries RELOAD in the capture.
+    #[arg(long, default_value_t = 6084, requires = "pcap")]
+    port: u16,
+    /// Print one JSON object per message (one per line) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Data model of a private Kind, as ID=MODEL (MODEL: single, array, dictionary), so its
+    /// values can be decoded. Repeatable.
+    #[arg(long = "kind", value_name = "ID=MODEL")]
+    kinds: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => decode(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("reload-sim: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn decode(args: DecodeArgs) -> Result<ExitCode, String> {
+    let mut kinds = KindTable::default();
+    for spec in &args.kinds {
+        inspect::parse_kind_spec(spec, &mut kinds)?;
+    }
+    let items: Vec<Item> = if let Some(path) = &args.pcap {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        inspect::decode_pcap(&bytes, args.port, &kinds)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+    } else if let Some(hex) = &args.hex {
+        let text = if hex == "-" {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("stdin: {e}"))?;
+            s
+        } else {
+            hex.clone()
+        };
+        let bytes = parse_hex(&text).map_err(|e| format!("--hex: {e}"))?;
+        inspect::decode_bytes(&bytes, &kinds).map_err(|e| format!("--hex: {e}"))?
+    } else if let Some(path) = &args.file {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        inspect::decode_bytes(&bytes, &kinds).map_err(|e| format!("{}: {e}", path.display()))?
+    } else {
+        return Err("decode needs input: a FILE, --hex HEX or --pcap FILE (see --help)".into());
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut errors = 0;
+    for (i, item) in items.iter().enumerate() {
+        errors += usize::from(item.is_error());
+        let written = if args.json {
+            writeln!(out, "{}", inspect::item_json(i + 1, item))
+        } else {
+            write!(out, "{}", inspect::render_text(i + 1, item))
+        };
+        if written.is_err() {
+            return Ok(ExitCode::SUCCESS); // closed pipe, e.g. `| head`
+        }
+    }
+    let _ = out.flush();
+    if items.is_empty() {
+        eprintln!("reload-sim: no RELOAD messages found");
+        return Ok(ExitCode::from(1));
+    }
+    if errors > 0 {
+        eprintln!(
+            "reload-sim: {errors} of {} item(s) failed to decode",
+            items.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -327,6 +327,11 @@ pub fn ser_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Err
     s.serialize_str(&hex(bytes))
 }
 
+/// Serializes a 32-bit field as `"0x…"` (8 hex digits).
+pub fn ser_hex32<S: serde::Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{v:#010x}"))
+}
+
 /// Serializes text fields as a string when they are UTF-8, else as `{"hex": "…"}`.
 pub fn ser_text<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;

@@ -79,6 +79,7 @@ impl Wire for ForwardingOption {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ForwardingHeader {
     /// Low 32 bits of SHA-1(overlay name).
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex32")]
     pub overlay: u32,
     /// Sequence number of the sender's configuration document (§6.3.2.1).
     pub configuration_sequence: u16,
@@ -87,6 +88,7 @@ pub struct ForwardingHeader {
     /// Hops left.
     pub ttl: u8,
     /// Bit 31 always set, bit 30 last fragment, bits 23..0 byte offset.
+    #[serde(serialize_with = "crate::proto::wire::codec::ser_hex32")]
     pub fragment: u32,
     /// Bytes of this message (or fragment), header included. Set by the encoder.
     pub length: u32,
