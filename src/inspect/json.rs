@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use super::input::{Content, FrameInfo, Item};
 use crate::proto::wire::codec::Reader;
 use crate::proto::wire::diagnostics::{DiagnosticsRequest, SelfTuningData};
-use crate::proto::wire::error_code::error_name;
+use crate::proto::wire::error_response::error_name;
 use crate::proto::wire::message::{code_name, extension_type};
 use crate::proto::wire::sip::SipRegistration;
 use crate::proto::wire::storage::{KindId, StoredData, StoredDataValue};

@@ -34,7 +34,7 @@ impl NodeId {
     }
 
     /// `self + k` modulo 2^128.
-    pub fn add(self, k: u128) -> NodeId {
+    pub fn wrapping_add(self, k: u128) -> NodeId {
         NodeId(self.0.wrapping_add(k))
     }
 

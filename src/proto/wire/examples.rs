@@ -17,7 +17,7 @@ use super::diagnostics::{
     DiagnosticExtension, DiagnosticInfo, DiagnosticsRequest, DiagnosticsResponse, PathTrackAns,
     PathTrackReq,
 };
-use super::error_code::{ErrorResponse, error_code};
+use super::error_response::{ErrorResponse, error_code};
 use super::header::ForwardingHeader;
 use super::message::{Body, Message, MessageContents, MessageExtension, extension_type};
 use super::security::{
@@ -287,7 +287,9 @@ pub fn all_messages() -> Vec<(&'static str, Message)> {
             message(
                 0x03,
                 vec![],
-                vec![Destination::Resource(peer(1).add(1).to_resource_id())],
+                vec![Destination::Resource(
+                    peer(1).wrapping_add(1).to_resource_id(),
+                )],
                 Body::AttachReq(attach.clone()),
             ),
         ),

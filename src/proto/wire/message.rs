@@ -6,7 +6,7 @@ use super::chord::{ChordRouteQueryAns, ChordUpdate};
 use super::codec::{Reader, Wire, get_opaque, list_len, put_len, put_opaque};
 use super::diagnostics::{PathTrackAns, PathTrackReq};
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
-use super::error_code::ErrorResponse;
+use super::error_response::ErrorResponse;
 use super::header::ForwardingHeader;
 use super::security::SecurityBlock;
 use super::storage::{
@@ -368,7 +368,15 @@ impl MessageContents {
 
     /// Decodes contents, looking up data models in `kinds`.
     pub fn decode(r: &mut Reader<'_>, kinds: &dyn KindModels) -> Result<Self, DecodeError> {
+        let at = r.offset();
         let c = r.u16("MessageContents.message_code")?;
+        if c == 0 || (0x8000..0xffff).contains(&c) {
+            return Err(DecodeError {
+                what: "MessageContents.message_code",
+                offset: at,
+                kind: DecodeErrorKind::InvalidValue(c.into()),
+            });
+        }
         let mut body_r = r.vector(4, "MessageContents.message_body")?;
         let body = Body::decode(c, &mut body_r, kinds)?;
         let extensions = super::codec::get_list(r, 4, "MessageContents.extensions")?;

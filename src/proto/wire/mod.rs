@@ -11,7 +11,7 @@ pub mod codec;
 pub mod destination;
 pub mod diagnostics;
 pub mod error;
-pub mod error_code;
+pub mod error_response;
 pub mod examples;
 pub mod framing;
 pub mod header;
