@@ -4,9 +4,11 @@
 //! The writer emits nanosecond-resolution pcap with Ethernet/IPv4/UDP packets, so
 //! Wireshark's `reload-framing` dissector (UDP port 6084) decodes them.
 
+mod example;
 mod reader;
 mod writer;
 
+pub use example::write_example_capture;
 pub use reader::{CaptureError, Packet, Transport, read_packets};
 pub use writer::PcapWriter;
 

@@ -191,3 +191,25 @@ fn private_kinds_need_a_model() {
     let o = run(&["decode", "--kind", "0xf0000001=single", "--hex", &h]);
     assert!(o.status.success(), "{}", stdout(&o));
 }
+
+#[test]
+fn shipped_capture_is_current_and_decodes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read(root.join("captures/all-messages.pcap")).unwrap();
+    let mut fresh = Vec::new();
+    reload_sim::pcap::write_example_capture(&mut fresh).unwrap();
+    assert!(
+        shipped == fresh,
+        "captures/all-messages.pcap is stale: cargo run --example write_examples_pcap -- captures/all-messages.pcap"
+    );
+    let o = run(&[
+        "decode",
+        "--pcap",
+        root.join("captures/all-messages.pcap").to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    assert_eq!(
+        stdout(&o).lines().filter(|l| l.starts_with('#')).count(),
+        60
+    );
+}

@@ -30,11 +30,15 @@ fn tshark_present() -> bool {
     }
 }
 
-/// Writes data frames (and an ack after each) to a pcap; returns the path.
-fn write_capture(messages: &[(&str, Message)], name: &str) -> std::path::PathBuf {
+fn temp_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("reload-sim-tshark-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    dir
+}
+
+/// Writes data frames (and an ack after each) to a pcap; returns the path.
+fn write_capture(messages: &[(&str, Message)], name: &str) -> std::path::PathBuf {
+    let path = temp_dir().join(name);
     let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
     let a = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), 6084);
     let b = SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 6084);
@@ -144,7 +148,8 @@ fn wireshark_dissects_every_message_type() {
         return;
     }
     let messages = all_messages();
-    let path = write_capture(&messages, "all.pcap");
+    let path = temp_dir().join("all.pcap");
+    reload_sim::pcap::write_example_capture(std::fs::File::create(&path).unwrap()).unwrap();
     let packets = dissect(&path);
     assert_eq!(packets.len(), 2 * messages.len());
     for (i, (name, m)) in messages.iter().enumerate() {
