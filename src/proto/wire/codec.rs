@@ -278,6 +278,21 @@ pub fn get_list<T: Wire>(
     decode_all(r.vector(prefix, what)?)
 }
 
+/// Decodes a prefixed vector whose elements need a decoder other than [`Wire::decode`].
+pub fn get_list_by<'a, T>(
+    r: &mut Reader<'a>,
+    prefix: usize,
+    what: &'static str,
+    mut item: impl FnMut(&mut Reader<'a>) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let mut v = r.vector(prefix, what)?;
+    let mut items = Vec::new();
+    while !v.is_empty() {
+        items.push(item(&mut v)?);
+    }
+    Ok(items)
+}
+
 /// Decodes a prefixed opaque vector into an owned buffer.
 pub fn get_opaque(
     r: &mut Reader<'_>,

@@ -1,6 +1,6 @@
 //! Error responses (RFC 6940 §6.3.3.1, §14.9; RFC 7851 §9.5).
 
-use super::codec::{Reader, Wire, get_opaque, put_opaque};
+use super::codec::{Reader, Wire, get_list_by, get_opaque, put_opaque};
 use super::error::{DecodeError, EncodeError};
 use super::storage::{KindId, StoreAns};
 use serde::Serialize;
@@ -117,11 +117,7 @@ impl ErrorResponse {
     pub fn parse_unknown_kinds(&self) -> Option<Result<Vec<KindId>, DecodeError>> {
         (self.code == error_code::UNKNOWN_KIND).then(|| {
             let mut r = Reader::new(&self.info);
-            let mut v = r.vector(1, "unknown_kinds")?;
-            let mut kinds = Vec::new();
-            while !v.is_empty() {
-                kinds.push(KindId(v.u32("KindId")?));
-            }
+            let kinds = get_list_by(&mut r, 1, "unknown_kinds", |v| Ok(KindId(v.u32("KindId")?)))?;
             r.finish("unknown_kinds")?;
             Ok(kinds)
         })

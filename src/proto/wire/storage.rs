@@ -7,7 +7,9 @@
 use crate::proto::id::{NodeId, ResourceId};
 use serde::Serialize;
 
-use super::codec::{Reader, Wire, get_list, get_opaque, list_len, put_len, put_list, put_opaque};
+use super::codec::{
+    Reader, Wire, get_list, get_list_by, get_opaque, list_len, put_len, put_list, put_opaque,
+};
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
 use super::security::{Signature, SignerIdentity};
 
@@ -286,12 +288,7 @@ fn get_values(
     model: DataModel,
     what: &'static str,
 ) -> Result<Vec<StoredData>, DecodeError> {
-    let mut v = r.vector(4, what)?;
-    let mut out = Vec::new();
-    while !v.is_empty() {
-        out.push(StoredData::decode_model(&mut v, model)?);
-    }
-    Ok(out)
+    get_list_by(r, 4, what, |v| StoredData::decode_model(v, model))
 }
 
 /// `StoreKindData` (§7.4.1.1).
@@ -349,11 +346,9 @@ impl StoreReq {
     pub fn decode_with(r: &mut Reader<'_>, kinds: &dyn KindModels) -> Result<Self, DecodeError> {
         let resource = ResourceId::decode(r)?;
         let replica_number = r.u8("StoreReq.replica_number")?;
-        let mut v = r.vector(4, "StoreReq.kind_data")?;
-        let mut kind_data = Vec::new();
-        while !v.is_empty() {
-            kind_data.push(StoreKindData::decode_with(&mut v, kinds)?);
-        }
+        let kind_data = get_list_by(r, 4, "StoreReq.kind_data", |v| {
+            StoreKindData::decode_with(v, kinds)
+        })?;
         Ok(StoreReq {
             resource,
             replica_number,
@@ -569,11 +564,9 @@ impl FetchReq {
     /// Decodes with the given Kind table.
     pub fn decode_with(r: &mut Reader<'_>, kinds: &dyn KindModels) -> Result<Self, DecodeError> {
         let resource = ResourceId::decode(r)?;
-        let mut v = r.vector(2, "FetchReq.specifiers")?;
-        let mut specifiers = Vec::new();
-        while !v.is_empty() {
-            specifiers.push(StoredDataSpecifier::decode_with(&mut v, kinds)?);
-        }
+        let specifiers = get_list_by(r, 2, "FetchReq.specifiers", |v| {
+            StoredDataSpecifier::decode_with(v, kinds)
+        })?;
         Ok(FetchReq {
             resource,
             specifiers,
@@ -605,6 +598,19 @@ pub struct FetchKindResponse {
     pub values: Vec<StoredData>,
 }
 
+impl FetchKindResponse {
+    fn decode_with(r: &mut Reader<'_>, kinds: &dyn KindModels) -> Result<Self, DecodeError> {
+        let kind = KindId(r.u32("FetchKindResponse.kind")?);
+        let generation = r.u64("FetchKindResponse.generation")?;
+        let model = model_of(r, kinds, kind)?;
+        Ok(FetchKindResponse {
+            kind,
+            generation,
+            values: get_values(r, model, "FetchKindResponse.values")?,
+        })
+    }
+}
+
 impl Wire for FetchKindResponse {
     fn encoded_len(&self) -> usize {
         16 + list_len(&self.values)
@@ -615,14 +621,7 @@ impl Wire for FetchKindResponse {
         put_values(out, &self.values, "FetchKindResponse.values")
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let kind = KindId(r.u32("FetchKindResponse.kind")?);
-        let generation = r.u64("FetchKindResponse.generation")?;
-        let model = model_of(r, &StandardKinds, kind)?;
-        Ok(FetchKindResponse {
-            kind,
-            generation,
-            values: get_values(r, model, "FetchKindResponse.values")?,
-        })
+        Self::decode_with(r, &StandardKinds)
     }
 }
 
@@ -636,18 +635,9 @@ pub struct FetchAns {
 impl FetchAns {
     /// Decodes with the given Kind table.
     pub fn decode_with(r: &mut Reader<'_>, kinds: &dyn KindModels) -> Result<Self, DecodeError> {
-        let mut v = r.vector(4, "FetchAns.kind_responses")?;
-        let mut kind_responses = Vec::new();
-        while !v.is_empty() {
-            let kind = KindId(v.u32("FetchKindResponse.kind")?);
-            let generation = v.u64("FetchKindResponse.generation")?;
-            let model = model_of(&v, kinds, kind)?;
-            kind_responses.push(FetchKindResponse {
-                kind,
-                generation,
-                values: get_values(&mut v, model, "FetchKindResponse.values")?,
-            });
-        }
+        let kind_responses = get_list_by(r, 4, "FetchAns.kind_responses", |v| {
+            FetchKindResponse::decode_with(v, kinds)
+        })?;
         Ok(FetchAns { kind_responses })
     }
 }
@@ -836,11 +826,9 @@ impl StatAns {
         let kind = KindId(r.u32("StatKindResponse.kind")?);
         let generation = r.u64("StatKindResponse.generation")?;
         let model = model_of(r, kinds, kind)?;
-        let mut v = r.vector(4, "StatKindResponse.values")?;
-        let mut values = Vec::new();
-        while !v.is_empty() {
-            values.push(StoredMetaData::decode_model(&mut v, model)?);
-        }
+        let values = get_list_by(r, 4, "StatKindResponse.values", |v| {
+            StoredMetaData::decode_model(v, model)
+        })?;
         Ok(StatKindResponse {
             kind,
             generation,
@@ -850,11 +838,9 @@ impl StatAns {
 
     /// Decodes with the given Kind table.
     pub fn decode_with(r: &mut Reader<'_>, kinds: &dyn KindModels) -> Result<Self, DecodeError> {
-        let mut v = r.vector(4, "StatAns.kind_responses")?;
-        let mut kind_responses = Vec::new();
-        while !v.is_empty() {
-            kind_responses.push(Self::decode_kind(&mut v, kinds)?);
-        }
+        let kind_responses = get_list_by(r, 4, "StatAns.kind_responses", |v| {
+            Self::decode_kind(v, kinds)
+        })?;
         Ok(StatAns { kind_responses })
     }
 }
@@ -894,11 +880,9 @@ impl Wire for FindReq {
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let resource = ResourceId::decode(r)?;
-        let mut v = r.vector(1, "FindReq.kinds")?;
-        let mut kinds = Vec::new();
-        while !v.is_empty() {
-            kinds.push(KindId(v.u32("FindReq.kinds")?));
-        }
+        let kinds = get_list_by(r, 1, "FindReq.kinds", |v| {
+            Ok(KindId(v.u32("FindReq.kinds")?))
+        })?;
         Ok(FindReq { resource, kinds })
     }
 }
