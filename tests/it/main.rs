@@ -2,6 +2,8 @@
 
 mod cli;
 mod codec_props;
+mod harness;
 mod layering;
+mod multinode;
 mod tshark;
 mod vectors;

@@ -1,0 +1,123 @@
+//! The Neighbor Table (§10.1): the nearest predecessors and successors on the ring.
+
+use crate::proto::id::NodeId;
+
+/// Predecessors and successors, nearest first. Never contains the owner itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NeighborTable {
+    /// Predecessors, nearest first.
+    pub predecessors: Vec<NodeId>,
+    /// Successors, nearest first.
+    pub successors: Vec<NodeId>,
+}
+
+impl NeighborTable {
+    /// The table `me` would have if `candidates` were all the peers it knows: the
+    /// `n_pred` nearest counter-clockwise and the `n_succ` nearest clockwise. In a small
+    /// ring one peer can be both.
+    pub fn best(
+        me: NodeId,
+        candidates: impl IntoIterator<Item = NodeId>,
+        n_pred: usize,
+        n_succ: usize,
+    ) -> NeighborTable {
+        let mut all: Vec<NodeId> = candidates.into_iter().filter(|c| *c != me).collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut succ = all.clone();
+        succ.sort_unstable_by_key(|c| me.distance_to(*c));
+        succ.truncate(n_succ);
+        all.sort_unstable_by_key(|c| c.distance_to(me));
+        all.truncate(n_pred);
+        NeighborTable {
+            predecessors: all,
+            successors: succ,
+        }
+    }
+
+    /// True if `id` is a predecessor or successor.
+    pub fn contains(&self, id: NodeId) -> bool {
+        self.predecessors.contains(&id) || self.successors.contains(&id)
+    }
+
+    /// Every neighbour once, predecessors first.
+    pub fn all(&self) -> Vec<NodeId> {
+        let mut v = self.predecessors.clone();
+        for s in &self.successors {
+            if !v.contains(s) {
+                v.push(*s);
+            }
+        }
+        v
+    }
+
+    /// True if `id` would enter the table of `me` (it is nearer than the farthest entry,
+    /// or a side is not full).
+    pub fn would_accept(&self, me: NodeId, id: NodeId, n_pred: usize, n_succ: usize) -> bool {
+        if id == me || self.contains(id) {
+            return false;
+        }
+        let succ_ok = self.successors.len() < n_succ
+            || self
+                .successors
+                .last()
+                .is_some_and(|far| me.distance_to(id) < me.distance_to(*far));
+        let pred_ok = self.predecessors.len() < n_pred
+            || self
+                .predecessors
+                .last()
+                .is_some_and(|far| id.distance_to(me) < far.distance_to(me));
+        succ_ok || pred_ok
+    }
+
+    /// Removes `id`; returns true if it was there.
+    pub fn remove(&mut self, id: NodeId) -> bool {
+        let before = self.predecessors.len() + self.successors.len();
+        self.predecessors.retain(|p| *p != id);
+        self.successors.retain(|s| *s != id);
+        before != self.predecessors.len() + self.successors.len()
+    }
+
+    /// True if `me` is responsible for `k`: `k ∈ (predecessor, me]`; with no predecessor,
+    /// for everything (§10.1).
+    pub fn responsible(&self, me: NodeId, k: NodeId) -> bool {
+        match self.predecessors.first() {
+            Some(p) => k.in_half_open(*p, me),
+            None => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_nearest_on_both_sides() {
+        let me = NodeId(100);
+        let t = NeighborTable::best(
+            me,
+            [10, 90, 95, 99, 101, 150, 200, 300, 100].map(NodeId),
+            3,
+            3,
+        );
+        assert_eq!(t.predecessors, vec![NodeId(99), NodeId(95), NodeId(90)]);
+        assert_eq!(t.successors, vec![NodeId(101), NodeId(150), NodeId(200)]);
+        assert!(t.responsible(me, NodeId(100)));
+        assert!(t.responsible(me, NodeId(96)));
+        assert!(!t.responsible(me, NodeId(99)));
+        assert!(t.would_accept(me, NodeId(97), 3, 3));
+        assert!(!t.would_accept(me, NodeId(50), 3, 3));
+    }
+
+    #[test]
+    fn wraps_around_and_handles_tiny_rings() {
+        let me = NodeId(5);
+        let t = NeighborTable::best(me, [NodeId(u128::MAX), NodeId(9)], 3, 3);
+        assert_eq!(t.predecessors, vec![NodeId(u128::MAX), NodeId(9)]);
+        assert_eq!(t.successors, vec![NodeId(9), NodeId(u128::MAX)]);
+        assert!(t.responsible(me, NodeId(0)));
+        assert!(!t.responsible(me, NodeId(7)));
+        assert!(NeighborTable::default().responsible(me, NodeId(7)));
+    }
+}

@@ -1,0 +1,416 @@
+//! The Connection Table and per-hop Simple Reliability (RFC 6940 §6.6.2–§6.6.3).
+//!
+//! Every message crosses a link inside a FramedMessage data frame; the receiver acks each
+//! data frame at once. The sender retransmits an unacknowledged frame after the RTO (500 ms,
+//! doubling) with a new sequence number, up to 5 sends in all; then the link has failed.
+//! Unlike the RFC's stop-and-wait reference sender, up to `link_window` frames may be in
+//! flight per link (the rest queue), which keeps busy forwarding links from stalling.
+//!
+//! A link is keyed by the peer's transport address. It is `Up` once a handshake round trip
+//! completed over it (the stand-in for the (D)TLS handshake of a No-ICE link, §6.5.1.11).
+
+use std::collections::VecDeque;
+
+use crate::proto::config::{Addr, OverlayConfig};
+use crate::proto::event::Transmit;
+use crate::proto::id::NodeId;
+use crate::proto::wire::framing::{FRAME_ACK, FRAME_DATA};
+use crate::time::{Duration, Time};
+
+/// Where a link is in its set-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    /// We opened it and sent the handshake; waiting for the answer.
+    Handshaking,
+    /// We answered an Attach for it; waiting for the other side's handshake.
+    Expecting,
+    /// Usable in both directions.
+    Up,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    seq: u32,
+    sends: u8,
+    deadline: Time,
+    rto: Duration,
+    message: Vec<u8>,
+}
+
+/// One entry of the Connection Table.
+#[derive(Debug)]
+pub struct Link {
+    /// The peer's transport address.
+    pub addr: Addr,
+    /// The peer's Node-ID, once known.
+    pub peer: Option<NodeId>,
+    /// Set-up state.
+    pub state: LinkState,
+    /// The peer is a joined peer that may be routed through.
+    pub ready: bool,
+    /// Send an Update (type full) as soon as the link is up (Attach send_update, §6.4.2.3).
+    pub update_when_up: bool,
+    /// No ack for a full RTO and 3 more retransmissions: kept out of routing until acks
+    /// resume (§6.6.3).
+    pub suspect: bool,
+    /// When the entry was created.
+    pub created: Time,
+    next_seq: u32,
+    inflight: Vec<InFlight>,
+    queue: VecDeque<Vec<u8>>,
+    recv_high: Option<u32>,
+    recv_mask: u32,
+}
+
+impl Link {
+    /// A new link entry.
+    pub fn new(addr: Addr, peer: Option<NodeId>, state: LinkState, now: Time) -> Link {
+        Link {
+            addr,
+            peer,
+            state,
+            ready: false,
+            update_when_up: false,
+            suspect: false,
+            created: now,
+            next_seq: 0,
+            inflight: Vec::new(),
+            queue: VecDeque::new(),
+            recv_high: None,
+            recv_mask: 0,
+        }
+    }
+
+    /// True when the link is up and the peer is known.
+    pub fn is_up(&self) -> bool {
+        self.state == LinkState::Up && self.peer.is_some()
+    }
+
+    /// Frames sent but not yet acknowledged, plus queued messages.
+    pub fn backlog(&self) -> usize {
+        self.inflight.len() + self.queue.len()
+    }
+
+    /// Sends `message` over the link (queued if the window is full).
+    pub fn send(
+        &mut self,
+        now: Time,
+        message: Vec<u8>,
+        cfg: &OverlayConfig,
+        out: &mut VecDeque<Transmit>,
+    ) {
+        if self.inflight.len() < cfg.link_window.max(1) {
+            self.transmit(now, message, 1, cfg.link_rto, out);
+        } else {
+            self.queue.push_back(message);
+        }
+    }
+
+    fn transmit(
+        &mut self,
+        now: Time,
+        message: Vec<u8>,
+        sends: u8,
+        rto: Duration,
+        out: &mut VecDeque<Transmit>,
+    ) {
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        out.push_back(Transmit {
+            to: self.addr,
+            bytes: data_frame(seq, &message),
+        });
+        self.inflight.push(InFlight {
+            seq,
+            sends,
+            deadline: now + rto,
+            rto,
+            message,
+        });
+    }
+
+    /// Handles an ack frame; returns true if it acknowledged anything.
+    pub fn on_ack(
+        &mut self,
+        now: Time,
+        ack_sequence: u32,
+        received: u32,
+        cfg: &OverlayConfig,
+        out: &mut VecDeque<Transmit>,
+    ) -> bool {
+        let before = self.inflight.len();
+        self.inflight.retain(|f| {
+            let back = ack_sequence.wrapping_sub(f.seq);
+            !(back == 0 || ((1..=32).contains(&back) && received & (1 << (back - 1)) != 0))
+        });
+        if self.inflight.len() != before {
+            self.suspect = false;
+        }
+        while self.inflight.len() < cfg.link_window.max(1) {
+            let Some(m) = self.queue.pop_front() else {
+                break;
+            };
+            self.transmit(now, m, 1, cfg.link_rto, out);
+        }
+        self.inflight.len() != before
+    }
+
+    /// Records a received data frame and returns the ack frame to send back.
+    pub fn on_data(&mut self, seq: u32) -> Transmit {
+        match self.recv_high {
+            None => self.recv_high = Some(seq),
+            Some(h) => {
+                let ahead = seq.wrapping_sub(h);
+                if ahead != 0 && ahead < 0x8000_0000 {
+                    self.recv_mask = if ahead > 32 {
+                        0
+                    } else {
+                        (self.recv_mask << ahead) | (1 << (ahead - 1))
+                    };
+                    self.recv_high = Some(seq);
+                } else if ahead != 0 {
+                    let back = h.wrapping_sub(seq);
+                    if (1..=32).contains(&back) {
+                        self.recv_mask |= 1 << (back - 1);
+                    }
+                }
+            }
+        }
+        let mut received = 0u32;
+        for k in 1..=32u32 {
+            if self.seen(seq.wrapping_sub(k)) {
+                received |= 1 << (k - 1);
+            }
+        }
+        let mut bytes = Vec::with_capacity(9);
+        bytes.push(FRAME_ACK);
+        bytes.extend_from_slice(&seq.to_be_bytes());
+        bytes.extend_from_slice(&received.to_be_bytes());
+        Transmit {
+            to: self.addr,
+            bytes,
+        }
+    }
+
+    fn seen(&self, m: u32) -> bool {
+        match self.recv_high {
+            Some(h) if h == m => true,
+            Some(h) => {
+                let back = h.wrapping_sub(m);
+                (1..=32).contains(&back) && self.recv_mask & (1 << (back - 1)) != 0
+            }
+            None => false,
+        }
+    }
+
+    /// Retransmits due frames. Returns false if a frame used its last send: the link failed.
+    pub fn on_timeout(
+        &mut self,
+        now: Time,
+        cfg: &OverlayConfig,
+        out: &mut VecDeque<Transmit>,
+        retransmits: &mut u64,
+    ) -> bool {
+        let mut i = 0;
+        while i < self.inflight.len() {
+            if self.inflight[i].deadline > now {
+                i += 1;
+                continue;
+            }
+            let f = self.inflight.swap_remove(i);
+            if f.sends >= cfg.link_sends {
+                return false;
+            }
+            *retransmits += 1;
+            if f.sends >= 4 {
+                self.suspect = true;
+            }
+            let rto = f.rto.saturating_mul(2);
+            self.transmit(now, f.message, f.sends + 1, rto, out);
+        }
+        true
+    }
+
+    /// Earliest retransmission deadline.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.inflight.iter().map(|f| f.deadline).min()
+    }
+
+    /// Messages still unacknowledged or queued, for re-routing when the link fails.
+    pub fn take_unsent(&mut self) -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = self.inflight.drain(..).map(|f| f.message).collect();
+        v.extend(self.queue.drain(..));
+        v
+    }
+}
+
+/// Builds a FramedMessage data frame.
+pub fn data_frame(seq: u32, message: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(8 + message.len());
+    b.push(FRAME_DATA);
+    b.extend_from_slice(&seq.to_be_bytes());
+    let len = (message.len() as u32).to_be_bytes();
+    b.extend_from_slice(&len[1..]);
+    b.extend_from_slice(message);
+    b
+}
+
+/// The Connection Table: links by address, at most `max_connections`.
+#[derive(Debug, Default)]
+pub struct LinkTable {
+    links: Vec<Link>,
+}
+
+impl LinkTable {
+    /// Number of links.
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+    /// Index of the link to `addr`.
+    pub fn by_addr(&self, addr: Addr) -> Option<usize> {
+        self.links.iter().position(|l| l.addr == addr)
+    }
+    /// Index of the up link to peer `id`.
+    pub fn by_peer(&self, id: NodeId) -> Option<usize> {
+        self.links
+            .iter()
+            .position(|l| l.peer == Some(id) && l.state == LinkState::Up)
+    }
+    /// Index of any link (in any state) to peer `id`.
+    pub fn any_by_peer(&self, id: NodeId) -> Option<usize> {
+        self.links.iter().position(|l| l.peer == Some(id))
+    }
+    /// The link at `i`.
+    pub fn get(&self, i: usize) -> &Link {
+        &self.links[i]
+    }
+    /// The link at `i`, mutably.
+    pub fn get_mut(&mut self, i: usize) -> &mut Link {
+        &mut self.links[i]
+    }
+    /// Adds a link; returns its index.
+    pub fn insert(&mut self, link: Link) -> usize {
+        self.links.push(link);
+        self.links.len() - 1
+    }
+    /// Removes the link at `i` (indices after it shift down).
+    pub fn remove(&mut self, i: usize) -> Link {
+        self.links.remove(i)
+    }
+    /// All links.
+    pub fn iter(&self) -> impl Iterator<Item = &Link> {
+        self.links.iter()
+    }
+    /// All links, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Link> {
+        self.links.iter_mut()
+    }
+    /// Node-IDs of up, ready peers.
+    pub fn ready_peers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.links
+            .iter()
+            .filter(|l| l.is_up() && l.ready && !l.suspect)
+            .filter_map(|l| l.peer)
+    }
+    /// Earliest retransmission deadline over all links.
+    pub fn next_deadline(&self) -> Option<Time> {
+        self.links.iter().filter_map(Link::next_deadline).min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::wire::framing::Frame;
+
+    fn cfg() -> OverlayConfig {
+        OverlayConfig::new("test")
+    }
+
+    #[test]
+    fn retransmits_double_then_fail() {
+        let cfg = cfg();
+        let mut out = VecDeque::new();
+        let mut l = Link::new(
+            "10.0.0.1:6084".parse().unwrap(),
+            None,
+            LinkState::Up,
+            Time::ZERO,
+        );
+        l.send(Time::ZERO, vec![1, 2, 3], &cfg, &mut out);
+        assert_eq!(out.len(), 1);
+        let mut t;
+        let mut rtx = 0;
+        let mut sends = vec![0u64];
+        loop {
+            t = l.next_deadline().unwrap();
+            if !l.on_timeout(t, &cfg, &mut out, &mut rtx) {
+                break;
+            }
+            sends.push(t.as_millis());
+        }
+        assert_eq!(sends, vec![0, 500, 1500, 3500, 7500]);
+        assert_eq!(t.as_millis(), 15500);
+        assert_eq!(rtx, 4);
+        // Each retransmission carries a new sequence number.
+        let seqs: Vec<u32> = out
+            .iter()
+            .map(|t| u32::from_be_bytes([t.bytes[1], t.bytes[2], t.bytes[3], t.bytes[4]]))
+            .collect();
+        assert_eq!(seqs, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn acks_clear_frames_and_open_the_window() {
+        let mut cfg = cfg();
+        cfg.link_window = 1;
+        let mut out = VecDeque::new();
+        let mut l = Link::new(
+            "10.0.0.1:6084".parse().unwrap(),
+            None,
+            LinkState::Up,
+            Time::ZERO,
+        );
+        l.send(Time::ZERO, vec![1], &cfg, &mut out);
+        l.send(Time::ZERO, vec![2], &cfg, &mut out);
+        assert_eq!((out.len(), l.backlog()), (1, 2));
+        assert!(l.on_ack(Time(5), 0, 0, &cfg, &mut out));
+        assert_eq!((out.len(), l.backlog()), (2, 1));
+        assert!(!l.on_ack(Time(5), 0, 0, &cfg, &mut out));
+    }
+
+    #[test]
+    fn ack_masks_cover_the_previous_32() {
+        let mut l = Link::new(
+            "10.0.0.1:6084".parse().unwrap(),
+            None,
+            LinkState::Up,
+            Time::ZERO,
+        );
+        for s in [0u32, 1, 3] {
+            l.on_data(s);
+        }
+        let ack = l.on_data(4);
+        match Frame::decode(&ack.bytes).unwrap() {
+            Frame::Ack {
+                ack_sequence,
+                received,
+            } => {
+                assert_eq!(ack_sequence, 4);
+                // 3 -> bit0, 1 -> bit2, 0 -> bit3
+                assert_eq!(received, 0b1101);
+            }
+            f => panic!("{f:?}"),
+        }
+        // A late frame below the high mark is recorded too.
+        let ack = l.on_data(2);
+        let Frame::Ack { received, .. } = Frame::decode(&ack.bytes).unwrap() else {
+            panic!()
+        };
+        assert_eq!(received, 0b11); // 1 and 0
+    }
+}

@@ -1,0 +1,323 @@
+//! Answering requests addressed to this node, and acting on answers to its own requests.
+
+use rand::RngExt;
+
+use super::Node;
+use crate::proto::event::{Answer, Event, NodeState, RequestError};
+use crate::proto::id::NodeId;
+use crate::proto::link::{Link, LinkState};
+use crate::proto::transaction::Purpose;
+use crate::proto::wire::attach::{
+    AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
+};
+use crate::proto::wire::chord::ChordRouteQueryAns;
+use crate::proto::wire::error_response::{ErrorResponse, error_code};
+use crate::proto::wire::message::code;
+use crate::proto::wire::topology::{JoinAns, PingAns, ProbeAns, ProbeInformation, probe_type};
+use crate::proto::wire::{Body, Destination, Message};
+use crate::time::Time;
+
+impl Node {
+    /// This node's own No-ICE candidate (§6.5.1.11).
+    pub(super) fn own_attach(&self, role: &str, send_update: bool) -> AttachReqAns {
+        AttachReqAns {
+            ufrag: Vec::new(),
+            password: Vec::new(),
+            role: role.as_bytes().to_vec(),
+            candidates: vec![IceCandidate {
+                addr_port: IpAddressPort::from(self.addr),
+                overlay_link: overlay_link::DTLS_UDP_SR_NO_ICE,
+                foundation: Vec::new(),
+                priority: 1,
+                cand_type: CandType::Host,
+                extensions: Vec::new(),
+            }],
+            send_update,
+        }
+    }
+
+    /// Dispatches a request addressed to this node.
+    pub(super) fn handle_request(&mut self, now: Time, li: usize, msg: Message, signer: NodeId) {
+        let hops = msg.header.via_list.len() as u32 + 1;
+        let code = msg.contents.body.code();
+        self.events.push_back(Event::RequestServed {
+            origin: signer,
+            transaction: msg.header.transaction_id,
+            hops,
+            code,
+        });
+        let answer = match &msg.contents.body {
+            Body::PingReq(_) => Body::PingAns(PingAns {
+                response_id: self.rng.random(),
+                time: now.as_millis(),
+            }),
+            Body::AttachReq(a) => match self.accept_attach(now, signer, a) {
+                Ok(update_now) => {
+                    let ans = Body::AttachAns(self.own_attach("active", false));
+                    self.send_answer(now, li, &msg, signer, ans);
+                    if update_now {
+                        self.send_update_full(now, signer);
+                    }
+                    return;
+                }
+                Err(e) => Body::Error(e),
+            },
+            Body::JoinReq(j) => {
+                if j.joining_peer_id != signer
+                    || !msg.header.via_list.is_empty()
+                    || self.state != NodeState::Joined
+                {
+                    Body::Error(ErrorResponse::new(
+                        error_code::FORBIDDEN,
+                        "join must come directly from the joining peer",
+                    ))
+                } else {
+                    self.send_answer(now, li, &msg, signer, Body::JoinAns(JoinAns::default()));
+                    self.admit(now, li, signer);
+                    return;
+                }
+            }
+            Body::UpdateReq(u) => {
+                let u = u.clone();
+                self.send_answer(now, li, &msg, signer, Body::UpdateAns);
+                self.on_update(now, li, signer, msg.header.via_list.is_empty(), &u);
+                return;
+            }
+            Body::LeaveReq(l) => {
+                if l.leaving_peer_id != signer {
+                    Body::Error(ErrorResponse::new(
+                        error_code::FORBIDDEN,
+                        "leaving_peer_id is not the signer",
+                    ))
+                } else {
+                    let l = l.clone();
+                    self.send_answer(now, li, &msg, signer, Body::LeaveAns);
+                    self.on_leave(now, signer, &l);
+                    return;
+                }
+            }
+            Body::RouteQueryReq(q) => {
+                let next = match &q.destination {
+                    Destination::Node(n) if self.links.by_peer(*n).is_some() => *n,
+                    Destination::Resource(r)
+                        if r.ring_position().is_some_and(|k| self.is_responsible(k)) =>
+                    {
+                        self.id
+                    }
+                    d => self
+                        .route_link(d)
+                        .and_then(|l| self.links.get(l).peer)
+                        .unwrap_or(self.id),
+                };
+                if q.send_update {
+                    self.send_update_full(now, signer);
+                }
+                Body::RouteQueryAns(ChordRouteQueryAns { next_peer: next })
+            }
+            Body::ProbeReq(p) => Body::ProbeAns(ProbeAns {
+                probe_info: p
+                    .requested_info
+                    .iter()
+                    .filter_map(|t| self.probe_value(now, *t))
+                    .collect(),
+            }),
+            Body::Unknown { .. } => Body::Error(ErrorResponse::new(
+                error_code::INVALID_MESSAGE,
+                "unknown method",
+            )),
+            _ => Body::Error(ErrorResponse::new(
+                error_code::FORBIDDEN,
+                "method not offered by this peer",
+            )),
+        };
+        self.send_answer(now, li, &msg, signer, answer);
+    }
+
+    fn probe_value(&self, now: Time, t: u8) -> Option<ProbeInformation> {
+        Some(match t {
+            probe_type::RESPONSIBLE_SET => {
+                let share = match self.neighbors.predecessors.first() {
+                    Some(p) => p.distance_to(self.id),
+                    None => u128::MAX,
+                };
+                ProbeInformation::ResponsiblePpb((((share >> 64) * 1_000_000_000) >> 64) as u32)
+            }
+            probe_type::NUM_RESOURCES => ProbeInformation::NumResources(0),
+            probe_type::UPTIME => {
+                ProbeInformation::Uptime(((now - self.started).as_nanos() / 1_000_000_000) as u32)
+            }
+            _ => return None,
+        })
+    }
+
+    /// Accepts an Attach from `signer` (§6.5.1.2): record the link it offers and wait for
+    /// its handshake. Attaches converge on one link per address, so crossing Attaches from
+    /// both sides need no tie-break. Returns true if an Update (send_update) is due now
+    /// because the link is already up; it is sent after the answer.
+    fn accept_attach(
+        &mut self,
+        now: Time,
+        signer: NodeId,
+        a: &AttachReqAns,
+    ) -> Result<bool, ErrorResponse> {
+        if signer == self.id {
+            return Err(ErrorResponse::new(error_code::FORBIDDEN, "attach to self"));
+        }
+        let addr = a
+            .candidates
+            .iter()
+            .find_map(|c| match c.addr_port {
+                IpAddressPort::V4(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
+                IpAddressPort::V6(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
+                IpAddressPort::Unknown { .. } => None,
+            })
+            .ok_or_else(|| {
+                ErrorResponse::new(error_code::INVALID_MESSAGE, "no usable candidate")
+            })?;
+        match self.links.by_addr(addr) {
+            Some(li) => {
+                let link = self.links.get_mut(li);
+                if link.peer.is_none() {
+                    link.peer = Some(signer);
+                }
+                if link.peer != Some(signer) {
+                    return Err(ErrorResponse::new(
+                        error_code::FORBIDDEN,
+                        "address belongs to another node",
+                    ));
+                }
+                if a.send_update {
+                    if link.state == LinkState::Up {
+                        return Ok(true);
+                    }
+                    link.update_when_up = true;
+                }
+            }
+            None => {
+                if !self.make_room() {
+                    return Err(ErrorResponse::new(
+                        error_code::IN_PROGRESS,
+                        "connection table full",
+                    ));
+                }
+                let mut link = Link::new(addr, Some(signer), LinkState::Expecting, now);
+                link.update_when_up = a.send_update;
+                self.links.insert(link);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Acts on an answer (or error) to one of this node's requests.
+    pub(super) fn handle_answer(&mut self, now: Time, li: usize, msg: Message, signer: NodeId) {
+        let Some(p) = self.txns.take(msg.header.transaction_id) else {
+            self.stats.unmatched_answers += 1;
+            return;
+        };
+        let code = msg.contents.body.code();
+        if let Body::Error(e) = &msg.contents.body {
+            self.request_failed(now, p.id, p.purpose, RequestError::ErrorResponse(e.code));
+            return;
+        }
+        match p.purpose {
+            Purpose::Command => self.events.push_back(Event::RequestDone {
+                request: p.id,
+                outcome: Ok(Answer {
+                    responder: signer,
+                    code,
+                }),
+            }),
+            Purpose::Handshake { for_join } if code == code::PING_ANS => {
+                let link = self.links.get_mut(li);
+                link.peer = Some(signer);
+                link.ready = true;
+                self.link_up(now, li);
+                self.peer_connected(now, signer, for_join);
+            }
+            Purpose::JoinAttach if code == code::ATTACH_ANS => {
+                let Body::AttachAns(a) = &msg.contents.body else {
+                    return;
+                };
+                self.admitting_peer_found(now, signer);
+                self.connect_to(now, signer, a, true);
+            }
+            Purpose::Attach { for_join, .. } if code == code::ATTACH_ANS => {
+                let Body::AttachAns(a) = &msg.contents.body else {
+                    return;
+                };
+                self.connect_to(now, signer, a, for_join);
+            }
+            Purpose::Join if code == code::JOIN_ANS => self.joined_by(now, signer),
+            Purpose::FingerPing { slot } if code == code::PING_ANS => {
+                self.finger_found(now, slot, signer)
+            }
+            Purpose::Leave => self.leave_answered(now),
+            Purpose::Update => {}
+            other => self.internal_request_failed(now, other),
+        }
+    }
+
+    /// Brings up a link to a peer that answered our Attach: handshake over the address it
+    /// offered, unless a link to it is already up.
+    fn connect_to(&mut self, now: Time, peer: NodeId, a: &AttachReqAns, for_join: bool) {
+        if let Some(li) = self.links.by_peer(peer) {
+            self.links.get_mut(li).ready = true;
+            self.peer_connected(now, peer, for_join);
+            return;
+        }
+        let addr = a.candidates.iter().find_map(|c| match c.addr_port {
+            IpAddressPort::V4(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
+            IpAddressPort::V6(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
+            IpAddressPort::Unknown { .. } => None,
+        });
+        let Some(addr) = addr else {
+            self.internal_request_failed(
+                now,
+                Purpose::Attach {
+                    target: Some(peer),
+                    for_join,
+                },
+            );
+            return;
+        };
+        if self.links.by_addr(addr).is_none() {
+            if !self.make_room() {
+                self.internal_request_failed(
+                    now,
+                    Purpose::Attach {
+                        target: Some(peer),
+                        for_join,
+                    },
+                );
+                return;
+            }
+            self.links
+                .insert(Link::new(addr, Some(peer), LinkState::Handshaking, now));
+        }
+        self.send_handshake(now, addr, Some(peer), for_join);
+    }
+
+    /// Sends the handshake Ping over the link to `addr`.
+    pub(super) fn send_handshake(
+        &mut self,
+        now: Time,
+        addr: std::net::SocketAddr,
+        peer: Option<NodeId>,
+        for_join: bool,
+    ) {
+        let dest = Destination::Node(peer.unwrap_or(NodeId::WILDCARD));
+        let body = Body::PingReq(Default::default());
+        if self
+            .start_request(
+                now,
+                vec![dest],
+                body,
+                Purpose::Handshake { for_join },
+                Some(addr),
+            )
+            .is_err()
+        {
+            self.internal_request_failed(now, Purpose::Handshake { for_join });
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! Keeping the ring: Updates (§10.7), failures (§10.7.1–2), fingers (§10.7.4.2), Leave
+//! (§10.9) and the Connection Table bound.
+//!
+//! Reactive Updates go to the Neighbor Table (RFC 6940 §10.7.3 says the Connection Table,
+//! §10.7.4.1 the Neighbor Table; reload-spec.md §15 item 19): that is where the change
+//! matters, and it keeps Update traffic O(neighbours).
+
+use rand::RngExt;
+
+use super::Node;
+use crate::proto::chord::{FingerTable, NeighborTable};
+use crate::proto::config::Addr;
+use crate::proto::event::{Event, NodeState};
+use crate::proto::id::NodeId;
+use crate::proto::link::LinkState;
+use crate::proto::transaction::Purpose;
+use crate::proto::wire::chord::{ChordLeaveData, ChordUpdate, ChordUpdateKind};
+use crate::proto::wire::topology::LeaveReq;
+use crate::proto::wire::{Body, Destination};
+use crate::time::{Duration, Time};
+
+/// Attaches in flight at most, outside a join.
+const MAX_ATTACHES: usize = 8;
+
+impl Node {
+    /// `d` scaled by a random factor in [0.9, 1.1] (integer maths).
+    pub(super) fn jittered(&mut self, d: Duration) -> Duration {
+        let permille = self.rng.random_range(900u64..=1100);
+        Duration((d.as_nanos() / 1000).saturating_mul(permille))
+    }
+
+    fn uptime_s(&self, now: Time) -> u32 {
+        ((now - self.started).as_nanos() / 1_000_000_000) as u32
+    }
+
+    fn send_update(&mut self, now: Time, peer: NodeId, kind: ChordUpdateKind) {
+        let body = Body::UpdateReq(ChordUpdate {
+            uptime: self.uptime_s(now),
+            kind,
+        });
+        let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+        let _ = self.start_request(
+            now,
+            vec![Destination::Node(peer)],
+            body,
+            Purpose::Update,
+            direct,
+        );
+    }
+
+    /// Sends our whole Routing Table to `peer` (Update type full).
+    pub(super) fn send_update_full(&mut self, now: Time, peer: NodeId) {
+        let mut fingers = self.fingers.filled();
+        fingers.sort_unstable();
+        let kind = ChordUpdateKind::Full {
+            predecessors: self.neighbors.predecessors.clone(),
+            successors: self.neighbors.successors.clone(),
+            fingers,
+        };
+        self.send_update(now, peer, kind);
+    }
+
+    /// Sends our Neighbor Table to every neighbour (Update type neighbors).
+    pub(super) fn update_all_neighbors(&mut self, now: Time) {
+        for peer in self.neighbors.all() {
+            let kind = ChordUpdateKind::Neighbors {
+                predecessors: self.neighbors.predecessors.clone(),
+                successors: self.neighbors.successors.clone(),
+            };
+            self.send_update(now, peer, kind);
+        }
+    }
+
+    /// Recomputes the Neighbor and Finger Tables from the connected, ready peers. Returns
+    /// true if the Neighbor Table changed.
+    pub(super) fn refresh_tables_quietly(&mut self) -> bool {
+        let ready: Vec<NodeId> = self.links.ready_peers().collect();
+        let best = NeighborTable::best(
+            self.id,
+            ready.iter().copied(),
+            self.config.predecessors,
+            self.config.successors,
+        );
+        for f in self.fingers.filled() {
+            if !ready.contains(&f) {
+                self.fingers.remove(f);
+            }
+        }
+        for p in &ready {
+            self.fingers.offer(self.id, *p);
+        }
+        if best != self.neighbors {
+            self.neighbors = best;
+            self.events.push_back(Event::NeighborsChanged);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Like [`Node::refresh_tables_quietly`], then a reactive Update if the table changed.
+    pub(super) fn refresh_tables(&mut self, now: Time) {
+        if self.refresh_tables_quietly()
+            && self.state == NodeState::Joined
+            && self.config.chord_reactive
+        {
+            self.update_all_neighbors(now);
+        }
+    }
+
+    /// An Update arrived from `signer` (§10.7.3).
+    pub(super) fn on_update(
+        &mut self,
+        now: Time,
+        li: usize,
+        signer: NodeId,
+        direct: bool,
+        u: &ChordUpdate,
+    ) {
+        if direct {
+            self.links.get_mut(li).ready = true;
+        }
+        if self.state == NodeState::Joining {
+            self.join_update(now, signer, u);
+            return;
+        }
+        if self.state != NodeState::Joined {
+            return;
+        }
+        let mut ids: Vec<NodeId> = Vec::new();
+        match &u.kind {
+            ChordUpdateKind::PeerReady => {}
+            ChordUpdateKind::Neighbors {
+                predecessors,
+                successors,
+            } => ids.extend(predecessors.iter().chain(successors)),
+            ChordUpdateKind::Full {
+                predecessors,
+                successors,
+                fingers,
+            } => ids.extend(predecessors.iter().chain(successors).chain(fingers)),
+        }
+        self.learn(now, signer, &ids);
+        self.refresh_tables(now);
+    }
+
+    /// Peers named by `via`: mark connected ones ready, attach to useful new ones.
+    fn learn(&mut self, now: Time, via: NodeId, ids: &[NodeId]) {
+        for &id in ids {
+            if id == self.id || id == NodeId::WILDCARD {
+                continue;
+            }
+            if let Some(li) = self.links.by_peer(id) {
+                self.links.get_mut(li).ready = true;
+                continue;
+            }
+            let useful = self.neighbors.would_accept(
+                self.id,
+                id,
+                self.config.predecessors,
+                self.config.successors,
+            ) || self
+                .fingers
+                .slot_of(self.id, id)
+                .is_some_and(|i| self.fingers.is_empty_at(i));
+            if useful {
+                self.attach(now, id, Some(via));
+            }
+        }
+    }
+
+    /// Attaches to `peer`, source-routed through `via` when we have a link to it (§10.6).
+    pub(super) fn attach(&mut self, now: Time, peer: NodeId, via: Option<NodeId>) {
+        let busy = self
+            .txns
+            .count(|p| matches!(p, Purpose::Attach { target: Some(t), .. } if *t == peer));
+        if busy > 0
+            || self.links.any_by_peer(peer).is_some()
+            || self.txns.count(|p| matches!(p, Purpose::Attach { .. })) >= MAX_ATTACHES
+        {
+            return;
+        }
+        let mut dest = Vec::with_capacity(2);
+        if let Some(v) = via.filter(|v| *v != peer && self.links.by_peer(*v).is_some()) {
+            dest.push(Destination::Node(v));
+        }
+        dest.push(Destination::Node(peer));
+        let body = Body::AttachReq(self.own_attach("passive", false));
+        let _ = self.start_request(
+            now,
+            dest,
+            body,
+            Purpose::Attach {
+                target: Some(peer),
+                for_join: false,
+            },
+            None,
+        );
+    }
+
+    /// A request this node made for its own upkeep failed.
+    pub(super) fn internal_request_failed(&mut self, now: Time, purpose: Purpose) {
+        match &purpose {
+            Purpose::Leave => self.leave_answered(now),
+            p if self.state == NodeState::Joining => self.join_request_failed(now, p),
+            _ => {}
+        }
+    }
+
+    /// The link to `addr` failed (Simple Reliability gave up, §6.6.3): forget the peer and
+    /// repair the tables from what is left (§10.7.1–2).
+    pub(super) fn link_failed(&mut self, now: Time, addr: Addr) {
+        let Some(li) = self.links.by_addr(addr) else {
+            return;
+        };
+        let link = self.links.remove(li);
+        self.stats.link_failures += 1;
+        if let Some(peer) = link.peer {
+            self.forget(now, peer);
+        }
+    }
+
+    /// Removes `peer` from every table and repairs them.
+    fn forget(&mut self, now: Time, peer: NodeId) {
+        self.fingers.remove(peer);
+        self.neighbors.remove(peer);
+        if let Some(li) = self.links.any_by_peer(peer) {
+            self.links.remove(li);
+        }
+        self.refresh_tables(now);
+        if self.state == NodeState::Joined {
+            if self.links.ready_peers().next().is_none() {
+                self.rejoin(now);
+            } else if self.neighbors.successors.is_empty() {
+                // Ask the closest remaining peer for its table.
+                if let Some(p) = self.route_candidates().first().copied() {
+                    self.send_update_full(now, p);
+                }
+            }
+        }
+    }
+
+    /// A neighbour left (§10.9): treated like its failure, then its replacements are learned.
+    pub(super) fn on_leave(&mut self, now: Time, peer: NodeId, l: &LeaveReq) {
+        self.forget(now, peer);
+        let ids: Vec<NodeId> = match &l.chord {
+            Some(ChordLeaveData::FromSuccessor(v)) | Some(ChordLeaveData::FromPredecessor(v)) => {
+                v.clone()
+            }
+            None => Vec::new(),
+        };
+        if self.state == NodeState::Joined {
+            let via = self.route_candidates().first().copied();
+            for id in ids {
+                if id != self.id
+                    && self.links.by_peer(id).is_none()
+                    && self.neighbors.would_accept(
+                        self.id,
+                        id,
+                        self.config.predecessors,
+                        self.config.successors,
+                    )
+                {
+                    self.attach(now, id, via);
+                }
+            }
+        }
+    }
+
+    /// Estimated overlay size from the spacing of our successors.
+    fn estimated_size(&self) -> u128 {
+        let n = self.neighbors.successors.len() as u128;
+        match self.neighbors.successors.last() {
+            Some(far) if n > 0 => {
+                let gap = (self.id.distance_to(*far) / n).max(1);
+                u128::MAX / gap
+            }
+            _ => 1,
+        }
+    }
+
+    /// Finger entries worth filling: about log2 of the overlay size.
+    fn useful_fingers(&self) -> usize {
+        let n = self.estimated_size();
+        let log2 = 128 - n.leading_zeros() as usize;
+        log2.clamp(1, self.fingers.size())
+    }
+
+    /// Searches every useful empty finger entry (after joining).
+    pub(super) fn start_finger_search(&mut self, now: Time) {
+        for slot in 0..self.useful_fingers() {
+            if self.fingers.is_empty_at(slot) {
+                self.finger_ping(now, slot);
+            }
+        }
+    }
+
+    /// One periodic finger refresh (§10.7.4.2): an empty useful entry first, else a random one.
+    pub(super) fn refresh_one_finger(&mut self, now: Time) {
+        let useful = self.useful_fingers();
+        let slot = (0..useful)
+            .find(|s| self.fingers.is_empty_at(*s))
+            .unwrap_or_else(|| self.rng.random_range(0..useful));
+        self.finger_ping(now, slot);
+    }
+
+    fn finger_ping(&mut self, now: Time, slot: usize) {
+        let (start, len) = FingerTable::range(self.id, slot);
+        let target = start.wrapping_add(self.rng.random_range(0..len));
+        let body = Body::PingReq(Default::default());
+        let _ = self.start_request(
+            now,
+            vec![Destination::Resource(target.to_resource_id())],
+            body,
+            Purpose::FingerPing { slot },
+            None,
+        );
+    }
+
+    /// A finger-search Ping was answered by `responder`.
+    pub(super) fn finger_found(&mut self, now: Time, slot: usize, responder: NodeId) {
+        if responder == self.id || !FingerTable::in_range(self.id, slot, responder) {
+            return;
+        }
+        match self.links.by_peer(responder) {
+            Some(li) => {
+                self.links.get_mut(li).ready = true;
+                self.refresh_tables(now);
+            }
+            None => self.attach(now, responder, None),
+        }
+    }
+
+    /// Starts a graceful leave (§10.9).
+    pub(super) fn start_leave(&mut self, now: Time) {
+        if self.state != NodeState::Joined {
+            self.finish_leave();
+            return;
+        }
+        self.state = NodeState::Leaving;
+        self.txns.clear();
+        let preds = self.neighbors.predecessors.clone();
+        let succs = self.neighbors.successors.clone();
+        for peer in self.neighbors.all() {
+            let chord = if preds.contains(&peer) {
+                ChordLeaveData::FromSuccessor(succs.clone())
+            } else {
+                ChordLeaveData::FromPredecessor(preds.clone())
+            };
+            let body = Body::LeaveReq(LeaveReq {
+                leaving_peer_id: self.id,
+                chord: Some(chord),
+            });
+            let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+            let _ = self.start_request(
+                now,
+                vec![Destination::Node(peer)],
+                body,
+                Purpose::Leave,
+                direct,
+            );
+        }
+        self.leave_deadline = Some(now + self.config.link_rto.saturating_mul(4));
+        if self.txns.is_empty() {
+            self.finish_leave();
+        }
+    }
+
+    /// A Leave was answered (or failed); when none is left, the node is gone.
+    pub(super) fn leave_answered(&mut self, _now: Time) {
+        if self.state == NodeState::Leaving && self.txns.count(|p| matches!(p, Purpose::Leave)) == 0
+        {
+            self.finish_leave();
+        }
+    }
+
+    pub(super) fn finish_leave(&mut self) {
+        self.state = NodeState::Left;
+        self.leave_deadline = None;
+        self.txns.clear();
+        self.join = None;
+        self.events.push_back(Event::Left);
+    }
+
+    /// Makes room for one more link; false if the table is full of links still needed.
+    pub(super) fn make_room(&mut self) -> bool {
+        if self.links.len() < self.config.max_connections {
+            return true;
+        }
+        let victim = self
+            .links
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                l.state != LinkState::Handshaking
+                    && l.peer.is_none_or(|p| {
+                        !self.neighbors.contains(p) && !self.fingers.filled().contains(&p)
+                    })
+            })
+            .min_by_key(|(_, l)| l.created)
+            .map(|(i, _)| i);
+        match victim {
+            Some(i) => {
+                self.links.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}

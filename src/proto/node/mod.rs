@@ -1,0 +1,259 @@
+//! The sans-IO RELOAD peer: a state machine that takes time and datagrams in and gives
+//! datagrams, timer deadlines and events out (quinn-proto style).
+//!
+//! Inputs never fail: malformed or unexpected input is counted in [`NodeStats`] and dropped,
+//! or answered with an Error message where RFC 6940 says so. After every input or command
+//! the driver drains `poll_transmit` and `poll_event`, then reads `poll_timeout`.
+//!
+//! The node's parts live in submodules: `receive` (frames, forwarding, delivery), `send`
+//! (building, signing and routing messages), `answer` (answering requests), `join` (§10.5),
+//! `maintain` (Updates, stabilization, failures, fingers, leave) and `timers`.
+
+mod answer;
+mod join;
+mod maintain;
+mod receive;
+mod send;
+mod timers;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::proto::chord::{FingerTable, NeighborTable};
+use crate::proto::config::{Addr, OverlayConfig};
+use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
+use crate::proto::id::NodeId;
+use crate::proto::identity::SimCrypto;
+use crate::proto::link::LinkTable;
+use crate::proto::stats::NodeStats;
+use crate::proto::transaction::{AnswerCache, Purpose, Transactions};
+use crate::proto::wire::Destination;
+use crate::proto::wire::chord::ChordUpdate;
+use crate::proto::wire::topology::PingReq;
+use crate::proto::wire::{Body, message::code};
+use crate::time::Time;
+
+pub use join::JoinPhase;
+
+/// A node's identity: its Node-ID (from its certificate in a real deployment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// The Node-ID.
+    pub node_id: NodeId,
+}
+
+/// Progress of a join (§10.5).
+#[derive(Clone, Debug)]
+struct JoinProgress {
+    phase: JoinPhase,
+    bootstrap: Vec<Addr>,
+    attempt: usize,
+    deadline: Time,
+    admitting: Option<NodeId>,
+    /// An Update that arrived before the Attach answer naming its sender as admitting peer.
+    early_update: Option<(NodeId, ChordUpdate)>,
+}
+
+/// A RELOAD peer with the CHORD-RELOAD topology plugin.
+pub struct Node {
+    config: Arc<OverlayConfig>,
+    id: NodeId,
+    addr: Addr,
+    crypto: SimCrypto,
+    state: NodeState,
+    started: Time,
+    rng: ChaCha8Rng,
+    links: LinkTable,
+    txns: Transactions,
+    answers: AnswerCache,
+    neighbors: NeighborTable,
+    fingers: FingerTable,
+    join: Option<JoinProgress>,
+    bootstrap: Vec<Addr>,
+    outbox: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    next_update: Time,
+    next_finger: Time,
+    leave_deadline: Option<Time>,
+    stats: NodeStats,
+}
+
+impl Node {
+    /// A new node at `local_addr`, in state Idle. `seed` seeds its private RNG.
+    pub fn new(
+        config: Arc<OverlayConfig>,
+        identity: Identity,
+        local_addr: Addr,
+        now: Time,
+        seed: u64,
+    ) -> Node {
+        let fingers = FingerTable::new(config.fingers);
+        Node {
+            id: identity.node_id,
+            addr: local_addr,
+            crypto: SimCrypto {
+                node_id: identity.node_id,
+            },
+            state: NodeState::Idle,
+            started: now,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            links: LinkTable::default(),
+            txns: Transactions::default(),
+            answers: AnswerCache::default(),
+            neighbors: NeighborTable::default(),
+            fingers,
+            join: None,
+            bootstrap: Vec::new(),
+            outbox: VecDeque::new(),
+            events: VecDeque::new(),
+            next_update: Time::NEVER,
+            next_finger: Time::NEVER,
+            leave_deadline: None,
+            stats: NodeStats::default(),
+            config,
+        }
+    }
+
+    /// This node's Node-ID.
+    pub fn node_id(&self) -> NodeId {
+        self.id
+    }
+    /// This node's transport address.
+    pub fn local_addr(&self) -> Addr {
+        self.addr
+    }
+    /// Life-cycle state.
+    pub fn state(&self) -> NodeState {
+        self.state
+    }
+    /// Where a join stands, while joining.
+    pub fn join_phase(&self) -> Option<JoinPhase> {
+        self.join.as_ref().map(|j| j.phase)
+    }
+    /// The overlay configuration.
+    pub fn config(&self) -> &OverlayConfig {
+        &self.config
+    }
+    /// Counters.
+    pub fn stats(&self) -> &NodeStats {
+        &self.stats
+    }
+    /// Predecessors, nearest first.
+    pub fn predecessors(&self) -> &[NodeId] {
+        &self.neighbors.predecessors
+    }
+    /// Successors, nearest first.
+    pub fn successors(&self) -> &[NodeId] {
+        &self.neighbors.successors
+    }
+    /// Filled finger entries, without repeats.
+    pub fn fingers(&self) -> Vec<NodeId> {
+        self.fingers.filled()
+    }
+    /// Links in the Connection Table.
+    pub fn connection_count(&self) -> usize {
+        self.links.len()
+    }
+    /// Requests this node is waiting on.
+    pub fn pending_requests(&self) -> usize {
+        self.txns.len()
+    }
+    /// True if this node is responsible for `k` (§10.1).
+    pub fn is_responsible(&self, k: NodeId) -> bool {
+        self.state == NodeState::Joined && self.neighbors.responsible(self.id, k)
+    }
+
+    /// Starts a new overlay as its first peer (§6.4.2.1): joined at once, owning the ring.
+    pub fn start_overlay(&mut self, now: Time) -> Result<(), CommandError> {
+        if self.state != NodeState::Idle {
+            return Err(CommandError::InvalidState(self.state));
+        }
+        self.become_joined(now);
+        Ok(())
+    }
+
+    /// Joins through the given bootstrap peers (§10.5, §11.4).
+    pub fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
+        if self.state != NodeState::Idle {
+            return Err(CommandError::InvalidState(self.state));
+        }
+        let bootstrap: Vec<Addr> = bootstrap
+            .iter()
+            .copied()
+            .filter(|a| *a != self.addr)
+            .collect();
+        if bootstrap.is_empty() {
+            return Err(CommandError::NoBootstrap);
+        }
+        self.bootstrap = bootstrap.clone();
+        self.state = NodeState::Joining;
+        self.join = Some(JoinProgress {
+            phase: JoinPhase::Bootstrapping,
+            bootstrap,
+            attempt: 0,
+            deadline: now,
+            admitting: None,
+            early_update: None,
+        });
+        self.start_join_attempt(now);
+        Ok(())
+    }
+
+    /// Leaves gracefully (§10.9): Leave to every neighbour, then `Event::Left`.
+    pub fn leave(&mut self, now: Time) {
+        self.start_leave(now);
+    }
+
+    /// Sends a Ping routed to `dest`; with a Resource-ID this is a lookup of its owner.
+    /// The answer arrives as `Event::RequestDone`.
+    pub fn ping(&mut self, now: Time, dest: Destination) -> Result<RequestId, CommandError> {
+        if self.state != NodeState::Joined {
+            return Err(CommandError::InvalidState(self.state));
+        }
+        let local = match &dest {
+            Destination::Resource(r) => r.ring_position().is_some_and(|k| self.is_responsible(k)),
+            Destination::Node(n) => *n == self.id || *n == NodeId::WILDCARD,
+            _ => false,
+        };
+        let txid = self.new_txid();
+        if local {
+            self.events.push_back(Event::RequestServed {
+                origin: self.id,
+                transaction: txid,
+                hops: 0,
+                code: code::PING_REQ,
+            });
+            let answer = crate::proto::event::Answer {
+                responder: self.id,
+                code: code::PING_ANS,
+            };
+            self.events.push_back(Event::RequestDone {
+                request: txid,
+                outcome: Ok(answer),
+            });
+            return Ok(txid);
+        }
+        self.start_request_with(
+            now,
+            txid,
+            vec![dest],
+            Body::PingReq(PingReq::default()),
+            Purpose::Command,
+            None,
+        )
+        .map_err(|_| CommandError::Encode)
+    }
+
+    /// Next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.outbox.pop_front()
+    }
+
+    /// Next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}

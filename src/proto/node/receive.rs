@@ -1,0 +1,244 @@
+//! The input path: frames, acks, forwarding (§6.1) and delivery to this node.
+
+use super::Node;
+use crate::proto::config::Addr;
+use crate::proto::event::NodeState;
+use crate::proto::id::NodeId;
+use crate::proto::identity::{SimVerifier, Verifier};
+use crate::proto::link::{Link, LinkState};
+use crate::proto::wire::error_response::{ErrorResponse, error_code};
+use crate::proto::wire::framing::Frame;
+use crate::proto::wire::message::is_request;
+use crate::proto::wire::security::message_signature_input;
+use crate::proto::wire::{Body, Destination, ForwardEdit, HeaderView, Message};
+use crate::time::Time;
+
+impl Node {
+    /// A datagram (one FramedMessage frame) arrived from `from`.
+    pub fn handle_datagram(&mut self, now: Time, from: Addr, bytes: &[u8]) {
+        if matches!(self.state, NodeState::Left) {
+            self.stats.dropped += 1;
+            return;
+        }
+        let frame = match Frame::decode(bytes) {
+            Ok(f) => f,
+            Err(_) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        let li = self.links.by_addr(from);
+        match frame {
+            Frame::Ack {
+                ack_sequence,
+                received,
+            } => match li {
+                Some(li) => {
+                    let cfg = self.config.clone();
+                    self.links.get_mut(li).on_ack(
+                        now,
+                        ack_sequence,
+                        received,
+                        &cfg,
+                        &mut self.outbox,
+                    );
+                }
+                None => self.stats.dropped += 1,
+            },
+            Frame::Data { sequence, message } => {
+                let li = match li {
+                    Some(li) => li,
+                    None => {
+                        if !self.make_room() {
+                            self.stats.dropped += 1;
+                            return;
+                        }
+                        self.links
+                            .insert(Link::new(from, None, LinkState::Expecting, now))
+                    }
+                };
+                let ack = self.links.get_mut(li).on_data(sequence);
+                self.outbox.push_back(ack);
+                self.handle_message(now, li, message);
+            }
+        }
+    }
+
+    /// Routes or delivers one message that arrived on link `li` (§6.1).
+    fn handle_message(&mut self, now: Time, li: usize, bytes: &[u8]) {
+        let view = match HeaderView::parse(bytes) {
+            Ok(v) => v,
+            Err(_) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        if view.overlay != self.config.overlay || bytes.len() > self.config.max_message_size {
+            self.stats.dropped += 1;
+            return;
+        }
+        let first = match view.first_destination() {
+            Ok(Some(d)) => d,
+            _ => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        let last = view.destination_count() == 1;
+        match first {
+            Destination::Node(id) if id == self.id || id == NodeId::WILDCARD => {
+                if last {
+                    self.deliver(now, li, bytes, view.header_len());
+                } else if id == self.id {
+                    self.forward(now, li, &view, 1);
+                } else {
+                    self.stats.malformed += 1;
+                }
+            }
+            Destination::Resource(r) => match r.ring_position() {
+                Some(k) if self.is_responsible(k) => {
+                    if last {
+                        self.deliver(now, li, bytes, view.header_len());
+                    } else {
+                        self.stats.malformed += 1;
+                    }
+                }
+                Some(_) => self.forward(now, li, &view, 0),
+                None => self.stats.dropped += 1,
+            },
+            Destination::Node(_) => self.forward(now, li, &view, 0),
+            _ => self.stats.dropped += 1,
+        }
+    }
+
+    /// Forwards a message toward its destination, popping `pop` entries first, appending
+    /// the previous hop to the Via List and decrementing the TTL (§6.1.2, §6.3.2).
+    fn forward(&mut self, now: Time, li: usize, view: &HeaderView<'_>, pop: usize) {
+        let Some(prev) = self.links.get(li).peer else {
+            self.stats.dropped += 1;
+            return;
+        };
+        if view.ttl == 0 {
+            self.stats.ttl_exceeded += 1;
+            self.answer_ttl_exceeded(now, li, view);
+            return;
+        }
+        let target = if pop == 0 {
+            view.first_destination().ok().flatten()
+        } else {
+            view.destination_list()
+                .ok()
+                .and_then(|l| l.into_iter().nth(pop))
+        };
+        let Some(target) = target else {
+            self.stats.malformed += 1;
+            return;
+        };
+        let Some(out) = self.route_link(&target) else {
+            self.stats.dropped += 1;
+            return;
+        };
+        let via = Destination::Node(prev);
+        let mut message = Vec::with_capacity(view.bytes().len() + 18);
+        if view
+            .forward_into(
+                ForwardEdit {
+                    pop_destinations: pop,
+                    push_via: Some(&via),
+                    decrement_ttl: true,
+                },
+                &mut message,
+            )
+            .is_err()
+        {
+            self.stats.dropped += 1;
+            return;
+        }
+        self.stats.forwarded += 1;
+        self.send_on_link(now, out, message);
+    }
+
+    /// Answers a request that ran out of TTL with Error_TTL_Exceeded (§6.3.2).
+    fn answer_ttl_exceeded(&mut self, now: Time, li: usize, view: &HeaderView<'_>) {
+        let code_at = view.header_len();
+        let bytes = view.bytes();
+        let is_req = bytes
+            .get(code_at..code_at + 2)
+            .is_some_and(|c| is_request(u16::from_be_bytes([c[0], c[1]])));
+        let (Some(prev), Ok(via)) = (self.links.get(li).peer, view.via_list()) else {
+            return;
+        };
+        if !is_req {
+            return;
+        }
+        let mut dest = vec![Destination::Node(prev)];
+        dest.extend(via.into_iter().rev());
+        let body = Body::Error(ErrorResponse::new(error_code::TTL_EXCEEDED, "TTL exceeded"));
+        if let Some(m) = self.build(view.transaction_id, dest, body) {
+            self.send_on_link(now, li, m);
+        }
+    }
+
+    /// Decodes, verifies and dispatches a message addressed to this node.
+    fn deliver(&mut self, now: Time, li: usize, bytes: &[u8], header_len: usize) {
+        let msg = match Message::decode(bytes) {
+            Ok(m) => m,
+            Err(_) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        let contents_end = header_len + msg.contents.encoded_len();
+        let signer = message_signature_input(
+            self.config.overlay,
+            msg.header.transaction_id.0,
+            &bytes[header_len..contents_end],
+            &msg.security.signature.identity,
+        )
+        .ok()
+        .and_then(|input| SimVerifier.verify(&msg.security.signature, &input));
+        let Some(signer) = signer else {
+            self.stats.bad_signature += 1;
+            return;
+        };
+        let direct = msg.header.via_list.is_empty();
+        let link = self.links.get_mut(li);
+        if direct {
+            match link.peer {
+                None => link.peer = Some(signer),
+                Some(p) if p != signer => {
+                    self.stats.dropped += 1;
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        self.stats.delivered += 1;
+        let code = msg.contents.body.code();
+        if is_request(code) {
+            if direct && self.links.get(li).state == LinkState::Expecting {
+                self.link_up(now, li);
+            }
+            if let Some(cached) = self.answers.get(now, msg.header.transaction_id, signer) {
+                let cached = cached.to_vec();
+                self.stats.duplicate_requests += 1;
+                self.send_on_link(now, li, cached);
+                return;
+            }
+            self.handle_request(now, li, msg, signer);
+        } else {
+            self.handle_answer(now, li, msg, signer);
+        }
+    }
+
+    /// A link finished its handshake.
+    pub(super) fn link_up(&mut self, now: Time, li: usize) {
+        let link = self.links.get_mut(li);
+        link.state = LinkState::Up;
+        if std::mem::take(&mut link.update_when_up) {
+            if let Some(peer) = link.peer {
+                self.send_update_full(now, peer);
+            }
+        }
+    }
+}

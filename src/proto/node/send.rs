@@ -1,0 +1,238 @@
+//! Building, signing and routing outgoing messages.
+
+use rand::RngExt;
+
+use super::Node;
+use crate::proto::chord::routing::next_hop;
+use crate::proto::config::Addr;
+use crate::proto::event::{Event, RequestError};
+use crate::proto::id::{NodeId, TransactionId};
+use crate::proto::identity::Signer;
+use crate::proto::transaction::{Pending, Purpose};
+use crate::proto::wire::security::{SecurityBlock, message_signature_input};
+use crate::proto::wire::{Body, Destination, ForwardingHeader, Message, MessageContents, Wire};
+use crate::time::Time;
+
+impl Node {
+    /// A fresh, non-zero transaction id not in use by a pending request.
+    pub(super) fn new_txid(&mut self) -> TransactionId {
+        loop {
+            let id = TransactionId(self.rng.random::<u64>());
+            if id.0 != 0 && !self.txns.contains(id) {
+                return id;
+            }
+        }
+    }
+
+    /// Encodes and signs a message (§6.3.4): the signature covers overlay ‖ transaction id ‖
+    /// MessageContents ‖ SignerIdentity.
+    pub(super) fn build(
+        &self,
+        txid: TransactionId,
+        destinations: Vec<Destination>,
+        body: Body,
+    ) -> Option<Vec<u8>> {
+        let mut header = ForwardingHeader::new(
+            self.config.overlay,
+            self.config.configuration_sequence,
+            txid,
+            destinations,
+        );
+        header.ttl = self.config.initial_ttl;
+        let contents = MessageContents::new(body);
+        let mut contents_bytes = Vec::with_capacity(contents.encoded_len());
+        contents.encode(&mut contents_bytes).ok()?;
+        let identity = self.crypto.identity();
+        let input =
+            message_signature_input(self.config.overlay, txid.0, &contents_bytes, &identity)
+                .ok()?;
+        let security = SecurityBlock {
+            certificates: Vec::new(),
+            signature: self.crypto.sign(&input),
+        };
+        let mut out = Vec::with_capacity(
+            header.encoded_len() + contents_bytes.len() + security.encoded_len(),
+        );
+        header
+            .encode_with_body_len(contents_bytes.len() + security.encoded_len(), &mut out)
+            .ok()?;
+        out.extend_from_slice(&contents_bytes);
+        security.encode(&mut out).ok()?;
+        Some(out)
+    }
+
+    /// Candidate next hops: the Routing Table (neighbours and fingers) while joined; any
+    /// ready connected peer while joining.
+    pub(super) fn route_candidates(&self) -> Vec<NodeId> {
+        if self.state == crate::proto::event::NodeState::Joined {
+            let mut c = self.neighbors.all();
+            for f in self.fingers.filled() {
+                if !c.contains(&f) {
+                    c.push(f);
+                }
+            }
+            c.retain(|id| {
+                self.links
+                    .by_peer(*id)
+                    .is_some_and(|li| !self.links.get(li).suspect)
+            });
+            c
+        } else {
+            self.links.ready_peers().collect()
+        }
+    }
+
+    /// The link a message addressed to `first` leaves on: a direct link to a Node-ID
+    /// destination, else the CHORD-RELOAD next hop (§10.3).
+    pub(super) fn route_link(&self, first: &Destination) -> Option<usize> {
+        let key = match first {
+            Destination::Node(id) => {
+                if let Some(li) = self.links.by_peer(*id) {
+                    return Some(li);
+                }
+                *id
+            }
+            Destination::Resource(r) => r.ring_position()?,
+            _ => return None,
+        };
+        let hop = next_hop(self.id, key, self.route_candidates())?;
+        self.links.by_peer(hop)
+    }
+
+    /// Sends `message` on link `li`.
+    pub(super) fn send_on_link(&mut self, now: Time, li: usize, message: Vec<u8>) {
+        let cfg = self.config.clone();
+        self.links
+            .get_mut(li)
+            .send(now, message, &cfg, &mut self.outbox);
+    }
+
+    /// Sends an originated message: straight to `direct`, or routed by its first entry.
+    fn dispatch(
+        &mut self,
+        now: Time,
+        message: Vec<u8>,
+        first: &Destination,
+        direct: Option<Addr>,
+    ) -> bool {
+        let li = match direct {
+            Some(a) => self.links.by_addr(a),
+            None => self.route_link(first),
+        };
+        match li {
+            Some(li) => {
+                self.send_on_link(now, li, message);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Starts a request with a new transaction id.
+    pub(super) fn start_request(
+        &mut self,
+        now: Time,
+        destinations: Vec<Destination>,
+        body: Body,
+        purpose: Purpose,
+        direct: Option<Addr>,
+    ) -> Result<TransactionId, RequestError> {
+        let txid = self.new_txid();
+        self.start_request_with(now, txid, destinations, body, purpose, direct)
+    }
+
+    /// Starts a request with transaction id `txid`, tracked for end-to-end retransmission.
+    pub(super) fn start_request_with(
+        &mut self,
+        now: Time,
+        txid: TransactionId,
+        destinations: Vec<Destination>,
+        body: Body,
+        purpose: Purpose,
+        direct: Option<Addr>,
+    ) -> Result<TransactionId, RequestError> {
+        let first = destinations.first().cloned().ok_or(RequestError::NoRoute)?;
+        let message = self
+            .build(txid, destinations, body)
+            .ok_or(RequestError::NoRoute)?;
+        let sent = self.dispatch(now, message.clone(), &first, direct);
+        if !sent && direct.is_some() {
+            return Err(RequestError::NoRoute);
+        }
+        // Unsent (no route yet) requests are still tracked: the retransmission timer tries
+        // again, which lets a request ride out a moment without routes.
+        self.txns.insert(Pending {
+            id: txid,
+            purpose,
+            message,
+            first,
+            direct,
+            sends: 1,
+            deadline: now + self.config.reliability_timer,
+            started: now,
+        });
+        Ok(txid)
+    }
+
+    /// Retransmits or fails requests whose timer expired (§6.2.1).
+    pub(super) fn retransmit_due(&mut self, now: Time) {
+        for mut p in self.txns.due(now) {
+            if p.sends >= self.config.request_sends {
+                self.request_failed(now, p.id, p.purpose, RequestError::Timeout);
+                continue;
+            }
+            p.sends += 1;
+            p.deadline = now + self.config.reliability_timer;
+            self.stats.request_retransmits += 1;
+            self.dispatch(now, p.message.clone(), &p.first.clone(), p.direct);
+            self.txns.insert(p);
+        }
+    }
+
+    /// Sends an answer to a request that arrived on link `li` from `prev` (the link's
+    /// peer): Destination List = [prev] ‖ reversed Via List (§6.2.2). Cached for duplicates.
+    pub(super) fn send_answer(
+        &mut self,
+        now: Time,
+        li: usize,
+        request: &Message,
+        origin: NodeId,
+        body: Body,
+    ) {
+        let Some(prev) = self.links.get(li).peer else {
+            self.stats.dropped += 1;
+            return;
+        };
+        let mut dest = Vec::with_capacity(request.header.via_list.len() + 1);
+        dest.push(Destination::Node(prev));
+        dest.extend(request.header.via_list.iter().rev().cloned());
+        let txid = request.header.transaction_id;
+        let Some(message) = self.build(txid, dest, body) else {
+            return;
+        };
+        self.answers.insert(
+            txid,
+            origin,
+            now + self.config.duplicate_window,
+            message.clone(),
+        );
+        self.send_on_link(now, li, message);
+    }
+
+    /// A request finished without a usable answer.
+    pub(super) fn request_failed(
+        &mut self,
+        now: Time,
+        id: TransactionId,
+        purpose: Purpose,
+        why: RequestError,
+    ) {
+        match purpose {
+            Purpose::Command => self.events.push_back(Event::RequestDone {
+                request: id,
+                outcome: Err(why),
+            }),
+            other => self.internal_request_failed(now, other),
+        }
+    }
+}

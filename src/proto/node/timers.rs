@@ -1,0 +1,106 @@
+//! Timers: link retransmissions, request retransmissions, join and leave deadlines, stale
+//! links, and the periodic Update and finger refresh.
+
+use super::Node;
+use crate::proto::config::Addr;
+use crate::proto::event::NodeState;
+use crate::proto::link::LinkState;
+use crate::time::{Duration, Time};
+
+/// A link that is not up this long after its creation is dropped.
+const LINK_SETUP_LIMIT: Duration = Duration::from_secs(20);
+
+impl Node {
+    /// The time returned by `poll_timeout` has come (or passed).
+    pub fn handle_timeout(&mut self, now: Time) {
+        if self.state == NodeState::Left {
+            return;
+        }
+        let cfg = self.config.clone();
+        let mut failed: Vec<Addr> = Vec::new();
+        let mut newly_suspect = false;
+        for link in self.links.iter_mut() {
+            if link.next_deadline().is_some_and(|d| d <= now) {
+                let was = link.suspect;
+                if !link.on_timeout(
+                    now,
+                    &cfg,
+                    &mut self.outbox,
+                    &mut self.stats.link_retransmits,
+                ) {
+                    failed.push(link.addr);
+                }
+                newly_suspect |= link.suspect && !was;
+            }
+        }
+        for addr in failed {
+            self.link_failed(now, addr);
+        }
+        if newly_suspect && self.state == NodeState::Joined {
+            self.refresh_tables(now);
+        }
+        let stale: Vec<Addr> = self
+            .links
+            .iter()
+            .filter(|l| l.state != LinkState::Up && l.created + LINK_SETUP_LIMIT <= now)
+            .map(|l| l.addr)
+            .collect();
+        for addr in stale {
+            if let Some(li) = self.links.by_addr(addr) {
+                self.links.remove(li);
+            }
+        }
+        self.retransmit_due(now);
+        if self.state == NodeState::Joining && self.join.as_ref().is_some_and(|j| j.deadline <= now)
+        {
+            self.restart_join(now);
+        }
+        if self.state == NodeState::Leaving && self.leave_deadline.is_some_and(|d| d <= now) {
+            self.finish_leave();
+        }
+        if self.state == NodeState::Joined {
+            if self.next_update <= now {
+                self.next_update = now + self.jittered(self.config.chord_update_interval);
+                self.update_all_neighbors(now);
+            }
+            if self.next_finger <= now {
+                self.next_finger = now + self.jittered(self.config.chord_ping_interval);
+                self.refresh_one_finger(now);
+            }
+        }
+    }
+
+    /// When `handle_timeout` must next be called.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        if self.state == NodeState::Left {
+            return None;
+        }
+        let mut t = [
+            self.links.next_deadline(),
+            self.txns.next_deadline(),
+            self.links
+                .iter()
+                .filter(|l| l.state != LinkState::Up)
+                .map(|l| l.created + LINK_SETUP_LIMIT)
+                .min(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let mut consider = |x: Option<Time>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        match self.state {
+            NodeState::Joined => {
+                consider(Some(self.next_update));
+                consider(Some(self.next_finger));
+            }
+            NodeState::Joining => consider(self.join.as_ref().map(|j| j.deadline)),
+            NodeState::Leaving => consider(self.leave_deadline),
+            _ => {}
+        }
+        t
+    }
+}

@@ -1,0 +1,152 @@
+//! The peer in an in-memory network of 2 to 64 nodes: joins, ring correctness, lookups,
+//! crash and leave repair.
+
+use reload_sim::proto::event::{Event, NodeState};
+use reload_sim::proto::id::NodeId;
+use reload_sim::proto::wire::Destination;
+use reload_sim::time::Duration;
+
+use crate::harness::Net;
+
+fn settle(net: &mut Net, secs: u64) {
+    net.run_for(Duration::from_secs(secs));
+}
+
+#[test]
+fn two_peers_form_a_ring() {
+    let mut net = Net::ring(2, Duration::from_millis(100), Net::fast_config());
+    settle(&mut net, 10);
+    assert!(net.ring_errors().is_empty(), "{:?}", net.ring_errors());
+    assert!(
+        net.events
+            .iter()
+            .any(|(i, e)| *i == 1 && *e == Event::Joined)
+    );
+}
+
+#[test]
+fn sixteen_peers_join_and_agree_with_the_oracle() {
+    let mut net = Net::ring(16, Duration::from_millis(500), Net::fast_config());
+    settle(&mut net, 30);
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+}
+
+/// Runs `count` lookups from random live peers to random keys; returns (answered, correct).
+fn lookups(net: &mut Net, count: usize) -> (usize, usize, Vec<u32>) {
+    let mut x = 0x1234_5678_9abc_def0_u128;
+    let mut issued = Vec::new();
+    let live: Vec<usize> = net.live().map(|(i, _)| i).collect();
+    for k in 0..count {
+        x = x
+            .wrapping_mul(0x2545_f491_4f6c_dd1d_0000_0000_0000_0001 | 1)
+            .wrapping_add(0x9e37);
+        let key = NodeId(x);
+        let from = live[k % live.len()];
+        let now = net.now;
+        let req = net
+            .node_mut(from)
+            .ping(now, Destination::Resource(key.to_resource_id()))
+            .unwrap();
+        net.service(from);
+        issued.push((from, req, key));
+        net.run_for(Duration::from_millis(50));
+    }
+    settle(net, 20);
+    let mut answered = 0;
+    let mut correct = 0;
+    let mut hops = Vec::new();
+    for (from, req, key) in issued {
+        let done = net.events.iter().find_map(|(i, e)| match e {
+            Event::RequestDone { request, outcome } if *i == from && *request == req => {
+                Some(*outcome)
+            }
+            _ => None,
+        });
+        if let Some(Ok(a)) = done {
+            answered += 1;
+            if a.responder == net.owner(key) {
+                correct += 1;
+            }
+            let served = net.events.iter().find_map(|(_, e)| match e {
+                Event::RequestServed {
+                    origin,
+                    transaction,
+                    hops,
+                    ..
+                } if *transaction == req && *origin == net.node(from).node_id() => Some(*hops),
+                _ => None,
+            });
+            hops.push(served.unwrap_or(0));
+        }
+    }
+    (answered, correct, hops)
+}
+
+#[test]
+fn every_lookup_reaches_the_responsible_peer() {
+    let mut net = Net::ring(32, Duration::from_millis(300), Net::fast_config());
+    settle(&mut net, 60);
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+    let (answered, correct, hops) = lookups(&mut net, 200);
+    assert_eq!((answered, correct), (200, 200));
+    let mean = hops.iter().sum::<u32>() as f64 / hops.len() as f64;
+    assert!(mean < 5.0, "mean hops {mean}");
+}
+
+#[test]
+fn sixty_four_peers_joining_at_once_converge() {
+    let mut net = Net::ring(64, Duration::from_millis(20), Net::fast_config());
+    settle(&mut net, 120);
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+    let (answered, correct, _) = lookups(&mut net, 100);
+    assert_eq!((answered, correct), (100, 100));
+}
+
+#[test]
+fn a_crash_is_repaired() {
+    let mut net = Net::ring(16, Duration::from_millis(300), Net::fast_config());
+    settle(&mut net, 30);
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+    net.crash(5);
+    net.crash(9);
+    settle(&mut net, 120);
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+    let (answered, correct, _) = lookups(&mut net, 50);
+    assert_eq!((answered, correct), (50, 50));
+}
+
+#[test]
+fn a_leave_is_repaired() {
+    let mut net = Net::ring(16, Duration::from_millis(300), Net::fast_config());
+    settle(&mut net, 30);
+    let now = net.now;
+    net.node_mut(7).leave(now);
+    net.service(7);
+    settle(&mut net, 5);
+    assert_eq!(net.node(7).state(), NodeState::Left);
+    assert!(net.events.iter().any(|(i, e)| *i == 7 && *e == Event::Left));
+    net.crash(7);
+    settle(&mut net, 5);
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+}
+
+#[test]
+fn joins_survive_packet_loss() {
+    let mut net = Net::new(Net::fast_config());
+    net.loss_permille = 50;
+    let first = net.add();
+    let now = net.now;
+    net.node_mut(first).start_overlay(now).unwrap();
+    net.service(first);
+    for _ in 1..12 {
+        net.run_for(Duration::from_millis(400));
+        let i = net.add();
+        let now = net.now;
+        net.node_mut(i)
+            .join(now, &[crate::harness::addr(0)])
+            .unwrap();
+        net.service(i);
+    }
+    settle(&mut net, 120);
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+}
