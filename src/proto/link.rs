@@ -143,7 +143,8 @@ impl Link {
             let back = ack_sequence.wrapping_sub(f.seq);
             !(back == 0 || ((1..=32).contains(&back) && received & (1 << (back - 1)) != 0))
         });
-        if self.inflight.len() != before {
+        let acked = self.inflight.len() != before;
+        if acked {
             self.suspect = false;
         }
         while self.inflight.len() < cfg.link_window.max(1) {
@@ -152,7 +153,7 @@ impl Link {
             };
             self.transmit(now, m, 1, cfg.link_rto, out);
         }
-        self.inflight.len() != before
+        acked
     }
 
     /// Records a received data frame and returns the ack frame to send back.

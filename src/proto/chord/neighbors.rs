@@ -104,7 +104,7 @@ mod tests {
         assert_eq!(t.predecessors, vec![NodeId(99), NodeId(95), NodeId(90)]);
         assert_eq!(t.successors, vec![NodeId(101), NodeId(150), NodeId(200)]);
         assert!(t.responsible(me, NodeId(100)));
-        assert!(t.responsible(me, NodeId(96)));
+        assert!(!t.responsible(me, NodeId(96)));
         assert!(!t.responsible(me, NodeId(99)));
         assert!(t.would_accept(me, NodeId(97), 3, 3));
         assert!(!t.would_accept(me, NodeId(50), 3, 3));

@@ -163,17 +163,9 @@ impl Node {
         if signer == self.id {
             return Err(ErrorResponse::new(error_code::FORBIDDEN, "attach to self"));
         }
-        let addr = a
-            .candidates
-            .iter()
-            .find_map(|c| match c.addr_port {
-                IpAddressPort::V4(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
-                IpAddressPort::V6(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
-                IpAddressPort::Unknown { .. } => None,
-            })
-            .ok_or_else(|| {
-                ErrorResponse::new(error_code::INVALID_MESSAGE, "no usable candidate")
-            })?;
+        let addr = candidate_addr(a).ok_or_else(|| {
+            ErrorResponse::new(error_code::INVALID_MESSAGE, "no usable candidate")
+        })?;
         match self.links.by_addr(addr) {
             Some(li) => {
                 let link = self.links.get_mut(li);
@@ -265,11 +257,7 @@ impl Node {
             self.peer_connected(now, peer, for_join);
             return;
         }
-        let addr = a.candidates.iter().find_map(|c| match c.addr_port {
-            IpAddressPort::V4(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
-            IpAddressPort::V6(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
-            IpAddressPort::Unknown { .. } => None,
-        });
+        let addr = candidate_addr(a);
         let Some(addr) = addr else {
             self.internal_request_failed(
                 now,
@@ -320,4 +308,13 @@ impl Node {
             self.internal_request_failed(now, Purpose::Handshake { for_join });
         }
     }
+}
+
+/// The first usable transport address among an Attach's candidates.
+fn candidate_addr(a: &AttachReqAns) -> Option<std::net::SocketAddr> {
+    a.candidates.iter().find_map(|c| match c.addr_port {
+        IpAddressPort::V4(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
+        IpAddressPort::V6(ip, port) => Some(std::net::SocketAddr::from((ip, port))),
+        IpAddressPort::Unknown { .. } => None,
+    })
 }

@@ -14,7 +14,7 @@ use crate::proto::event::{Event, NodeState};
 use crate::proto::id::NodeId;
 use crate::proto::link::{Link, LinkState};
 use crate::proto::transaction::Purpose;
-use crate::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+use crate::proto::wire::chord::ChordUpdate;
 use crate::proto::wire::topology::JoinReq;
 use crate::proto::wire::{Body, Destination};
 use crate::time::Time;
@@ -127,18 +127,7 @@ impl Node {
             return;
         }
         let mut known = vec![ap];
-        match &u.kind {
-            ChordUpdateKind::PeerReady => {}
-            ChordUpdateKind::Neighbors {
-                predecessors,
-                successors,
-            } => known.extend(predecessors.iter().chain(successors)),
-            ChordUpdateKind::Full {
-                predecessors,
-                successors,
-                fingers,
-            } => known.extend(predecessors.iter().chain(successors).chain(fingers)),
-        }
+        known.extend(u.node_ids());
         let want = NeighborTable::best(
             self.id,
             known.iter().copied(),

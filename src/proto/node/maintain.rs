@@ -128,18 +128,7 @@ impl Node {
             return;
         }
         let mut ids: Vec<NodeId> = Vec::new();
-        match &u.kind {
-            ChordUpdateKind::PeerReady => {}
-            ChordUpdateKind::Neighbors {
-                predecessors,
-                successors,
-            } => ids.extend(predecessors.iter().chain(successors)),
-            ChordUpdateKind::Full {
-                predecessors,
-                successors,
-                fingers,
-            } => ids.extend(predecessors.iter().chain(successors).chain(fingers)),
-        }
+        ids.extend(u.node_ids());
         self.learn(now, signer, &ids);
         self.refresh_tables(now);
     }

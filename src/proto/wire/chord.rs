@@ -15,6 +15,29 @@ pub struct ChordUpdate {
     pub kind: ChordUpdateKind,
 }
 
+impl ChordUpdate {
+    /// Every Node-ID the update names, in list order (predecessors, successors, fingers).
+    pub fn node_ids(&self) -> Vec<NodeId> {
+        match &self.kind {
+            ChordUpdateKind::PeerReady => Vec::new(),
+            ChordUpdateKind::Neighbors {
+                predecessors,
+                successors,
+            } => predecessors.iter().chain(successors).copied().collect(),
+            ChordUpdateKind::Full {
+                predecessors,
+                successors,
+                fingers,
+            } => predecessors
+                .iter()
+                .chain(successors)
+                .chain(fingers)
+                .copied()
+                .collect(),
+        }
+    }
+}
+
 /// `ChordUpdateType` and its data. Lists are nearest first (predecessors, successors) and
 /// numerically ascending (fingers); receivers sort by ring distance (reload-spec.md §15
 /// item 18).
