@@ -11,6 +11,8 @@ use crate::proto::id::NodeId;
 use crate::proto::wire::security::{
     HASH_SHA256, Signature, SignatureAndHashAlgorithm, SignerIdentity,
 };
+use crate::proto::wire::security::{SecurityBlock, message_signature_input};
+use crate::proto::wire::{EncodeError, ForwardingHeader, MessageContents, Wire};
 
 /// Bytes of a simulated signature value (RSA-2048 size).
 pub const SIM_SIGNATURE_LEN: usize = 256;
@@ -27,6 +29,34 @@ pub trait Signer {
 pub trait Verifier {
     /// The Node-ID of the signer if the signature over `input` is valid, else `None`.
     fn verify(&self, signature: &Signature, input: &[u8]) -> Option<NodeId>;
+}
+
+/// Encodes a whole message signed by `signer` (§6.3.4): the signature covers overlay ‖
+/// transaction id ‖ MessageContents ‖ SignerIdentity. The header's `length` is computed.
+pub fn encode_signed(
+    signer: &dyn Signer,
+    header: &ForwardingHeader,
+    contents: &MessageContents,
+) -> Result<Vec<u8>, EncodeError> {
+    let mut contents_bytes = Vec::with_capacity(contents.encoded_len());
+    contents.encode(&mut contents_bytes)?;
+    let identity = signer.identity();
+    let input = message_signature_input(
+        header.overlay,
+        header.transaction_id.0,
+        &contents_bytes,
+        &identity,
+    )?;
+    let security = SecurityBlock {
+        certificates: Vec::new(),
+        signature: signer.sign(&input),
+    };
+    let mut out =
+        Vec::with_capacity(header.encoded_len() + contents_bytes.len() + security.encoded_len());
+    header.encode_with_body_len(contents_bytes.len() + security.encoded_len(), &mut out)?;
+    out.extend_from_slice(&contents_bytes);
+    security.encode(&mut out)?;
+    Ok(out)
 }
 
 /// The simulator's deterministic scheme.

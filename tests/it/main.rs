@@ -5,5 +5,6 @@ mod codec_props;
 mod harness;
 mod layering;
 mod multinode;
+mod scripted;
 mod tshark;
 mod vectors;

@@ -7,10 +7,9 @@ use crate::proto::chord::routing::next_hop;
 use crate::proto::config::Addr;
 use crate::proto::event::{Event, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
-use crate::proto::identity::Signer;
+use crate::proto::identity::encode_signed;
 use crate::proto::transaction::{Pending, Purpose};
-use crate::proto::wire::security::{SecurityBlock, message_signature_input};
-use crate::proto::wire::{Body, Destination, ForwardingHeader, Message, MessageContents, Wire};
+use crate::proto::wire::{Body, Destination, ForwardingHeader, Message, MessageContents};
 use crate::time::Time;
 
 impl Node {
@@ -39,26 +38,7 @@ impl Node {
             destinations,
         );
         header.ttl = self.config.initial_ttl;
-        let contents = MessageContents::new(body);
-        let mut contents_bytes = Vec::with_capacity(contents.encoded_len());
-        contents.encode(&mut contents_bytes).ok()?;
-        let identity = self.crypto.identity();
-        let input =
-            message_signature_input(self.config.overlay, txid.0, &contents_bytes, &identity)
-                .ok()?;
-        let security = SecurityBlock {
-            certificates: Vec::new(),
-            signature: self.crypto.sign(&input),
-        };
-        let mut out = Vec::with_capacity(
-            header.encoded_len() + contents_bytes.len() + security.encoded_len(),
-        );
-        header
-            .encode_with_body_len(contents_bytes.len() + security.encoded_len(), &mut out)
-            .ok()?;
-        out.extend_from_slice(&contents_bytes);
-        security.encode(&mut out).ok()?;
-        Some(out)
+        encode_signed(&self.crypto, &header, &MessageContents::new(body)).ok()
     }
 
     /// Candidate next hops: the Routing Table (neighbours and fingers) while joined; any

@@ -1,0 +1,483 @@
+//! One node, scripted peers: the exact messages in and out of the sans-IO peer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reload_sim::proto::config::OverlayConfig;
+use reload_sim::proto::event::{Event, NodeState};
+use reload_sim::proto::id::{NodeId, TransactionId};
+use reload_sim::proto::identity::{SimCrypto, encode_signed};
+use reload_sim::proto::node::{Identity, JoinPhase, Node};
+use reload_sim::proto::wire::attach::{
+    AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
+};
+use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+use reload_sim::proto::wire::framing::Frame;
+use reload_sim::proto::wire::topology::{JoinAns, PingAns, PingReq};
+use reload_sim::proto::wire::{
+    Body, Destination, ForwardingHeader, HeaderView, Message, MessageContents,
+};
+use reload_sim::time::Time;
+
+fn addr(i: u8) -> SocketAddr {
+    SocketAddr::from(([10, 0, 0, i], 6084))
+}
+
+/// A scripted peer: an id, an address and a frame sequence counter.
+struct Peer {
+    id: NodeId,
+    addr: SocketAddr,
+    seq: u32,
+}
+
+impl Peer {
+    fn new(id: u128, a: u8) -> Peer {
+        Peer {
+            id: NodeId(id),
+            addr: addr(a),
+            seq: 0,
+        }
+    }
+
+    /// A signed message from this peer, framed.
+    fn frame(
+        &mut self,
+        cfg: &OverlayConfig,
+        txid: u64,
+        via: Vec<Destination>,
+        dest: Vec<Destination>,
+        body: Body,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut h = ForwardingHeader::new(
+            cfg.overlay,
+            cfg.configuration_sequence,
+            TransactionId(txid),
+            dest,
+        );
+        h.via_list = via;
+        let msg = encode_signed(
+            &SimCrypto { node_id: self.id },
+            &h,
+            &MessageContents::new(body),
+        )
+        .unwrap();
+        let mut f = Vec::new();
+        Frame::Data {
+            sequence: self.seq,
+            message: &msg,
+        }
+        .encode(&mut f)
+        .unwrap();
+        self.seq += 1;
+        (f, msg)
+    }
+}
+
+fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body {
+    let SocketAddr::V4(v4) = a else { panic!() };
+    let ans = AttachReqAns {
+        ufrag: vec![],
+        password: vec![],
+        role: role.as_bytes().to_vec(),
+        candidates: vec![IceCandidate {
+            addr_port: IpAddressPort::V4(*v4.ip(), v4.port()),
+            overlay_link: overlay_link::DTLS_UDP_SR_NO_ICE,
+            foundation: vec![],
+            priority: 1,
+            cand_type: CandType::Host,
+            extensions: vec![],
+        }],
+        send_update,
+    };
+    if role == "active" {
+        Body::AttachAns(ans)
+    } else {
+        Body::AttachReq(ans)
+    }
+}
+
+/// The node's data-frame transmits since the last call: (to, message bytes).
+fn sent(node: &mut Node) -> Vec<(SocketAddr, Vec<u8>)> {
+    let mut v = Vec::new();
+    while let Some(t) = node.poll_transmit() {
+        if let Frame::Data { message, .. } = Frame::decode(&t.bytes).unwrap() {
+            v.push((t.to, message.to_vec()));
+        }
+    }
+    v
+}
+
+fn decode(bytes: &[u8]) -> Message {
+    Message::decode(bytes).unwrap()
+}
+
+fn config() -> Arc<OverlayConfig> {
+    Arc::new(OverlayConfig::new("scripted.example.org"))
+}
+
+fn first_node(cfg: &Arc<OverlayConfig>, id: u128) -> Node {
+    let mut n = Node::new(
+        cfg.clone(),
+        Identity {
+            node_id: NodeId(id),
+        },
+        addr(1),
+        Time::ZERO,
+        7,
+    );
+    n.start_overlay(Time::ZERO).unwrap();
+    n
+}
+
+/// Brings up a link from a scripted peer (handshake Ping to the wildcard) and makes it a
+/// ready peer (an Update from it).
+fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
+    let (f, _) = p.frame(
+        cfg,
+        txid,
+        vec![],
+        vec![Destination::Node(NodeId::WILDCARD)],
+        Body::PingReq(PingReq::default()),
+    );
+    let _ = sent(node);
+    node.handle_datagram(Time(1), p.addr, &f);
+    let out = sent(node);
+    assert_eq!(out.len(), 1);
+    let ans = decode(&out[0].1);
+    assert_eq!(out[0].0, p.addr);
+    assert!(matches!(ans.contents.body, Body::PingAns(_)));
+    assert_eq!(ans.header.destination_list, vec![Destination::Node(p.id)]);
+    let up = ChordUpdate {
+        uptime: 5,
+        kind: ChordUpdateKind::PeerReady,
+    };
+    let (f, _) = p.frame(
+        cfg,
+        txid + 1,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        Body::UpdateReq(up),
+    );
+    node.handle_datagram(Time(2), p.addr, &f);
+}
+
+#[test]
+fn answers_an_update_with_exact_bytes() {
+    let cfg = config();
+    let me = 1u128 << 100;
+    let mut node = first_node(&cfg, me);
+    let mut p = Peer::new(5u128 << 120, 2);
+    let (f, _) = p.frame(
+        &cfg,
+        0x10,
+        vec![],
+        vec![Destination::Node(NodeId::WILDCARD)],
+        Body::PingReq(PingReq::default()),
+    );
+    node.handle_datagram(Time(1), p.addr, &f);
+    // The ack for the Ping's data frame comes first: ack_sequence 0, nothing before it.
+    let ack = node.poll_transmit().unwrap();
+    assert_eq!(ack.bytes, vec![0x81, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let _ = sent(&mut node);
+
+    let update = ChordUpdate {
+        uptime: 30,
+        kind: ChordUpdateKind::Neighbors {
+            predecessors: vec![],
+            successors: vec![NodeId(me)],
+        },
+    };
+    let (f, _) = p.frame(
+        &cfg,
+        0x22,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::UpdateReq(update),
+    );
+    node.handle_datagram(Time(2), p.addr, &f);
+    let out = sent(&mut node);
+    // The UpdateAns, byte for byte: to the sender, same transaction id, TTL 100, signed by
+    // the node; then the node's own reactive Update (its Neighbor Table changed).
+    let mut h = ForwardingHeader::new(
+        cfg.overlay,
+        cfg.configuration_sequence,
+        TransactionId(0x22),
+        vec![Destination::Node(p.id)],
+    );
+    h.ttl = cfg.initial_ttl;
+    let expected = encode_signed(
+        &SimCrypto {
+            node_id: NodeId(me),
+        },
+        &h,
+        &MessageContents::new(Body::UpdateAns),
+    )
+    .unwrap();
+    assert_eq!(out[0], (p.addr, expected));
+    let reactive = decode(&out[1].1);
+    match reactive.contents.body {
+        Body::UpdateReq(ChordUpdate {
+            kind:
+                ChordUpdateKind::Neighbors {
+                    predecessors,
+                    successors,
+                },
+            ..
+        }) => {
+            assert_eq!(predecessors, vec![p.id]);
+            assert_eq!(successors, vec![p.id]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(node.successors(), &[p.id]);
+}
+
+#[test]
+fn forwards_with_the_previous_hop_appended_to_the_via_list() {
+    let cfg = config();
+    let me = 1u128 << 100;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(9u128 << 124, 2); // far side of the ring
+    let mut p2 = Peer::new(3u128 << 124, 3); // between me and the key
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    link_peer(&mut node, &cfg, &mut p2, 0x200);
+    let _ = sent(&mut node);
+    assert!(node.successors().contains(&p2.id));
+
+    // p1 routes a lookup for a key owned beyond p2; the node is not responsible and must
+    // forward it to p2 with p1 appended to the via list and the TTL decremented.
+    let key = NodeId(4u128 << 124).to_resource_id();
+    let upstream = vec![Destination::Node(NodeId(0xabc))];
+    let (f, original) = p1.frame(
+        &cfg,
+        0x300,
+        upstream.clone(),
+        vec![Destination::Resource(key)],
+        Body::PingReq(PingReq::default()),
+    );
+    node.handle_datagram(Time(3), p1.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, p2.addr);
+    let mut want = decode(&original);
+    want.header.via_list.push(Destination::Node(p1.id));
+    want.header.ttl -= 1;
+    assert_eq!(out[0].1, want.to_bytes().unwrap());
+    assert_eq!(node.stats().forwarded, 1);
+    // The body and signature are untouched.
+    let fwd = HeaderView::parse(&out[0].1).unwrap();
+    let orig = HeaderView::parse(&original).unwrap();
+    assert_eq!(fwd.payload(), orig.payload());
+}
+
+#[test]
+fn joins_against_scripted_peers() {
+    let cfg = config();
+    let j = 8u128 << 120;
+    let mut node = Node::new(
+        cfg.clone(),
+        Identity { node_id: NodeId(j) },
+        addr(1),
+        Time::ZERO,
+        3,
+    );
+    let mut ap = Peer::new(9u128 << 120, 2); // admitting peer: owns j (its predecessor p is below j)
+    let p = Peer::new(6u128 << 120, 3); // AP's predecessor: will be our predecessor
+    let s = Peer::new(11u128 << 120, 4); // AP's successor
+    let t = Time(1_000);
+
+    node.join(t, &[ap.addr]).unwrap();
+    assert_eq!(node.join_phase(), Some(JoinPhase::Bootstrapping));
+    let out = sent(&mut node);
+    let hs = decode(&out[0].1);
+    assert_eq!(
+        (out[0].0, hs.header.destination_list.clone()),
+        (ap.addr, vec![Destination::Node(NodeId::WILDCARD)])
+    );
+
+    // 1. The bootstrap peer (here also the admitting peer) answers the handshake.
+    let (f, _) = ap.frame(
+        &cfg,
+        hs.header.transaction_id.0,
+        vec![],
+        vec![Destination::Node(NodeId(j))],
+        Body::PingAns(PingAns {
+            response_id: 1,
+            time: 0,
+        }),
+    );
+    node.handle_datagram(t, ap.addr, &f);
+    let out = sent(&mut node);
+    let attach = decode(&out[0].1);
+    assert_eq!(
+        attach.header.destination_list,
+        vec![Destination::Resource(NodeId(j + 1).to_resource_id())]
+    );
+    let Body::AttachReq(a) = &attach.contents.body else {
+        panic!("{:?}", attach.contents.body)
+    };
+    assert!(a.send_update);
+    assert_eq!(a.role, b"passive");
+
+    // 2. AP answers the Attach, then sends its Routing Table (Update full).
+    let (f, _) = ap.frame(
+        &cfg,
+        attach.header.transaction_id.0,
+        vec![],
+        vec![Destination::Node(NodeId(j))],
+        attach_body(ap.addr, "active", false),
+    );
+    node.handle_datagram(t, ap.addr, &f);
+    assert_eq!(node.join_phase(), Some(JoinPhase::AwaitingUpdate));
+    let full = ChordUpdate {
+        uptime: 100,
+        kind: ChordUpdateKind::Full {
+            predecessors: vec![p.id],
+            successors: vec![s.id],
+            fingers: vec![],
+        },
+    };
+    let (f, _) = ap.frame(
+        &cfg,
+        0x5000,
+        vec![],
+        vec![Destination::Node(NodeId(j))],
+        Body::UpdateReq(full),
+    );
+    node.handle_datagram(t, ap.addr, &f);
+    let out = sent(&mut node);
+    // UpdateAns, then Attaches to p and s source-routed through AP (§10.6). No Update
+    // placing us in the ring yet.
+    let msgs: Vec<Message> = out.iter().map(|(_, m)| decode(m)).collect();
+    assert!(matches!(msgs[0].contents.body, Body::UpdateAns));
+    let attaches: Vec<&Message> = msgs
+        .iter()
+        .filter(|m| matches!(m.contents.body, Body::AttachReq(_)))
+        .collect();
+    let mut targets: Vec<Vec<Destination>> = attaches
+        .iter()
+        .map(|m| m.header.destination_list.clone())
+        .collect();
+    targets.sort();
+    let mut want = vec![
+        vec![Destination::Node(ap.id), Destination::Node(p.id)],
+        vec![Destination::Node(ap.id), Destination::Node(s.id)],
+    ];
+    want.sort();
+    assert_eq!(targets, want);
+    assert!(
+        !msgs
+            .iter()
+            .any(|m| matches!(m.contents.body, Body::UpdateReq(_)))
+    );
+    assert!(out.iter().all(|(to, _)| *to == ap.addr));
+
+    // 3. p and s answer (relayed by AP: their answers arrive on AP's link), then the
+    //    handshakes to their own addresses complete.
+    let mut handshakes = Vec::new();
+    for (peer, m) in [
+        (
+            &p,
+            attaches
+                .iter()
+                .find(|m| m.header.destination_list[1] == Destination::Node(p.id))
+                .unwrap(),
+        ),
+        (
+            &s,
+            attaches
+                .iter()
+                .find(|m| m.header.destination_list[1] == Destination::Node(s.id))
+                .unwrap(),
+        ),
+    ] {
+        let mut relay = Peer {
+            id: peer.id,
+            addr: ap.addr,
+            seq: ap.seq,
+        };
+        let (f, _) = relay.frame(
+            &cfg,
+            m.header.transaction_id.0,
+            vec![Destination::Node(peer.id)],
+            vec![Destination::Node(ap.id), Destination::Node(NodeId(j))],
+            attach_body(peer.addr, "active", false),
+        );
+        // The answer is addressed [AP, j] as AP would forward it after popping itself: build it
+        // as AP's forwarded copy.
+        let view = HeaderView::parse(&f[8..]).unwrap();
+        let mut popped = Vec::new();
+        view.forward_into(
+            reload_sim::proto::wire::ForwardEdit {
+                pop_destinations: 1,
+                push_via: None,
+                decrement_ttl: true,
+            },
+            &mut popped,
+        )
+        .unwrap();
+        let mut frame = Vec::new();
+        Frame::Data {
+            sequence: ap.seq,
+            message: &popped,
+        }
+        .encode(&mut frame)
+        .unwrap();
+        ap.seq += 1;
+        node.handle_datagram(t, ap.addr, &frame);
+        let out = sent(&mut node);
+        assert_eq!(out.len(), 1, "a handshake to {:?}", peer.addr);
+        assert_eq!(out[0].0, peer.addr);
+        handshakes.push((peer.id, peer.addr, decode(&out[0].1)));
+    }
+    for (id, a, hs) in handshakes {
+        let mut pp = Peer {
+            id,
+            addr: a,
+            seq: 0,
+        };
+        assert_eq!(hs.header.destination_list, vec![Destination::Node(id)]);
+        let (f, _) = pp.frame(
+            &cfg,
+            hs.header.transaction_id.0,
+            vec![],
+            vec![Destination::Node(NodeId(j))],
+            Body::PingAns(PingAns {
+                response_id: 2,
+                time: 0,
+            }),
+        );
+        node.handle_datagram(t, a, &f);
+    }
+    // 4. With every neighbour attached, Join goes to AP.
+    let out = sent(&mut node);
+    let join = decode(&out.last().unwrap().1);
+    assert!(matches!(join.contents.body, Body::JoinReq(ref r) if r.joining_peer_id == NodeId(j)));
+    assert_eq!(join.header.destination_list, vec![Destination::Node(ap.id)]);
+    let (f, _) = ap.frame(
+        &cfg,
+        join.header.transaction_id.0,
+        vec![],
+        vec![Destination::Node(NodeId(j))],
+        Body::JoinAns(JoinAns::default()),
+    );
+    node.handle_datagram(t, ap.addr, &f);
+    assert_eq!(node.state(), NodeState::Joined);
+    assert_eq!(node.predecessors(), &[p.id, s.id, ap.id]);
+    assert_eq!(node.successors(), &[ap.id, s.id, p.id]);
+    let mut joined = false;
+    while let Some(e) = node.poll_event() {
+        joined |= e == Event::Joined;
+    }
+    assert!(joined);
+    // 5. Now it announces itself: an Update to each neighbour.
+    let out = sent(&mut node);
+    let updates: Vec<SocketAddr> = out
+        .iter()
+        .filter(|(_, m)| matches!(decode(m).contents.body, Body::UpdateReq(_)))
+        .map(|(a, _)| *a)
+        .collect();
+    for a in [ap.addr, p.addr, s.addr] {
+        assert!(updates.contains(&a), "no Update to {a}");
+    }
+}
