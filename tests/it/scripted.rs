@@ -481,3 +481,145 @@ fn joins_against_scripted_peers() {
         assert!(updates.contains(&a), "no Update to {a}");
     }
 }
+
+#[test]
+fn answers_route_query_probe_and_ttl_exhaustion() {
+    use reload_sim::proto::wire::chord::ChordRouteQueryAns;
+    use reload_sim::proto::wire::error_response::error_code;
+    use reload_sim::proto::wire::topology::{
+        ProbeInformation, ProbeReq, RouteQueryReq, probe_type,
+    };
+    let cfg = config();
+    let me = 1u128 << 100;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(9u128 << 124, 2);
+    let mut p2 = Peer::new(3u128 << 124, 3);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    link_peer(&mut node, &cfg, &mut p2, 0x200);
+    let _ = sent(&mut node);
+
+    // RouteQuery for a key beyond p2: the next hop is p2.
+    let key = NodeId(4u128 << 124);
+    let rq = RouteQueryReq {
+        send_update: false,
+        destination: Destination::Resource(key.to_resource_id()),
+        overlay_specific_data: vec![],
+    };
+    let (f, _) = p1.frame(
+        &cfg,
+        0x400,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::RouteQueryReq(rq),
+    );
+    node.handle_datagram(Time(4), p1.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(
+        decode(&out[0].1).contents.body,
+        Body::RouteQueryAns(ChordRouteQueryAns { next_peer: p2.id })
+    );
+
+    // Probe: responsible share (from p1, its predecessor, to me), resources, uptime.
+    let probe = ProbeReq {
+        requested_info: vec![
+            probe_type::RESPONSIBLE_SET,
+            probe_type::NUM_RESOURCES,
+            probe_type::UPTIME,
+            77,
+        ],
+    };
+    let (f, _) = p1.frame(
+        &cfg,
+        0x401,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::ProbeReq(probe),
+    );
+    node.handle_datagram(Time(2_000_000_000), p1.addr, &f);
+    let out = sent(&mut node);
+    let Body::ProbeAns(ans) = decode(&out[0].1).contents.body else {
+        panic!()
+    };
+    let share = NodeId(9u128 << 124).distance_to(NodeId(me));
+    let ppb = (((share >> 64) * 1_000_000_000) >> 64) as u32;
+    assert_eq!(
+        ans.probe_info,
+        vec![
+            ProbeInformation::ResponsiblePpb(ppb),
+            ProbeInformation::NumResources(0),
+            ProbeInformation::Uptime(2)
+        ]
+    );
+
+    // A request that must be forwarded but has TTL 0 is answered with Error_TTL_Exceeded.
+    let mut h = ForwardingHeader::new(
+        cfg.overlay,
+        cfg.configuration_sequence,
+        TransactionId(0x402),
+        vec![Destination::Resource(key.to_resource_id())],
+    );
+    h.ttl = 0;
+    let msg = encode_signed(
+        &SimCrypto { node_id: p1.id },
+        &h,
+        &MessageContents::new(Body::PingReq(PingReq::default())),
+    )
+    .unwrap();
+    let mut f = Vec::new();
+    Frame::Data {
+        sequence: 50,
+        message: &msg,
+    }
+    .encode(&mut f)
+    .unwrap();
+    node.handle_datagram(Time(3_000_000_000), p1.addr, &f);
+    let out = sent(&mut node);
+    let err = decode(&out[0].1);
+    assert_eq!(out[0].0, p1.addr);
+    assert!(matches!(err.contents.body, Body::Error(ref e) if e.code == error_code::TTL_EXCEEDED));
+    assert_eq!(node.stats().ttl_exceeded, 1);
+}
+
+#[test]
+fn garbage_is_counted_and_dropped_never_fatal() {
+    let cfg = config();
+    let mut node = first_node(&cfg, 1u128 << 100);
+    let mut p = Peer::new(9u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let (valid, _) = p.frame(
+        &cfg,
+        0x999,
+        vec![],
+        vec![Destination::Node(NodeId(1u128 << 100))],
+        Body::PingReq(PingReq::default()),
+    );
+    let mut x = 0x243f_6a88_85a3_08d3u64;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..20_000u32 {
+        let mut bytes = valid.clone();
+        match i % 4 {
+            0 => bytes.truncate((next() as usize) % valid.len()),
+            1 => {
+                let at = (next() as usize) % bytes.len();
+                bytes[at] ^= (next() as u8) | 1;
+            }
+            2 => bytes = (0..(next() % 300)).map(|_| next() as u8).collect(),
+            _ => {
+                bytes[0] = 0x80;
+                let at = 8 + (next() as usize) % (bytes.len() - 8);
+                bytes[at] = next() as u8;
+            }
+        }
+        node.handle_datagram(Time(10 + u64::from(i)), p.addr, &bytes);
+        while node.poll_transmit().is_some() {}
+        while node.poll_event().is_some() {}
+    }
+    let s = node.stats();
+    assert!(s.malformed + s.bad_signature + s.dropped > 10_000, "{s:?}");
+    assert_eq!(node.state(), NodeState::Joined);
+}
