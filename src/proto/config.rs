@@ -73,7 +73,7 @@ impl OverlayConfig {
             link_window: 8,
             initial_ttl: 100,
             max_message_size: 5000,
-            max_connections: 64,
+            max_connections: 1024,
             duplicate_window: Duration::from_secs(15),
             join_timeout: Duration::from_secs(60),
         }

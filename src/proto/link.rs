@@ -55,6 +55,8 @@ pub struct Link {
     pub suspect: bool,
     /// When the entry was created.
     pub created: Time,
+    /// When a data frame last arrived over it.
+    pub last_heard: Time,
     next_seq: u32,
     inflight: Vec<InFlight>,
     queue: VecDeque<Vec<u8>>,
@@ -73,6 +75,7 @@ impl Link {
             update_when_up: false,
             suspect: false,
             created: now,
+            last_heard: now,
             next_seq: 0,
             inflight: Vec::new(),
             queue: VecDeque::new(),

@@ -7,6 +7,12 @@ pub struct NodeStats {
     pub malformed: u64,
     /// Messages dropped for another reason (no route, unknown link, wrong overlay …).
     pub dropped: u64,
+    /// Frames from a link this node does not know (or whose peer it cannot name).
+    pub unknown_link: u64,
+    /// Frames refused because the Connection Table was full of needed links.
+    pub table_full: u64,
+    /// Messages that could not be forwarded: no connected peer to send them to.
+    pub no_route: u64,
     /// Messages not forwarded because their TTL ran out.
     pub ttl_exceeded: u64,
     /// Messages forwarded for other nodes.

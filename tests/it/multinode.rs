@@ -35,7 +35,11 @@ fn sixteen_peers_join_and_agree_with_the_oracle() {
 fn lookups(net: &mut Net, count: usize) -> (usize, usize, Vec<u32>) {
     let mut x = 0x1234_5678_9abc_def0_u128;
     let mut issued = Vec::new();
-    let live: Vec<usize> = net.live().map(|(i, _)| i).collect();
+    let live: Vec<usize> = net
+        .live()
+        .filter(|(_, n)| n.state() == NodeState::Joined)
+        .map(|(i, _)| i)
+        .collect();
     for k in 0..count {
         x = x
             .wrapping_mul(0x2545_f491_4f6c_dd1d_0000_0000_0000_0001 | 1)
@@ -62,6 +66,9 @@ fn lookups(net: &mut Net, count: usize) -> (usize, usize, Vec<u32>) {
             }
             _ => None,
         });
+        if !matches!(done, Some(Ok(_))) && std::env::var("SHOW_FAILS").is_ok() {
+            eprintln!("lookup from {from} key {key:?}: {done:?}");
+        }
         if let Some(Ok(a)) = done {
             answered += 1;
             if a.responder == net.owner(key) {
@@ -149,4 +156,81 @@ fn joins_survive_packet_loss() {
     }
     settle(&mut net, 120);
     assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+}
+
+#[test]
+#[ignore = "scale probe: cargo test --release --test it scale_probe -- --ignored --nocapture"]
+fn scale_probe() {
+    let n: usize = std::env::var("PEERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let t0 = std::time::Instant::now();
+    let mut net = Net::ring(n, Duration::from_millis(20), Net::fast_config());
+    settle(&mut net, 120);
+    let join_wall = t0.elapsed();
+    let errs = net.ring_errors().len();
+    let joining = net
+        .live()
+        .filter(|(_, n)| n.state() != NodeState::Joined)
+        .count();
+    for (i, n) in net
+        .live()
+        .filter(|(_, n)| n.state() != NodeState::Joined)
+        .take(5)
+    {
+        eprintln!(
+            "stuck {i}: {:?} {:?} links={} pending={} {:?}",
+            n.state(),
+            n.join_phase(),
+            n.connection_count(),
+            n.pending_requests(),
+            n.stats()
+        );
+    }
+    eprintln!(
+        "node0: links={} {:?}",
+        net.node(0).connection_count(),
+        net.node(0).stats()
+    );
+    eprintln!(
+        "not joined: {joining}; first errors: {:?}",
+        net.ring_errors().iter().take(5).collect::<Vec<_>>()
+    );
+    let d0 = net.delivered;
+    let t1 = std::time::Instant::now();
+    let (answered, correct, hops) = lookups(&mut net, 2000);
+    let mean = hops.iter().sum::<u32>() as f64 / hops.len().max(1) as f64;
+    eprintln!(
+        "n={n} join+settle wall={join_wall:?} ring_errors={errs} lookups answered={answered} correct={correct} mean_hops={mean:.2} lookup phase wall={:?} datagrams={}",
+        t1.elapsed(),
+        net.delivered - d0
+    );
+    let mut tot = reload_sim::proto::stats::NodeStats::default();
+    for (_, n) in net.live() {
+        let s = n.stats();
+        tot.dropped += s.dropped;
+        tot.unknown_link += s.unknown_link;
+        tot.table_full += s.table_full;
+        tot.no_route += s.no_route;
+        tot.malformed += s.malformed;
+        tot.ttl_exceeded += s.ttl_exceeded;
+        tot.forwarded += s.forwarded;
+        tot.link_failures += s.link_failures;
+        tot.link_retransmits += s.link_retransmits;
+        tot.request_retransmits += s.request_retransmits;
+        tot.unmatched_answers += s.unmatched_answers;
+        tot.bad_signature += s.bad_signature;
+    }
+    eprintln!("totals {tot:?}");
+    let conns: Vec<usize> = net.live().map(|(_, n)| n.connection_count()).collect();
+    eprintln!(
+        "max conns {}, mean {}",
+        conns.iter().max().unwrap(),
+        conns.iter().sum::<usize>() / conns.len()
+    );
+    eprintln!(
+        "size_of Node = {}",
+        std::mem::size_of::<reload_sim::proto::node::Node>()
+    );
 }

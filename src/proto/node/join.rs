@@ -56,11 +56,8 @@ impl Node {
         j.admitting = None;
         j.early_update = None;
         self.txns.clear();
+        // Always a fresh handshake: the bootstrap peer may have dropped our old link.
         if let Some(li) = self.links.by_addr(addr) {
-            if self.links.get(li).is_up() && self.links.get(li).ready {
-                self.send_join_attach(now);
-                return;
-            }
             self.links.remove(li);
         }
         if !self.make_room() {
@@ -206,7 +203,7 @@ impl Node {
     pub(super) fn become_joined(&mut self, now: Time) {
         self.state = NodeState::Joined;
         self.join = None;
-        self.refresh_tables(now);
+        self.refresh_tables_quietly();
         self.update_all_neighbors(now);
         self.events.push_back(Event::Joined);
         self.next_update = now + self.jittered(self.config.chord_update_interval);

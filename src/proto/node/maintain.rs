@@ -386,7 +386,7 @@ impl Node {
                         !self.neighbors.contains(p) && !self.fingers.filled().contains(&p)
                     })
             })
-            .min_by_key(|(_, l)| l.created)
+            .min_by_key(|(_, l)| l.last_heard)
             .map(|(i, _)| i);
         match victim {
             Some(i) => {

@@ -43,25 +43,45 @@ impl Node {
                         &mut self.outbox,
                     );
                 }
-                None => self.stats.dropped += 1,
+                None => self.stats.unknown_link += 1,
             },
             Frame::Data { sequence, message } => {
                 let li = match li {
                     Some(li) => li,
                     None => {
+                        // A frame from an unknown address opens a link only if it is a
+                        // message straight to us (a handshake). Anything else belongs to a
+                        // link we no longer have: staying silent (no ack) lets the sender's
+                        // Simple Reliability declare that link failed and re-route.
+                        if !self.opens_link(message) {
+                            self.stats.unknown_link += 1;
+                            return;
+                        }
                         if !self.make_room() {
-                            self.stats.dropped += 1;
+                            self.stats.table_full += 1;
                             return;
                         }
                         self.links
                             .insert(Link::new(from, None, LinkState::Expecting, now))
                     }
                 };
-                let ack = self.links.get_mut(li).on_data(sequence);
+                let link = self.links.get_mut(li);
+                link.last_heard = now;
+                let ack = link.on_data(sequence);
                 self.outbox.push_back(ack);
                 self.handle_message(now, li, message);
             }
         }
+    }
+
+    /// True if `message` is addressed to this node alone and came directly from its sender.
+    fn opens_link(&self, message: &[u8]) -> bool {
+        let Ok(view) = HeaderView::parse(message) else {
+            return false;
+        };
+        view.via_count() == 0
+            && view.destination_count() == 1
+            && matches!(view.first_destination(), Ok(Some(Destination::Node(id))) if id == self.id || id == NodeId::WILDCARD)
     }
 
     /// Routes or delivers one message that arrived on link `li` (§6.1).
@@ -115,7 +135,7 @@ impl Node {
     /// the previous hop to the Via List and decrementing the TTL (§6.1.2, §6.3.2).
     fn forward(&mut self, now: Time, li: usize, view: &HeaderView<'_>, pop: usize) {
         let Some(prev) = self.links.get(li).peer else {
-            self.stats.dropped += 1;
+            self.stats.unknown_link += 1;
             return;
         };
         if view.ttl == 0 {
@@ -135,7 +155,7 @@ impl Node {
             return;
         };
         let Some(out) = self.route_link(&target) else {
-            self.stats.dropped += 1;
+            self.stats.no_route += 1;
             return;
         };
         let via = Destination::Node(prev);
