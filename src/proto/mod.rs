@@ -1,5 +1,9 @@
 //! The sans-IO RELOAD peer and its wire format. Nothing in here touches sockets, threads,
 //! clocks or global randomness; time comes in as [`crate::time::Time`].
 
+pub mod config;
+pub mod event;
 pub mod id;
+pub mod node;
+pub mod stats;
 pub mod wire;

@@ -1,0 +1,98 @@
+//! What a [`crate::proto::node::Node`] hands back to its driver: datagrams, events and
+//! typed results.
+
+use crate::proto::config::Addr;
+use crate::proto::id::{NodeId, TransactionId};
+
+/// A datagram to send: one FramedMessage frame (§6.6.2), data or ack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transmit {
+    /// Destination transport address.
+    pub to: Addr,
+    /// The frame bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Identifies a request started by a command: its transaction id.
+pub type RequestId = TransactionId;
+
+/// Where a node is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeState {
+    /// Created, not yet joining.
+    Idle,
+    /// Joining the overlay (§10.5).
+    Joining,
+    /// A full peer of the overlay.
+    Joined,
+    /// Sending Leave requests (§10.9).
+    Leaving,
+    /// Gone; the driver may drop it.
+    Left,
+}
+
+/// Why a request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// No answer after every end-to-end retransmission (§6.2.1).
+    #[error("timed out")]
+    Timeout,
+    /// The responder answered with an Error message (§6.3.3.1).
+    #[error("error response {0:#x}")]
+    ErrorResponse(u16),
+    /// No route: no connected peer to send it to.
+    #[error("no route")]
+    NoRoute,
+}
+
+/// Why a command was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// The node is not in a state that allows this command.
+    #[error("not allowed in state {0:?}")]
+    InvalidState(NodeState),
+    /// Joining needs at least one bootstrap address.
+    #[error("no bootstrap address")]
+    NoBootstrap,
+    /// The message could not be encoded.
+    #[error("encoding failed")]
+    Encode,
+}
+
+/// A successful answer to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// Node-ID of the signer of the answer.
+    pub responder: NodeId,
+    /// Message code of the answer.
+    pub code: u16,
+}
+
+/// Something the driver may want to know. Drain with `poll_event` after every input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The node completed its join (§10.5) and is a peer.
+    Joined,
+    /// The node finished leaving; the driver can drop it.
+    Left,
+    /// The Neighbor Table changed.
+    NeighborsChanged,
+    /// A request started by a command finished.
+    RequestDone {
+        /// The request.
+        request: RequestId,
+        /// Its outcome.
+        outcome: Result<Answer, RequestError>,
+    },
+    /// This node answered a request from another node (for path metrics).
+    RequestServed {
+        /// The origin (signer) of the request.
+        origin: NodeId,
+        /// Its transaction id.
+        transaction: TransactionId,
+        /// Overlay transmissions from the origin to this node: via-list length + 1.
+        hops: u32,
+        /// The request's message code.
+        code: u16,
+    },
+}
