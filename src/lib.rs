@@ -19,4 +19,5 @@
 pub mod inspect;
 pub mod pcap;
 pub mod proto;
+pub mod sim;
 pub mod time;

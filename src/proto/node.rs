@@ -27,8 +27,20 @@ pub struct Node {
 
 impl Node {
     /// A new node at `local_addr`, in state Idle. `seed` seeds its private RNG.
-    pub fn new(config: Arc<OverlayConfig>, identity: Identity, local_addr: Addr, _now: Time, _seed: u64) -> Node {
-        Node { config, identity, addr: local_addr, state: NodeState::Idle, stats: NodeStats::default() }
+    pub fn new(
+        config: Arc<OverlayConfig>,
+        identity: Identity,
+        local_addr: Addr,
+        _now: Time,
+        _seed: u64,
+    ) -> Node {
+        Node {
+            config,
+            identity,
+            addr: local_addr,
+            state: NodeState::Idle,
+            stats: NodeStats::default(),
+        }
     }
     /// This node's Node-ID.
     pub fn node_id(&self) -> NodeId {
