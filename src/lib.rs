@@ -19,5 +19,8 @@
 pub mod inspect;
 pub mod pcap;
 pub mod proto;
+pub mod report;
+pub mod runner;
+pub mod scenario;
 pub mod sim;
 pub mod time;

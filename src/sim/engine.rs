@@ -404,7 +404,12 @@ impl Sim {
             self.metrics.counters.rejoins += 1;
         }
         let exempt = self.cfg.churn_exempt_bootstrap && i < self.cfg.bootstrap_count;
-        if !exempt && let Some(session) = self.cfg.churn.session(&mut self.churn_rng) {
+        let session = if exempt {
+            None
+        } else {
+            self.cfg.churn.session(&mut self.churn_rng)
+        };
+        if let Some(session) = session {
             let at = now.max(self.cfg.churn_start) + session;
             self.queue.push(at, Ev::Depart { node: i, inc });
         }
