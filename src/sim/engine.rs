@@ -33,6 +33,7 @@ use crate::sim::lookups::{Ledger, Outcome};
 use crate::sim::metrics::{Counters, Metrics, Sample, Traffic};
 use crate::sim::network::{LatencyModel, Network};
 use crate::sim::oracle::Oracle;
+use crate::sim::peer::Peer;
 use crate::sim::queue::{EventQueue, RadixQueue};
 use crate::sim::rng::{Seeds, SimRng, exponential_ns, purpose};
 use crate::sim::trace::Trace;
@@ -93,8 +94,8 @@ enum Ev {
 }
 
 /// One node slot.
-struct Slot {
-    node: Option<Node>,
+struct Slot<P> {
+    node: Option<P>,
     incarnation: u32,
     wake: Option<Time>,
     joined: bool,
@@ -136,14 +137,14 @@ impl RunOutput {
     }
 }
 
-/// A simulation run.
-pub struct Sim {
+/// A simulation run, generic over the peer type (real runs use [`Node`]).
+pub struct Sim<P: Peer = Node> {
     cfg: SimConfig,
     now: Time,
     end: Time,
     queue: RadixQueue<Ev>,
     stash: Option<(Time, Ev)>,
-    slots: Vec<Slot>,
+    slots: Vec<Slot<P>>,
     live: u64,
     seeds: Seeds,
     network: Network,
@@ -175,9 +176,17 @@ fn add_stats(sum: &mut NodeStats, s: &NodeStats) {
     sum.unmatched_answers += s.unmatched_answers;
 }
 
-impl Sim {
-    /// A run of `cfg`, with every initial arrival and the first sample scheduled.
-    pub fn new(cfg: SimConfig) -> Sim {
+impl Sim<Node> {
+    /// A run of `cfg` with real RELOAD peers.
+    pub fn new(cfg: SimConfig) -> Sim<Node> {
+        Sim::with_peer(cfg)
+    }
+}
+
+impl<P: Peer> Sim<P> {
+    /// A run of `cfg` with peers of type `P`, every initial arrival and the first sample
+    /// scheduled.
+    pub fn with_peer(cfg: SimConfig) -> Sim<P> {
         let peers = cfg.peers.min(NodeIndex::MAX_SLOTS);
         let seeds = Seeds::new(cfg.seed);
         let latency =
@@ -255,7 +264,7 @@ impl Sim {
     }
 
     /// The node in slot `i`, if alive.
-    pub fn node(&self, i: NodeIndex) -> Option<&Node> {
+    pub fn node(&self, i: NodeIndex) -> Option<&P> {
         self.slots.get(i.0 as usize)?.node.as_ref()
     }
 
@@ -375,7 +384,7 @@ impl Sim {
         };
         let seed = self.seeds.node_seed(i, inc);
         let addr = NodeIndex(i).addr();
-        let mut node = Node::new(self.cfg.overlay.clone(), identity, addr, now, seed);
+        let mut node = P::create(self.cfg.overlay.clone(), identity, addr, now, seed);
         let started = if i == 0 && inc == 0 {
             node.start_overlay(now)
         } else {

@@ -11,6 +11,7 @@
 //! - [`lookups`]: the ledger of lookups (one CSV row each).
 //! - [`metrics`], [`trace`]: counters, per-interval samples, and the run digest.
 //! - [`frame`]: reading a frame's kind and message code without decoding it.
+//! - [`peer`]: the [`peer::Peer`] trait, the node surface the engine drives.
 //! - [`config`]: the typed run configuration ([`SimConfig`]).
 
 pub mod churn;
@@ -21,6 +22,7 @@ pub mod lookups;
 pub mod metrics;
 pub mod network;
 pub mod oracle;
+pub mod peer;
 pub mod queue;
 pub mod rng;
 pub mod trace;
@@ -28,3 +30,4 @@ pub mod workload;
 
 pub use config::{Arrival, SimConfig};
 pub use engine::{NodeIndex, RunOutput, Sim};
+pub use peer::Peer;

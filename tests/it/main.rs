@@ -2,6 +2,8 @@
 
 mod cli;
 mod codec_props;
+mod engine;
 mod layering;
+mod toy;
 mod tshark;
 mod vectors;
