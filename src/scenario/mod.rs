@@ -102,7 +102,19 @@ pub fn scenario_hash(s: &Scenario) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The effective scenario as TOML (every field, defaults filled in).
+/// The effective scenario as TOML (every field, defaults filled in). A seed above
+/// 2^63 − 1 (possible with `--seed`) has no TOML form and is written as a comment.
 pub fn to_toml(s: &Scenario) -> String {
-    toml::to_string(s).unwrap_or_default()
+    match toml::to_string(s) {
+        Ok(t) => t,
+        Err(_) => {
+            let mut c = s.clone();
+            c.scenario.seed = 0;
+            format!(
+                "# seed {} does not fit a TOML integer; pass it with --seed\n{}",
+                s.scenario.seed,
+                toml::to_string(&c).unwrap_or_default()
+            )
+        }
+    }
 }

@@ -280,10 +280,7 @@ impl<P: Peer> Sim<P> {
 
     /// Processes every event due at or before `until`.
     pub fn run_until(&mut self, until: Time) {
-        loop {
-            let Some((t, ev)) = self.stash.take().or_else(|| self.queue.pop()) else {
-                break;
-            };
+        while let Some((t, ev)) = self.stash.take().or_else(|| self.queue.pop()) {
             if t > until {
                 self.stash = Some((t, ev));
                 break;

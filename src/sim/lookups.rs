@@ -243,7 +243,7 @@ impl Ledger {
             f.latency_ms_p50 = lat.value_at_quantile(0.5) as f64 / 1e6;
             f.latency_ms_p99 = lat.value_at_quantile(0.99) as f64 / 1e6;
         }
-        if hops.len() > 0 {
+        if !hops.is_empty() {
             f.hops_mean = hop_sum as f64 / hops.len() as f64;
             f.hops_p50 = hops.value_at_quantile(0.5);
             f.hops_p90 = hops.value_at_quantile(0.9);

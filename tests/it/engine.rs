@@ -76,10 +76,7 @@ fn node_ids_do_not_depend_on_the_workload() {
         let mut sim: Sim<Toy> = Sim::with_peer(cfg);
         sim.run_until(Time::ZERO + Duration::from_secs(5));
         (0..20)
-            .map(|i| {
-                sim.node(NodeIndex(i))
-                    .map(|n| reload_sim::sim::Peer::node_id(n))
-            })
+            .map(|i| sim.node(NodeIndex(i)).map(reload_sim::sim::Peer::node_id))
             .collect::<Vec<_>>()
     };
     assert_eq!(ids(0.0), ids(5.0));

@@ -4,6 +4,8 @@ mod cli;
 mod codec_props;
 mod engine;
 mod layering;
+mod report;
+mod scenario;
 mod toy;
 mod tshark;
 mod vectors;
