@@ -95,7 +95,8 @@ enum Ev {
 
 /// One node slot.
 struct Slot<P> {
-    node: Option<P>,
+    /// Boxed so dead slots cost a pointer, whatever the size of a node.
+    node: Option<Box<P>>,
     incarnation: u32,
     wake: Option<Time>,
     joined: bool,
@@ -265,7 +266,7 @@ impl<P: Peer> Sim<P> {
 
     /// The node in slot `i`, if alive.
     pub fn node(&self, i: NodeIndex) -> Option<&P> {
-        self.slots.get(i.0 as usize)?.node.as_ref()
+        self.slots.get(i.0 as usize)?.node.as_deref()
     }
 
     /// The oracle's view of the ring.
@@ -397,7 +398,7 @@ impl<P: Peer> Sim<P> {
             self.metrics.counters.join_refused += 1;
         }
         *slot = Slot {
-            node: Some(node),
+            node: Some(Box::new(node)),
             incarnation: inc,
             wake: None,
             joined: false,

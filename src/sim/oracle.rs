@@ -79,14 +79,15 @@ impl Oracle {
         if self.ring.is_empty() {
             return 1.0;
         }
+        // Each peer's true successor is the next one in ring order (the first for the last).
+        let first = self.ring.keys().next().copied();
+        let truths = self.ring.keys().skip(1).copied().map(Some).chain([first]);
         let correct = self
             .peers()
-            .filter(|&(id, slot)| {
-                let truth = self.successor(id);
-                match first_successor(slot) {
-                    None => truth == Some(id),
-                    seen => seen == truth,
-                }
+            .zip(truths)
+            .filter(|&((id, slot), truth)| match first_successor(slot) {
+                None => truth == Some(id),
+                seen => seen == truth,
             })
             .count();
         correct as f64 / self.ring.len() as f64
