@@ -47,8 +47,13 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
         .iter()
         .map(|m| m.to_string())
         .chain(std::iter::once("unknown".to_string()))
-        .zip(out.traffic.by_method.iter())
-        .map(|(m, c)| (m, json!(c)))
+        .zip(
+            out.traffic
+                .by_method
+                .iter()
+                .zip(&out.traffic.bytes_by_method),
+        )
+        .map(|(m, (c, b))| (m, json!({ "messages": c, "bytes": b })))
         .collect();
     json!({
         "scenario": p.scenario,

@@ -18,6 +18,8 @@ pub struct Traffic {
     /// Data frames per message type, indexed like [`Metrics::method_names`], with one
     /// final slot for unknown or unreadable codes.
     pub by_method: Vec<u64>,
+    /// Bytes of data frames per message type, indexed like `by_method`.
+    pub bytes_by_method: Vec<u64>,
 }
 
 impl Traffic {
@@ -27,6 +29,7 @@ impl Traffic {
             bytes: 0,
             acks: 0,
             by_method: vec![0; methods + 1],
+            bytes_by_method: vec![0; methods + 1],
         }
     }
 
@@ -35,6 +38,7 @@ impl Traffic {
         self.bytes = 0;
         self.acks = 0;
         self.by_method.iter_mut().for_each(|c| *c = 0);
+        self.bytes_by_method.iter_mut().for_each(|c| *c = 0);
     }
 }
 
@@ -181,6 +185,7 @@ impl Metrics {
             t.messages += 1;
             t.bytes += len;
             t.by_method[col] += 1;
+            t.bytes_by_method[col] += len;
         }
     }
 
