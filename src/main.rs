@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use reload_sim::inspect::{self, Item};
 use reload_sim::proto::wire::codec::parse_hex;
 use reload_sim::proto::wire::storage::KindTable;
+use reload_sim::runner;
 
 /// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
 #[derive(Parser)]
@@ -21,6 +22,23 @@ struct Cli {
 enum Command {
     /// Decode RELOAD messages from hex, a raw file or a pcap capture and print them.
     Decode(DecodeArgs),
+    /// Run a scenario file and write summary.json, lookups.csv and timeseries.csv.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// Master seed; overrides `[scenario] seed`.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output folder [default: results/<scenario name>/seed-<seed>].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Override a scenario field, e.g. `--set peers.count=500`. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
 }
 
 #[derive(Args)]
@@ -51,6 +69,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode(args),
+        Command::Run(args) => run(args),
     };
     match result {
         Ok(code) => code,
@@ -59,6 +78,19 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run(args: RunArgs) -> Result<ExitCode, String> {
+    let req = runner::RunRequest {
+        scenario: args.scenario,
+        seed: args.seed,
+        out: args.out,
+        sets: args.sets,
+        command_line: std::env::args().collect(),
+    };
+    let done = runner::run(&req).map_err(|e| e.to_string())?;
+    println!("{}", runner::human_summary(&done));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn decode(args: DecodeArgs) -> Result<ExitCode, String> {

@@ -2,9 +2,13 @@
 
 mod cli;
 mod codec_props;
+mod engine;
 mod harness;
 mod layering;
 mod multinode;
+mod report;
+mod scenario;
 mod scripted;
+mod toy;
 mod tshark;
 mod vectors;

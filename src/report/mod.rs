@@ -1,0 +1,7 @@
+//! Run outputs: CSV files in tidy form (one row per lookup, one row per sample interval) and
+//! `summary.json`. CSV bytes depend only on the scenario and seed.
+
+pub mod csv;
+pub mod summary;
+
+pub use summary::{Provenance, summary_json};

@@ -1,0 +1,96 @@
+//! `summary.json`: provenance (seed, scenario hash, versions, command line) and the run's
+//! key figures. Everything outside the `host` key is deterministic; `host` holds wall-clock
+//! facts that tests must ignore.
+
+use serde_json::{Value, json};
+
+use crate::proto::stats::NodeStats;
+use crate::sim::RunOutput;
+
+/// Where a run came from.
+#[derive(Clone, Debug, Default)]
+pub struct Provenance {
+    /// Scenario name.
+    pub scenario: String,
+    /// SHA-1 of the effective scenario (see `scenario::scenario_hash`).
+    pub scenario_hash: String,
+    /// `git rev-parse HEAD` of the working directory, if known.
+    pub git_rev: Option<String>,
+    /// The command line, when run from the CLI.
+    pub command_line: Vec<String>,
+    /// Wall-clock seconds of the run (goes under `host`).
+    pub wall_clock_s: Option<f64>,
+}
+
+fn node_stats_json(s: &NodeStats) -> Value {
+    json!({
+        "malformed": s.malformed,
+        "dropped": s.dropped,
+        "ttl_exceeded": s.ttl_exceeded,
+        "forwarded": s.forwarded,
+        "delivered": s.delivered,
+        "bad_signature": s.bad_signature,
+        "link_retransmits": s.link_retransmits,
+        "link_failures": s.link_failures,
+        "request_retransmits": s.request_retransmits,
+        "duplicate_requests": s.duplicate_requests,
+        "unmatched_answers": s.unmatched_answers,
+    })
+}
+
+/// The summary document.
+pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
+    let f = out.lookups.figures();
+    let last = out.last_sample();
+    let by_method: serde_json::Map<String, Value> = out
+        .method_names
+        .iter()
+        .map(|m| m.to_string())
+        .chain(std::iter::once("unknown".to_string()))
+        .zip(
+            out.traffic
+                .by_method
+                .iter()
+                .zip(&out.traffic.bytes_by_method),
+        )
+        .map(|(m, (c, b))| (m, json!({ "messages": c, "bytes": b })))
+        .collect();
+    json!({
+        "scenario": p.scenario,
+        "scenario_hash": p.scenario_hash,
+        "seed": out.seed,
+        "crate_version": env!("CARGO_PKG_VERSION"),
+        "git_rev": p.git_rev,
+        "command_line": p.command_line,
+        "peers": out.peers,
+        "duration_s": out.end.as_secs_f64(),
+        "lookups": {
+            "issued": f.issued,
+            "completed": f.completed,
+            "correct": f.correct,
+            "failed": f.failed,
+            "origin_gone": f.origin_gone,
+            "pending": f.pending,
+            "success_rate": f.success_rate,
+            "correct_rate": f.correct_rate,
+        },
+        "hops": { "mean": f.hops_mean, "p50": f.hops_p50, "p90": f.hops_p90, "p99": f.hops_p99 },
+        "latency_ms": { "mean": f.latency_ms_mean, "p50": f.latency_ms_p50, "p99": f.latency_ms_p99 },
+        "final": {
+            "live_peers": last.map_or(0, |s| s.live_peers),
+            "joined_peers": last.map_or(0, |s| s.joined_peers),
+            "ring_correct_fraction": last.map_or(0.0, |s| s.ring_correct_fraction),
+        },
+        "traffic": {
+            "messages": out.traffic.messages,
+            "bytes": out.traffic.bytes,
+            "acks": out.traffic.acks,
+            "by_method": by_method,
+        },
+        "engine": out.counters,
+        "events": out.events,
+        "node_stats": node_stats_json(&out.node_stats),
+        "trace_digest": format!("{:016x}", out.trace_digest),
+        "host": { "wall_clock_s": p.wall_clock_s },
+    })
+}

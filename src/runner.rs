@@ -1,0 +1,178 @@
+//! `reload-sim run`: load a scenario, run it, write `summary.json`, `lookups.csv`,
+//! `timeseries.csv` and the effective `scenario.toml` into the output folder.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::report::{self, Provenance};
+use crate::scenario::{self, Scenario, ScenarioError};
+use crate::sim::{RunOutput, Sim};
+
+/// What the user asked for.
+#[derive(Clone, Debug, Default)]
+pub struct RunRequest {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Output folder; default `results/<scenario name>/seed-<seed>`.
+    pub out: Option<PathBuf>,
+    /// `--set path=value` overrides, in order.
+    pub sets: Vec<String>,
+    /// The command line, for the summary.
+    pub command_line: Vec<String>,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct RunDone {
+    /// The effective scenario.
+    pub scenario: Scenario,
+    /// Where the files went.
+    pub out_dir: PathBuf,
+    /// Engine results.
+    pub output: RunOutput,
+    /// The summary document as written.
+    pub summary: Value,
+}
+
+/// Why a run did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The scenario is malformed.
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    /// Writing results failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Runs a scenario in memory.
+pub fn simulate(s: &Scenario) -> RunOutput {
+    Sim::new(s.sim_config()).run()
+}
+
+fn git_rev() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let rev = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !rev.is_empty()).then_some(rev)
+}
+
+/// A file-system-safe version of a scenario name.
+pub fn safe_name(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with('.') {
+        format!("_{s}")
+    } else {
+        s
+    }
+}
+
+/// Writes every result file of `out` into `dir`.
+pub fn write_results(
+    dir: &Path,
+    scenario: &Scenario,
+    prov: &Provenance,
+    out: &RunOutput,
+) -> Result<Value, RunError> {
+    let io = |what: &str, e: &dyn std::fmt::Display| RunError::Io(format!("{what}: {e}"));
+    std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), &e))?;
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).map_err(|e| io(&p.display().to_string(), &e))
+    };
+    let summary = report::summary_json(prov, out);
+    let mut json = serde_json::to_string_pretty(&summary).expect("json");
+    json.push('\n');
+    write("summary.json", json.as_bytes())?;
+    let lookups =
+        report::csv::lookups_csv(out.lookups.records()).map_err(|e| io("lookups.csv", &e))?;
+    write("lookups.csv", &lookups)?;
+    let ts = report::csv::timeseries_csv(out).map_err(|e| io("timeseries.csv", &e))?;
+    write("timeseries.csv", &ts)?;
+    write("scenario.toml", scenario::to_toml(scenario).as_bytes())?;
+    Ok(summary)
+}
+
+/// Loads, runs and writes a scenario as `reload-sim run` does.
+pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
+    let mut s = scenario::load(&req.scenario, &req.sets)?;
+    if let Some(seed) = req.seed {
+        s.scenario.seed = seed;
+    }
+    let out_dir = req.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results")
+            .join(safe_name(&s.scenario.name))
+            .join(format!("seed-{}", s.scenario.seed))
+    });
+    let started = std::time::Instant::now();
+    let output = simulate(&s);
+    let prov = Provenance {
+        scenario: s.scenario.name.clone(),
+        scenario_hash: scenario::scenario_hash(&s),
+        git_rev: git_rev(),
+        command_line: req.command_line.clone(),
+        wall_clock_s: Some(started.elapsed().as_secs_f64()),
+    };
+    let summary = write_results(&out_dir, &s, &prov, &output)?;
+    Ok(RunDone {
+        scenario: s,
+        out_dir,
+        output,
+        summary,
+    })
+}
+
+/// A few lines for a person.
+pub fn human_summary(d: &RunDone) -> String {
+    let f = d.output.lookups.figures();
+    let last = d.output.last_sample();
+    let mut s = format!(
+        "scenario {} (seed {}), {} peers, {:.1} s simulated\n",
+        d.scenario.scenario.name,
+        d.scenario.scenario.seed,
+        d.output.peers,
+        d.output.end.as_secs_f64()
+    );
+    s += &format!(
+        "peers at end: {} live, {} joined, ring correct {:.3}\n",
+        last.map_or(0, |l| l.live_peers),
+        last.map_or(0, |l| l.joined_peers),
+        last.map_or(0.0, |l| l.ring_correct_fraction)
+    );
+    s += &format!(
+        "lookups: {} issued, {} ok ({:.2}% of finished), {} correct; hops mean {:.2} p99 {}; latency mean {:.1} ms p99 {:.1} ms\n",
+        f.issued,
+        f.completed,
+        f.success_rate * 100.0,
+        f.correct,
+        f.hops_mean,
+        f.hops_p99,
+        f.latency_ms_mean,
+        f.latency_ms_p99
+    );
+    s += &format!(
+        "traffic: {} messages, {} acks, {} bytes; trace {:016x}\n",
+        d.output.traffic.messages,
+        d.output.traffic.acks,
+        d.output.traffic.bytes,
+        d.output.trace_digest
+    );
+    let wall = d.summary["host"]["wall_clock_s"].as_f64().unwrap_or(0.0);
+    s += &format!("wrote {} ({wall:.2} s wall clock)", d.out_dir.display());
+    s
+}

@@ -1,0 +1,56 @@
+//! `--set section.key=value` overrides, applied to the full, defaults-filled scenario table
+//! before typed deserialisation. The value is read as a TOML value (`3`, `0.5`, `true`,
+//! `"x"`), or else taken as a plain string. A path that names no field is an error.
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+use super::{Scenario, ScenarioError};
+
+fn set_error(spec: &str, field: Option<&str>, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        source: format!("--set {spec}"),
+        position: None,
+        field: field.map(str::to_string),
+        message: message.into(),
+    }
+}
+
+/// Parses the right-hand side of an override.
+pub fn parse_value(raw: &str) -> Value {
+    toml::from_str::<Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| Value::String(raw.to_string()))
+}
+
+/// Applies every `path=value` to `base`, in order, and deserialises the result.
+pub fn apply(base: &Scenario, specs: &[String]) -> Result<Scenario, ScenarioError> {
+    let mut table = Table::try_from(base)
+        .map_err(|e| set_error("", None, format!("scenario not representable: {e}")))?;
+    let mut current = base.clone();
+    for spec in specs {
+        let Some((path, raw)) = spec.split_once('=') else {
+            return Err(set_error(spec, None, "expected path.to.key=value"));
+        };
+        let path = path.trim();
+        let keys: Vec<&str> = path.split('.').collect();
+        let (last, parents) = keys.split_last().expect("split yields one item");
+        let mut t = &mut table;
+        for k in parents {
+            t = match t.get_mut(*k) {
+                Some(Value::Table(inner)) => inner,
+                _ => return Err(set_error(spec, Some(path), "no such field")),
+            };
+        }
+        match t.get_mut(*last) {
+            Some(Value::Table(_)) | None => {
+                return Err(set_error(spec, Some(path), "no such field"));
+            }
+            Some(slot) => *slot = parse_value(raw.trim()),
+        }
+        current = Scenario::deserialize(table.clone())
+            .map_err(|e| set_error(spec, Some(path), e.message().trim().to_string()))?;
+    }
+    Ok(current)
+}

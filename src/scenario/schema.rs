@@ -1,0 +1,439 @@
+//! The scenario file format: one table per section, every field optional with a documented
+//! default, units in the names. Unknown fields are errors.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::proto::config::OverlayConfig;
+use crate::sim::churn::ChurnModel;
+use crate::sim::config::{Arrival, SimConfig};
+use crate::sim::network::{LatencySpec, Loss};
+use crate::sim::rng::secs_to_ns;
+use crate::sim::workload::Workload;
+use crate::time::{Duration, Time};
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scenario {
+    /// `[scenario]`: name, seed, run length.
+    pub scenario: Meta,
+    /// `[peers]`: how many and how they arrive.
+    pub peers: Peers,
+    /// `[overlay]`: the overlay configuration every peer shares.
+    pub overlay: Overlay,
+    /// `[network]`: latency and loss.
+    pub network: Network,
+    /// `[churn]`: sessions and departures.
+    pub churn: Churn,
+    /// `[workload]`: lookups.
+    pub workload: WorkloadSection,
+}
+
+/// `[scenario]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Meta {
+    /// Name; also the results folder. Default `"unnamed"`.
+    pub name: String,
+    /// Master seed (0..2^63 in a file; `--seed` takes any u64). Default 1.
+    pub seed: u64,
+    /// Simulated time, s. Default 60.
+    pub duration_s: f64,
+    /// Time-series sample period, s. Default 1.
+    pub sample_interval_s: f64,
+}
+
+impl Default for Meta {
+    fn default() -> Self {
+        Meta {
+            name: "unnamed".into(),
+            seed: 1,
+            duration_s: 60.0,
+            sample_interval_s: 1.0,
+        }
+    }
+}
+
+/// Arrival patterns of `[peers] arrival`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArrivalKind {
+    /// Everyone at time 0.
+    All,
+    /// Evenly spread over `arrival_window_s`.
+    Staggered,
+    /// Poisson arrivals at `arrival_rate_per_s`.
+    Poisson,
+}
+
+/// `[peers]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Peers {
+    /// Number of peers (node slots), 1..=16,777,215. Default 100.
+    pub count: u32,
+    /// `"all"`, `"staggered"` or `"poisson"`. Default `"staggered"`.
+    pub arrival: ArrivalKind,
+    /// Window of staggered arrivals, s. Default 10.
+    pub arrival_window_s: f64,
+    /// Rate of Poisson arrivals, peers/s. Default 10.
+    pub arrival_rate_per_s: f64,
+    /// Peers `0..bootstrap_count` are the bootstrap peers given to every joiner. Default 1.
+    pub bootstrap_count: u32,
+}
+
+impl Default for Peers {
+    fn default() -> Self {
+        Peers {
+            count: 100,
+            arrival: ArrivalKind::Staggered,
+            arrival_window_s: 10.0,
+            arrival_rate_per_s: 10.0,
+            bootstrap_count: 1,
+        }
+    }
+}
+
+/// `[overlay]`: maps onto [`OverlayConfig`]; defaults are `OverlayConfig::new`'s (RFC 6940).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Overlay {
+    /// Overlay instance name. Default `"reload-sim.example"`.
+    pub name: String,
+    /// Successors kept. Default 3.
+    pub successors: u32,
+    /// Predecessors kept. Default 3.
+    pub predecessors: u32,
+    /// Finger table size. Default 16.
+    pub fingers: u32,
+    /// `chord-update-interval`, s. Default 600.
+    pub chord_update_interval_s: f64,
+    /// `chord-ping-interval`, s. Default 3600.
+    pub chord_ping_interval_s: f64,
+    /// `chord-reactive`. Default true.
+    pub chord_reactive: bool,
+    /// End-to-end retransmission timer, ms. Default 3000.
+    pub reliability_timer_ms: f64,
+    /// End-to-end sends of a request. Default 5.
+    pub request_sends: u8,
+    /// Link retransmission timeout (doubled per retry), ms. Default 500.
+    pub link_rto_ms: f64,
+    /// Link sends of a frame before the link fails. Default 5.
+    pub link_sends: u8,
+    /// Frames in flight per link. Default 8.
+    pub link_window: u32,
+    /// Initial TTL. Default 100.
+    pub initial_ttl: u8,
+    /// Largest message accepted, bytes. Default 5000.
+    pub max_message_size: u32,
+    /// Connection table bound. Default 64.
+    pub max_connections: u32,
+    /// Answer cache lifetime for duplicate requests, s. Default 15.
+    pub duplicate_window_s: f64,
+    /// Join attempt timeout, s. Default 60.
+    pub join_timeout_s: f64,
+}
+
+/// Default overlay name.
+pub const DEFAULT_OVERLAY: &str = "reload-sim.example";
+
+impl Default for Overlay {
+    fn default() -> Self {
+        let c = OverlayConfig::new(DEFAULT_OVERLAY);
+        let ms = |d: Duration| d.0 as f64 / 1e6;
+        Overlay {
+            name: c.overlay_name.clone(),
+            successors: c.successors as u32,
+            predecessors: c.predecessors as u32,
+            fingers: c.fingers as u32,
+            chord_update_interval_s: c.chord_update_interval.as_secs_f64(),
+            chord_ping_interval_s: c.chord_ping_interval.as_secs_f64(),
+            chord_reactive: c.chord_reactive,
+            reliability_timer_ms: ms(c.reliability_timer),
+            request_sends: c.request_sends,
+            link_rto_ms: ms(c.link_rto),
+            link_sends: c.link_sends,
+            link_window: c.link_window as u32,
+            initial_ttl: c.initial_ttl,
+            max_message_size: c.max_message_size as u32,
+            max_connections: c.max_connections as u32,
+            duplicate_window_s: c.duplicate_window.as_secs_f64(),
+            join_timeout_s: c.join_timeout.as_secs_f64(),
+        }
+    }
+}
+
+/// Latency models of `[network] latency`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LatencyKind {
+    /// `latency_ms` for every datagram.
+    Constant,
+    /// `latency_ms` + uniform jitter in `[0, jitter_ms)`.
+    Uniform,
+    /// Random 2-D coordinates: access delays + `latency_ms` × distance + jitter.
+    Coordinates,
+}
+
+/// `[network]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    /// `"constant"`, `"uniform"` or `"coordinates"`. Default `"constant"`.
+    pub latency: LatencyKind,
+    /// One-way latency (constant, uniform) or delay per unit of distance (coordinates), ms.
+    /// Default 50.
+    pub latency_ms: f64,
+    /// Uniform jitter width (uniform, coordinates), ms. Default 10.
+    pub jitter_ms: f64,
+    /// Upper bound of the per-node access delay (coordinates), ms. Default 5.
+    pub access_ms: f64,
+    /// Loss probability per datagram, 0..=1. Default 0.
+    pub loss: f64,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            latency: LatencyKind::Constant,
+            latency_ms: 50.0,
+            jitter_ms: 10.0,
+            access_ms: 5.0,
+            loss: 0.0,
+        }
+    }
+}
+
+/// Churn models of `[churn] model`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChurnKind {
+    /// Exponential session and down times.
+    Exponential,
+}
+
+/// `[churn]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Churn {
+    /// Turns churn on. Default false.
+    pub enabled: bool,
+    /// `"exponential"`. Default `"exponential"`.
+    pub model: ChurnKind,
+    /// Mean session length, s. Default 1800.
+    pub mean_session_s: f64,
+    /// Mean down time before a churned-out peer returns as a new node, s. Default 600.
+    pub mean_down_s: f64,
+    /// Churned-out peers return after their down time. Default true.
+    pub rejoin: bool,
+    /// Fraction of departures that are crashes; the rest leave gracefully. Default 0.5.
+    pub crash_fraction: f64,
+    /// Sessions of peers already present start counting here, s. Default 0.
+    pub start_s: f64,
+    /// Bootstrap peers never churn. Default true.
+    pub exempt_bootstrap: bool,
+}
+
+impl Default for Churn {
+    fn default() -> Self {
+        Churn {
+            enabled: false,
+            model: ChurnKind::Exponential,
+            mean_session_s: 1800.0,
+            mean_down_s: 600.0,
+            rejoin: true,
+            crash_fraction: 0.5,
+            start_s: 0.0,
+            exempt_bootstrap: true,
+        }
+    }
+}
+
+/// `[workload]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkloadSection {
+    /// Lookups per joined peer per second (Poisson); 0 turns lookups off. Default 0.
+    pub lookup_rate_per_peer_per_s: f64,
+    /// No lookup before this time, s. Default 0.
+    pub start_s: f64,
+}
+
+impl Default for WorkloadSection {
+    fn default() -> Self {
+        WorkloadSection {
+            lookup_rate_per_peer_per_s: 0.0,
+            start_s: 0.0,
+        }
+    }
+}
+
+fn dur_s(s: f64) -> Duration {
+    Duration(secs_to_ns(s))
+}
+
+fn dur_ms(ms: f64) -> Duration {
+    Duration(secs_to_ns(ms / 1e3))
+}
+
+impl Scenario {
+    /// Checks value ranges. The error names the field (`section.key`) and what is wrong.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: &str| Err((f.to_string(), m.to_string()));
+        let non_neg: [(&str, f64); 14] = [
+            ("scenario.duration_s", self.scenario.duration_s),
+            (
+                "scenario.sample_interval_s",
+                self.scenario.sample_interval_s,
+            ),
+            ("peers.arrival_window_s", self.peers.arrival_window_s),
+            ("peers.arrival_rate_per_s", self.peers.arrival_rate_per_s),
+            (
+                "overlay.chord_update_interval_s",
+                self.overlay.chord_update_interval_s,
+            ),
+            (
+                "overlay.chord_ping_interval_s",
+                self.overlay.chord_ping_interval_s,
+            ),
+            (
+                "overlay.reliability_timer_ms",
+                self.overlay.reliability_timer_ms,
+            ),
+            ("overlay.link_rto_ms", self.overlay.link_rto_ms),
+            ("network.latency_ms", self.network.latency_ms),
+            ("network.jitter_ms", self.network.jitter_ms),
+            ("network.access_ms", self.network.access_ms),
+            ("churn.start_s", self.churn.start_s),
+            (
+                "workload.lookup_rate_per_peer_per_s",
+                self.workload.lookup_rate_per_peer_per_s,
+            ),
+            ("workload.start_s", self.workload.start_s),
+        ];
+        for (f, v) in non_neg {
+            if !v.is_finite() || v < 0.0 {
+                return err(f, "must be a finite number ≥ 0");
+            }
+        }
+        if self.scenario.duration_s <= 0.0 {
+            return err("scenario.duration_s", "must be > 0");
+        }
+        if self.scenario.sample_interval_s <= 0.0 {
+            return err("scenario.sample_interval_s", "must be > 0");
+        }
+        if self.peers.count == 0 || self.peers.count > crate::sim::NodeIndex::MAX_SLOTS {
+            return err("peers.count", "must be in 1..=16777215");
+        }
+        if self.peers.bootstrap_count == 0 || self.peers.bootstrap_count > self.peers.count {
+            return err("peers.bootstrap_count", "must be in 1..=peers.count");
+        }
+        if self.peers.arrival == ArrivalKind::Poisson && self.peers.arrival_rate_per_s <= 0.0 {
+            return err(
+                "peers.arrival_rate_per_s",
+                "must be > 0 for poisson arrivals",
+            );
+        }
+        if !(0.0..=1.0).contains(&self.network.loss) {
+            return err("network.loss", "must be in 0..=1");
+        }
+        if !(0.0..=1.0).contains(&self.churn.crash_fraction) {
+            return err("churn.crash_fraction", "must be in 0..=1");
+        }
+        if self.churn.enabled {
+            for (f, v) in [
+                ("churn.mean_session_s", self.churn.mean_session_s),
+                ("churn.mean_down_s", self.churn.mean_down_s),
+            ] {
+                if !v.is_finite() || v <= 0.0 {
+                    return err(f, "must be a finite number > 0 when churn is enabled");
+                }
+            }
+        }
+        if self.overlay.request_sends == 0 {
+            return err("overlay.request_sends", "must be ≥ 1");
+        }
+        if self.overlay.link_sends == 0 {
+            return err("overlay.link_sends", "must be ≥ 1");
+        }
+        Ok(())
+    }
+
+    /// The overlay configuration of this scenario.
+    pub fn overlay_config(&self) -> OverlayConfig {
+        let o = &self.overlay;
+        let mut c = OverlayConfig::new(&o.name);
+        c.successors = o.successors as usize;
+        c.predecessors = o.predecessors as usize;
+        c.fingers = o.fingers as usize;
+        c.chord_update_interval = dur_s(o.chord_update_interval_s);
+        c.chord_ping_interval = dur_s(o.chord_ping_interval_s);
+        c.chord_reactive = o.chord_reactive;
+        c.reliability_timer = dur_ms(o.reliability_timer_ms);
+        c.request_sends = o.request_sends;
+        c.link_rto = dur_ms(o.link_rto_ms);
+        c.link_sends = o.link_sends;
+        c.link_window = o.link_window as usize;
+        c.initial_ttl = o.initial_ttl;
+        c.max_message_size = o.max_message_size as usize;
+        c.max_connections = o.max_connections as usize;
+        c.duplicate_window = dur_s(o.duplicate_window_s);
+        c.join_timeout = dur_s(o.join_timeout_s);
+        c
+    }
+
+    /// The engine configuration of this scenario.
+    pub fn sim_config(&self) -> SimConfig {
+        let mut c = SimConfig::new(self.peers.count, self.scenario.seed);
+        c.duration = dur_s(self.scenario.duration_s);
+        c.sample_interval = dur_s(self.scenario.sample_interval_s);
+        c.arrival = match self.peers.arrival {
+            ArrivalKind::All => Arrival::All,
+            ArrivalKind::Staggered => Arrival::Staggered {
+                window: dur_s(self.peers.arrival_window_s),
+            },
+            ArrivalKind::Poisson => Arrival::Poisson {
+                rate_per_s: self.peers.arrival_rate_per_s,
+            },
+        };
+        c.bootstrap_count = self.peers.bootstrap_count;
+        c.overlay = Arc::new(self.overlay_config());
+        let n = &self.network;
+        c.latency = match n.latency {
+            LatencyKind::Constant => LatencySpec::Constant {
+                latency_ms: n.latency_ms,
+            },
+            LatencyKind::Uniform => LatencySpec::Uniform {
+                latency_ms: n.latency_ms,
+                jitter_ms: n.jitter_ms,
+            },
+            LatencyKind::Coordinates => LatencySpec::Coordinates {
+                latency_ms: n.latency_ms,
+                jitter_ms: n.jitter_ms,
+                access_ms: n.access_ms,
+            },
+        };
+        c.loss = Loss { p: n.loss };
+        let ch = &self.churn;
+        c.churn = if ch.enabled {
+            match ch.model {
+                ChurnKind::Exponential => ChurnModel::Exponential {
+                    mean_session_s: ch.mean_session_s,
+                    mean_down_s: ch.rejoin.then_some(ch.mean_down_s),
+                    crash_fraction: ch.crash_fraction,
+                },
+            }
+        } else {
+            ChurnModel::None
+        };
+        c.churn_start = Time::ZERO + dur_s(ch.start_s);
+        c.churn_exempt_bootstrap = ch.exempt_bootstrap;
+        c.workload = Workload {
+            lookup_rate_per_peer_per_s: self.workload.lookup_rate_per_peer_per_s,
+            start: Time::ZERO + dur_s(self.workload.start_s),
+        };
+        c
+    }
+}

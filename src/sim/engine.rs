@@ -1,0 +1,665 @@
+//! The event loop.
+//!
+//! # Ordering guarantee
+//! Every event carries `(time, seq)`, where `seq` is a run-wide counter incremented at each
+//! insertion into the queue. Events run in increasing `time`; events due at the same time
+//! run in the order they were scheduled. Nothing else (no hash order, no wall clock, no
+//! thread) influences the order, so one seed gives one history.
+//!
+//! # Nodes and addresses
+//! Nodes live in a `Vec<Slot>` indexed by [`NodeIndex`]. Slot `i` owns the address
+//! `10.a.b.c:6084` where `a.b.c` is `i + 1` in base 256, so address → slot is O(1). A slot
+//! holds at most one node at a time; each life of a slot is an *incarnation*. Crashes and
+//! departures bump the incarnation, and datagrams, timers and workload events addressed to
+//! an older incarnation are dropped (and counted).
+//!
+//! # Servicing
+//! After every input or command given to a node, [`Sim`] calls `service(index)`, the only
+//! code that reads a node's outputs: it drains `poll_transmit` (→ network model → a
+//! delivery event), `poll_event` (→ metrics, lookup ledger, life cycle), then reads
+//! `poll_timeout` (→ a wake-up). A slot remembers its one valid wake time; superseded timer
+//! entries stay in the queue as tombstones and are skipped when popped.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::proto::event::{Event, NodeState, Transmit};
+use crate::proto::id::NodeId;
+use crate::proto::node::{Identity, Node};
+use crate::proto::stats::NodeStats;
+use crate::proto::wire::Destination;
+use crate::sim::churn::Fate;
+use crate::sim::config::{Arrival, SimConfig};
+use crate::sim::lookups::{Ledger, Outcome};
+use crate::sim::metrics::{Counters, Metrics, Sample, Traffic};
+use crate::sim::network::{LatencyModel, Network};
+use crate::sim::oracle::Oracle;
+use crate::sim::peer::Peer;
+use crate::sim::queue::{EventQueue, RadixQueue};
+use crate::sim::rng::{Seeds, SimRng, exponential_ns, purpose};
+use crate::sim::trace::Trace;
+use crate::sim::workload::Workload;
+use crate::time::{Duration, Time};
+
+/// The RELOAD port every simulated node listens on.
+pub const SIM_PORT: u16 = 6084;
+
+/// Index of a node slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeIndex(pub u32);
+
+impl NodeIndex {
+    /// Largest slot count: `i + 1` must fit in three address bytes.
+    pub const MAX_SLOTS: u32 = (1 << 24) - 1;
+
+    /// The slot's address, `10.a.b.c:6084` with `a.b.c` = `i + 1`.
+    pub fn addr(self) -> SocketAddr {
+        let [_, a, b, c] = (self.0 + 1).to_be_bytes();
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, a, b, c)), SIM_PORT)
+    }
+
+    /// The slot owning `addr`, if it is a simulated address.
+    pub fn from_addr(addr: SocketAddr) -> Option<NodeIndex> {
+        match addr {
+            SocketAddr::V4(v4) if v4.port() == SIM_PORT => {
+                let [ten, a, b, c] = v4.ip().octets();
+                let n = u32::from_be_bytes([0, a, b, c]);
+                (ten == 10 && n > 0).then(|| NodeIndex(n - 1))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What happens at a point in time.
+enum Ev {
+    /// A node life starts in this slot (first arrival or rejoin).
+    Arrive(u32),
+    /// A datagram reaches a slot; `inc` is the incarnation it was sent to.
+    Deliver {
+        to: u32,
+        inc: u32,
+        from: u32,
+        bytes: Vec<u8>,
+    },
+    /// A node's timer, valid only if it is still the slot's wake time.
+    Wake { node: u32, inc: u32 },
+    /// The session of this incarnation ends.
+    Depart { node: u32, inc: u32 },
+    /// A graceful leave ran out of time.
+    LeaveCap { node: u32, inc: u32 },
+    /// The node's next lookup is due.
+    Lookup { node: u32, inc: u32 },
+    /// A time-series sample is due.
+    Sample,
+}
+
+/// One node slot.
+struct Slot<P> {
+    /// Boxed so dead slots cost a pointer, whatever the size of a node.
+    node: Option<Box<P>>,
+    incarnation: u32,
+    wake: Option<Time>,
+    joined: bool,
+    leaving: bool,
+    lookups_started: bool,
+}
+
+/// What a finished run hands to the reports.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The master seed.
+    pub seed: u64,
+    /// Simulated end time.
+    pub end: Time,
+    /// Node slots.
+    pub peers: u32,
+    /// Digest of every delivered datagram (see [`crate::sim::trace`]).
+    pub trace_digest: u64,
+    /// Engine counters.
+    pub counters: Counters,
+    /// Traffic of the whole run.
+    pub traffic: Traffic,
+    /// Names of the per-message-type columns.
+    pub method_names: Vec<&'static str>,
+    /// The time series.
+    pub samples: Vec<Sample>,
+    /// Every lookup.
+    pub lookups: Ledger,
+    /// Node counters summed over every node life of the run.
+    pub node_stats: NodeStats,
+    /// Events processed.
+    pub events: u64,
+}
+
+impl RunOutput {
+    /// The last sample (taken at the end of the run).
+    pub fn last_sample(&self) -> Option<&Sample> {
+        self.samples.last()
+    }
+}
+
+/// A simulation run, generic over the peer type (real runs use [`Node`]).
+pub struct Sim<P: Peer = Node> {
+    cfg: SimConfig,
+    now: Time,
+    end: Time,
+    queue: RadixQueue<Ev>,
+    stash: Option<(Time, Ev)>,
+    slots: Vec<Slot<P>>,
+    live: u64,
+    seeds: Seeds,
+    network: Network,
+    churn_rng: SimRng,
+    workload_rng: SimRng,
+    oracle: Oracle,
+    ledger: Ledger,
+    metrics: Metrics,
+    trace: Trace,
+    bootstrap: Vec<SocketAddr>,
+    node_stats: NodeStats,
+    events: u64,
+    last_sample: Option<Time>,
+    tx_buf: Vec<Transmit>,
+    ev_buf: Vec<Event>,
+}
+
+fn add_stats(sum: &mut NodeStats, s: &NodeStats) {
+    sum.malformed += s.malformed;
+    sum.dropped += s.dropped;
+    sum.ttl_exceeded += s.ttl_exceeded;
+    sum.forwarded += s.forwarded;
+    sum.delivered += s.delivered;
+    sum.bad_signature += s.bad_signature;
+    sum.link_retransmits += s.link_retransmits;
+    sum.link_failures += s.link_failures;
+    sum.request_retransmits += s.request_retransmits;
+    sum.duplicate_requests += s.duplicate_requests;
+    sum.unmatched_answers += s.unmatched_answers;
+}
+
+impl Sim<Node> {
+    /// A run of `cfg` with real RELOAD peers.
+    pub fn new(cfg: SimConfig) -> Sim<Node> {
+        Sim::with_peer(cfg)
+    }
+}
+
+impl<P: Peer> Sim<P> {
+    /// A run of `cfg` with peers of type `P`, every initial arrival and the first sample
+    /// scheduled.
+    pub fn with_peer(cfg: SimConfig) -> Sim<P> {
+        let peers = cfg.peers.min(NodeIndex::MAX_SLOTS);
+        let seeds = Seeds::new(cfg.seed);
+        let latency =
+            LatencyModel::new(cfg.latency, peers, &mut seeds.stream(purpose::COORDINATES));
+        let network = Network::new(latency, cfg.loss, seeds.stream(purpose::NETWORK));
+        let bootstrap = (0..cfg.bootstrap_count.clamp(1, peers.max(1)))
+            .map(|i| NodeIndex(i).addr())
+            .collect();
+        let slots = (0..peers)
+            .map(|_| Slot {
+                node: None,
+                incarnation: 0,
+                wake: None,
+                joined: false,
+                leaving: false,
+                lookups_started: false,
+            })
+            .collect();
+        let mut sim = Sim {
+            now: Time::ZERO,
+            end: Time::ZERO + cfg.duration,
+            queue: RadixQueue::new(),
+            stash: None,
+            slots,
+            live: 0,
+            seeds,
+            network,
+            churn_rng: seeds.stream(purpose::CHURN),
+            workload_rng: seeds.stream(purpose::WORKLOAD),
+            oracle: Oracle::new(),
+            ledger: Ledger::new(),
+            metrics: Metrics::new(),
+            trace: Trace::default(),
+            bootstrap,
+            node_stats: NodeStats::default(),
+            events: 0,
+            last_sample: None,
+            tx_buf: Vec::new(),
+            ev_buf: Vec::new(),
+            cfg,
+        };
+        sim.schedule_arrivals(peers);
+        if sim.cfg.sample_interval > Duration::ZERO {
+            let first = Time::ZERO + sim.cfg.sample_interval;
+            if first < sim.end {
+                sim.queue.push(first, Ev::Sample);
+            }
+        }
+        sim
+    }
+
+    fn schedule_arrivals(&mut self, peers: u32) {
+        let mut arrival_rng = self.seeds.stream(purpose::ARRIVAL);
+        let mut at = Time::ZERO;
+        for i in 0..peers {
+            let t = match self.cfg.arrival {
+                Arrival::All => Time::ZERO,
+                Arrival::Staggered { window } => {
+                    Time((u128::from(window.0) * u128::from(i) / u128::from(peers)) as u64)
+                }
+                Arrival::Poisson { rate_per_s } => {
+                    if i > 0 && rate_per_s > 0.0 {
+                        at += Duration(exponential_ns(&mut arrival_rng, 1.0 / rate_per_s));
+                    }
+                    at
+                }
+            };
+            self.queue.push(t, Ev::Arrive(i));
+        }
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// The node in slot `i`, if alive.
+    pub fn node(&self, i: NodeIndex) -> Option<&P> {
+        self.slots.get(i.0 as usize)?.node.as_deref()
+    }
+
+    /// The oracle's view of the ring.
+    pub fn oracle(&self) -> &Oracle {
+        &self.oracle
+    }
+
+    /// The digest of deliveries so far.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Processes every event due at or before `until`.
+    pub fn run_until(&mut self, until: Time) {
+        while let Some((t, ev)) = self.stash.take().or_else(|| self.queue.pop()) {
+            if t > until {
+                self.stash = Some((t, ev));
+                break;
+            }
+            self.now = t;
+            self.events += 1;
+            self.dispatch(ev);
+        }
+        self.now = self.now.max(until);
+    }
+
+    /// Runs to the configured end and returns the results.
+    pub fn run(mut self) -> RunOutput {
+        let end = self.end;
+        self.run_until(end);
+        self.finish()
+    }
+
+    /// Takes the final sample and hands the results over.
+    pub fn finish(mut self) -> RunOutput {
+        if self.last_sample != Some(self.now) {
+            self.take_sample();
+        }
+        let mut node_stats = self.node_stats.clone();
+        for n in self.slots.iter().filter_map(|s| s.node.as_ref()) {
+            add_stats(&mut node_stats, n.stats());
+        }
+        RunOutput {
+            seed: self.cfg.seed,
+            end: self.now,
+            peers: self.slots.len() as u32,
+            trace_digest: self.trace.digest(),
+            counters: self.metrics.counters.clone(),
+            traffic: self.metrics.total.clone(),
+            method_names: self.metrics.method_names().to_vec(),
+            samples: self.metrics.samples().to_vec(),
+            lookups: self.ledger,
+            node_stats,
+            events: self.events,
+        }
+    }
+
+    fn dispatch(&mut self, ev: Ev) {
+        match ev {
+            Ev::Arrive(i) => self.arrive(i),
+            Ev::Deliver {
+                to,
+                inc,
+                from,
+                bytes,
+            } => self.deliver(to, inc, from, bytes),
+            Ev::Wake { node, inc } => self.wake(node, inc),
+            Ev::Depart { node, inc } => self.depart(node, inc),
+            Ev::LeaveCap { node, inc } => {
+                if self.is_live(node, inc) {
+                    self.metrics.counters.leave_cap_hits += 1;
+                    self.remove(node);
+                }
+            }
+            Ev::Lookup { node, inc } => self.lookup(node, inc),
+            Ev::Sample => {
+                self.take_sample();
+                let next = self.now + self.cfg.sample_interval;
+                if next < self.end {
+                    self.queue.push(next, Ev::Sample);
+                }
+            }
+        }
+    }
+
+    fn is_live(&self, i: u32, inc: u32) -> bool {
+        let s = &self.slots[i as usize];
+        s.incarnation == inc && s.node.is_some()
+    }
+
+    fn take_sample(&mut self) {
+        let slots = &self.slots;
+        let rcf = self.oracle.ring_correct_fraction(|s| {
+            slots[s as usize]
+                .node
+                .as_ref()
+                .and_then(|n| n.successors().first().copied())
+        });
+        let joined = self.oracle.len() as u64;
+        self.metrics.sample(self.now, self.live, joined, rcf);
+        self.last_sample = Some(self.now);
+    }
+
+    fn arrive(&mut self, i: u32) {
+        let now = self.now;
+        let slot = &mut self.slots[i as usize];
+        if slot.node.is_some() {
+            return;
+        }
+        let inc = slot.incarnation;
+        let identity = Identity {
+            node_id: self.seeds.node_id(i, inc),
+        };
+        let seed = self.seeds.node_seed(i, inc);
+        let addr = NodeIndex(i).addr();
+        let mut node = P::create(self.cfg.overlay.clone(), identity, addr, now, seed);
+        let started = if i == 0 && inc == 0 {
+            node.start_overlay(now)
+        } else {
+            let boot: Vec<SocketAddr> = self
+                .bootstrap
+                .iter()
+                .copied()
+                .filter(|a| *a != addr)
+                .collect();
+            node.join(now, &boot)
+        };
+        if started.is_err() {
+            self.metrics.counters.join_refused += 1;
+        }
+        *slot = Slot {
+            node: Some(Box::new(node)),
+            incarnation: inc,
+            wake: None,
+            joined: false,
+            leaving: false,
+            lookups_started: false,
+        };
+        self.live += 1;
+        self.metrics.counters.arrivals += 1;
+        if inc > 0 {
+            self.metrics.counters.rejoins += 1;
+        }
+        let exempt = self.cfg.churn_exempt_bootstrap && i < self.cfg.bootstrap_count;
+        let session = if exempt {
+            None
+        } else {
+            self.cfg.churn.session(&mut self.churn_rng)
+        };
+        if let Some(session) = session {
+            let at = now.max(self.cfg.churn_start) + session;
+            self.queue.push(at, Ev::Depart { node: i, inc });
+        }
+        self.service(i);
+    }
+
+    fn deliver(&mut self, to: u32, inc: u32, from: u32, bytes: Vec<u8>) {
+        let now = self.now;
+        let slot = &mut self.slots[to as usize];
+        match slot.node.as_mut() {
+            Some(node) if slot.incarnation == inc => {
+                self.trace.delivered(now.0, to, &bytes);
+                self.metrics.counters.datagrams_delivered += 1;
+                node.handle_datagram(now, NodeIndex(from).addr(), &bytes);
+                self.service(to);
+            }
+            _ => self.metrics.counters.datagrams_to_dead += 1,
+        }
+    }
+
+    fn wake(&mut self, i: u32, inc: u32) {
+        let now = self.now;
+        let slot = &mut self.slots[i as usize];
+        match slot.node.as_mut() {
+            Some(node) if slot.incarnation == inc && slot.wake == Some(now) => {
+                slot.wake = None;
+                self.metrics.counters.timer_wakeups += 1;
+                node.handle_timeout(now);
+                self.service(i);
+            }
+            _ => self.metrics.counters.timer_stale += 1,
+        }
+    }
+
+    fn depart(&mut self, i: u32, inc: u32) {
+        if !self.is_live(i, inc) {
+            return;
+        }
+        match self.cfg.churn.fate(&mut self.churn_rng) {
+            Fate::Crash => {
+                self.metrics.counters.crashes += 1;
+                self.remove(i);
+            }
+            Fate::Leave => {
+                let now = self.now;
+                let slot = &mut self.slots[i as usize];
+                slot.leaving = true;
+                if let Some(node) = slot.node.as_mut() {
+                    node.leave(now);
+                }
+                self.metrics.counters.leaves += 1;
+                self.queue
+                    .push(now + self.cfg.leave_cap, Ev::LeaveCap { node: i, inc });
+                self.service(i);
+            }
+        }
+    }
+
+    /// Ends the node life in slot `i` (crash, finished leave, or leave cap) and schedules
+    /// its return if the churn model has a down time.
+    fn remove(&mut self, i: u32) {
+        let slot = &mut self.slots[i as usize];
+        let Some(node) = slot.node.take() else {
+            return;
+        };
+        let id = node.node_id();
+        if slot.joined {
+            self.oracle.remove(id);
+        }
+        slot.joined = false;
+        slot.leaving = false;
+        slot.wake = None;
+        slot.incarnation += 1;
+        self.live -= 1;
+        add_stats(&mut self.node_stats, node.stats());
+        self.ledger.origin_gone(self.now, id);
+        if let Some(down) = self.cfg.churn.down_time(&mut self.churn_rng) {
+            self.queue.push(self.now + down, Ev::Arrive(i));
+        }
+    }
+
+    fn lookup(&mut self, i: u32, inc: u32) {
+        let now = self.now;
+        let slot = &mut self.slots[i as usize];
+        if slot.incarnation != inc || slot.leaving {
+            return;
+        }
+        let Some(node) = slot.node.as_mut() else {
+            return;
+        };
+        if slot.joined {
+            let key = Workload::key(&mut self.workload_rng);
+            match node.ping(now, Destination::Resource(key)) {
+                Ok(tx) => {
+                    let pos = key.ring_position().unwrap_or(NodeId::ZERO);
+                    self.ledger.issued(now, node.node_id(), tx, pos);
+                    self.metrics.lookup_issued();
+                }
+                Err(_) => self.metrics.counters.lookups_refused += 1,
+            }
+            self.service(i);
+        }
+        let next = now + self.cfg.workload.next_gap(&mut self.workload_rng);
+        self.queue.push(next, Ev::Lookup { node: i, inc });
+    }
+
+    /// Drains the outputs of the node in slot `i`: transmits, then events, then its timer.
+    fn service(&mut self, i: u32) {
+        let slot = &mut self.slots[i as usize];
+        let inc = slot.incarnation;
+        let Some(node) = slot.node.as_mut() else {
+            return;
+        };
+        let mut tx = std::mem::take(&mut self.tx_buf);
+        let mut evs = std::mem::take(&mut self.ev_buf);
+        while let Some(t) = node.poll_transmit() {
+            tx.push(t);
+        }
+        while let Some(e) = node.poll_event() {
+            evs.push(e);
+        }
+        let timeout = node.poll_timeout();
+        let joined = node.state() == NodeState::Joined;
+        let id = node.node_id();
+        for t in tx.drain(..) {
+            self.transmit(i, t);
+        }
+        self.sync_joined(i, id, joined);
+        for e in evs.drain(..) {
+            self.on_event(i, id, e);
+        }
+        self.tx_buf = tx;
+        self.ev_buf = evs;
+        if self.is_live(i, inc) {
+            let slot = &mut self.slots[i as usize];
+            match timeout {
+                None => slot.wake = None,
+                Some(t) => {
+                    let t = t.max(self.now);
+                    if slot.wake != Some(t) {
+                        slot.wake = Some(t);
+                        self.queue.push(t, Ev::Wake { node: i, inc });
+                    }
+                }
+            }
+        }
+    }
+
+    fn transmit(&mut self, from: u32, t: Transmit) {
+        self.metrics.sent(&t.bytes);
+        let to = match NodeIndex::from_addr(t.to) {
+            Some(NodeIndex(to)) if (to as usize) < self.slots.len() => to,
+            _ => {
+                self.metrics.counters.datagrams_unroutable += 1;
+                return;
+            }
+        };
+        match self.network.transit(from, to) {
+            None => self.metrics.counters.datagrams_lost += 1,
+            Some(d) => {
+                let inc = self.slots[to as usize].incarnation;
+                self.queue.push(
+                    self.now + d,
+                    Ev::Deliver {
+                        to,
+                        inc,
+                        from,
+                        bytes: t.bytes,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Mirrors the node's Joined state into the oracle; starts its lookups on its first join.
+    fn sync_joined(&mut self, i: u32, id: NodeId, joined: bool) {
+        let slot = &mut self.slots[i as usize];
+        if slot.joined == joined {
+            return;
+        }
+        slot.joined = joined;
+        if !joined {
+            self.oracle.remove(id);
+            return;
+        }
+        self.oracle.insert(id, i);
+        if !slot.lookups_started {
+            slot.lookups_started = true;
+            self.metrics.counters.joins += 1;
+            if self.cfg.workload.enabled() {
+                let at = self.cfg.workload.first_at(self.now, &mut self.workload_rng);
+                let inc = slot.incarnation;
+                self.queue.push(at, Ev::Lookup { node: i, inc });
+            }
+        }
+    }
+
+    fn on_event(&mut self, i: u32, id: NodeId, e: Event) {
+        match e {
+            Event::Joined | Event::NeighborsChanged => {}
+            Event::Left => self.remove(i),
+            Event::RequestDone { request, outcome } => {
+                if let Some(r) = self
+                    .ledger
+                    .done(self.now, id, request, outcome, &self.oracle)
+                {
+                    let ok = r.outcome == Outcome::Ok;
+                    self.metrics.lookup_finished(ok);
+                }
+            }
+            Event::RequestServed {
+                origin,
+                transaction,
+                hops,
+                ..
+            } => self.ledger.served(origin, transaction, hops, &self.oracle),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_map_to_slots_and_back() {
+        for i in [
+            0u32,
+            1,
+            254,
+            255,
+            256,
+            65_535,
+            1_000_000,
+            NodeIndex::MAX_SLOTS - 1,
+        ] {
+            let a = NodeIndex(i).addr();
+            assert_eq!(NodeIndex::from_addr(a), Some(NodeIndex(i)), "{a}");
+        }
+        assert_eq!(NodeIndex(0).addr().to_string(), "10.0.0.1:6084");
+        assert_eq!(NodeIndex(255).addr().to_string(), "10.0.1.0:6084");
+        assert_eq!(NodeIndex::from_addr("10.0.0.0:6084".parse().unwrap()), None);
+        assert_eq!(NodeIndex::from_addr("10.0.0.1:5060".parse().unwrap()), None);
+        assert_eq!(NodeIndex::from_addr("11.0.0.1:6084".parse().unwrap()), None);
+    }
+}

@@ -1,0 +1,254 @@
+//! The lookup ledger: one record per lookup issued by the workload, completed from the
+//! origin's `RequestDone` and the responder's `RequestServed` (joined by origin Node-ID and
+//! transaction id), and judged against the oracle.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::proto::event::{Answer, RequestError};
+use crate::proto::id::{NodeId, TransactionId};
+use crate::sim::oracle::Oracle;
+use crate::time::Time;
+
+/// How a lookup ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Still in flight when the run ended.
+    Pending,
+    /// Answered.
+    Ok,
+    /// No answer after every end-to-end retransmission.
+    Timeout,
+    /// Answered with an Error message carrying this error code.
+    Error(u16),
+    /// The origin had no route.
+    NoRoute,
+    /// The origin crashed or left before the answer.
+    OriginGone,
+}
+
+impl Outcome {
+    /// The CSV label: `ok`, `timeout`, `error_<code>` (decimal), `no_route`, `pending`,
+    /// `origin_gone`.
+    pub fn label(&self) -> String {
+        match self {
+            Outcome::Pending => "pending".into(),
+            Outcome::Ok => "ok".into(),
+            Outcome::Timeout => "timeout".into(),
+            Outcome::Error(c) => format!("error_{c}"),
+            Outcome::NoRoute => "no_route".into(),
+            Outcome::OriginGone => "origin_gone".into(),
+        }
+    }
+}
+
+/// One lookup.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupRecord {
+    /// When it was issued.
+    pub issued: Time,
+    /// When it finished (`None` while pending).
+    pub done: Option<Time>,
+    /// The origin's Node-ID.
+    pub origin: NodeId,
+    /// The key's ring position.
+    pub key: NodeId,
+    /// Overlay transmissions from origin to responder, from `RequestServed`.
+    pub hops: Option<u32>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Who answered (ok only).
+    pub responder: Option<NodeId>,
+    /// The true owner of the key when the request was served (or when it completed, if the
+    /// serving was not seen).
+    pub expected: Option<NodeId>,
+}
+
+impl LookupRecord {
+    /// Whether the responder is the true owner (ok lookups only).
+    pub fn correct(&self) -> Option<bool> {
+        match self.outcome {
+            Outcome::Ok => Some(self.responder.is_some() && self.responder == self.expected),
+            _ => None,
+        }
+    }
+
+    /// Issue-to-answer time, ns (finished lookups only).
+    pub fn latency_ns(&self) -> Option<u64> {
+        self.done.map(|d| d.0 - self.issued.0)
+    }
+}
+
+/// Key figures over all lookups of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LookupFigures {
+    /// Lookups issued.
+    pub issued: u64,
+    /// Lookups answered.
+    pub completed: u64,
+    /// Answered by the true owner.
+    pub correct: u64,
+    /// Failed (timeout, error, no route).
+    pub failed: u64,
+    /// Origin gone before the answer.
+    pub origin_gone: u64,
+    /// Still in flight at the end.
+    pub pending: u64,
+    /// completed / (issued − pending − origin_gone); 0 when nothing finished.
+    pub success_rate: f64,
+    /// correct / completed; 0 when nothing completed.
+    pub correct_rate: f64,
+    /// Mean hops of answered lookups whose hops are known.
+    pub hops_mean: f64,
+    /// Hop percentiles.
+    pub hops_p50: u64,
+    /// 90th percentile of hops.
+    pub hops_p90: u64,
+    /// 99th percentile of hops.
+    pub hops_p99: u64,
+    /// Mean latency of answered lookups, ms.
+    pub latency_ms_mean: f64,
+    /// Median latency, ms (histogram precision: 3 significant digits).
+    pub latency_ms_p50: f64,
+    /// 99th percentile latency, ms.
+    pub latency_ms_p99: f64,
+}
+
+/// Every lookup of a run, in issue order.
+#[derive(Clone, Debug, Default)]
+pub struct Ledger {
+    records: Vec<LookupRecord>,
+    pending: BTreeMap<(NodeId, TransactionId), usize>,
+}
+
+impl Ledger {
+    /// An empty ledger.
+    pub fn new() -> Ledger {
+        Ledger::default()
+    }
+
+    /// A lookup of `key` left `origin` as transaction `tx`.
+    pub fn issued(&mut self, now: Time, origin: NodeId, tx: TransactionId, key: NodeId) {
+        self.pending.insert((origin, tx), self.records.len());
+        self.records.push(LookupRecord {
+            issued: now,
+            done: None,
+            origin,
+            key,
+            hops: None,
+            outcome: Outcome::Pending,
+            responder: None,
+            expected: None,
+        });
+    }
+
+    /// A node served a request; if it is a pending lookup, note its hops and the true owner
+    /// now (the first serving counts).
+    pub fn served(&mut self, origin: NodeId, tx: TransactionId, hops: u32, oracle: &Oracle) {
+        if let Some(&i) = self.pending.get(&(origin, tx)) {
+            let r = &mut self.records[i];
+            if r.hops.is_none() {
+                r.hops = Some(hops);
+                r.expected = oracle.owner(r.key);
+            }
+        }
+    }
+
+    /// The origin's request finished. Returns the record if it was a lookup.
+    pub fn done(
+        &mut self,
+        now: Time,
+        origin: NodeId,
+        tx: TransactionId,
+        outcome: Result<Answer, RequestError>,
+        oracle: &Oracle,
+    ) -> Option<&LookupRecord> {
+        let i = self.pending.remove(&(origin, tx))?;
+        let r = &mut self.records[i];
+        r.done = Some(now);
+        match outcome {
+            Ok(a) => {
+                r.outcome = Outcome::Ok;
+                r.responder = Some(a.responder);
+                if r.expected.is_none() {
+                    r.expected = oracle.owner(r.key);
+                }
+            }
+            Err(RequestError::Timeout) => r.outcome = Outcome::Timeout,
+            Err(RequestError::ErrorResponse(c)) => r.outcome = Outcome::Error(c),
+            Err(RequestError::NoRoute) => r.outcome = Outcome::NoRoute,
+        }
+        Some(r)
+    }
+
+    /// `origin` is gone: its pending lookups end as [`Outcome::OriginGone`].
+    pub fn origin_gone(&mut self, now: Time, origin: NodeId) {
+        let keys: Vec<_> = self
+            .pending
+            .range((origin, TransactionId(0))..=(origin, TransactionId(u64::MAX)))
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            if let Some(i) = self.pending.remove(&k) {
+                self.records[i].outcome = Outcome::OriginGone;
+                self.records[i].done = Some(now);
+            }
+        }
+    }
+
+    /// Lookups in flight.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Every record, in issue order.
+    pub fn records(&self) -> &[LookupRecord] {
+        &self.records
+    }
+
+    /// Key figures.
+    pub fn figures(&self) -> LookupFigures {
+        let mut f = LookupFigures::default();
+        let mut hops = Histogram::<u64>::new_with_bounds(1, 1 << 16, 3).expect("valid bounds");
+        let mut lat = Histogram::<u64>::new_with_bounds(1, 1 << 50, 3).expect("valid bounds");
+        let (mut hop_sum, mut lat_sum) = (0u64, 0u128);
+        for r in &self.records {
+            f.issued += 1;
+            match r.outcome {
+                Outcome::Pending => f.pending += 1,
+                Outcome::OriginGone => f.origin_gone += 1,
+                Outcome::Ok => {
+                    f.completed += 1;
+                    f.correct += u64::from(r.correct() == Some(true));
+                    if let Some(h) = r.hops {
+                        hop_sum += u64::from(h);
+                        hops.saturating_record(u64::from(h));
+                    }
+                    let l = r.latency_ns().unwrap_or(0);
+                    lat_sum += u128::from(l);
+                    lat.saturating_record(l.max(1));
+                }
+                _ => f.failed += 1,
+            }
+        }
+        let finished = f.completed + f.failed;
+        if finished > 0 {
+            f.success_rate = f.completed as f64 / finished as f64;
+        }
+        if f.completed > 0 {
+            f.correct_rate = f.correct as f64 / f.completed as f64;
+            f.latency_ms_mean = lat_sum as f64 / f.completed as f64 / 1e6;
+            f.latency_ms_p50 = lat.value_at_quantile(0.5) as f64 / 1e6;
+            f.latency_ms_p99 = lat.value_at_quantile(0.99) as f64 / 1e6;
+        }
+        if !hops.is_empty() {
+            f.hops_mean = hop_sum as f64 / hops.len() as f64;
+            f.hops_p50 = hops.value_at_quantile(0.5);
+            f.hops_p90 = hops.value_at_quantile(0.9);
+            f.hops_p99 = hops.value_at_quantile(0.99);
+        }
+        f
+    }
+}

@@ -1,0 +1,252 @@
+//! Counters and per-interval samples. Traffic is counted when a node transmits (so lost
+//! datagrams count), split by message type as peeked from the frame bytes; acks separately.
+
+use serde::Serialize;
+
+use crate::sim::frame::{FrameKind, classify, known_codes};
+use crate::time::Time;
+
+/// Traffic within some span: datagrams and bytes by kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Traffic {
+    /// Data frames (RELOAD messages), all types.
+    pub messages: u64,
+    /// Bytes of every frame sent, data and ack, frame headers included.
+    pub bytes: u64,
+    /// Ack frames.
+    pub acks: u64,
+    /// Data frames per message type, indexed like [`Metrics::method_names`], with one
+    /// final slot for unknown or unreadable codes.
+    pub by_method: Vec<u64>,
+    /// Bytes of data frames per message type, indexed like `by_method`.
+    pub bytes_by_method: Vec<u64>,
+}
+
+impl Traffic {
+    fn new(methods: usize) -> Traffic {
+        Traffic {
+            messages: 0,
+            bytes: 0,
+            acks: 0,
+            by_method: vec![0; methods + 1],
+            bytes_by_method: vec![0; methods + 1],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.messages = 0;
+        self.bytes = 0;
+        self.acks = 0;
+        self.by_method.iter_mut().for_each(|c| *c = 0);
+        self.bytes_by_method.iter_mut().for_each(|c| *c = 0);
+    }
+}
+
+/// Run-wide event counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Datagrams handed to the network.
+    pub datagrams_sent: u64,
+    /// Datagrams delivered to a live node.
+    pub datagrams_delivered: u64,
+    /// Datagrams dropped by the loss model.
+    pub datagrams_lost: u64,
+    /// Datagrams that reached a dead slot or an old incarnation.
+    pub datagrams_to_dead: u64,
+    /// Datagrams to an address that is no simulated node.
+    pub datagrams_unroutable: u64,
+    /// Timer wake-ups delivered to nodes.
+    pub timer_wakeups: u64,
+    /// Stale timer entries skipped (rescheduled, or of a dead incarnation).
+    pub timer_stale: u64,
+    /// Node lives started (first arrivals and rejoins).
+    pub arrivals: u64,
+    /// Rejoins after a down time.
+    pub rejoins: u64,
+    /// Peers that reached Joined.
+    pub joins: u64,
+    /// `join`/`start_overlay` commands refused by the node.
+    pub join_refused: u64,
+    /// Crashes.
+    pub crashes: u64,
+    /// Graceful leaves started.
+    pub leaves: u64,
+    /// Leaves cut short by the 5 s cap.
+    pub leave_cap_hits: u64,
+    /// Lookups the node refused to start (`ping` returned an error).
+    pub lookups_refused: u64,
+}
+
+/// One row of the time series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// End of the interval.
+    pub time: Time,
+    /// Slots with a node (any state).
+    pub live_peers: u64,
+    /// Joined, alive peers.
+    pub joined_peers: u64,
+    /// Fraction of joined peers whose first successor is the true one.
+    pub ring_correct_fraction: f64,
+    /// Lookups issued in the interval.
+    pub lookups_issued: u64,
+    /// Lookups answered in the interval.
+    pub lookups_ok: u64,
+    /// Lookups failed in the interval (timeout, error, no route).
+    pub lookups_failed: u64,
+    /// Traffic sent in the interval.
+    pub traffic: Traffic,
+}
+
+/// Counters, traffic totals and the time series.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    /// Run-wide counters.
+    pub counters: Counters,
+    /// Traffic of the whole run.
+    pub total: Traffic,
+    interval: Traffic,
+    interval_lookups: (u64, u64, u64),
+    samples: Vec<Sample>,
+    codes: Vec<u16>,
+    names: Vec<&'static str>,
+    /// Column of each code below 0x100; `u8::MAX` for unknown.
+    column: [u8; 256],
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Empty metrics with the fixed set of message-type columns.
+    pub fn new() -> Metrics {
+        let codes = known_codes();
+        let names = codes
+            .iter()
+            .map(|&c| crate::proto::wire::message::code_name(c).unwrap_or("unknown"))
+            .collect();
+        let mut column = [u8::MAX; 256];
+        for (i, &c) in codes.iter().enumerate() {
+            if c < 256 {
+                column[c as usize] = i as u8;
+            }
+        }
+        Metrics {
+            counters: Counters::default(),
+            total: Traffic::new(codes.len()),
+            interval: Traffic::new(codes.len()),
+            interval_lookups: (0, 0, 0),
+            samples: Vec::new(),
+            codes,
+            names,
+            column,
+        }
+    }
+
+    /// Method names of the per-type columns, in column order (`unknown` not included).
+    pub fn method_names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    fn column_of(&self, code: u16) -> usize {
+        let unknown = self.codes.len();
+        if code == 0xffff {
+            return self
+                .codes
+                .iter()
+                .position(|&c| c == code)
+                .unwrap_or(unknown);
+        }
+        match self.column.get(code as usize) {
+            Some(&c) if c != u8::MAX => c as usize,
+            _ => unknown,
+        }
+    }
+
+    /// A node transmitted `frame`.
+    pub fn sent(&mut self, frame: &[u8]) {
+        self.counters.datagrams_sent += 1;
+        let len = frame.len() as u64;
+        let col = match classify(frame) {
+            FrameKind::Ack => {
+                for t in [&mut self.total, &mut self.interval] {
+                    t.acks += 1;
+                    t.bytes += len;
+                }
+                return;
+            }
+            FrameKind::Data(code) => self.column_of(code),
+            FrameKind::DataUnreadable | FrameKind::Other => self.codes.len(),
+        };
+        for t in [&mut self.total, &mut self.interval] {
+            t.messages += 1;
+            t.bytes += len;
+            t.by_method[col] += 1;
+            t.bytes_by_method[col] += len;
+        }
+    }
+
+    /// A lookup was issued.
+    pub fn lookup_issued(&mut self) {
+        self.interval_lookups.0 += 1;
+    }
+
+    /// A lookup finished, answered (`ok`) or not.
+    pub fn lookup_finished(&mut self, ok: bool) {
+        if ok {
+            self.interval_lookups.1 += 1;
+        } else {
+            self.interval_lookups.2 += 1;
+        }
+    }
+
+    /// Closes the interval ending at `time` with the given ring figures.
+    pub fn sample(
+        &mut self,
+        time: Time,
+        live_peers: u64,
+        joined_peers: u64,
+        ring_correct_fraction: f64,
+    ) {
+        let (issued, ok, failed) = std::mem::take(&mut self.interval_lookups);
+        self.samples.push(Sample {
+            time,
+            live_peers,
+            joined_peers,
+            ring_correct_fraction,
+            lookups_issued: issued,
+            lookups_ok: ok,
+            lookups_failed: failed,
+            traffic: self.interval.clone(),
+        });
+        self.interval.clear();
+    }
+
+    /// The time series so far.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_acks_and_messages_by_type() {
+        let mut m = Metrics::new();
+        m.sent(&[0x81, 0, 0, 0, 1, 0, 0, 0, 0]);
+        m.sent(&[0x80, 0]);
+        assert_eq!(m.total.acks, 1);
+        assert_eq!(m.total.messages, 1);
+        assert_eq!(m.total.bytes, 11);
+        assert_eq!(*m.total.by_method.last().unwrap(), 1);
+        m.sample(Time(5), 1, 1, 1.0);
+        assert_eq!(m.samples()[0].traffic.acks, 1);
+        assert_eq!(m.column_of(0xffff), m.method_names().len() - 1);
+        assert_eq!(m.method_names()[m.column_of(0x17)], "ping_req");
+    }
+}

@@ -1,0 +1,33 @@
+//! The deterministic discrete-event engine: one run is one thread, driven by one master
+//! seed, and the same scenario and seed give the same bytes on the wire, the same trace
+//! digest and the same CSV files.
+//!
+//! - [`engine`]: [`Sim`], the event loop, node slots and `service()`; ordering rules.
+//! - [`queue`]: the hot event queue (a radix heap), ordered by `(time, seq)`.
+//! - [`rng`]: independent ChaCha streams per purpose and per node.
+//! - [`network`]: latency and loss models of the simulated underlay.
+//! - [`churn`], [`workload`]: when peers come and go; when they look keys up.
+//! - [`oracle`]: the true ring, for correctness metrics only.
+//! - [`lookups`]: the ledger of lookups (one CSV row each).
+//! - [`metrics`], [`trace`]: counters, per-interval samples, and the run digest.
+//! - [`frame`]: reading a frame's kind and message code without decoding it.
+//! - [`peer`]: the [`peer::Peer`] trait, the node surface the engine drives.
+//! - [`config`]: the typed run configuration ([`SimConfig`]).
+
+pub mod churn;
+pub mod config;
+pub mod engine;
+pub mod frame;
+pub mod lookups;
+pub mod metrics;
+pub mod network;
+pub mod oracle;
+pub mod peer;
+pub mod queue;
+pub mod rng;
+pub mod trace;
+pub mod workload;
+
+pub use config::{Arrival, SimConfig};
+pub use engine::{NodeIndex, RunOutput, Sim};
+pub use peer::Peer;

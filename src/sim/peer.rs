@@ -1,0 +1,102 @@
+//! What the engine needs from a node: exactly the public surface of
+//! [`crate::proto::node::Node`]. The engine is generic over it so tests can drive the engine
+//! with small stand-in peers; real runs use `Node`.
+
+use std::sync::Arc;
+
+use crate::proto::config::{Addr, OverlayConfig};
+use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
+use crate::proto::id::NodeId;
+use crate::proto::node::{Identity, Node};
+use crate::proto::stats::NodeStats;
+use crate::proto::wire::Destination;
+use crate::time::Time;
+
+/// A sans-IO peer the engine can drive.
+pub trait Peer {
+    /// A new peer (see `Node::new`).
+    fn create(
+        config: Arc<OverlayConfig>,
+        identity: Identity,
+        addr: Addr,
+        now: Time,
+        seed: u64,
+    ) -> Self;
+    /// Its Node-ID.
+    fn node_id(&self) -> NodeId;
+    /// Its life-cycle state.
+    fn state(&self) -> NodeState;
+    /// Successors, nearest first.
+    fn successors(&self) -> &[NodeId];
+    /// Its counters.
+    fn stats(&self) -> &NodeStats;
+    /// Starts a new overlay.
+    fn start_overlay(&mut self, now: Time) -> Result<(), CommandError>;
+    /// Joins through bootstrap peers.
+    fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError>;
+    /// Leaves gracefully.
+    fn leave(&mut self, now: Time);
+    /// Sends a routed Ping (a lookup).
+    fn ping(&mut self, now: Time, dest: Destination) -> Result<RequestId, CommandError>;
+    /// A datagram arrived.
+    fn handle_datagram(&mut self, now: Time, from: Addr, bytes: &[u8]);
+    /// The timer fired.
+    fn handle_timeout(&mut self, now: Time);
+    /// Next datagram to send.
+    fn poll_transmit(&mut self) -> Option<Transmit>;
+    /// Next timer.
+    fn poll_timeout(&self) -> Option<Time>;
+    /// Next event.
+    fn poll_event(&mut self) -> Option<Event>;
+}
+
+impl Peer for Node {
+    fn create(
+        config: Arc<OverlayConfig>,
+        identity: Identity,
+        addr: Addr,
+        now: Time,
+        seed: u64,
+    ) -> Self {
+        Node::new(config, identity, addr, now, seed)
+    }
+    fn node_id(&self) -> NodeId {
+        Node::node_id(self)
+    }
+    fn state(&self) -> NodeState {
+        Node::state(self)
+    }
+    fn successors(&self) -> &[NodeId] {
+        Node::successors(self)
+    }
+    fn stats(&self) -> &NodeStats {
+        Node::stats(self)
+    }
+    fn start_overlay(&mut self, now: Time) -> Result<(), CommandError> {
+        Node::start_overlay(self, now)
+    }
+    fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
+        Node::join(self, now, bootstrap)
+    }
+    fn leave(&mut self, now: Time) {
+        Node::leave(self, now)
+    }
+    fn ping(&mut self, now: Time, dest: Destination) -> Result<RequestId, CommandError> {
+        Node::ping(self, now, dest)
+    }
+    fn handle_datagram(&mut self, now: Time, from: Addr, bytes: &[u8]) {
+        Node::handle_datagram(self, now, from, bytes)
+    }
+    fn handle_timeout(&mut self, now: Time) {
+        Node::handle_timeout(self, now)
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        Node::poll_transmit(self)
+    }
+    fn poll_timeout(&self) -> Option<Time> {
+        Node::poll_timeout(self)
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        Node::poll_event(self)
+    }
+}
