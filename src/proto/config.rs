@@ -70,7 +70,7 @@ impl OverlayConfig {
             request_sends: 5,
             link_rto: Duration::from_millis(500),
             link_sends: 5,
-            link_window: 8,
+            link_window: 64,
             initial_ttl: 100,
             max_message_size: 5000,
             max_connections: 1024,

@@ -34,6 +34,7 @@ pub struct Net {
     seq: u64,
     pub latency: Duration,
     pub loss_permille: u64,
+    pub jitter: Duration,
     lcg: u64,
     pub config: Arc<OverlayConfig>,
     pub delivered: u64,
@@ -67,6 +68,7 @@ impl Net {
             seq: 0,
             latency: Duration::from_millis(10),
             loss_permille: 0,
+            jitter: Duration::ZERO,
             lcg: 1,
             config: Arc::new(config),
             delivered: 0,
@@ -139,7 +141,16 @@ impl Net {
             if self.lost() {
                 continue;
             }
-            let at = self.now + self.latency;
+            let extra = if self.jitter.as_nanos() > 0 {
+                self.lcg = self
+                    .lcg
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                Duration((self.lcg >> 11) % self.jitter.as_nanos())
+            } else {
+                Duration::ZERO
+            };
+            let at = self.now + self.latency + extra;
             self.push(
                 at,
                 Item::Datagram {

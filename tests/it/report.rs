@@ -68,7 +68,10 @@ fn same_scenario_and_seed_give_identical_digest_and_csv_bytes() {
     let a = run_small(11);
     let b = run_small(11);
     let rows = String::from_utf8_lossy(&a.1).lines().count();
-    assert!(rows > 10, "the run should look things up ({rows} lookup rows)");
+    assert!(
+        rows > 10,
+        "the run should look things up ({rows} lookup rows)"
+    );
     assert_eq!(a.0, b.0);
     assert_eq!(a.1, b.1);
     assert_eq!(a.2, b.2);

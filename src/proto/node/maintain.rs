@@ -131,6 +131,18 @@ impl Node {
         ids.extend(u.node_ids());
         self.learn(now, signer, &ids);
         self.refresh_tables(now);
+        // The sender counts us as a neighbour but we have nearer ones: its view is stale.
+        // Our own table tells it where it really belongs.
+        if ids.contains(&self.id)
+            && !self.neighbors.contains(signer)
+            && !matches!(u.kind, ChordUpdateKind::PeerReady)
+        {
+            let kind = ChordUpdateKind::Neighbors {
+                predecessors: self.neighbors.predecessors.clone(),
+                successors: self.neighbors.successors.clone(),
+            };
+            self.send_update(now, signer, kind);
+        }
     }
 
     /// Peers named by `via`: mark connected ones ready, attach to useful new ones.
@@ -210,7 +222,7 @@ impl Node {
     }
 
     /// Removes `peer` from every table and repairs them.
-    fn forget(&mut self, now: Time, peer: NodeId) {
+    pub(super) fn forget(&mut self, now: Time, peer: NodeId) {
         self.fingers.remove(peer);
         self.neighbors.remove(peer);
         if let Some(li) = self.links.any_by_peer(peer) {

@@ -157,6 +157,22 @@ impl Node {
     pub fn connection_count(&self) -> usize {
         self.links.len()
     }
+    /// The Connection Table: (address, peer, state, ready, suspect) per link.
+    pub fn connections(
+        &self,
+    ) -> Vec<(
+        Addr,
+        Option<NodeId>,
+        crate::proto::link::LinkState,
+        bool,
+        bool,
+    )> {
+        self.links
+            .iter()
+            .map(|l| (l.addr, l.peer, l.state, l.ready, l.suspect))
+            .collect()
+    }
+
     /// Requests this node is waiting on.
     pub fn pending_requests(&self) -> usize {
         self.txns.len()

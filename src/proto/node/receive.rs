@@ -222,10 +222,22 @@ impl Node {
             return;
         };
         let direct = msg.header.via_list.is_empty();
-        let link = self.links.get_mut(li);
+        let mut li = li;
         if direct {
-            match link.peer {
-                None => link.peer = Some(signer),
+            match self.links.get(li).peer {
+                None => self.links.get_mut(li).peer = Some(signer),
+                Some(p) if p != signer && is_request(msg.contents.body.code()) => {
+                    // Another node now speaks from that address (the old one is gone and
+                    // a new one took its place): forget the old peer, start a new link.
+                    let addr = self.links.get(li).addr;
+                    self.forget(now, p);
+                    if let Some(old) = self.links.by_addr(addr) {
+                        self.links.remove(old);
+                    }
+                    li =
+                        self.links
+                            .insert(Link::new(addr, Some(signer), LinkState::Expecting, now));
+                }
                 Some(p) if p != signer => {
                     self.stats.dropped += 1;
                     return;
