@@ -147,6 +147,11 @@ impl Link {
             !(back == 0 || ((1..=32).contains(&back) && received & (1 << (back - 1)) != 0))
         });
         let acked = self.inflight.len() != before;
+        if self.inflight.is_empty() && self.queue.is_empty() {
+            // Idle links hold no buffers: per-peer memory stays small after bursts.
+            self.inflight.shrink_to(0);
+            self.queue.shrink_to(0);
+        }
         if acked {
             self.suspect = false;
         }

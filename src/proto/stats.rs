@@ -1,34 +1,49 @@
 //! Per-node counters. Every dropped input is counted here, by reason.
 
-/// Counters kept by a node.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NodeStats {
+macro_rules! counters {
+    ($(#[doc = $doc:literal] $name:ident),* $(,)?) => {
+        /// Counters kept by a node.
+        #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+        pub struct NodeStats {
+            $(#[doc = $doc] pub $name: u64,)*
+        }
+
+        impl NodeStats {
+            /// Adds every counter of `other` to `self`.
+            pub fn add(&mut self, other: &NodeStats) {
+                $(self.$name += other.$name;)*
+            }
+        }
+    };
+}
+
+counters! {
     /// Datagrams or messages that failed to decode, or broke a protocol rule.
-    pub malformed: u64,
-    /// Messages dropped for another reason (no route, unknown link, wrong overlay …).
-    pub dropped: u64,
+    malformed,
+    /// Messages dropped for another reason (wrong overlay, oversized, address conflict …).
+    dropped,
     /// Frames from a link this node does not know (or whose peer it cannot name).
-    pub unknown_link: u64,
+    unknown_link,
     /// Frames refused because the Connection Table was full of needed links.
-    pub table_full: u64,
+    table_full,
     /// Messages that could not be forwarded: no connected peer to send them to.
-    pub no_route: u64,
+    no_route,
     /// Messages not forwarded because their TTL ran out.
-    pub ttl_exceeded: u64,
+    ttl_exceeded,
     /// Messages forwarded for other nodes.
-    pub forwarded: u64,
+    forwarded,
     /// Messages delivered to this node.
-    pub delivered: u64,
+    delivered,
     /// Messages whose signature did not verify.
-    pub bad_signature: u64,
+    bad_signature,
     /// Frames retransmitted by Simple Reliability (§6.6.3).
-    pub link_retransmits: u64,
+    link_retransmits,
     /// Links declared failed after their last retransmission.
-    pub link_failures: u64,
+    link_failures,
     /// Requests retransmitted end to end (§6.2.1).
-    pub request_retransmits: u64,
+    request_retransmits,
     /// Duplicate requests answered from the answer cache.
-    pub duplicate_requests: u64,
+    duplicate_requests,
     /// Answers that matched no pending request (late or duplicate).
-    pub unmatched_answers: u64,
+    unmatched_answers,
 }

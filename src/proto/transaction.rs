@@ -103,6 +103,10 @@ impl Transactions {
     pub fn next_deadline(&self) -> Option<Time> {
         self.pending.iter().map(|p| p.deadline).min()
     }
+    /// True if a request is pending that goes straight to `addr`.
+    pub fn has_direct(&self, addr: Addr) -> bool {
+        self.pending.iter().any(|p| p.direct == Some(addr))
+    }
     /// Number pending.
     pub fn len(&self) -> usize {
         self.pending.len()

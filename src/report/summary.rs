@@ -23,19 +23,7 @@ pub struct Provenance {
 }
 
 fn node_stats_json(s: &NodeStats) -> Value {
-    json!({
-        "malformed": s.malformed,
-        "dropped": s.dropped,
-        "ttl_exceeded": s.ttl_exceeded,
-        "forwarded": s.forwarded,
-        "delivered": s.delivered,
-        "bad_signature": s.bad_signature,
-        "link_retransmits": s.link_retransmits,
-        "link_failures": s.link_failures,
-        "request_retransmits": s.request_retransmits,
-        "duplicate_requests": s.duplicate_requests,
-        "unmatched_answers": s.unmatched_answers,
-    })
+    serde_json::to_value(s).unwrap_or(Value::Null)
 }
 
 /// The summary document.

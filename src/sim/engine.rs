@@ -164,17 +164,7 @@ pub struct Sim<P: Peer = Node> {
 }
 
 fn add_stats(sum: &mut NodeStats, s: &NodeStats) {
-    sum.malformed += s.malformed;
-    sum.dropped += s.dropped;
-    sum.ttl_exceeded += s.ttl_exceeded;
-    sum.forwarded += s.forwarded;
-    sum.delivered += s.delivered;
-    sum.bad_signature += s.bad_signature;
-    sum.link_retransmits += s.link_retransmits;
-    sum.link_failures += s.link_failures;
-    sum.request_retransmits += s.request_retransmits;
-    sum.duplicate_requests += s.duplicate_requests;
-    sum.unmatched_answers += s.unmatched_answers;
+    sum.add(s);
 }
 
 impl Sim<Node> {

@@ -204,6 +204,22 @@ impl Node {
         self.state = NodeState::Joined;
         self.join = None;
         self.refresh_tables_quietly();
+        // The bootstrap link served the join. Unless the bootstrap peer is a neighbour,
+        // close it, so that bootstrap peers do not collect a link from every peer that
+        // ever joined. Finger search finds them again where they belong.
+        let closing: Vec<usize> = (0..self.links.len())
+            .filter(|&li| self.bootstrap.contains(&self.links.get(li).addr))
+            .filter(|&li| {
+                self.links
+                    .get(li)
+                    .peer
+                    .is_none_or(|p| !self.neighbors.contains(p))
+            })
+            .collect();
+        for li in closing.into_iter().rev() {
+            self.links.remove(li);
+        }
+        self.refresh_tables_quietly();
         self.update_all_neighbors(now);
         self.events.push_back(Event::Joined);
         self.next_update = now + self.jittered(self.config.chord_update_interval);

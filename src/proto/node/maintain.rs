@@ -151,10 +151,6 @@ impl Node {
             if id == self.id || id == NodeId::WILDCARD {
                 continue;
             }
-            if let Some(li) = self.links.by_peer(id) {
-                self.links.get_mut(li).ready = true;
-                continue;
-            }
             let useful = self.neighbors.would_accept(
                 self.id,
                 id,
@@ -164,9 +160,26 @@ impl Node {
                 .fingers
                 .slot_of(self.id, id)
                 .is_some_and(|i| self.fingers.is_empty_at(i));
-            if useful {
-                self.attach(now, id, Some(via));
+            if !useful {
+                continue;
             }
+            match self.links.by_peer(id) {
+                // A link the other side opened and we never used: check it still holds
+                // before routing over it (the other side may have closed it).
+                Some(li) if !self.links.get(li).ready => self.revalidate(now, li),
+                Some(_) => {}
+                None => self.attach(now, id, Some(via)),
+            }
+        }
+    }
+
+    /// Sends a handshake Ping over an existing link; the answer marks the peer ready.
+    fn revalidate(&mut self, now: Time, li: usize) {
+        let link = self.links.get(li);
+        let (addr, peer) = (link.addr, link.peer);
+        let busy = self.txns.count(|p| matches!(p, Purpose::Handshake { .. })) >= MAX_ATTACHES;
+        if !busy && !self.txns.has_direct(addr) {
+            self.send_handshake(now, addr, peer, false);
         }
     }
 

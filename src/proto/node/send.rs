@@ -190,12 +190,16 @@ impl Node {
         let Some(message) = self.build(txid, dest, body) else {
             return;
         };
-        self.answers.insert(
-            txid,
-            origin,
-            now + self.config.duplicate_window,
-            message.clone(),
-        );
+        // Answers to idempotent requests are regenerated for duplicates (semantically
+        // equivalent, §6.2.1); only those that change state are kept for the window.
+        if request.contents.body.code() == crate::proto::wire::message::code::STORE_REQ {
+            self.answers.insert(
+                txid,
+                origin,
+                now + self.config.duplicate_window,
+                message.clone(),
+            );
+        }
         self.send_on_link(now, li, message);
     }
 
