@@ -28,6 +28,13 @@ pub enum LinkState {
     Up,
 }
 
+/// Frames in flight and messages waiting for the window.
+#[derive(Debug, Default)]
+struct SendBuf {
+    inflight: Vec<InFlight>,
+    queue: VecDeque<Vec<u8>>,
+}
+
 #[derive(Debug)]
 struct InFlight {
     seq: u32,
@@ -58,8 +65,8 @@ pub struct Link {
     /// When a data frame last arrived over it.
     pub last_heard: Time,
     next_seq: u32,
-    inflight: Vec<InFlight>,
-    queue: VecDeque<Vec<u8>>,
+    /// Send buffers, allocated only while frames are unacknowledged or queued.
+    buf: Option<Box<SendBuf>>,
     recv_high: Option<u32>,
     recv_mask: u32,
 }
@@ -77,8 +84,7 @@ impl Link {
             created: now,
             last_heard: now,
             next_seq: 0,
-            inflight: Vec::new(),
-            queue: VecDeque::new(),
+            buf: None,
             recv_high: None,
             recv_mask: 0,
         }
@@ -91,7 +97,9 @@ impl Link {
 
     /// Frames sent but not yet acknowledged, plus queued messages.
     pub fn backlog(&self) -> usize {
-        self.inflight.len() + self.queue.len()
+        self.buf
+            .as_ref()
+            .map_or(0, |b| b.inflight.len() + b.queue.len())
     }
 
     /// Sends `message` over the link (queued if the window is full).
@@ -102,10 +110,11 @@ impl Link {
         cfg: &OverlayConfig,
         out: &mut VecDeque<Transmit>,
     ) {
-        if self.inflight.len() < cfg.link_window.max(1) {
+        let buf = self.buf.get_or_insert_with(Box::default);
+        if buf.inflight.len() < cfg.link_window.max(1) {
             self.transmit(now, message, 1, cfg.link_rto, out);
         } else {
-            self.queue.push_back(message);
+            buf.queue.push_back(message);
         }
     }
 
@@ -123,7 +132,8 @@ impl Link {
             to: self.addr,
             bytes: data_frame(seq, &message),
         });
-        self.inflight.push(InFlight {
+        let buf = self.buf.get_or_insert_with(Box::default);
+        buf.inflight.push(InFlight {
             seq,
             sends,
             deadline: now + rto,
@@ -141,27 +151,37 @@ impl Link {
         cfg: &OverlayConfig,
         out: &mut VecDeque<Transmit>,
     ) -> bool {
-        let before = self.inflight.len();
-        self.inflight.retain(|f| {
+        let Some(buf) = self.buf.as_mut() else {
+            return false;
+        };
+        let before = buf.inflight.len();
+        buf.inflight.retain(|f| {
             let back = ack_sequence.wrapping_sub(f.seq);
             !(back == 0 || ((1..=32).contains(&back) && received & (1 << (back - 1)) != 0))
         });
-        let acked = self.inflight.len() != before;
-        if self.inflight.is_empty() && self.queue.is_empty() {
-            // Idle links hold no buffers: per-peer memory stays small after bursts.
-            self.inflight.shrink_to(0);
-            self.queue.shrink_to(0);
-        }
+        let acked = buf.inflight.len() != before;
         if acked {
             self.suspect = false;
         }
-        while self.inflight.len() < cfg.link_window.max(1) {
-            let Some(m) = self.queue.pop_front() else {
+        while self
+            .buf
+            .as_ref()
+            .is_some_and(|b| b.inflight.len() < cfg.link_window.max(1))
+        {
+            let Some(m) = self.buf.as_mut().and_then(|b| b.queue.pop_front()) else {
                 break;
             };
             self.transmit(now, m, 1, cfg.link_rto, out);
         }
+        self.release_idle_buffers();
         acked
+    }
+
+    /// Idle links hold no send buffers: per-peer memory stays small after bursts.
+    fn release_idle_buffers(&mut self) {
+        if self.backlog() == 0 {
+            self.buf = None;
+        }
     }
 
     /// Records a received data frame and returns the ack frame to send back.
@@ -220,13 +240,19 @@ impl Link {
         out: &mut VecDeque<Transmit>,
         retransmits: &mut u64,
     ) -> bool {
-        let mut i = 0;
-        while i < self.inflight.len() {
-            if self.inflight[i].deadline > now {
-                i += 1;
-                continue;
+        let mut due = Vec::new();
+        if let Some(buf) = self.buf.as_mut() {
+            let mut i = 0;
+            while i < buf.inflight.len() {
+                if buf.inflight[i].deadline > now {
+                    i += 1;
+                } else {
+                    due.push(buf.inflight.swap_remove(i));
+                }
             }
-            let f = self.inflight.swap_remove(i);
+        }
+        due.sort_by_key(|f| f.seq);
+        for f in due {
             if f.sends >= cfg.link_sends {
                 return false;
             }
@@ -242,14 +268,9 @@ impl Link {
 
     /// Earliest retransmission deadline.
     pub fn next_deadline(&self) -> Option<Time> {
-        self.inflight.iter().map(|f| f.deadline).min()
-    }
-
-    /// Messages still unacknowledged or queued, for re-routing when the link fails.
-    pub fn take_unsent(&mut self) -> Vec<Vec<u8>> {
-        let mut v: Vec<Vec<u8>> = self.inflight.drain(..).map(|f| f.message).collect();
-        v.extend(self.queue.drain(..));
-        v
+        self.buf
+            .as_ref()
+            .and_then(|b| b.inflight.iter().map(|f| f.deadline).min())
     }
 }
 
@@ -303,6 +324,11 @@ impl LinkTable {
     }
     /// Adds a link; returns its index.
     pub fn insert(&mut self, link: Link) -> usize {
+        if self.links.len() == self.links.capacity() {
+            // Grow by a few entries, not by doubling: tables are long-lived and per-peer
+            // memory matters at 10^5 peers.
+            self.links.reserve_exact(4);
+        }
         self.links.push(link);
         self.links.len() - 1
     }
