@@ -55,6 +55,8 @@ pub struct Link {
     pub state: LinkState,
     /// The peer is a joined peer that may be routed through.
     pub ready: bool,
+    /// The peer is in the Neighbor or Finger Table (kept by the node).
+    pub routing: bool,
     /// Send an Update (type full) as soon as the link is up (Attach send_update, §6.4.2.3).
     pub update_when_up: bool,
     /// No ack for a full RTO and 3 more retransmissions: kept out of routing until acks
@@ -67,6 +69,8 @@ pub struct Link {
     next_seq: u32,
     /// Send buffers, allocated only while frames are unacknowledged or queued.
     buf: Option<Box<SendBuf>>,
+    /// Earliest retransmission deadline (`Time::NEVER` when nothing is in flight).
+    earliest: Time,
     recv_high: Option<u32>,
     recv_mask: u32,
 }
@@ -79,12 +83,14 @@ impl Link {
             peer,
             state,
             ready: false,
+            routing: false,
             update_when_up: false,
             suspect: false,
             created: now,
             last_heard: now,
             next_seq: 0,
             buf: None,
+            earliest: Time::NEVER,
             recv_high: None,
             recv_mask: 0,
         }
@@ -140,6 +146,7 @@ impl Link {
             rto,
             message,
         });
+        self.earliest = self.earliest.min(now + rto);
     }
 
     /// Handles an ack frame; returns true if it acknowledged anything.
@@ -177,8 +184,14 @@ impl Link {
         acked
     }
 
-    /// Idle links hold no send buffers: per-peer memory stays small after bursts.
+    /// Recomputes the earliest deadline; idle links hold no send buffers, so per-peer
+    /// memory stays small after bursts.
     fn release_idle_buffers(&mut self) {
+        self.earliest = self
+            .buf
+            .as_ref()
+            .and_then(|b| b.inflight.iter().map(|f| f.deadline).min())
+            .unwrap_or(Time::NEVER);
         if self.backlog() == 0 {
             self.buf = None;
         }
@@ -263,14 +276,13 @@ impl Link {
             let rto = f.rto.saturating_mul(2);
             self.transmit(now, f.message, f.sends + 1, rto, out);
         }
+        self.release_idle_buffers();
         true
     }
 
     /// Earliest retransmission deadline.
     pub fn next_deadline(&self) -> Option<Time> {
-        self.buf
-            .as_ref()
-            .and_then(|b| b.inflight.iter().map(|f| f.deadline).min())
+        (self.earliest != Time::NEVER).then_some(self.earliest)
     }
 }
 

@@ -433,8 +433,10 @@ impl<P: Peer> Sim<P> {
         match slot.node.as_mut() {
             Some(node) if slot.incarnation == inc && slot.wake == Some(now) => {
                 slot.wake = None;
-                self.metrics.counters.timer_wakeups += 1;
-                node.handle_timeout(now);
+                if node.poll_timeout().is_some_and(|t| t <= now) {
+                    self.metrics.counters.timer_wakeups += 1;
+                    node.handle_timeout(now);
+                }
                 self.service(i);
             }
             _ => self.metrics.counters.timer_stale += 1,
@@ -545,8 +547,11 @@ impl<P: Peer> Sim<P> {
             match timeout {
                 None => slot.wake = None,
                 Some(t) => {
+                    // Only an earlier deadline needs a new queue entry; a later one is
+                    // picked up when the earlier wake fires (see `wake`). This keeps
+                    // superseded timer entries from piling up in the queue.
                     let t = t.max(self.now);
-                    if slot.wake != Some(t) {
+                    if slot.wake.is_none_or(|w| t < w) {
                         slot.wake = Some(t);
                         self.queue.push(t, Ev::Wake { node: i, inc });
                     }

@@ -10,21 +10,35 @@ pub fn next_hop(
     k: NodeId,
     candidates: impl IntoIterator<Item = NodeId>,
 ) -> Option<NodeId> {
-    let mut preceding: Option<NodeId> = None;
-    let mut after: Option<NodeId> = None;
-    for c in candidates {
+    next_hop_by(me, k, candidates.into_iter().map(|c| (c, c)))
+}
+
+/// [`next_hop`] over `(Node-ID, tag)` pairs; returns the chosen candidate's tag (for
+/// example its link index), so the caller needs no second lookup.
+pub fn next_hop_by<T: Copy>(
+    me: NodeId,
+    k: NodeId,
+    candidates: impl IntoIterator<Item = (NodeId, T)>,
+) -> Option<T> {
+    let mut preceding: Option<(u128, T)> = None;
+    let mut after: Option<(u128, T)> = None;
+    for (c, tag) in candidates {
         if c == me {
             continue;
         }
         if c.in_open(me, k) {
-            if preceding.is_none_or(|p| c.distance_to(k) < p.distance_to(k)) {
-                preceding = Some(c);
+            let d = c.distance_to(k);
+            if preceding.is_none_or(|(p, _)| d < p) {
+                preceding = Some((d, tag));
             }
-        } else if after.is_none_or(|a| k.distance_to(c) < k.distance_to(a)) {
-            after = Some(c);
+        } else {
+            let d = k.distance_to(c);
+            if after.is_none_or(|(a, _)| d < a) {
+                after = Some((d, tag));
+            }
         }
     }
-    preceding.or(after)
+    preceding.or(after).map(|(_, t)| t)
 }
 
 #[cfg(test)]

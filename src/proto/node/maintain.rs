@@ -89,8 +89,15 @@ impl Node {
         for p in &ready {
             self.fingers.offer(self.id, *p);
         }
-        if best != self.neighbors {
-            self.neighbors = best;
+        let changed = best != self.neighbors;
+        self.neighbors = best;
+        let fingers = self.fingers.filled();
+        for link in self.links.iter_mut() {
+            link.routing = link
+                .peer
+                .is_some_and(|p| self.neighbors.contains(p) || fingers.contains(&p));
+        }
+        if changed {
             self.events.push_back(Event::NeighborsChanged);
             true
         } else {

@@ -3,7 +3,7 @@
 use rand::RngExt;
 
 use super::Node;
-use crate::proto::chord::routing::next_hop;
+use crate::proto::chord::routing::next_hop_by;
 use crate::proto::config::Addr;
 use crate::proto::event::{Event, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
@@ -75,16 +75,25 @@ impl Node {
             Destination::Resource(r) => r.ring_position()?,
             _ => return None,
         };
-        let hop = next_hop(self.id, key, self.route_candidates())?;
-        self.links.by_peer(hop)
+        let joined = self.state == crate::proto::event::NodeState::Joined;
+        let candidates = self
+            .links
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.is_up() && !l.suspect && if joined { l.routing } else { l.ready })
+            .filter_map(|(li, l)| l.peer.map(|p| (p, li)));
+        next_hop_by(self.id, key, candidates)
     }
 
     /// Sends `message` on link `li`.
     pub(super) fn send_on_link(&mut self, now: Time, li: usize, message: Vec<u8>) {
-        let cfg = self.config.clone();
-        self.links
-            .get_mut(li)
-            .send(now, message, &cfg, &mut self.outbox);
+        let Node {
+            links,
+            config,
+            outbox,
+            ..
+        } = self;
+        links.get_mut(li).send(now, message, config, outbox);
     }
 
     /// Sends an originated message: straight to `direct`, or routed by its first entry.
