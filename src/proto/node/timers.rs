@@ -72,35 +72,24 @@ impl Node {
 
     /// When `handle_timeout` must next be called.
     pub fn poll_timeout(&self) -> Option<Time> {
-        if self.state == NodeState::Left {
-            return None;
-        }
-        let mut t = [
-            self.links.next_deadline(),
-            self.txns.next_deadline(),
-            self.links
-                .iter()
-                .filter(|l| l.state != LinkState::Up)
-                .map(|l| l.created + LINK_SETUP_LIMIT)
-                .min(),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let mut consider = |x: Option<Time>| {
-            if let Some(x) = x {
-                t = Some(t.map_or(x, |t| t.min(x)));
-            }
+        let mut t = match self.state {
+            NodeState::Left => return None,
+            NodeState::Joined => self.next_update.min(self.next_finger),
+            NodeState::Joining => self.join.as_ref().map_or(Time::NEVER, |j| j.deadline),
+            NodeState::Leaving => self.leave_deadline.unwrap_or(Time::NEVER),
+            NodeState::Idle => Time::NEVER,
         };
-        match self.state {
-            NodeState::Joined => {
-                consider(Some(self.next_update));
-                consider(Some(self.next_finger));
+        for l in self.links.iter() {
+            if let Some(d) = l.next_deadline() {
+                t = t.min(d);
             }
-            NodeState::Joining => consider(self.join.as_ref().map(|j| j.deadline)),
-            NodeState::Leaving => consider(self.leave_deadline),
-            _ => {}
+            if l.state != LinkState::Up {
+                t = t.min(l.created + LINK_SETUP_LIMIT);
+            }
         }
-        t
+        if let Some(d) = self.txns.next_deadline() {
+            t = t.min(d);
+        }
+        (t != Time::NEVER).then_some(t)
     }
 }
