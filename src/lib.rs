@@ -5,8 +5,10 @@
 //!
 //! ## Module map
 //! - [`time`]: `Time` and `Duration` in nanoseconds; the only notion of time in the core.
-//! - [`proto`]: the sans-IO RELOAD peer. [`proto::id`] holds identifiers and ring maths;
-//!   [`proto::wire`] is the complete RFC 6940 codec.
+//! - [`proto`]: the sans-IO RELOAD peer. [`proto::node::Node`] is the peer (CHORD-RELOAD);
+//!   [`proto::link`], [`proto::transaction`] and [`proto::chord`] are its parts;
+//!   [`proto::id`] holds identifiers and ring maths; [`proto::wire`] is the complete RFC 6940
+//!   codec.
 //! - [`pcap`]: classic pcap reading and writing (Ethernet/IPv4/UDP/TCP) for captures.
 //! - [`inspect`]: rendering decoded messages as text and JSON (`reload-sim decode`).
 //! - [`sim`]: the deterministic discrete-event engine (queue, slots, network, churn,
