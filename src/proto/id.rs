@@ -18,7 +18,7 @@ pub const NODE_ID_LEN: usize = 16;
 pub struct NodeId(pub u128);
 
 impl NodeId {
-    /// All zeros: not a valid peer identity (Wireshark labels it "[Invalid]").
+    /// All zeros: not a valid peer identity (Wireshark labels it `[Invalid]`).
     pub const ZERO: NodeId = NodeId(0);
     /// All ones: the wildcard Node-ID. A peer is always responsible for it (§6.1.1).
     pub const WILDCARD: NodeId = NodeId(u128::MAX);
