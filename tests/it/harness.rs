@@ -202,19 +202,31 @@ impl Net {
         self.run_until(until);
     }
 
-    /// Starts node 0 as the first peer and joins `n - 1` more, `gap` apart.
-    pub fn ring(n: usize, gap: Duration, config: OverlayConfig) -> Net {
+    /// A network whose node 0 has started the overlay.
+    pub fn start(config: OverlayConfig) -> Net {
         let mut net = Net::new(config);
         let first = net.add();
         let now = net.now;
         net.node_mut(first).start_overlay(now).unwrap();
         net.service(first);
+        net
+    }
+
+    /// Adds a node and joins it through node 0.
+    pub fn join_new(&mut self) -> usize {
+        let i = self.add();
+        let now = self.now;
+        self.node_mut(i).join(now, &[addr(0)]).unwrap();
+        self.service(i);
+        i
+    }
+
+    /// Starts node 0 as the first peer and joins `n - 1` more, `gap` apart.
+    pub fn ring(n: usize, gap: Duration, config: OverlayConfig) -> Net {
+        let mut net = Net::start(config);
         for _ in 1..n {
             net.run_for(gap);
-            let i = net.add();
-            let now = net.now;
-            net.node_mut(i).join(now, &[addr(0)]).unwrap();
-            net.service(i);
+            net.join_new();
         }
         net
     }

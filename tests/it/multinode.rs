@@ -139,67 +139,26 @@ fn a_leave_is_repaired() {
 
 #[test]
 fn joins_survive_reordering() {
-    let mut net = Net::new(Net::fast_config());
+    let mut config = Net::fast_config();
+    config.chord_update_interval = Duration::from_secs(20);
+    let mut net = Net::start(config);
     net.latency = Duration::from_millis(20);
     net.jitter = Duration::from_millis(40);
-    let first = net.add();
-    let now = net.now;
-    net.node_mut(first).start_overlay(now).unwrap();
-    net.service(first);
     for _ in 1..64 {
         net.run_for(Duration::from_millis(10));
-        let i = net.add();
-        let now = net.now;
-        net.node_mut(i)
-            .join(now, &[crate::harness::addr(0)])
-            .unwrap();
-        net.service(i);
+        net.join_new();
     }
     settle(&mut net, 120);
-    for (i, n) in net.live().filter(|(_, n)| n.state() != NodeState::Joined) {
-        eprintln!(
-            "stuck {i}: {:?} {:?} links={} pending={} {:?}",
-            n.state(),
-            n.join_phase(),
-            n.connection_count(),
-            n.pending_requests(),
-            n.stats()
-        );
-    }
-    if !net.ring_errors().is_empty() {
-        for i in [16usize, 29, 47] {
-            let n = net.node(i);
-            eprintln!(
-                "node {i} id={:?} preds={:?} succs={:?}",
-                n.node_id(),
-                n.predecessors(),
-                n.successors()
-            );
-            for c in n.connections() {
-                eprintln!("    {c:?}");
-            }
-            eprintln!("    {:?}", n.stats());
-        }
-    }
     assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
 }
 
 #[test]
 fn joins_survive_packet_loss() {
-    let mut net = Net::new(Net::fast_config());
+    let mut net = Net::start(Net::fast_config());
     net.loss_permille = 50;
-    let first = net.add();
-    let now = net.now;
-    net.node_mut(first).start_overlay(now).unwrap();
-    net.service(first);
     for _ in 1..12 {
         net.run_for(Duration::from_millis(400));
-        let i = net.add();
-        let now = net.now;
-        net.node_mut(i)
-            .join(now, &[crate::harness::addr(0)])
-            .unwrap();
-        net.service(i);
+        net.join_new();
     }
     settle(&mut net, 120);
     assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());

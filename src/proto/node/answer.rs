@@ -257,26 +257,17 @@ impl Node {
             self.peer_connected(now, peer, for_join);
             return;
         }
-        let addr = candidate_addr(a);
-        let Some(addr) = addr else {
-            self.internal_request_failed(
-                now,
-                Purpose::Attach {
-                    target: Some(peer),
-                    for_join,
-                },
-            );
+        let failed = Purpose::Attach {
+            target: Some(peer),
+            for_join,
+        };
+        let Some(addr) = candidate_addr(a) else {
+            self.internal_request_failed(now, failed);
             return;
         };
         if self.links.by_addr(addr).is_none() {
             if !self.make_room() {
-                self.internal_request_failed(
-                    now,
-                    Purpose::Attach {
-                        target: Some(peer),
-                        for_join,
-                    },
-                );
+                self.internal_request_failed(now, failed);
                 return;
             }
             self.links

@@ -136,18 +136,7 @@ impl Node {
             if peer == ap || self.links.by_peer(peer).is_some() {
                 continue;
             }
-            let dest = vec![Destination::Node(ap), Destination::Node(peer)];
-            let body = Body::AttachReq(self.own_attach("passive", false));
-            let _ = self.start_request(
-                now,
-                dest,
-                body,
-                Purpose::Attach {
-                    target: Some(peer),
-                    for_join: true,
-                },
-                None,
-            );
+            self.attach(now, peer, Some(ap), true);
         }
         // Fingers of AP are worth knowing too; they are offered once we are joined.
         self.check_join_ready(now);

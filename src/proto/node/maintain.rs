@@ -175,7 +175,7 @@ impl Node {
                 // before routing over it (the other side may have closed it).
                 Some(li) if !self.links.get(li).ready => self.revalidate(now, li),
                 Some(_) => {}
-                None => self.attach(now, id, Some(via)),
+                None => self.attach(now, id, Some(via), false),
             }
         }
     }
@@ -191,7 +191,7 @@ impl Node {
     }
 
     /// Attaches to `peer`, source-routed through `via` when we have a link to it (§10.6).
-    pub(super) fn attach(&mut self, now: Time, peer: NodeId, via: Option<NodeId>) {
+    pub(super) fn attach(&mut self, now: Time, peer: NodeId, via: Option<NodeId>, for_join: bool) {
         let busy = self
             .txns
             .count(|p| matches!(p, Purpose::Attach { target: Some(t), .. } if *t == peer));
@@ -213,7 +213,7 @@ impl Node {
             body,
             Purpose::Attach {
                 target: Some(peer),
-                for_join: false,
+                for_join,
             },
             None,
         );
@@ -282,7 +282,7 @@ impl Node {
                         self.config.successors,
                     )
                 {
-                    self.attach(now, id, via);
+                    self.attach(now, id, via, false);
                 }
             }
         }
@@ -348,7 +348,7 @@ impl Node {
                 self.links.get_mut(li).ready = true;
                 self.refresh_tables(now);
             }
-            None => self.attach(now, responder, None),
+            None => self.attach(now, responder, None, false),
         }
     }
 
