@@ -9,5 +9,6 @@ pub mod identity;
 pub mod link;
 pub mod node;
 pub mod stats;
+pub mod store;
 pub mod transaction;
 pub mod wire;
