@@ -2,12 +2,12 @@
 //! use a cheap deterministic scheme and the real-socket peer real certificates.
 //!
 //! [`SimCrypto`] gives real-sized results: a 32-byte SHA-256-sized `cert_hash` identity and a
-//! 256-byte RSA-sized signature value. The certificate hash carries the signer's Node-ID in
-//! its first 16 bytes (the simulated enrollment server's certificate store is that mapping),
-//! and the signature is a keyed 64-bit digest of the signed bytes, so a forged or altered
-//! message fails verification.
+//! 256-byte RSA-sized signature value. The simulated enrollment server issues certificates
+//! whose hash is the Node-ID (16 bytes) followed by H(user name) (16 bytes), so a verifier
+//! learns both from the SignerIdentity alone; the signature is a 64-bit digest of the signed
+//! bytes keyed by both, so a forged or altered message fails verification.
 
-use crate::proto::id::NodeId;
+use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::wire::security::{
     HASH_SHA256, Signature, SignatureAndHashAlgorithm, SignerIdentity,
 };
@@ -25,10 +25,32 @@ pub trait Signer {
     fn sign(&self, input: &[u8]) -> Signature;
 }
 
-/// Checks signatures and maps them to Node-IDs.
+/// Who signed, as stated by the signer's certificate: the Node-ID named by the
+/// SignerIdentity, and H(user name) of the certificate's rfc822Name. Access policies only
+/// ever compare the user name's hash (§7.3), so that is what is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct SignerInfo {
+    /// The Node-ID the SignerIdentity designates.
+    pub node_id: NodeId,
+    /// H(user name): the Resource-ID of the certificate's user, e.g. of
+    /// `alice@dht.example.com` (no `sip:` scheme).
+    pub user: ResourceId,
+}
+
+impl SignerInfo {
+    /// A signer with user name `user`.
+    pub fn new(node_id: NodeId, user: &str) -> SignerInfo {
+        SignerInfo {
+            node_id,
+            user: ResourceId::hash(user.as_bytes()),
+        }
+    }
+}
+
+/// Checks signatures and says who made them.
 pub trait Verifier {
-    /// The Node-ID of the signer if the signature over `input` is valid, else `None`.
-    fn verify(&self, signature: &Signature, input: &[u8]) -> Option<NodeId>;
+    /// The signer if the signature over `input` is valid, else `None`.
+    fn verify(&self, signature: &Signature, input: &[u8]) -> Option<SignerInfo>;
 }
 
 /// Encodes a whole message signed by `signer` (§6.3.4): the signature covers overlay ‖
@@ -62,15 +84,15 @@ pub fn encode_signed(
 /// The simulator's deterministic scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SimCrypto {
-    /// The node that signs.
-    pub node_id: NodeId,
+    /// The node that signs and its user.
+    pub signer: SignerInfo,
 }
 
-fn cert_hash(id: NodeId) -> Vec<u8> {
+fn cert_hash(signer: &SignerInfo) -> Vec<u8> {
     let mut h = Vec::with_capacity(32);
-    h.extend_from_slice(&id.octets());
-    h.extend_from_slice(&digest(id.0 as u64 ^ (id.0 >> 64) as u64, &id.octets()).to_be_bytes());
-    h.extend_from_slice(&[0u8; 8]);
+    h.extend_from_slice(&signer.node_id.octets());
+    h.extend_from_slice(signer.user.as_bytes());
+    h.resize(32, 0);
     h
 }
 
@@ -91,21 +113,23 @@ fn digest(key: u64, bytes: &[u8]) -> u64 {
     h ^ (h >> 33)
 }
 
-fn signer_key(id: NodeId) -> u64 {
-    (id.0 as u64).rotate_left(17) ^ (id.0 >> 64) as u64
+fn signer_key(signer: &SignerInfo) -> u64 {
+    let id = signer.node_id.0;
+    let user = signer.user.as_bytes();
+    (id as u64).rotate_left(17) ^ (id >> 64) as u64 ^ digest(0x5eed, user)
 }
 
 impl Signer for SimCrypto {
     fn identity(&self) -> SignerIdentity {
         SignerIdentity::CertHash {
             hash_alg: HASH_SHA256,
-            hash: cert_hash(self.node_id),
+            hash: cert_hash(&self.signer),
         }
     }
 
     fn sign(&self, input: &[u8]) -> Signature {
         let mut value = vec![0u8; SIM_SIGNATURE_LEN];
-        value[..8].copy_from_slice(&digest(signer_key(self.node_id), input).to_be_bytes());
+        value[..8].copy_from_slice(&digest(signer_key(&self.signer), input).to_be_bytes());
         Signature {
             algorithm: SignatureAndHashAlgorithm::RSA_SHA256,
             identity: self.identity(),
@@ -119,12 +143,13 @@ impl Signer for SimCrypto {
 pub struct SimVerifier;
 
 impl SimVerifier {
-    /// The Node-ID named by a simulated certificate hash.
-    pub fn signer_of(identity: &SignerIdentity) -> Option<NodeId> {
+    /// The signer named by a simulated certificate hash.
+    pub fn signer_of(identity: &SignerIdentity) -> Option<SignerInfo> {
         match identity {
             SignerIdentity::CertHash { hash, .. } if hash.len() == 32 => {
-                let id = NodeId::from_octets(hash[..16].try_into().ok()?);
-                (cert_hash(id) == *hash).then_some(id)
+                let node_id = NodeId::from_octets(hash[..16].try_into().ok()?);
+                let user = ResourceId::from_slice(&hash[16..])?;
+                Some(SignerInfo { node_id, user })
             }
             _ => None,
         }
@@ -132,13 +157,13 @@ impl SimVerifier {
 }
 
 impl Verifier for SimVerifier {
-    fn verify(&self, signature: &Signature, input: &[u8]) -> Option<NodeId> {
-        let id = Self::signer_of(&signature.identity)?;
+    fn verify(&self, signature: &Signature, input: &[u8]) -> Option<SignerInfo> {
+        let signer = Self::signer_of(&signature.identity)?;
         let ok = signature.algorithm == SignatureAndHashAlgorithm::RSA_SHA256
             && signature.value.len() == SIM_SIGNATURE_LEN
-            && signature.value[..8] == digest(signer_key(id), input).to_be_bytes()
+            && signature.value[..8] == digest(signer_key(&signer), input).to_be_bytes()
             && signature.value[8..].iter().all(|b| *b == 0);
-        ok.then_some(id)
+        ok.then_some(signer)
     }
 }
 
@@ -148,18 +173,23 @@ mod tests {
 
     #[test]
     fn signatures_verify_and_forgeries_fail() {
-        let a = SimCrypto {
-            node_id: NodeId(42),
-        };
+        let alice = SignerInfo::new(NodeId(42), "alice@example.com");
+        let a = SimCrypto { signer: alice };
         let s = a.sign(b"hello");
-        assert_eq!(SimVerifier.verify(&s, b"hello"), Some(NodeId(42)));
+        assert_eq!(SimVerifier.verify(&s, b"hello"), Some(alice));
         assert_eq!(SimVerifier.verify(&s, b"hellp"), None);
         let mut forged = s.clone();
         forged.identity = SimCrypto {
-            node_id: NodeId(43),
+            signer: SignerInfo::new(NodeId(43), "alice@example.com"),
         }
         .identity();
         assert_eq!(SimVerifier.verify(&forged, b"hello"), None);
+        let mut other_user = s.clone();
+        other_user.identity = SimCrypto {
+            signer: SignerInfo::new(NodeId(42), "mallory@example.com"),
+        }
+        .identity();
+        assert_eq!(SimVerifier.verify(&other_user, b"hello"), None);
         assert_eq!(s.value.len(), 256);
     }
 }

@@ -367,9 +367,9 @@ impl<P: Peer> Sim<P> {
             return;
         }
         let inc = slot.incarnation;
-        let identity = Identity {
-            node_id: self.seeds.node_id(i, inc),
-        };
+        // Slot i is one device; its certificate names the user `node<i>@<overlay>`.
+        let user = format!("node{i}@{}", self.cfg.overlay.overlay_name);
+        let identity = Identity::new(self.seeds.node_id(i, inc), &user);
         let seed = self.seeds.node_seed(i, inc);
         let addr = NodeIndex(i).addr();
         let mut node = P::create(self.cfg.overlay.clone(), identity, addr, now, seed);

@@ -87,9 +87,7 @@ impl Net {
         let i = self.nodes.len();
         let node = Node::new(
             self.config.clone(),
-            Identity {
-                node_id: node_id(i),
-            },
+            Identity::new(node_id(i), &format!("node{i}@test.example.org")),
             addr(i),
             self.now,
             1000 + i as u64,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use reload_sim::proto::config::OverlayConfig;
 use reload_sim::proto::event::{Event, NodeState};
 use reload_sim::proto::id::{NodeId, TransactionId};
-use reload_sim::proto::identity::{SimCrypto, encode_signed};
+use reload_sim::proto::identity::{SignerInfo, SimCrypto, encode_signed};
 use reload_sim::proto::node::{Identity, JoinPhase, Node};
 use reload_sim::proto::wire::attach::{
     AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
@@ -56,7 +56,9 @@ impl Peer {
         );
         h.via_list = via;
         let msg = encode_signed(
-            &SimCrypto { node_id: self.id },
+            &SimCrypto {
+                signer: SignerInfo::new(self.id, "scripted@scripted.example.org"),
+            },
             &h,
             &MessageContents::new(body),
         )
@@ -118,9 +120,7 @@ fn config() -> Arc<OverlayConfig> {
 fn first_node(cfg: &Arc<OverlayConfig>, id: u128) -> Node {
     let mut n = Node::new(
         cfg.clone(),
-        Identity {
-            node_id: NodeId(id),
-        },
+        Identity::new(NodeId(id), "first@scripted.example.org"),
         addr(1),
         Time::ZERO,
         7,
@@ -207,7 +207,7 @@ fn answers_an_update_with_exact_bytes() {
     h.ttl = cfg.initial_ttl;
     let expected = encode_signed(
         &SimCrypto {
-            node_id: NodeId(me),
+            signer: SignerInfo::new(NodeId(me), "first@scripted.example.org"),
         },
         &h,
         &MessageContents::new(Body::UpdateAns),
@@ -276,7 +276,7 @@ fn joins_against_scripted_peers() {
     let j = 8u128 << 120;
     let mut node = Node::new(
         cfg.clone(),
-        Identity { node_id: NodeId(j) },
+        Identity::new(NodeId(j), "joiner@scripted.example.org"),
         addr(1),
         Time::ZERO,
         3,
@@ -560,7 +560,9 @@ fn answers_route_query_probe_and_ttl_exhaustion() {
     );
     h.ttl = 0;
     let msg = encode_signed(
-        &SimCrypto { node_id: p1.id },
+        &SimCrypto {
+            signer: SignerInfo::new(p1.id, "scripted@scripted.example.org"),
+        },
         &h,
         &MessageContents::new(Body::PingReq(PingReq::default())),
     )

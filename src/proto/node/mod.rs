@@ -25,8 +25,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::proto::chord::{FingerTable, NeighborTable};
 use crate::proto::config::{Addr, OverlayConfig};
 use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
-use crate::proto::id::NodeId;
-use crate::proto::identity::SimCrypto;
+use crate::proto::id::{NodeId, ResourceId};
+use crate::proto::identity::{SignerInfo, SimCrypto};
 use crate::proto::link::LinkTable;
 use crate::proto::stats::NodeStats;
 use crate::proto::transaction::{AnswerCache, Purpose, Transactions};
@@ -38,11 +38,23 @@ use crate::time::Time;
 
 pub use join::JoinPhase;
 
-/// A node's identity: its Node-ID (from its certificate in a real deployment).
+/// A node's identity, as its certificate states it (§11.3): its Node-ID and its user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Identity {
     /// The Node-ID.
     pub node_id: NodeId,
+    /// H(user name) of the certificate's rfc822Name.
+    pub user: ResourceId,
+}
+
+impl Identity {
+    /// An identity with user name `user` (for example `alice@dht.example.com`).
+    pub fn new(node_id: NodeId, user: &str) -> Identity {
+        Identity {
+            node_id,
+            user: ResourceId::hash(user.as_bytes()),
+        }
+    }
 }
 
 /// Progress of a join (§10.5).
@@ -95,7 +107,10 @@ impl Node {
             id: identity.node_id,
             addr: local_addr,
             crypto: SimCrypto {
-                node_id: identity.node_id,
+                signer: SignerInfo {
+                    node_id: identity.node_id,
+                    user: identity.user,
+                },
             },
             state: NodeState::Idle,
             started: now,

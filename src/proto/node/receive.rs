@@ -217,10 +217,11 @@ impl Node {
         )
         .ok()
         .and_then(|input| SimVerifier.verify(&msg.security.signature, &input));
-        let Some(signer) = signer else {
+        let Some(who) = signer else {
             self.stats.bad_signature += 1;
             return;
         };
+        let signer = who.node_id;
         let direct = msg.header.via_list.is_empty();
         let mut li = li;
         if direct {

@@ -42,25 +42,7 @@ impl AccessPolicy {
     }
 }
 
-/// Who signed a StoredData or a StoreReq, as stated by the signer's certificate (the
-/// Node-ID named by the SignerIdentity, and the certificate's user name, its rfc822Name).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct SignerInfo {
-    /// The Node-ID the SignerIdentity designates.
-    pub node_id: NodeId,
-    /// The certificate's user name, e.g. `alice@dht.example.com` (no `sip:` scheme).
-    pub user: String,
-}
-
-impl SignerInfo {
-    /// A signer.
-    pub fn new(node_id: NodeId, user: &str) -> SignerInfo {
-        SignerInfo {
-            node_id,
-            user: user.to_string(),
-        }
-    }
-}
+pub use crate::proto::identity::SignerInfo;
 
 /// The Resource-ID USER-MATCH and USER-NODE-MATCH accept for `user`: H(user name bytes).
 pub fn user_resource(user: &str) -> ResourceId {
@@ -100,7 +82,7 @@ pub fn authorized(
     value: Option<&StoredDataValue>,
 ) -> bool {
     match policy {
-        AccessPolicy::UserMatch => user_resource(&signer.user) == *resource,
+        AccessPolicy::UserMatch => signer.user == *resource,
         AccessPolicy::NodeMatch => node_resource(signer.node_id) == *resource,
         AccessPolicy::UserNodeMatch => {
             let key_ok = match value {
@@ -110,7 +92,7 @@ pub fn authorized(
                 }
                 Some(_) => false,
             };
-            key_ok && user_resource(&signer.user) == *resource
+            key_ok && signer.user == *resource
         }
         AccessPolicy::NodeMultiple { max } => {
             (1..=max).any(|i| node_multiple_resource(signer.node_id, i) == *resource)

@@ -263,7 +263,7 @@ fn metadata(value: &StoredDataValue, storage_time: u64, lifetime: u32) -> Stored
 
 #[cfg(test)]
 mod tests {
-    use super::super::access::{node_multiple_resource, user_resource};
+    use super::super::access::node_multiple_resource;
     use super::super::tests::*;
     use super::*;
     use crate::proto::wire::error_response::error_code;
@@ -341,7 +341,7 @@ mod tests {
     #[test]
     fn missing_values_are_synthesized() {
         let k = KindConfig::standard();
-        let r = user_resource(&alice().user);
+        let r = alice().user;
         let mut s = DataStore::new();
         let v = sd(&r, CERT_USER, 1, 60, arr(2, b"x"), &alice());
         s.store(
@@ -417,7 +417,7 @@ mod tests {
             s.store(
                 T0,
                 &req(r, 0, vec![kd(TURN, 0, vec![v])]),
-                &ctx(&k, Some(b.clone())),
+                &ctx(&k, Some(b)),
             )
             .unwrap();
             ids.push(r);

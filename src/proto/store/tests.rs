@@ -6,7 +6,7 @@
 use sha1::{Digest, Sha1};
 
 use super::AccessPolicy;
-use super::access::{SignerInfo, node_multiple_resource, node_resource, user_resource};
+use super::access::{SignerInfo, node_multiple_resource, node_resource};
 use super::datastore::{ARRAY_END, DataStore, StoreContext};
 use super::kinds::{KindConfig, KindDef};
 use crate::proto::id::{NodeId, ResourceId};
@@ -59,7 +59,10 @@ pub(super) fn verify(resource: &ResourceId, kind: KindId, d: &StoredData) -> Opt
         return None;
     }
     let node = NodeId::from_octets(v[20..36].try_into().ok()?);
-    Some(SignerInfo::new(node, std::str::from_utf8(&v[36..]).ok()?))
+    Some(SignerInfo {
+        node_id: node,
+        user: ResourceId::from_slice(&v[36..])?,
+    })
 }
 
 pub(super) fn sd(
@@ -189,7 +192,7 @@ pub(super) fn fetched(
 /// A store holding alice's registration under key a1 (generation 1).
 pub(super) fn with_alice() -> (DataStore, KindConfig, ResourceId) {
     let k = KindConfig::standard();
-    let r = user_resource(&alice().user);
+    let r = alice().user;
     let mut s = DataStore::new();
     let v = sd(&r, SIP, 100, 60, dict(alice().node_id, b"route"), &alice());
     let ans = s
@@ -447,7 +450,7 @@ fn expiry_at_exactly_receipt_plus_lifetime() {
 #[test]
 fn array_append_gets_the_next_index() {
     let k = KindConfig::standard();
-    let r = user_resource(&alice().user);
+    let r = alice().user;
     let mut s = DataStore::new();
     let a = alice();
     let vals = vec![
@@ -459,7 +462,7 @@ fn array_append_gets_the_next_index() {
         .store(
             T0,
             &req(r, 0, vec![kd(CERT_USER, 0, vals)]),
-            &ctx(&k, Some(a.clone())),
+            &ctx(&k, Some(a)),
         )
         .unwrap();
     assert_eq!(
@@ -550,7 +553,7 @@ fn failed_request_rolls_back_every_kind() {
         ),
     ];
     for (kinds, code) in cases {
-        let e = s.store(T0, &req(r, 0, kinds), &ctx(&k, Some(a.clone())));
+        let e = s.store(T0, &req(r, 0, kinds), &ctx(&k, Some(a)));
         assert_code(e, code);
         assert_alice_unchanged(&s, r);
         assert_eq!(s.generation(&r, CERT_USER), 0);
@@ -666,7 +669,10 @@ fn max_count_and_max_size() {
     );
     s.store(T0, &req(r, 0, vec![kd(SIP, 0, vec![v])]), &c(alice2()))
         .unwrap();
-    let a3 = SignerInfo::new(NodeId(0xa3), &alice().user);
+    let a3 = SignerInfo {
+        node_id: NodeId(0xa3),
+        user: alice().user,
+    };
     let v = sd(&r, SIP, 100, 60, dict(a3.node_id, b"x"), &a3);
     let e = s.store(T0, &req(r, 0, vec![kd(SIP, 0, vec![v])]), &c(a3));
     assert_code(e, error_code::DATA_TOO_LARGE);
@@ -701,7 +707,7 @@ fn tombstones_are_stored_fetched_and_replaced() {
     s.store(
         T0,
         &req(r, 0, vec![kd(SIP, 0, vec![del.clone()])]),
-        &ctx(&k, Some(a.clone())),
+        &ctx(&k, Some(a)),
     )
     .unwrap();
     assert_eq!((s.len(), s.generation(&r, SIP)), (1, 2));
@@ -726,7 +732,7 @@ fn tombstones_are_stored_fetched_and_replaced() {
     let e = s.store(
         T0,
         &req(r, 0, vec![kd(SIP, 0, vec![old])]),
-        &ctx(&k, Some(a.clone())),
+        &ctx(&k, Some(a)),
     );
     assert_code(e, error_code::DATA_TOO_OLD);
     let st = s
