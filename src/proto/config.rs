@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use crate::proto::id::overlay_hash;
+use crate::proto::store::KindConfig;
 use crate::time::Duration;
 
 /// A transport address. The simulator gives node `i` the address `10.x.y.z:6084` with
@@ -51,6 +52,8 @@ pub struct OverlayConfig {
     pub duplicate_window: Duration,
     /// How long a join attempt may take before it restarts.
     pub join_timeout: Duration,
+    /// The Kinds this overlay stores (§7.2, `required-kinds`).
+    pub kinds: KindConfig,
 }
 
 impl OverlayConfig {
@@ -76,6 +79,7 @@ impl OverlayConfig {
             max_connections: 1024,
             duplicate_window: Duration::from_secs(15),
             join_timeout: Duration::from_secs(60),
+            kinds: KindConfig::standard(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::proto::config::Addr;
 use crate::proto::id::{NodeId, TransactionId};
+use crate::proto::wire::storage::FetchAns;
 
 /// A datagram to send: one FramedMessage frame (§6.6.2), data or ack.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +84,13 @@ pub enum Event {
         request: RequestId,
         /// Its outcome.
         outcome: Result<Answer, RequestError>,
+    },
+    /// The values of a `fetch`; `RequestDone` for the same request follows.
+    Fetched {
+        /// The request.
+        request: RequestId,
+        /// The answer, one entry per requested Kind.
+        answer: FetchAns,
     },
     /// This node answered a request from another node (for path metrics).
     RequestServed {

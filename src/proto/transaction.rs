@@ -42,6 +42,8 @@ pub enum Purpose {
     },
     /// A Leave request.
     Leave,
+    /// A replica Store to a successor (§10.4).
+    Replicate,
 }
 
 /// A request this node sent and has not yet had answered.

@@ -9,6 +9,7 @@ mod multinode;
 mod report;
 mod scenario;
 mod scripted;
+mod storage;
 mod toy;
 mod tshark;
 mod vectors;

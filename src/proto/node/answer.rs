@@ -5,6 +5,7 @@ use rand::RngExt;
 use super::Node;
 use crate::proto::event::{Answer, Event, NodeState, RequestError};
 use crate::proto::id::NodeId;
+use crate::proto::identity::SignerInfo;
 use crate::proto::link::{Link, LinkState};
 use crate::proto::transaction::Purpose;
 use crate::proto::wire::attach::{
@@ -37,7 +38,8 @@ impl Node {
     }
 
     /// Dispatches a request addressed to this node.
-    pub(super) fn handle_request(&mut self, now: Time, li: usize, msg: Message, signer: NodeId) {
+    pub(super) fn handle_request(&mut self, now: Time, li: usize, msg: Message, who: SignerInfo) {
+        let signer = who.node_id;
         let hops = msg.header.via_list.len() as u32 + 1;
         let code = msg.contents.body.code();
         self.events.push_back(Event::RequestServed {
@@ -46,6 +48,10 @@ impl Node {
             hops,
             code,
         });
+        if let Some(answer) = self.answer_storage(now, &msg, who) {
+            self.send_answer(now, li, &msg, signer, answer);
+            return;
+        }
         let answer = match &msg.contents.body {
             Body::PingReq(_) => Body::PingAns(PingAns {
                 response_id: self.rng.random(),
@@ -142,7 +148,9 @@ impl Node {
                 };
                 ProbeInformation::ResponsiblePpb((((share >> 64) * 1_000_000_000) >> 64) as u32)
             }
-            probe_type::NUM_RESOURCES => ProbeInformation::NumResources(0),
+            probe_type::NUM_RESOURCES => {
+                ProbeInformation::NumResources(self.data.num_resources() as u32)
+            }
             probe_type::UPTIME => {
                 ProbeInformation::Uptime(((now - self.started).as_nanos() / 1_000_000_000) as u32)
             }
@@ -212,13 +220,17 @@ impl Node {
             return;
         }
         match p.purpose {
-            Purpose::Command => self.events.push_back(Event::RequestDone {
-                request: p.id,
-                outcome: Ok(Answer {
-                    responder: signer,
-                    code,
-                }),
-            }),
+            Purpose::Command => {
+                self.fetched(p.id, &msg);
+                self.events.push_back(Event::RequestDone {
+                    request: p.id,
+                    outcome: Ok(Answer {
+                        responder: signer,
+                        code,
+                    }),
+                });
+            }
+            Purpose::Replicate => {}
             Purpose::Handshake { for_join } if code == code::PING_ANS => {
                 let link = self.links.get_mut(li);
                 link.peer = Some(signer);

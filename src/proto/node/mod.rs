@@ -14,6 +14,7 @@ mod join;
 mod maintain;
 mod receive;
 mod send;
+mod storage;
 mod timers;
 
 use std::collections::VecDeque;
@@ -29,6 +30,7 @@ use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{SignerInfo, SimCrypto};
 use crate::proto::link::LinkTable;
 use crate::proto::stats::NodeStats;
+use crate::proto::store::DataStore;
 use crate::proto::transaction::{AnswerCache, Purpose, Transactions};
 use crate::proto::wire::Destination;
 use crate::proto::wire::chord::ChordUpdate;
@@ -90,6 +92,7 @@ pub struct Node {
     next_update: Time,
     next_finger: Time,
     leave_deadline: Option<Time>,
+    data: DataStore,
     stats: NodeStats,
 }
 
@@ -127,6 +130,7 @@ impl Node {
             next_update: Time::NEVER,
             next_finger: Time::NEVER,
             leave_deadline: None,
+            data: DataStore::new(),
             stats: NodeStats::default(),
             config,
         }
@@ -186,6 +190,11 @@ impl Node {
             .iter()
             .map(|l| (l.addr, l.peer, l.state, l.ready, l.suspect))
             .collect()
+    }
+
+    /// The data this peer stores (as responsible peer or replica).
+    pub fn datastore(&self) -> &DataStore {
+        &self.data
     }
 
     /// Requests this node is waiting on.

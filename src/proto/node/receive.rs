@@ -201,7 +201,7 @@ impl Node {
 
     /// Decodes, verifies and dispatches a message addressed to this node.
     fn deliver(&mut self, now: Time, li: usize, bytes: &[u8], header_len: usize) {
-        let msg = match Message::decode(bytes) {
+        let msg = match Message::decode_with(bytes, &self.config.kinds) {
             Ok(m) => m,
             Err(_) => {
                 self.stats.malformed += 1;
@@ -258,7 +258,7 @@ impl Node {
                 self.send_on_link(now, li, cached);
                 return;
             }
-            self.handle_request(now, li, msg, signer);
+            self.handle_request(now, li, msg, who);
         } else {
             self.handle_answer(now, li, msg, signer);
         }

@@ -51,6 +51,9 @@ impl Node {
             }
         }
         self.retransmit_due(now);
+        if self.data.next_expiry().is_some_and(|t| t <= now) {
+            self.data.expire(now);
+        }
         if self.state == NodeState::Joining && self.join.as_ref().is_some_and(|j| j.deadline <= now)
         {
             self.restart_join(now);
@@ -88,6 +91,9 @@ impl Node {
             }
         }
         if let Some(d) = self.txns.next_deadline() {
+            t = t.min(d);
+        }
+        if let Some(d) = self.data.next_expiry() {
             t = t.min(d);
         }
         (t != Time::NEVER).then_some(t)
