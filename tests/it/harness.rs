@@ -85,9 +85,15 @@ impl Net {
 
     pub fn add(&mut self) -> usize {
         let i = self.nodes.len();
+        self.add_with_id(node_id(i))
+    }
+
+    /// Adds a node with a chosen Node-ID.
+    pub fn add_with_id(&mut self, id: NodeId) -> usize {
+        let i = self.nodes.len();
         let node = Node::new(
             self.config.clone(),
-            Identity::new(node_id(i), &format!("node{i}@test.example.org")),
+            Identity::new(id, &format!("node{i}@test.example.org")),
             addr(i),
             self.now,
             1000 + i as u64,

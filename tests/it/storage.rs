@@ -160,3 +160,47 @@ fn another_node_cannot_register_someone_elses_user() {
     let resource = ResourceId::hash(user(3).as_bytes());
     assert!(holders(&net, &resource).is_empty());
 }
+
+#[test]
+fn a_joining_owner_receives_the_data_and_it_stays_fetchable() {
+    let mut net = Net::ring(12, Duration::from_millis(300), Net::fast_config());
+    net.run_for(Duration::from_secs(30));
+    let req = register(&mut net, 2, 2);
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(done(&net, req), Some(Ok(code::STORE_ANS)));
+    let resource = ResourceId::hash(user(2).as_bytes());
+    let k = resource.ring_position().unwrap();
+    let old_owner = net.owner(k);
+
+    // A new peer whose id lands just at the key becomes its owner.
+    let j = net.add_with_id(k);
+    let now = net.now;
+    net.node_mut(j)
+        .join(now, &[crate::harness::addr(0)])
+        .unwrap();
+    net.service(j);
+    let mut fetches = Vec::new();
+    for step in 0..20 {
+        net.run_for(Duration::from_secs(1));
+        fetches.push(fetch(&mut net, 7 + step % 3, 2));
+    }
+    net.run_for(Duration::from_secs(20));
+    assert_eq!(net.owner(k), k, "the new peer owns the key");
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+    assert!(
+        holders(&net, &resource).contains(&k),
+        "handed over to the new owner"
+    );
+    assert!(
+        holders(&net, &resource).contains(&old_owner),
+        "the old owner keeps a replica"
+    );
+    assert_eq!(
+        holders(&net, &resource).len(),
+        3,
+        "three copies: owner and two replicas"
+    );
+    for f in fetches {
+        assert_eq!(fetched_values(&net, f), 1, "fetchable throughout the join");
+    }
+}

@@ -192,7 +192,7 @@ impl Node {
     pub(super) fn become_joined(&mut self, now: Time) {
         self.state = NodeState::Joined;
         self.join = None;
-        self.refresh_tables_quietly();
+        self.refresh_tables_quietly(now);
         // The bootstrap link served the join. Unless the bootstrap peer is a neighbour,
         // close it, so that bootstrap peers do not collect a link from every peer that
         // ever joined. Finger search finds them again where they belong.
@@ -208,7 +208,7 @@ impl Node {
         for li in closing.into_iter().rev() {
             self.links.remove(li);
         }
-        self.refresh_tables_quietly();
+        self.refresh_tables_quietly(now);
         self.update_all_neighbors(now);
         self.events.push_back(Event::Joined);
         self.next_update = now + self.jittered(self.config.chord_update_interval);
@@ -247,7 +247,7 @@ impl Node {
     /// every neighbour (it included) gets an Update (§10.5 steps 7–8).
     pub(super) fn admit(&mut self, now: Time, li: usize, _peer: NodeId) {
         self.links.get_mut(li).ready = true;
-        self.refresh_tables_quietly();
+        self.refresh_tables_quietly(now);
         self.update_all_neighbors(now);
     }
 

@@ -73,7 +73,7 @@ impl Node {
 
     /// Recomputes the Neighbor and Finger Tables from the connected, ready peers. Returns
     /// true if the Neighbor Table changed.
-    pub(super) fn refresh_tables_quietly(&mut self) -> bool {
+    pub(super) fn refresh_tables_quietly(&mut self, now: Time) -> bool {
         let ready: Vec<NodeId> = self.links.ready_peers().collect();
         let best = NeighborTable::best(
             self.id,
@@ -90,7 +90,7 @@ impl Node {
             self.fingers.offer(self.id, *p);
         }
         let changed = best != self.neighbors;
-        self.neighbors = best;
+        let old = std::mem::replace(&mut self.neighbors, best);
         let fingers = self.fingers.filled();
         for link in self.links.iter_mut() {
             link.routing = link
@@ -98,6 +98,9 @@ impl Node {
                 .is_some_and(|p| self.neighbors.contains(p) || fingers.contains(&p));
         }
         if changed {
+            if self.state == NodeState::Joined && !self.data.is_empty() {
+                self.rebalance(now, &old);
+            }
             self.events.push_back(Event::NeighborsChanged);
             true
         } else {
@@ -107,7 +110,7 @@ impl Node {
 
     /// Like [`Node::refresh_tables_quietly`], then a reactive Update if the table changed.
     pub(super) fn refresh_tables(&mut self, now: Time) {
-        if self.refresh_tables_quietly()
+        if self.refresh_tables_quietly(now)
             && self.state == NodeState::Joined
             && self.config.chord_reactive
         {

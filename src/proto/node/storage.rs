@@ -3,6 +3,7 @@
 //! the next two successors, and the `store` / `fetch` commands.
 
 use super::Node;
+use crate::proto::chord::NeighborTable;
 use crate::proto::event::{CommandError, Event, NodeState, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{Signer, SignerInfo, SimVerifier, Verifier};
@@ -140,9 +141,10 @@ impl Node {
                 let placed = if original {
                     responsible(self, &req.resource)
                 } else {
-                    // A replica store must come from a plausible responsible peer: one of
-                    // our predecessors (§10.4).
-                    self.neighbors.predecessors.contains(&who.node_id)
+                    // A replica or handoff store must come from a plausible peer: a
+                    // neighbour (§10.4: a predecessor replicating; a successor handing
+                    // over the range of a peer that just joined before it).
+                    self.neighbors.contains(who.node_id)
                 };
                 let replicas = if original {
                     self.replica_set()
@@ -236,4 +238,65 @@ fn not_found() -> Body {
         error_code::NOT_FOUND,
         "not responsible for this Resource-ID",
     ))
+}
+
+impl Node {
+    /// After the Neighbor Table changed (§10.4, §10.5 step 6, §10.7.3): hand data whose
+    /// owner is now a new predecessor to it, replicate owned data to new members of the
+    /// replica set, and drop data this peer is no longer a replica of (more than three
+    /// predecessors away). Handoff uses `replica_number` 1 (reload-spec.md §15 item 21):
+    /// the new owner cannot re-sign others' data, and the replica path copies the
+    /// generation counter; the handing-over peer is the new owner's first replica anyway.
+    pub(super) fn rebalance(&mut self, now: Time, old: &NeighborTable) {
+        let ids: Vec<ResourceId> = self.data.resource_ids().copied().collect();
+        let new_set = self.replica_set();
+        let old_set: Vec<NodeId> = old.successors.iter().take(REPLICAS).copied().collect();
+        let me = self.id;
+        let was_responsible = |k: NodeId| old.responsible(me, k);
+        let old_pred = old.predecessors.first().copied();
+        let keep_from =
+            (self.neighbors.predecessors.len() >= 3).then(|| self.neighbors.predecessors[2]);
+        for r in ids {
+            let Some(k) = r.ring_position() else { continue };
+            if self.is_responsible(k) {
+                let fresh: Vec<(usize, NodeId)> = new_set
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| !old_set.contains(p))
+                    .map(|(i, p)| (i, *p))
+                    .collect();
+                for (i, peer) in fresh {
+                    self.send_copy(now, &r, (i + 1) as u8, peer);
+                }
+            } else if was_responsible(k) {
+                // The new owner: the new predecessor nearest at or after k.
+                let owner = self
+                    .neighbors
+                    .predecessors
+                    .iter()
+                    .copied()
+                    .filter(|p| old_pred.is_none_or(|op| p.in_open(op, me)))
+                    .min_by_key(|p| k.distance_to(*p));
+                if let Some(owner) = owner {
+                    self.send_copy(now, &r, 1, owner);
+                }
+            } else if keep_from.is_some_and(|far| !k.in_half_open(far, self.id)) {
+                self.data.remove(&r);
+            }
+        }
+    }
+
+    fn send_copy(&mut self, now: Time, resource: &ResourceId, replica_number: u8, peer: NodeId) {
+        let Some(req) = self.data.replica_request(now, resource, replica_number) else {
+            return;
+        };
+        let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+        let _ = self.start_request(
+            now,
+            vec![Destination::Node(peer)],
+            Body::StoreReq(req),
+            Purpose::Replicate,
+            direct,
+        );
+    }
 }
