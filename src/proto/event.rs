@@ -92,6 +92,13 @@ pub enum Event {
         /// The answer, one entry per requested Kind.
         answer: FetchAns,
     },
+    /// A call lookup finished (RFC 7904 §4–5).
+    CallDone {
+        /// The call, as returned by `call`.
+        call: RequestId,
+        /// The callee reached, or why not.
+        outcome: Result<CallInfo, CallError>,
+    },
     /// This node answered a request from another node (for path metrics).
     RequestServed {
         /// The origin (signer) of the request.
@@ -103,4 +110,40 @@ pub enum Event {
         /// The request's message code.
         code: u16,
     },
+}
+
+/// A call that reached its callee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallInfo {
+    /// The Node-ID that answered the AppAttach.
+    pub callee: NodeId,
+    /// Time from the call to the last registration Fetch answer (zero for a GRUU).
+    pub fetch: crate::time::Duration,
+    /// Time from then to the AppAttach answer.
+    pub attach: crate::time::Duration,
+    /// Registration Fetches made (1 + indirections followed).
+    pub fetches: u8,
+}
+
+/// Why a call failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// The AoR has no live registration.
+    #[error("not registered")]
+    NotRegistered,
+    /// `uri` indirections loop or exceed the bound.
+    #[error("indirection loop")]
+    IndirectionLoop,
+    /// The AppAttach was answered by a node other than the route's last entry.
+    #[error("wrong callee")]
+    WrongCallee,
+    /// A request timed out.
+    #[error("timed out")]
+    Timeout,
+    /// A request was answered with this error code.
+    #[error("error response {0:#x}")]
+    ErrorResponse(u16),
+    /// No connected peer to send to.
+    #[error("no route")]
+    NoRoute,
 }

@@ -57,6 +57,9 @@ pub struct Link {
     pub ready: bool,
     /// The peer is in the Neighbor or Finger Table (kept by the node).
     pub routing: bool,
+    /// The peer sent us a request of its own over this link after it came up: it uses
+    /// the link, so closing it would cut the peer off.
+    pub peer_uses: bool,
     /// Send an Update (type full) as soon as the link is up (Attach send_update, §6.4.2.3).
     pub update_when_up: bool,
     /// No ack for a full RTO and 3 more retransmissions: kept out of routing until acks
@@ -84,6 +87,7 @@ impl Link {
             state,
             ready: false,
             routing: false,
+            peer_uses: false,
             update_when_up: false,
             suspect: false,
             created: now,

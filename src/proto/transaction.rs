@@ -44,6 +44,18 @@ pub enum Purpose {
     Leave,
     /// A replica Store to a successor (§10.4).
     Replicate,
+    /// The registration Fetch of call lookup `call` (RFC 7904 §4).
+    CallFetch {
+        /// The call.
+        call: TransactionId,
+    },
+    /// The AppAttach of call lookup `call` to a route ending at `expected`.
+    CallAttach {
+        /// The call.
+        call: TransactionId,
+        /// The route's last Node-ID, which must answer (RFC 7904 §5).
+        expected: Option<NodeId>,
+    },
 }
 
 /// A request this node sent and has not yet had answered.

@@ -611,7 +611,10 @@ impl<P: Peer> Sim<P> {
 
     fn on_event(&mut self, i: u32, id: NodeId, e: Event) {
         match e {
-            Event::Joined | Event::NeighborsChanged | Event::Fetched { .. } => {}
+            Event::Joined
+            | Event::NeighborsChanged
+            | Event::Fetched { .. }
+            | Event::CallDone { .. } => {}
             Event::Left => self.remove(i),
             Event::RequestDone { request, outcome } => {
                 if let Some(r) = self

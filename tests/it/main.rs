@@ -9,6 +9,7 @@ mod multinode;
 mod report;
 mod scenario;
 mod scripted;
+mod sip;
 mod storage;
 mod toy;
 mod tshark;

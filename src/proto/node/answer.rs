@@ -120,6 +120,7 @@ impl Node {
                 }
                 Body::RouteQueryAns(ChordRouteQueryAns { next_peer: next })
             }
+            Body::AppAttachReq(a) => self.answer_app_attach(a),
             Body::ProbeReq(p) => Body::ProbeAns(ProbeAns {
                 probe_info: p
                     .requested_info
@@ -218,6 +219,15 @@ impl Node {
         if let Body::Error(e) = &msg.contents.body {
             self.request_failed(now, p.id, p.purpose, RequestError::ErrorResponse(e.code));
             return;
+        }
+        match p.purpose {
+            Purpose::CallFetch { call } if code == code::FETCH_ANS => {
+                return self.call_fetched(now, call, &msg);
+            }
+            Purpose::CallAttach { call, expected } if code == code::APP_ATTACH_ANS => {
+                return self.call_attached(now, call, expected, signer);
+            }
+            _ => {}
         }
         match p.purpose {
             Purpose::Command => {

@@ -204,6 +204,7 @@ impl Node {
                     .peer
                     .is_none_or(|p| !self.neighbors.contains(p))
             })
+            .filter(|&li| !self.links.get(li).peer_uses)
             .collect();
         for li in closing.into_iter().rev() {
             self.links.remove(li);

@@ -14,6 +14,7 @@ mod join;
 mod maintain;
 mod receive;
 mod send;
+mod sip;
 mod storage;
 mod timers;
 
@@ -93,6 +94,9 @@ pub struct Node {
     next_finger: Time,
     leave_deadline: Option<Time>,
     data: DataStore,
+    registrations: Vec<sip::Registration>,
+    calls: Vec<sip::CallLookup>,
+    last_storage_time: u64,
     stats: NodeStats,
 }
 
@@ -131,6 +135,9 @@ impl Node {
             next_finger: Time::NEVER,
             leave_deadline: None,
             data: DataStore::new(),
+            registrations: Vec::new(),
+            calls: Vec::new(),
+            last_storage_time: 0,
             stats: NodeStats::default(),
             config,
         }

@@ -249,8 +249,12 @@ impl Node {
         self.stats.delivered += 1;
         let code = msg.contents.body.code();
         if is_request(code) {
-            if direct && self.links.get(li).state == LinkState::Expecting {
-                self.link_up(now, li);
+            if direct {
+                if self.links.get(li).state == LinkState::Expecting {
+                    self.link_up(now, li);
+                } else {
+                    self.links.get_mut(li).peer_uses = true;
+                }
             }
             if let Some(cached) = self.answers.get(now, msg.header.transaction_id, signer) {
                 let cached = cached.to_vec();

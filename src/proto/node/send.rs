@@ -5,7 +5,7 @@ use rand::RngExt;
 use super::Node;
 use crate::proto::chord::routing::next_hop_by;
 use crate::proto::config::Addr;
-use crate::proto::event::{Event, RequestError};
+use crate::proto::event::{CallError, Event, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
 use crate::proto::identity::encode_signed;
 use crate::proto::transaction::{Pending, Purpose};
@@ -67,7 +67,13 @@ impl Node {
     pub(super) fn route_link(&self, first: &Destination) -> Option<usize> {
         let key = match first {
             Destination::Node(id) => {
-                if let Some(li) = self.links.by_peer(*id) {
+                // Straight to a connected destination, unless that link is suspect: then
+                // around it through the overlay.
+                if let Some(li) = self
+                    .links
+                    .by_peer(*id)
+                    .filter(|li| !self.links.get(*li).suspect)
+                {
                     return Some(li);
                 }
                 *id
@@ -225,6 +231,14 @@ impl Node {
                 request: id,
                 outcome: Err(why),
             }),
+            Purpose::CallFetch { call } | Purpose::CallAttach { call, .. } => {
+                let why = match why {
+                    RequestError::Timeout => CallError::Timeout,
+                    RequestError::ErrorResponse(c) => CallError::ErrorResponse(c),
+                    RequestError::NoRoute => CallError::NoRoute,
+                };
+                self.call_step_failed(now, call, why);
+            }
             other => self.internal_request_failed(now, other),
         }
     }

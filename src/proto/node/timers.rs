@@ -54,6 +54,9 @@ impl Node {
         if self.data.next_expiry().is_some_and(|t| t <= now) {
             self.data.expire(now);
         }
+        if self.state == NodeState::Joined && self.next_refresh().is_some_and(|t| t <= now) {
+            self.refresh_registrations(now);
+        }
         if self.state == NodeState::Joining && self.join.as_ref().is_some_and(|j| j.deadline <= now)
         {
             self.restart_join(now);
@@ -95,6 +98,11 @@ impl Node {
         }
         if let Some(d) = self.data.next_expiry() {
             t = t.min(d);
+        }
+        if self.state == NodeState::Joined {
+            if let Some(d) = self.next_refresh() {
+                t = t.min(d);
+            }
         }
         (t != Time::NEVER).then_some(t)
     }

@@ -1,0 +1,399 @@
+//! The SIP usage on the peer (RFC 7904): registering an AoR, refreshing it, and finding a
+//! callee: Fetch the AoR's registrations (wildcard), follow `uri` indirections (bounded, no
+//! loops), then AppAttach (application 5060) along each route's Destination List, checking
+//! that the answerer is the list's last entry. GRUUs skip the Fetch.
+
+use super::Node;
+use crate::proto::event::{CallError, CallInfo, CommandError, Event, NodeState, RequestId};
+use crate::proto::id::{NodeId, ResourceId};
+use crate::proto::transaction::Purpose;
+use crate::proto::wire::Wire;
+use crate::proto::wire::attach::{AppAttachReqAns, application};
+use crate::proto::wire::error_response::{ErrorResponse, error_code};
+use crate::proto::wire::sip::{SipRegistration, decode_gruu};
+use crate::proto::wire::storage::{
+    DataValue, FetchReq, KindId, SpecifierIndices, StoreKindData, StoredDataSpecifier,
+    StoredDataValue,
+};
+use crate::proto::wire::{Body, Destination, Message};
+use crate::time::{Duration, Time};
+
+/// `uri` indirections followed at most (RFC 7904 §4: "bound recursion").
+pub const MAX_INDIRECTIONS: usize = 4;
+
+/// A registration this node keeps alive.
+#[derive(Clone, Debug)]
+pub(super) struct Registration {
+    resource: ResourceId,
+    lifetime_s: u32,
+    refresh_at: Time,
+}
+
+/// Where a call lookup stands.
+#[derive(Clone, Debug)]
+pub(super) struct CallLookup {
+    id: RequestId,
+    started: Time,
+    fetched_at: Option<Time>,
+    /// AoRs (their Resource-IDs) already fetched, for loop detection.
+    visited: Vec<ResourceId>,
+    fetches_pending: usize,
+    routes: Vec<Vec<Destination>>,
+    attaching: bool,
+}
+
+impl Node {
+    /// Registers `aor` (no scheme, e.g. `alice@dht.example.com`) with a route to this node,
+    /// stored at H(aor) under this node's Node-ID (USER-NODE-MATCH), refreshed at 80 % of
+    /// `lifetime_s` until `unregister`.
+    pub fn register(
+        &mut self,
+        now: Time,
+        aor: &str,
+        lifetime_s: u32,
+    ) -> Result<RequestId, CommandError> {
+        let resource = ResourceId::hash(aor.as_bytes());
+        let id = self.store_registration(now, resource, lifetime_s)?;
+        self.registrations.retain(|r| r.resource != resource);
+        self.registrations.push(Registration {
+            resource,
+            lifetime_s,
+            refresh_at: now + refresh_after(lifetime_s),
+        });
+        Ok(id)
+    }
+
+    /// Registers `aor` as an alias: a `uri` registration pointing at `target` (another AoR
+    /// or a GRUU), stored under this node's Node-ID; callers follow it (RFC 7904 §3.2).
+    pub fn register_alias(
+        &mut self,
+        now: Time,
+        aor: &str,
+        target: &str,
+        lifetime_s: u32,
+    ) -> Result<RequestId, CommandError> {
+        let resource = ResourceId::hash(aor.as_bytes());
+        let bytes = SipRegistration::Uri(target.as_bytes().to_vec())
+            .to_bytes()
+            .map_err(|_| CommandError::Encode)?;
+        let value = StoredDataValue::Dictionary {
+            key: self.id.octets().to_vec(),
+            value: DataValue {
+                exists: true,
+                value: bytes,
+            },
+        };
+        self.store_value(now, resource, lifetime_s, value)
+    }
+
+    /// Stops refreshing `aor` and deletes the registration (exists = false, §7.2).
+    pub fn unregister(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
+        let resource = ResourceId::hash(aor.as_bytes());
+        self.registrations.retain(|r| r.resource != resource);
+        let value = StoredDataValue::Dictionary {
+            key: self.id.octets().to_vec(),
+            value: DataValue {
+                exists: false,
+                value: Vec::new(),
+            },
+        };
+        self.store_value(now, resource, 600, value)
+    }
+
+    fn store_registration(
+        &mut self,
+        now: Time,
+        resource: ResourceId,
+        lifetime_s: u32,
+    ) -> Result<RequestId, CommandError> {
+        let reg = SipRegistration::Route {
+            contact_prefs: Vec::new(),
+            destination_list: vec![Destination::Node(self.id)],
+        };
+        let bytes = reg.to_bytes().map_err(|_| CommandError::Encode)?;
+        let value = StoredDataValue::Dictionary {
+            key: self.id.octets().to_vec(),
+            value: DataValue {
+                exists: true,
+                value: bytes,
+            },
+        };
+        self.store_value(now, resource, lifetime_s, value)
+    }
+
+    fn store_value(
+        &mut self,
+        now: Time,
+        resource: ResourceId,
+        lifetime_s: u32,
+        value: StoredDataValue,
+    ) -> Result<RequestId, CommandError> {
+        // storage_time only has to grow from store to store of this node (§7.4.1.1); the
+        // simulated clock in ms does, and the +1 separates two stores in one instant.
+        self.last_storage_time = self.last_storage_time.max(now.as_millis()) + 1;
+        let signed = self.sign_value(
+            &resource,
+            KindId::SIP_REGISTRATION,
+            self.last_storage_time,
+            lifetime_s,
+            value,
+        );
+        let kd = StoreKindData {
+            kind: KindId::SIP_REGISTRATION,
+            generation_counter: 0,
+            values: vec![signed],
+        };
+        self.store(now, resource, vec![kd])
+    }
+
+    /// Re-stores registrations due for refresh.
+    pub(super) fn refresh_registrations(&mut self, now: Time) {
+        let due: Vec<(ResourceId, u32)> = self
+            .registrations
+            .iter()
+            .filter(|r| r.refresh_at <= now)
+            .map(|r| (r.resource, r.lifetime_s))
+            .collect();
+        for (resource, lifetime_s) in due {
+            let _ = self.store_registration(now, resource, lifetime_s);
+            if let Some(r) = self
+                .registrations
+                .iter_mut()
+                .find(|r| r.resource == resource)
+            {
+                r.refresh_at = now + refresh_after(lifetime_s);
+            }
+        }
+    }
+
+    /// Next registration refresh.
+    pub(super) fn next_refresh(&self) -> Option<Time> {
+        self.registrations.iter().map(|r| r.refresh_at).min()
+    }
+
+    /// Finds where `aor` can be reached and connects to it (RFC 7904 §4–5). A GRUU
+    /// (`aor;gr=…`) goes straight to its Destination List. The result comes as
+    /// `Event::CallDone`.
+    pub fn call(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
+        if self.state != NodeState::Joined {
+            return Err(CommandError::InvalidState(self.state));
+        }
+        let id = self.new_txid();
+        let mut lookup = CallLookup {
+            id,
+            started: now,
+            fetched_at: None,
+            visited: Vec::new(),
+            fetches_pending: 0,
+            routes: Vec::new(),
+            attaching: false,
+        };
+        match decode_gruu(aor) {
+            Some(Ok((_, route))) => {
+                lookup.fetched_at = Some(now);
+                lookup.routes.push(route);
+                self.calls.push(lookup);
+                self.start_attaches(now, id);
+            }
+            Some(Err(_)) => return Err(CommandError::Encode),
+            None => {
+                self.calls.push(lookup);
+                self.fetch_aor(now, id, ResourceId::hash(aor.as_bytes()));
+            }
+        }
+        Ok(id)
+    }
+
+    fn fetch_aor(&mut self, now: Time, call: RequestId, resource: ResourceId) {
+        let Some(c) = self.calls.iter_mut().find(|c| c.id == call) else {
+            return;
+        };
+        c.visited.push(resource);
+        c.fetches_pending += 1;
+        let spec = StoredDataSpecifier {
+            kind: KindId::SIP_REGISTRATION,
+            generation: 0,
+            indices: SpecifierIndices::Dictionary(Vec::new()),
+        };
+        let body = Body::FetchReq(FetchReq {
+            resource,
+            specifiers: vec![spec],
+        });
+        if self
+            .start_request(
+                now,
+                vec![Destination::Resource(resource)],
+                body,
+                Purpose::CallFetch { call },
+                None,
+            )
+            .is_err()
+        {
+            self.call_step_failed(now, call, CallError::NoRoute);
+        }
+    }
+
+    /// A FetchAns for a call lookup: collect routes, follow uris.
+    pub(super) fn call_fetched(&mut self, now: Time, call: RequestId, msg: &Message) {
+        let Some(c) = self.calls.iter_mut().find(|c| c.id == call) else {
+            return;
+        };
+        c.fetches_pending = c.fetches_pending.saturating_sub(1);
+        let mut uris = Vec::new();
+        if let Body::FetchAns(a) = &msg.contents.body {
+            for v in a.kind_responses.iter().flat_map(|k| &k.values) {
+                let data = v.value.data();
+                if !data.exists {
+                    continue;
+                }
+                match SipRegistration::from_bytes(&data.value) {
+                    Ok(SipRegistration::Route {
+                        destination_list, ..
+                    }) if !destination_list.is_empty() && !c.routes.contains(&destination_list) => {
+                        c.routes.push(destination_list);
+                    }
+                    Ok(SipRegistration::Uri(uri)) => uris.push(uri),
+                    _ => {}
+                }
+            }
+        }
+        let mut looped = false;
+        let mut next = Vec::new();
+        for uri in uris {
+            let aor = String::from_utf8_lossy(&uri);
+            let aor = aor.strip_prefix("sip:").unwrap_or(&aor);
+            if let Some(Ok((_, route))) = decode_gruu(aor) {
+                if !c.routes.contains(&route) {
+                    c.routes.push(route);
+                }
+                continue;
+            }
+            let r = ResourceId::hash(aor.as_bytes());
+            if c.visited.contains(&r) {
+                looped = true;
+            } else if c.visited.len() + next.len() <= MAX_INDIRECTIONS {
+                next.push(r);
+            } else {
+                looped = true;
+            }
+        }
+        for r in next {
+            self.fetch_aor(now, call, r);
+        }
+        let Some(c) = self.calls.iter().find(|c| c.id == call) else {
+            return;
+        };
+        if c.fetches_pending > 0 {
+            return;
+        }
+        if c.routes.is_empty() {
+            let why = if looped {
+                CallError::IndirectionLoop
+            } else {
+                CallError::NotRegistered
+            };
+            self.finish_call(call, Err(why));
+            return;
+        }
+        if let Some(c) = self.calls.iter_mut().find(|c| c.id == call) {
+            c.fetched_at = Some(now);
+        }
+        self.start_attaches(now, call);
+    }
+
+    fn start_attaches(&mut self, now: Time, call: RequestId) {
+        let Some(c) = self.calls.iter_mut().find(|c| c.id == call) else {
+            return;
+        };
+        c.attaching = true;
+        let routes = c.routes.clone();
+        for route in routes {
+            let mut body = self.own_attach("passive", false);
+            body.send_update = false;
+            let app = AppAttachReqAns {
+                ufrag: body.ufrag,
+                password: body.password,
+                application: application::SIP,
+                role: body.role,
+                candidates: body.candidates,
+            };
+            let expected = route.last().and_then(Destination::as_node);
+            if self
+                .start_request(
+                    now,
+                    route,
+                    Body::AppAttachReq(app),
+                    Purpose::CallAttach { call, expected },
+                    None,
+                )
+                .is_err()
+            {
+                self.call_step_failed(now, call, CallError::NoRoute);
+            }
+        }
+    }
+
+    /// An AppAttachAns for a call: the callee must be the route's last entry (RFC 7904 §5).
+    pub(super) fn call_attached(
+        &mut self,
+        now: Time,
+        call: RequestId,
+        expected: Option<NodeId>,
+        signer: NodeId,
+    ) {
+        if expected.is_some_and(|e| e != signer) {
+            self.call_step_failed(now, call, CallError::WrongCallee);
+            return;
+        }
+        let Some(c) = self.calls.iter().find(|c| c.id == call) else {
+            return;
+        };
+        let fetched = c.fetched_at.unwrap_or(c.started);
+        let info = CallInfo {
+            callee: signer,
+            fetch: fetched - c.started,
+            attach: now - fetched,
+            fetches: c.visited.len() as u8,
+        };
+        self.finish_call(call, Ok(info));
+    }
+
+    /// One step of a call failed; the call fails once nothing else is pending for it.
+    pub(super) fn call_step_failed(&mut self, _now: Time, call: RequestId, why: CallError) {
+        let pending = self.txns.count(|p| matches!(p, Purpose::CallFetch { call: c } | Purpose::CallAttach { call: c, .. } if *c == call));
+        if pending == 0 {
+            self.finish_call(call, Err(why));
+        }
+    }
+
+    fn finish_call(&mut self, call: RequestId, outcome: Result<CallInfo, CallError>) {
+        let Some(i) = self.calls.iter().position(|c| c.id == call) else {
+            return;
+        };
+        self.calls.swap_remove(i);
+        self.events.push_back(Event::CallDone { call, outcome });
+    }
+
+    /// Answers an AppAttach (§6.5.2): SIP and SIPS are offered; anything else is
+    /// Error_Not_Found.
+    pub(super) fn answer_app_attach(&self, req: &AppAttachReqAns) -> Body {
+        if req.application != application::SIP && req.application != application::SIPS {
+            return Body::Error(ErrorResponse::new(
+                error_code::NOT_FOUND,
+                "application not offered",
+            ));
+        }
+        let a = self.own_attach("active", false);
+        Body::AppAttachAns(AppAttachReqAns {
+            ufrag: a.ufrag,
+            password: a.password,
+            application: req.application,
+            role: a.role,
+            candidates: a.candidates,
+        })
+    }
+}
+
+fn refresh_after(lifetime_s: u32) -> Duration {
+    Duration::from_millis(u64::from(lifetime_s) * 800)
+}

@@ -1,0 +1,106 @@
+//! The SIP usage end to end in an in-memory overlay: register, look up and AppAttach;
+//! GRUUs; indirections and their loop bound; unregistered users.
+
+use reload_sim::proto::event::{CallError, CallInfo, Event};
+use reload_sim::proto::id::TransactionId;
+use reload_sim::proto::wire::Destination;
+use reload_sim::proto::wire::sip::encode_gruu;
+use reload_sim::time::Duration;
+
+use crate::harness::Net;
+
+fn aor(i: usize) -> String {
+    format!("node{i}@test.example.org")
+}
+
+fn call(net: &mut Net, from: usize, to: &str) -> TransactionId {
+    let now = net.now;
+    let id = net.node_mut(from).call(now, to).unwrap();
+    net.service(from);
+    id
+}
+
+fn outcome(net: &Net, id: TransactionId) -> Option<Result<CallInfo, CallError>> {
+    net.events.iter().find_map(|(_, e)| match e {
+        Event::CallDone { call, outcome } if *call == id => Some(*outcome),
+        _ => None,
+    })
+}
+
+fn overlay(n: usize) -> Net {
+    let mut net = Net::ring(n, Duration::from_millis(200), Net::fast_config());
+    net.run_for(Duration::from_secs(40));
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+    net
+}
+
+fn register(net: &mut Net, i: usize) {
+    let now = net.now;
+    net.node_mut(i).register(now, &aor(i), 3600).unwrap();
+    net.service(i);
+}
+
+#[test]
+fn every_call_to_a_registered_user_succeeds() {
+    let mut net = overlay(50);
+    for i in 0..50 {
+        register(&mut net, i);
+    }
+    net.run_for(Duration::from_secs(10));
+    let mut calls = Vec::new();
+    for k in 0..100 {
+        let (from, to) = (k % 50, (k * 7 + 3) % 50);
+        calls.push((call(&mut net, from, &aor(to)), to));
+        net.run_for(Duration::from_millis(100));
+    }
+    net.run_for(Duration::from_secs(20));
+    let failed: Vec<_> = calls
+        .iter()
+        .filter(|(id, _)| !matches!(outcome(&net, *id), Some(Ok(_))))
+        .map(|(id, to)| (to, outcome(&net, *id)))
+        .collect();
+    assert!(failed.is_empty(), "{} failed: {failed:?}", failed.len());
+    for (id, to) in calls {
+        let info = outcome(&net, id).expect("finished").expect("reached");
+        assert_eq!(info.callee, net.node(to).node_id());
+        assert_eq!(info.fetches, 1);
+    }
+}
+
+#[test]
+fn unregistered_users_gruus_and_indirection_loops() {
+    let mut net = overlay(20);
+    register(&mut net, 3);
+    let now = net.now;
+    // 4 -> 5 -> 4: a loop; 6 -> 3: an alias that resolves.
+    net.node_mut(4)
+        .register_alias(now, &aor(4), &aor(5), 600)
+        .unwrap();
+    net.node_mut(5)
+        .register_alias(now, &aor(5), &format!("sip:{}", aor(4)), 600)
+        .unwrap();
+    net.node_mut(6)
+        .register_alias(now, &aor(6), &aor(3), 600)
+        .unwrap();
+    for i in [4, 5, 6] {
+        net.service(i);
+    }
+    net.run_for(Duration::from_secs(10));
+
+    let missing = call(&mut net, 10, "nobody@test.example.org");
+    let looped = call(&mut net, 10, &aor(4));
+    let alias = call(&mut net, 10, &aor(6));
+    let gruu = encode_gruu(&aor(3), &[Destination::Node(net.node(3).node_id())]).unwrap();
+    let direct = call(&mut net, 11, &gruu);
+    net.run_for(Duration::from_secs(20));
+
+    assert_eq!(outcome(&net, missing), Some(Err(CallError::NotRegistered)));
+    assert_eq!(outcome(&net, looped), Some(Err(CallError::IndirectionLoop)));
+    let a = outcome(&net, alias).unwrap().unwrap();
+    assert_eq!((a.callee, a.fetches), (net.node(3).node_id(), 2));
+    let g = outcome(&net, direct).unwrap().unwrap();
+    assert_eq!(
+        (g.callee, g.fetches, g.fetch),
+        (net.node(3).node_id(), 0, Duration::ZERO)
+    );
+}
