@@ -30,6 +30,10 @@ pub enum NodeState {
     Leaving,
     /// Gone; the driver may drop it.
     Left,
+    /// A client (§4.2) linking to its responsible peer.
+    ClientConnecting,
+    /// A client connected through its responsible peer.
+    Client,
 }
 
 /// Why a request failed.
@@ -76,6 +80,8 @@ pub enum Event {
     Joined,
     /// The node finished leaving; the driver can drop it.
     Left,
+    /// A client connected to its responsible peer (§4.2).
+    Connected,
     /// The Neighbor Table changed.
     NeighborsChanged,
     /// A request started by a command finished.

@@ -44,6 +44,10 @@ pub enum Purpose {
     Leave,
     /// A replica Store to a successor (§10.4).
     Replicate,
+    /// A client's Attach to the peer responsible for its Node-ID.
+    ClientAttach,
+    /// A client's Ping checking that its peer is still responsible for it.
+    ClientCheck,
     /// The registration Fetch of call lookup `call` (RFC 7904 §4).
     CallFetch {
         /// The call.

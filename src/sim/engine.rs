@@ -612,6 +612,7 @@ impl<P: Peer> Sim<P> {
     fn on_event(&mut self, i: u32, id: NodeId, e: Event) {
         match e {
             Event::Joined
+            | Event::Connected
             | Event::NeighborsChanged
             | Event::Fetched { .. }
             | Event::CallDone { .. } => {}

@@ -262,6 +262,14 @@ impl Node {
                 self.connect_to(now, signer, a, for_join);
             }
             Purpose::Join if code == code::JOIN_ANS => self.joined_by(now, signer),
+            Purpose::ClientAttach if code == code::ATTACH_ANS => {
+                let Body::AttachAns(a) = &msg.contents.body else {
+                    return;
+                };
+                self.client_attached(signer);
+                self.connect_to(now, signer, a, true);
+            }
+            Purpose::ClientCheck if code == code::PING_ANS => self.client_checked(now, signer),
             Purpose::FingerPing { slot } if code == code::PING_ANS => {
                 self.finger_found(now, slot, signer)
             }

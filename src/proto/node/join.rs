@@ -104,10 +104,8 @@ impl Node {
                     self.check_join_ready(now);
                 }
             }
-            NodeState::Joined => {
-                let _ = peer;
-                self.refresh_tables(now);
-            }
+            NodeState::Joined => self.refresh_tables(now),
+            NodeState::ClientConnecting | NodeState::Client => self.client_link_up(now, peer),
             _ => {}
         }
     }

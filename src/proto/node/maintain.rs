@@ -226,6 +226,9 @@ impl Node {
     pub(super) fn internal_request_failed(&mut self, now: Time, purpose: Purpose) {
         match &purpose {
             Purpose::Leave => self.leave_answered(now),
+            _ if matches!(self.state, NodeState::Client | NodeState::ClientConnecting) => {
+                self.client_request_failed(now)
+            }
             p if self.state == NodeState::Joining => self.join_request_failed(now, p),
             _ => {}
         }

@@ -10,6 +10,7 @@
 //! `maintain` (Updates, stabilization, failures, fingers, leave) and `timers`.
 
 mod answer;
+mod client;
 mod join;
 mod maintain;
 mod receive;
@@ -97,6 +98,9 @@ pub struct Node {
     registrations: Vec<sip::Registration>,
     calls: Vec<sip::CallLookup>,
     last_storage_time: u64,
+    /// A client's peer, and the peer it is moving to.
+    client_peer: Option<NodeId>,
+    client_target: Option<NodeId>,
     stats: NodeStats,
 }
 
@@ -138,6 +142,8 @@ impl Node {
             registrations: Vec::new(),
             calls: Vec::new(),
             last_storage_time: 0,
+            client_peer: None,
+            client_target: None,
             stats: NodeStats::default(),
             config,
         }
@@ -208,6 +214,11 @@ impl Node {
     pub fn pending_requests(&self) -> usize {
         self.txns.len()
     }
+    /// True if this node may send requests of its own: a joined peer or a connected client.
+    pub fn can_request(&self) -> bool {
+        matches!(self.state, NodeState::Joined | NodeState::Client)
+    }
+
     /// True if this node is responsible for `k` (§10.1).
     pub fn is_responsible(&self, k: NodeId) -> bool {
         self.state == NodeState::Joined && self.neighbors.responsible(self.id, k)

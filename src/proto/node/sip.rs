@@ -4,7 +4,7 @@
 //! that the answerer is the list's last entry. GRUUs skip the Fetch.
 
 use super::Node;
-use crate::proto::event::{CallError, CallInfo, CommandError, Event, NodeState, RequestId};
+use crate::proto::event::{CallError, CallInfo, CommandError, Event, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::transaction::Purpose;
 use crate::proto::wire::Wire;
@@ -175,7 +175,7 @@ impl Node {
     /// (`aor;gr=…`) goes straight to its Destination List. The result comes as
     /// `Event::CallDone`.
     pub fn call(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
-        if self.state != NodeState::Joined {
+        if !self.can_request() {
             return Err(CommandError::InvalidState(self.state));
         }
         let id = self.new_txid();

@@ -4,7 +4,7 @@
 
 use super::Node;
 use crate::proto::chord::NeighborTable;
-use crate::proto::event::{CommandError, Event, NodeState, RequestId};
+use crate::proto::event::{CommandError, Event, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{Signer, SignerInfo, SimVerifier, Verifier};
 use crate::proto::store::StoreContext;
@@ -83,7 +83,7 @@ impl Node {
         resource: ResourceId,
         kind_data: Vec<StoreKindData>,
     ) -> Result<RequestId, CommandError> {
-        if self.state != NodeState::Joined {
+        if !self.can_request() {
             return Err(CommandError::InvalidState(self.state));
         }
         let body = Body::StoreReq(StoreReq {
@@ -109,7 +109,7 @@ impl Node {
         resource: ResourceId,
         specifiers: Vec<StoredDataSpecifier>,
     ) -> Result<RequestId, CommandError> {
-        if self.state != NodeState::Joined {
+        if !self.can_request() {
             return Err(CommandError::InvalidState(self.state));
         }
         let body = Body::FetchReq(FetchReq {

@@ -54,7 +54,7 @@ impl Node {
         if self.data.next_expiry().is_some_and(|t| t <= now) {
             self.data.expire(now);
         }
-        if self.state == NodeState::Joined && self.next_refresh().is_some_and(|t| t <= now) {
+        if self.can_request() && self.next_refresh().is_some_and(|t| t <= now) {
             self.refresh_registrations(now);
         }
         if self.state == NodeState::Joining && self.join.as_ref().is_some_and(|j| j.deadline <= now)
@@ -63,6 +63,10 @@ impl Node {
         }
         if self.state == NodeState::Leaving && self.leave_deadline.is_some_and(|d| d <= now) {
             self.finish_leave();
+        }
+        if self.state == NodeState::Client && self.next_update <= now {
+            self.next_update = now + self.jittered(self.config.chord_update_interval);
+            self.client_check(now);
         }
         if self.state == NodeState::Joined {
             if self.next_update <= now {
@@ -83,7 +87,8 @@ impl Node {
             NodeState::Joined => self.next_update.min(self.next_finger),
             NodeState::Joining => self.join.as_ref().map_or(Time::NEVER, |j| j.deadline),
             NodeState::Leaving => self.leave_deadline.unwrap_or(Time::NEVER),
-            NodeState::Idle => Time::NEVER,
+            NodeState::Idle | NodeState::ClientConnecting => Time::NEVER,
+            NodeState::Client => self.next_update,
         };
         for l in self.links.iter() {
             if let Some(d) = l.next_deadline() {
@@ -99,7 +104,7 @@ impl Node {
         if let Some(d) = self.data.next_expiry() {
             t = t.min(d);
         }
-        if self.state == NodeState::Joined {
+        if self.can_request() {
             if let Some(d) = self.next_refresh() {
                 t = t.min(d);
             }

@@ -1,0 +1,108 @@
+//! Clients (RFC 6940 §4.2, RFC 7890 §2.2), option A: a node that never joins, routes
+//! nothing and stores nothing. It links to the peer responsible for its own Node-ID (an
+//! Attach to that Resource-ID), sends everything through it, and is reachable by Node-ID
+//! through it (that peer delivers to directly connected nodes in its range, §6.1.1). Every
+//! `chord_update_interval` it Pings its own Resource-ID through its peer; when someone else
+//! answers, responsibility moved and the client attaches to the new peer.
+
+use super::Node;
+use crate::proto::config::Addr;
+use crate::proto::event::{CommandError, Event, NodeState};
+use crate::proto::id::NodeId;
+use crate::proto::link::{Link, LinkState};
+use crate::proto::transaction::Purpose;
+use crate::proto::wire::{Body, Destination};
+use crate::time::Time;
+
+impl Node {
+    /// Connects as a client through the given bootstrap peers; `Event::Connected` follows.
+    pub fn connect_client(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
+        if self.state != NodeState::Idle {
+            return Err(CommandError::InvalidState(self.state));
+        }
+        let addr = bootstrap
+            .iter()
+            .copied()
+            .find(|a| *a != self.addr)
+            .ok_or(CommandError::NoBootstrap)?;
+        self.bootstrap = bootstrap.to_vec();
+        self.state = NodeState::ClientConnecting;
+        self.links
+            .insert(Link::new(addr, None, LinkState::Handshaking, now));
+        self.send_handshake(now, addr, None, true);
+        Ok(())
+    }
+
+    /// The peer this client goes through, once connected.
+    pub fn client_peer(&self) -> Option<NodeId> {
+        self.client_peer
+    }
+
+    /// A client's link came up: the bootstrap peer (then find the responsible peer) or the
+    /// responsible peer (then connected).
+    pub(super) fn client_link_up(&mut self, now: Time, peer: NodeId) {
+        if self.client_target == Some(peer) {
+            self.client_target = None;
+            let first = self.client_peer.is_none();
+            self.client_peer = Some(peer);
+            self.state = NodeState::Client;
+            // Keep only the link to our peer.
+            let others: Vec<usize> = (0..self.links.len())
+                .filter(|&li| self.links.get(li).peer != Some(peer))
+                .collect();
+            for li in others.into_iter().rev() {
+                self.links.remove(li);
+            }
+            if first {
+                self.next_update = now + self.jittered(self.config.chord_update_interval);
+                self.events.push_back(Event::Connected);
+            }
+            return;
+        }
+        if self.client_peer.is_none() && self.client_target.is_none() {
+            self.attach_responsible(now);
+        }
+    }
+
+    /// Attaches to whoever is responsible for our Node-ID.
+    fn attach_responsible(&mut self, now: Time) {
+        let body = Body::AttachReq(self.own_attach("passive", false));
+        let dest = vec![Destination::Resource(self.id.to_resource_id())];
+        let _ = self.start_request(now, dest, body, Purpose::ClientAttach, None);
+    }
+
+    /// The Attach to our own Resource-ID was answered by `peer`.
+    pub(super) fn client_attached(&mut self, peer: NodeId) {
+        self.client_target = Some(peer);
+    }
+
+    /// Periodic check that our peer is still responsible for us.
+    pub(super) fn client_check(&mut self, now: Time) {
+        let body = Body::PingReq(Default::default());
+        let dest = vec![Destination::Resource(self.id.to_resource_id())];
+        let _ = self.start_request(now, dest, body, Purpose::ClientCheck, None);
+    }
+
+    /// Our check was answered by `responder`: move if it is not our peer.
+    pub(super) fn client_checked(&mut self, now: Time, responder: NodeId) {
+        if self.client_peer != Some(responder) && self.client_target.is_none() {
+            self.attach_responsible(now);
+        }
+    }
+
+    /// A client request failed: a lost peer means starting over through the bootstrap.
+    pub(super) fn client_request_failed(&mut self, now: Time) {
+        if self
+            .client_peer
+            .is_some_and(|p| self.links.by_peer(p).is_none())
+            || self.state == NodeState::ClientConnecting
+        {
+            self.client_peer = None;
+            self.client_target = None;
+            self.links = Default::default();
+            self.state = NodeState::Idle;
+            let boot = self.bootstrap.clone();
+            let _ = self.connect_client(now, &boot);
+        }
+    }
+}
