@@ -204,3 +204,66 @@ fn a_joining_owner_receives_the_data_and_it_stays_fetchable() {
         assert_eq!(fetched_values(&net, f), 1, "fetchable throughout the join");
     }
 }
+
+fn index_of(net: &Net, id: NodeId) -> usize {
+    net.live()
+        .find(|(_, n)| n.node_id() == id)
+        .map(|(i, _)| i)
+        .unwrap()
+}
+
+#[test]
+fn a_leave_hands_data_over_and_three_copies_remain() {
+    let mut net = Net::ring(12, Duration::from_millis(300), Net::fast_config());
+    net.run_for(Duration::from_secs(30));
+    let req = register(&mut net, 4, 4);
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(done(&net, req), Some(Ok(code::STORE_ANS)));
+    let resource = ResourceId::hash(user(4).as_bytes());
+    let owner = net.owner(resource.ring_position().unwrap());
+    let oi = index_of(&net, owner);
+    let now = net.now;
+    net.node_mut(oi).leave(now);
+    net.service(oi);
+    net.run_for(Duration::from_secs(3));
+    net.crash(oi);
+    net.run_for(Duration::from_secs(10));
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+    let from = if oi == 8 { 9 } else { 8 };
+    let f = fetch(&mut net, from, 4);
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(fetched_values(&net, f), 1);
+    assert_eq!(
+        holders(&net, &resource).len(),
+        3,
+        "the new owner restored three copies"
+    );
+}
+
+#[test]
+fn a_lost_replica_is_replaced_after_the_hold_down() {
+    let mut net = Net::ring(12, Duration::from_millis(300), Net::fast_config());
+    net.run_for(Duration::from_secs(30));
+    let req = register(&mut net, 6, 6);
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(done(&net, req), Some(Ok(code::STORE_ANS)));
+    let resource = ResourceId::hash(user(6).as_bytes());
+    let ring = net.ring_ids();
+    let owner = net.owner(resource.ring_position().unwrap());
+    let pos = ring.iter().position(|x| *x == owner).unwrap();
+    let first_replica = ring[(pos + 1) % ring.len()];
+    net.crash(index_of(&net, first_replica));
+    // The failure is noticed within seconds, but no new replica before 30 s.
+    net.run_for(Duration::from_secs(20));
+    assert_eq!(
+        holders(&net, &resource).len(),
+        2,
+        "hold-down: no new replica yet"
+    );
+    net.run_for(Duration::from_secs(40));
+    assert_eq!(
+        holders(&net, &resource).len(),
+        3,
+        "replaced after the hold-down"
+    );
+}

@@ -249,8 +249,8 @@ impl Node {
 
     /// Removes `peer` from every table and repairs them.
     pub(super) fn forget(&mut self, now: Time, peer: NodeId) {
-        self.fingers.remove(peer);
-        self.neighbors.remove(peer);
+        // The link goes; the tables are rebuilt from the links left (so the rebuild still
+        // sees the old Neighbor Table and can tell which data changed hands).
         if let Some(li) = self.links.any_by_peer(peer) {
             self.links.remove(li);
         }

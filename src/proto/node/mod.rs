@@ -98,6 +98,8 @@ pub struct Node {
     registrations: Vec<sip::Registration>,
     calls: Vec<sip::CallLookup>,
     last_storage_time: u64,
+    /// When to re-replicate owned data after a successor loss (§10.7.1 hold-down).
+    rereplicate_at: Option<Time>,
     /// A client's peer, and the peer it is moving to.
     client_peer: Option<NodeId>,
     client_target: Option<NodeId>,
@@ -142,6 +144,7 @@ impl Node {
             registrations: Vec::new(),
             calls: Vec::new(),
             last_storage_time: 0,
+            rereplicate_at: None,
             client_peer: None,
             client_target: None,
             stats: NodeStats::default(),

@@ -15,10 +15,13 @@ use crate::proto::wire::storage::{
     StoredDataValue, data_signature_input,
 };
 use crate::proto::wire::{Body, Destination, Message};
-use crate::time::Time;
+use crate::time::{Duration, Time};
 
 /// Copies kept besides the responsible peer's (§10.4: replicas 1 and 2).
 const REPLICAS: usize = 2;
+
+/// Wait after losing a successor before making new replicas (§10.7.1).
+pub const REPLICA_HOLD_DOWN: Duration = Duration::from_secs(30);
 
 /// Verifies a StoredData signature (§7.1); array entries are signed with index 0.
 fn verify_value(resource: &ResourceId, kind: KindId, d: &StoredData) -> Option<SignerInfo> {
@@ -251,6 +254,10 @@ impl Node {
         let ids: Vec<ResourceId> = self.data.resource_ids().copied().collect();
         let new_set = self.replica_set();
         let old_set: Vec<NodeId> = old.successors.iter().take(REPLICAS).copied().collect();
+        // A replica-set member that is no longer a neighbour at all was lost, not displaced.
+        let lost_replica = old_set
+            .iter()
+            .any(|p| !self.neighbors.contains(*p) && !new_set.contains(p));
         let me = self.id;
         let was_responsible = |k: NodeId| old.responsible(me, k);
         let old_pred = old.predecessors.first().copied();
@@ -259,10 +266,20 @@ impl Node {
         for r in ids {
             let Some(k) = r.ring_position() else { continue };
             if self.is_responsible(k) {
+                if lost_replica {
+                    // §10.7.1: after losing a successor, wait the hold-down before making
+                    // new replicas (the successor may only be slow).
+                    let at = now + REPLICA_HOLD_DOWN;
+                    self.rereplicate_at = Some(self.rereplicate_at.map_or(at, |t| t.min(at)));
+                    continue;
+                }
+                // Newly owned data (a predecessor left or failed) goes to the whole replica
+                // set; owned data to members new in it.
+                let newly_owned = !was_responsible(k);
                 let fresh: Vec<(usize, NodeId)> = new_set
                     .iter()
                     .enumerate()
-                    .filter(|(_, p)| !old_set.contains(p))
+                    .filter(|(_, p)| newly_owned || !old_set.contains(p))
                     .map(|(i, p)| (i, *p))
                     .collect();
                 for (i, peer) in fresh {
@@ -298,5 +315,25 @@ impl Node {
             Purpose::Replicate,
             direct,
         );
+    }
+}
+
+impl Node {
+    /// The hold-down after a successor loss ended: copy every owned Resource-ID to the
+    /// current replica set. Copies a replica already has are accepted as no-ops.
+    pub(super) fn rereplicate(&mut self, now: Time) {
+        self.rereplicate_at = None;
+        let set = self.replica_set();
+        let owned: Vec<ResourceId> = self
+            .data
+            .resource_ids()
+            .copied()
+            .filter(|r| r.ring_position().is_some_and(|k| self.is_responsible(k)))
+            .collect();
+        for r in owned {
+            for (i, peer) in set.iter().enumerate() {
+                self.send_copy(now, &r, (i + 1) as u8, *peer);
+            }
+        }
     }
 }

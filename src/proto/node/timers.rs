@@ -54,6 +54,9 @@ impl Node {
         if self.data.next_expiry().is_some_and(|t| t <= now) {
             self.data.expire(now);
         }
+        if self.state == NodeState::Joined && self.rereplicate_at.is_some_and(|t| t <= now) {
+            self.rereplicate(now);
+        }
         if self.can_request() && self.next_refresh().is_some_and(|t| t <= now) {
             self.refresh_registrations(now);
         }
@@ -102,6 +105,12 @@ impl Node {
             t = t.min(d);
         }
         if let Some(d) = self.data.next_expiry() {
+            t = t.min(d);
+        }
+        if let Some(d) = self
+            .rereplicate_at
+            .filter(|_| self.state == NodeState::Joined)
+        {
             t = t.min(d);
         }
         if self.can_request() {
