@@ -625,3 +625,85 @@ fn garbage_is_counted_and_dropped_never_fatal() {
     assert!(s.malformed + s.bad_signature + s.dropped > 10_000, "{s:?}");
     assert_eq!(node.state(), NodeState::Joined);
 }
+
+#[test]
+fn a_duplicate_store_gets_the_same_answer_from_the_cache() {
+    use reload_sim::proto::id::ResourceId;
+    use reload_sim::proto::identity::Signer;
+    use reload_sim::proto::wire::storage::{
+        DataValue, KindId, StoreKindData, StoreReq, StoredData, StoredDataValue,
+        data_signature_input,
+    };
+    let cfg = config();
+    let mut node = first_node(&cfg, 1u128 << 100);
+    let mut p = Peer::new(9u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent(&mut node);
+    let user = "scripted@scripted.example.org";
+    let signer = SimCrypto {
+        signer: SignerInfo::new(p.id, user),
+    };
+    let resource = ResourceId::hash(user.as_bytes());
+    let value = StoredDataValue::Dictionary {
+        key: p.id.octets().to_vec(),
+        value: DataValue {
+            exists: true,
+            value: b"route".to_vec(),
+        },
+    };
+    let input = data_signature_input(
+        &resource,
+        KindId::SIP_REGISTRATION,
+        77,
+        &value,
+        &signer.identity(),
+    )
+    .unwrap();
+    let sd = StoredData {
+        storage_time: 77,
+        lifetime: 60,
+        value,
+        signature: signer.sign(&input),
+    };
+    let req = StoreReq {
+        resource,
+        replica_number: 0,
+        kind_data: vec![StoreKindData {
+            kind: KindId::SIP_REGISTRATION,
+            generation_counter: 0,
+            values: vec![sd],
+        }],
+    };
+    let (f1, _) = p.frame(
+        &cfg,
+        0x500,
+        vec![],
+        vec![Destination::Resource(resource)],
+        Body::StoreReq(req.clone()),
+    );
+    let (f2, _) = p.frame(
+        &cfg,
+        0x500,
+        vec![],
+        vec![Destination::Resource(resource)],
+        Body::StoreReq(req),
+    );
+    node.handle_datagram(Time(10), p.addr, &f1);
+    let first = sent(&mut node);
+    node.handle_datagram(Time(20), p.addr, &f2);
+    let second = sent(&mut node);
+    let ans = |out: &[(SocketAddr, Vec<u8>)]| {
+        out.iter()
+            .find(|(_, m)| matches!(decode(m).contents.body, Body::StoreAns(_)))
+            .map(|(_, m)| m.clone())
+            .expect("a StoreAns")
+    };
+    assert_eq!(ans(&first), ans(&second), "the same answer, byte for byte");
+    assert_eq!(node.stats().duplicate_requests, 1);
+    assert_eq!(
+        node.datastore()
+            .generation(&resource, KindId::SIP_REGISTRATION),
+        1,
+        "stored once"
+    );
+}
