@@ -74,8 +74,13 @@ pub struct CallRecord {
     pub caller: NodeId,
     /// The AoR called (no scheme).
     pub callee_aor: String,
+    /// The slot whose user the AoR names (`None` for AoRs nobody registers).
+    pub callee_slot: Option<u32>,
     /// The Node-ID holding a live registration of the AoR when the call was placed.
     pub expected: Option<NodeId>,
+    /// For an ok call placed while the AoR had no live registration: the Node-ID holding
+    /// one when it finished (its first store was answered while the call was under way).
+    pub registered_at_done: Option<NodeId>,
     /// What the peer reported for an answered call.
     pub info: Option<CallInfo>,
     /// How it ended.
@@ -86,7 +91,10 @@ impl CallRecord {
     /// Whether the callee reached is the registered node (ok calls only).
     pub fn correct(&self) -> Option<bool> {
         match self.outcome {
-            CallOutcome::Ok => Some(self.info.map(|i| i.callee) == self.expected),
+            CallOutcome::Ok => {
+                let registered = self.expected.or(self.registered_at_done);
+                Some(registered.is_some() && self.info.map(|i| i.callee) == registered)
+            }
             _ => None,
         }
     }
@@ -198,13 +206,15 @@ impl CallLedger {
         CallLedger::default()
     }
 
-    /// `caller` placed call `id` to `aor`; `expected` holds its live registration.
+    /// `caller` placed call `id` to `aor`, the user of `callee_slot`; `expected` holds its
+    /// live registration.
     pub fn issued(
         &mut self,
         now: Time,
         caller: NodeId,
         id: TransactionId,
         aor: String,
+        callee_slot: Option<u32>,
         expected: Option<NodeId>,
     ) {
         self.pending.insert((caller, id), self.records.len());
@@ -213,25 +223,33 @@ impl CallLedger {
             done: None,
             caller,
             callee_aor: aor,
+            callee_slot,
             expected,
+            registered_at_done: None,
             info: None,
             outcome: CallOutcome::Pending,
         });
     }
 
-    /// The caller's call finished. Returns the record if it was one of the workload's.
+    /// The caller's call finished; `registered_now` gives the Node-ID holding a live
+    /// registration of a slot's user now, asked only for an ok call placed while none did.
+    /// Returns the record if it was one of the workload's.
     pub fn done(
         &mut self,
         now: Time,
         caller: NodeId,
         id: TransactionId,
         outcome: Result<CallInfo, CallError>,
+        registered_now: impl FnOnce(u32) -> Option<NodeId>,
     ) -> Option<&CallRecord> {
         let i = self.pending.remove(&(caller, id))?;
         let r = &mut self.records[i];
         r.done = Some(now);
         match outcome {
             Ok(info) => {
+                if r.expected.is_none() {
+                    r.registered_at_done = r.callee_slot.and_then(registered_now);
+                }
                 r.outcome = CallOutcome::Ok;
                 r.info = Some(info);
             }
@@ -318,29 +336,59 @@ mod tests {
     fn records_outcomes_and_figures() {
         let mut l = CallLedger::new();
         let (a, b) = (NodeId(1), NodeId(2));
-        l.issued(Time(0), a, TransactionId(7), "node2@x".into(), Some(b));
-        l.issued(Time(0), a, TransactionId(8), "nobody1@x".into(), None);
-        l.issued(Time(0), b, TransactionId(9), "node1@x".into(), Some(a));
+        l.issued(
+            Time(0),
+            a,
+            TransactionId(7),
+            "node2@x".into(),
+            Some(2),
+            None,
+        );
+        l.issued(Time(0), a, TransactionId(8), "nobody1@x".into(), None, None);
+        l.issued(
+            Time(0),
+            b,
+            TransactionId(9),
+            "node1@x".into(),
+            Some(1),
+            Some(a),
+        );
         let info = CallInfo {
             callee: b,
             fetch: Duration::from_millis(100),
             attach: Duration::from_millis(50),
             fetches: 1,
         };
+        // Node 2's registration became live while the call was under way.
+        let now = |s: u32| (s == 2).then_some(b);
         let r = l
-            .done(Time(150_000_000), a, TransactionId(7), Ok(info))
+            .done(Time(150_000_000), a, TransactionId(7), Ok(info), now)
             .unwrap();
         assert_eq!(r.correct(), Some(true));
+        assert_eq!(r.expected, None);
         let r = l
-            .done(Time(1), a, TransactionId(8), Err(CallError::NotRegistered))
+            .done(
+                Time(1),
+                a,
+                TransactionId(8),
+                Err(CallError::NotRegistered),
+                now,
+            )
             .unwrap();
         assert_eq!(r.outcome.label(), "not_registered");
-        assert!(l.done(Time(1), a, TransactionId(8), Ok(info)).is_none());
+        assert_eq!(r.expected, None);
+        assert!(
+            l.done(Time(1), a, TransactionId(8), Ok(info), now)
+                .is_none()
+        );
         l.origin_gone(Time(2), b);
         let f = l.figures();
         assert_eq!((f.issued, f.ok, f.failed, f.origin_gone), (3, 1, 1, 1));
-        assert_eq!(f.success_rate, 1.0);
-        assert_eq!(f.not_registered_rate, 1.0);
+        // Call 7 counts as a call to an unregistered AoR (none was live when placed).
+        assert_eq!((f.to_registered, f.to_registered_finished), (1, 0));
+        assert_eq!(f.success_rate, 0.0);
+        assert_eq!(f.correct_rate, 1.0);
+        assert_eq!(f.not_registered_rate, 0.5);
         assert_eq!(f.by_outcome["origin_gone"], 1);
         assert!((f.total_ms.p50 - 150.0).abs() < 0.2, "{:?}", f.total_ms);
         assert_eq!(CallOutcome::Error(0x12).label(), "error_0x0012");

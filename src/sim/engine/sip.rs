@@ -78,11 +78,15 @@ impl SipState {
     }
 
     fn expected(&self, slot: u32, now: Time) -> Option<NodeId> {
-        self.regs
-            .get(&slot)
-            .filter(|r| r.live_until.is_some_and(|t| t > now))
-            .map(|r| r.node_id)
+        live_registration(&self.regs, slot, now)
     }
+}
+
+/// The Node-ID holding `slot`'s live registration, if any.
+fn live_registration(regs: &BTreeMap<u32, Reg>, slot: u32, now: Time) -> Option<NodeId> {
+    regs.get(&slot)
+        .filter(|r| r.live_until.is_some_and(|t| t > now))
+        .map(|r| r.node_id)
 }
 
 fn aor(prefix: &str, i: u32, overlay: &str) -> String {
@@ -169,7 +173,10 @@ impl<P: Peer> Sim<P> {
         call: RequestId,
         outcome: Result<CallInfo, CallError>,
     ) {
-        if let Some(r) = self.sip.ledger.done(self.now, id, call, outcome) {
+        let (sip, now) = (&mut self.sip, self.now);
+        let regs = &sip.regs;
+        let registered_now = |slot: u32| live_registration(regs, slot, now);
+        if let Some(r) = sip.ledger.done(now, id, call, outcome, registered_now) {
             let ok = r.outcome == CallOutcome::Ok;
             self.metrics.call_finished(ok);
         }
@@ -207,10 +214,10 @@ impl<P: Peer> Sim<P> {
         };
         let n = self.slots.len() as u32;
         let overlay = &self.cfg.overlay.overlay_name;
-        let (callee, expected) =
+        let (callee, callee_slot, expected) =
             if self.sip.rng.random::<f64>() < self.sip.cfg.unregistered_call_fraction {
                 let k = self.sip.rng.random_range(0..n);
-                (aor("nobody", k, overlay), None)
+                (aor("nobody", k, overlay), None, None)
             } else {
                 let j = if n > 1 {
                     let j = self.sip.rng.random_range(0..n - 1);
@@ -218,7 +225,7 @@ impl<P: Peer> Sim<P> {
                 } else {
                     caller
                 };
-                (aor("node", j, overlay), self.sip.expected(j, now))
+                (aor("node", j, overlay), Some(j), self.sip.expected(j, now))
             };
         let slot = &mut self.slots[caller as usize];
         let Some(node) = slot.node.as_mut() else {
@@ -227,7 +234,9 @@ impl<P: Peer> Sim<P> {
         match node.call(now, &callee) {
             Ok(call) => {
                 let id = node.node_id();
-                self.sip.ledger.issued(now, id, call, callee, expected);
+                self.sip
+                    .ledger
+                    .issued(now, id, call, callee, callee_slot, expected);
                 self.metrics.call_issued();
             }
             Err(_) => self.metrics.counters.calls_refused += 1,
