@@ -14,7 +14,7 @@
 //! - [`sim`]: the deterministic discrete-event engine (queue, slots, network, churn,
 //!   workload, oracle, metrics, trace digest).
 //! - [`scenario`]: TOML scenario files, `--set` overrides, the scenario hash.
-//! - [`report`]: `lookups.csv`, `timeseries.csv` and `summary.json`.
+//! - [`report`]: `lookups.csv`, `call_setups.csv`, `timeseries.csv` and `summary.json`.
 //! - [`runner`]: `reload-sim run` as a library call.
 //!
 //! ## Determinism

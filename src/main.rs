@@ -22,7 +22,8 @@ struct Cli {
 enum Command {
     /// Decode RELOAD messages from hex, a raw file or a pcap capture and print them.
     Decode(DecodeArgs),
-    /// Run a scenario file and write summary.json, lookups.csv and timeseries.csv.
+    /// Run a scenario file and write summary.json, lookups.csv, call_setups.csv and
+    /// timeseries.csv.
     Run(RunArgs),
 }
 

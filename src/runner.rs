@@ -1,5 +1,6 @@
 //! `reload-sim run`: load a scenario, run it, write `summary.json`, `lookups.csv`,
-//! `timeseries.csv` and the effective `scenario.toml` into the output folder.
+//! `call_setups.csv`, `timeseries.csv` and the effective `scenario.toml` into the output
+//! folder.
 
 use std::path::{Path, PathBuf};
 
@@ -102,6 +103,9 @@ pub fn write_results(
     let lookups =
         report::csv::lookups_csv(out.lookups.records()).map_err(|e| io("lookups.csv", &e))?;
     write("lookups.csv", &lookups)?;
+    let calls =
+        report::csv::calls_csv(out.calls.records()).map_err(|e| io("call_setups.csv", &e))?;
+    write("call_setups.csv", &calls)?;
     let ts = report::csv::timeseries_csv(out).map_err(|e| io("timeseries.csv", &e))?;
     write("timeseries.csv", &ts)?;
     write("scenario.toml", scenario::to_toml(scenario).as_bytes())?;
@@ -165,6 +169,25 @@ pub fn human_summary(d: &RunDone) -> String {
         f.latency_ms_mean,
         f.latency_ms_p99
     );
+    let c = d.output.calls.figures();
+    if c.issued > 0 || d.scenario.sip.enabled {
+        let a = &d.summary["availability"];
+        s += &format!(
+            "calls: {} placed, {} ok; to registered users {}/{} ok ({:.2}%), {} correct; to unregistered {}/{} not_registered; total p50 {:.1} ms p99 {:.1} ms; availability final {:.4} (min {:.4})\n",
+            c.issued,
+            c.ok,
+            c.to_registered_ok,
+            c.to_registered_finished,
+            c.success_rate * 100.0,
+            c.correct,
+            c.to_unregistered_not_registered,
+            c.to_unregistered_finished,
+            c.total_ms.p50,
+            c.total_ms.p99,
+            a["final"].as_f64().unwrap_or(0.0),
+            a["min"].as_f64().unwrap_or(0.0),
+        );
+    }
     s += &format!(
         "traffic: {} messages, {} acks, {} bytes; trace {:016x}\n",
         d.output.traffic.messages,

@@ -1,7 +1,8 @@
-//! `lookups.csv` and `timeseries.csv`. Column sets are fixed (they never depend on the run);
+//! `lookups.csv`, `call_setups.csv` and `timeseries.csv`. Column sets are fixed (they never depend on the run);
 //! times and latencies are printed exactly from integer nanoseconds.
 
 use crate::sim::RunOutput;
+use crate::sim::calls::CallRecord;
 use crate::sim::lookups::LookupRecord;
 
 /// Columns of `lookups.csv`.
@@ -16,8 +17,23 @@ pub const LOOKUP_COLUMNS: [&str; 8] = [
     "responder",
 ];
 
+/// Columns of `call_setups.csv`.
+pub const CALL_COLUMNS: [&str; 11] = [
+    "time_s",
+    "caller",
+    "callee_aor",
+    "callee_expected",
+    "fetch_hops",
+    "fetch_ms",
+    "attach_ms",
+    "total_ms",
+    "outcome",
+    "correct",
+    "callee",
+];
+
 /// Leading columns of `timeseries.csv`; `msgs_<method>` columns for every known message
-/// type (code order) and `msgs_unknown` follow.
+/// type (code order), `msgs_unknown` and then [`TIMESERIES_SIP_COLUMNS`] follow.
 pub const TIMESERIES_COLUMNS: [&str; 10] = [
     "time_s",
     "live_peers",
@@ -29,6 +45,18 @@ pub const TIMESERIES_COLUMNS: [&str; 10] = [
     "messages",
     "bytes",
     "acks",
+];
+
+/// The last columns of `timeseries.csv`: registrations, availability, calls and stores.
+pub const TIMESERIES_SIP_COLUMNS: [&str; 8] = [
+    "registrations_live",
+    "registrations_available",
+    "availability",
+    "calls_issued",
+    "calls_ok",
+    "calls_failed",
+    "stores_ok",
+    "stores_failed",
 ];
 
 /// Nanoseconds as seconds with 9 decimals.
@@ -55,6 +83,33 @@ fn lookup_row(r: &LookupRecord) -> [String; 8] {
     ]
 }
 
+fn call_row(r: &CallRecord) -> [String; 11] {
+    let opt = |o: Option<String>| o.unwrap_or_default();
+    [
+        secs(r.issued.0),
+        r.caller.to_string(),
+        r.callee_aor.clone(),
+        opt(r.expected.map(|n| n.to_string())),
+        opt(r.info.map(|i| i.fetches.to_string())),
+        opt(r.info.map(|i| millis(i.fetch.0))),
+        opt(r.info.map(|i| millis(i.attach.0))),
+        opt(r.total_ns().map(millis)),
+        r.outcome.label(),
+        opt(r.correct().map(|c| c.to_string())),
+        opt(r.info.map(|i| i.callee.to_string())),
+    ]
+}
+
+/// `call_setups.csv`: one row per call, in the order placed.
+pub fn calls_csv(records: &[CallRecord]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(CALL_COLUMNS)?;
+    for r in records {
+        w.write_record(call_row(r))?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
 /// `lookups.csv`: one row per lookup, in issue order.
 pub fn lookups_csv(records: &[LookupRecord]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -72,6 +127,7 @@ pub fn timeseries_header(method_names: &[&str]) -> Vec<String> {
         .map(|c| c.to_string())
         .chain(method_names.iter().map(|m| format!("msgs_{m}")))
         .chain(std::iter::once("msgs_unknown".to_string()))
+        .chain(TIMESERIES_SIP_COLUMNS.iter().map(|c| c.to_string()))
         .collect()
 }
 
@@ -93,6 +149,16 @@ pub fn timeseries_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
             s.traffic.acks.to_string(),
         ];
         row.extend(s.traffic.by_method.iter().map(|c| c.to_string()));
+        row.extend([
+            s.registrations_live.to_string(),
+            s.registrations_available.to_string(),
+            format!("{:.6}", s.availability),
+            s.calls_issued.to_string(),
+            s.calls_ok.to_string(),
+            s.calls_failed.to_string(),
+            s.stores_ok.to_string(),
+            s.stores_failed.to_string(),
+        ]);
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| e.into_error().into())

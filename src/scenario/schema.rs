@@ -10,7 +10,7 @@ use crate::sim::churn::ChurnModel;
 use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::network::{LatencySpec, Loss};
 use crate::sim::rng::secs_to_ns;
-use crate::sim::workload::Workload;
+use crate::sim::workload::{SipWorkload, Workload};
 use crate::time::{Duration, Time};
 
 /// A whole scenario file.
@@ -29,6 +29,8 @@ pub struct Scenario {
     pub churn: Churn,
     /// `[workload]`: lookups.
     pub workload: WorkloadSection,
+    /// `[sip]`: registrations and calls (RFC 7904).
+    pub sip: Sip,
 }
 
 /// `[scenario]`.
@@ -270,6 +272,44 @@ impl Default for WorkloadSection {
     }
 }
 
+/// `[sip]`: users register their AoR once their peer has joined; calls between random users
+/// arrive as a Poisson process over the whole overlay.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sip {
+    /// Turns registrations and calls on. Default false.
+    pub enabled: bool,
+    /// Fraction of users (`node<i>@<overlay>`, one per slot) that register when their peer
+    /// has joined, 0..=1. Default 0.9.
+    pub registered_fraction: f64,
+    /// Registration lifetime, s (refreshed by the peer at 80 %), ≥ 1. Default 3600.
+    pub registration_lifetime_s: u32,
+    /// No registration before this time, s. Default 0.
+    pub register_start_s: f64,
+    /// Calls per second over the whole overlay (Poisson); 0 turns calls off. Default 0.
+    pub call_rate_per_s: f64,
+    /// No call before this time, s. Default 0.
+    pub call_start_s: f64,
+    /// Share of calls aimed at AoRs nobody registers (`nobody<k>@<overlay>`), 0..=1.
+    /// Default 0.05.
+    pub unregistered_call_fraction: f64,
+}
+
+impl Default for Sip {
+    fn default() -> Self {
+        let w = SipWorkload::NONE;
+        Sip {
+            enabled: w.enabled,
+            registered_fraction: w.registered_fraction,
+            registration_lifetime_s: w.registration_lifetime_s,
+            register_start_s: 0.0,
+            call_rate_per_s: w.call_rate_per_s,
+            call_start_s: 0.0,
+            unregistered_call_fraction: w.unregistered_call_fraction,
+        }
+    }
+}
+
 fn dur_s(s: f64) -> Duration {
     Duration(secs_to_ns(s))
 }
@@ -282,7 +322,7 @@ impl Scenario {
     /// Checks value ranges. The error names the field (`section.key`) and what is wrong.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let err = |f: &str, m: &str| Err((f.to_string(), m.to_string()));
-        let non_neg: [(&str, f64); 14] = [
+        let non_neg: [(&str, f64); 17] = [
             ("scenario.duration_s", self.scenario.duration_s),
             (
                 "scenario.sample_interval_s",
@@ -312,6 +352,9 @@ impl Scenario {
                 self.workload.lookup_rate_per_peer_per_s,
             ),
             ("workload.start_s", self.workload.start_s),
+            ("sip.register_start_s", self.sip.register_start_s),
+            ("sip.call_rate_per_s", self.sip.call_rate_per_s),
+            ("sip.call_start_s", self.sip.call_start_s),
         ];
         for (f, v) in non_neg {
             if !v.is_finite() || v < 0.0 {
@@ -351,6 +394,20 @@ impl Scenario {
                     return err(f, "must be a finite number > 0 when churn is enabled");
                 }
             }
+        }
+        for (f, v) in [
+            ("sip.registered_fraction", self.sip.registered_fraction),
+            (
+                "sip.unregistered_call_fraction",
+                self.sip.unregistered_call_fraction,
+            ),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return err(f, "must be in 0..=1");
+            }
+        }
+        if self.sip.registration_lifetime_s == 0 {
+            return err("sip.registration_lifetime_s", "must be ≥ 1");
         }
         if self.overlay.request_sends == 0 {
             return err("overlay.request_sends", "must be ≥ 1");
@@ -433,6 +490,16 @@ impl Scenario {
         c.workload = Workload {
             lookup_rate_per_peer_per_s: self.workload.lookup_rate_per_peer_per_s,
             start: Time::ZERO + dur_s(self.workload.start_s),
+        };
+        let sip = &self.sip;
+        c.sip = SipWorkload {
+            enabled: sip.enabled,
+            registered_fraction: sip.registered_fraction,
+            registration_lifetime_s: sip.registration_lifetime_s,
+            register_start: Time::ZERO + dur_s(sip.register_start_s),
+            call_rate_per_s: sip.call_rate_per_s,
+            call_start: Time::ZERO + dur_s(sip.call_start_s),
+            unregistered_call_fraction: sip.unregistered_call_fraction,
         };
         c
     }

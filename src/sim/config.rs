@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::proto::config::OverlayConfig;
 use crate::sim::churn::ChurnModel;
 use crate::sim::network::{LatencySpec, Loss};
-use crate::sim::workload::Workload;
+use crate::sim::workload::{SipWorkload, Workload};
 use crate::time::{Duration, Time};
 
 /// How the initial peers arrive. Node 0 always arrives at time 0 and starts the overlay.
@@ -55,6 +55,8 @@ pub struct SimConfig {
     pub churn_exempt_bootstrap: bool,
     /// Lookup workload.
     pub workload: Workload,
+    /// SIP registrations and calls.
+    pub sip: SipWorkload,
     /// Longest a graceful leave may take before the node is removed anyway.
     pub leave_cap: Duration,
 }
@@ -77,6 +79,7 @@ impl SimConfig {
             churn_start: Time::ZERO,
             churn_exempt_bootstrap: true,
             workload: Workload::NONE,
+            sip: SipWorkload::NONE,
             leave_cap: Duration::from_secs(5),
         }
     }

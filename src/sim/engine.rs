@@ -20,6 +20,8 @@
 //! `poll_timeout` (→ a wake-up). A slot remembers its one valid wake time; superseded timer
 //! entries stay in the queue as tombstones and are skipped when popped.
 
+mod sip;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::proto::event::{Event, NodeState, Transmit};
@@ -27,6 +29,7 @@ use crate::proto::id::NodeId;
 use crate::proto::node::{Identity, Node};
 use crate::proto::stats::NodeStats;
 use crate::proto::wire::Destination;
+use crate::sim::calls::CallLedger;
 use crate::sim::churn::Fate;
 use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::lookups::{Ledger, Outcome};
@@ -89,6 +92,10 @@ enum Ev {
     LeaveCap { node: u32, inc: u32 },
     /// The node's next lookup is due.
     Lookup { node: u32, inc: u32 },
+    /// The node registers its user's AoR.
+    Register { node: u32, inc: u32 },
+    /// The next call of the SIP workload is due.
+    Call,
     /// A time-series sample is due.
     Sample,
 }
@@ -125,6 +132,8 @@ pub struct RunOutput {
     pub samples: Vec<Sample>,
     /// Every lookup.
     pub lookups: Ledger,
+    /// Every call of the SIP workload.
+    pub calls: CallLedger,
     /// Node counters summed over every node life of the run.
     pub node_stats: NodeStats,
     /// Events processed.
@@ -153,6 +162,7 @@ pub struct Sim<P: Peer = Node> {
     workload_rng: SimRng,
     oracle: Oracle,
     ledger: Ledger,
+    sip: sip::SipState,
     metrics: Metrics,
     trace: Trace,
     bootstrap: Vec<SocketAddr>,
@@ -209,6 +219,7 @@ impl<P: Peer> Sim<P> {
             workload_rng: seeds.stream(purpose::WORKLOAD),
             oracle: Oracle::new(),
             ledger: Ledger::new(),
+            sip: sip::SipState::new(cfg.sip, peers, &seeds),
             metrics: Metrics::new(),
             trace: Trace::default(),
             bootstrap,
@@ -220,6 +231,7 @@ impl<P: Peer> Sim<P> {
             cfg,
         };
         sim.schedule_arrivals(peers);
+        sim.schedule_first_call();
         if sim.cfg.sample_interval > Duration::ZERO {
             let first = Time::ZERO + sim.cfg.sample_interval;
             if first < sim.end {
@@ -309,6 +321,7 @@ impl<P: Peer> Sim<P> {
             method_names: self.metrics.method_names().to_vec(),
             samples: self.metrics.samples().to_vec(),
             lookups: self.ledger,
+            calls: self.sip.ledger,
             node_stats,
             events: self.events,
         }
@@ -332,6 +345,8 @@ impl<P: Peer> Sim<P> {
                 }
             }
             Ev::Lookup { node, inc } => self.lookup(node, inc),
+            Ev::Register { node, inc } => self.register(node, inc),
+            Ev::Call => self.place_call(),
             Ev::Sample => {
                 self.take_sample();
                 let next = self.now + self.cfg.sample_interval;
@@ -356,6 +371,8 @@ impl<P: Peer> Sim<P> {
                 .and_then(|n| n.successors().first().copied())
         });
         let joined = self.oracle.len() as u64;
+        let (live, available) = self.availability();
+        self.metrics.registrations(live, available);
         self.metrics.sample(self.now, self.live, joined, rcf);
         self.last_sample = Some(self.now);
     }
@@ -485,6 +502,7 @@ impl<P: Peer> Sim<P> {
         self.live -= 1;
         add_stats(&mut self.node_stats, node.stats());
         self.ledger.origin_gone(self.now, id);
+        self.sip_removed(i, id);
         if let Some(down) = self.cfg.churn.down_time(&mut self.churn_rng) {
             self.queue.push(self.now + down, Ev::Arrive(i));
         }
@@ -601,21 +619,21 @@ impl<P: Peer> Sim<P> {
         if !slot.lookups_started {
             slot.lookups_started = true;
             self.metrics.counters.joins += 1;
+            let inc = slot.incarnation;
             if self.cfg.workload.enabled() {
                 let at = self.cfg.workload.first_at(self.now, &mut self.workload_rng);
-                let inc = slot.incarnation;
                 self.queue.push(at, Ev::Lookup { node: i, inc });
+            }
+            if self.cfg.sip.enabled {
+                self.sip_joined(i, inc);
             }
         }
     }
 
     fn on_event(&mut self, i: u32, id: NodeId, e: Event) {
         match e {
-            Event::Joined
-            | Event::Connected
-            | Event::NeighborsChanged
-            | Event::Fetched { .. }
-            | Event::CallDone { .. } => {}
+            Event::Joined | Event::Connected | Event::NeighborsChanged | Event::Fetched { .. } => {}
+            Event::CallDone { call, outcome } => self.call_done(id, call, outcome),
             Event::Left => self.remove(i),
             Event::RequestDone { request, outcome } => {
                 if let Some(r) = self
@@ -624,6 +642,8 @@ impl<P: Peer> Sim<P> {
                 {
                     let ok = r.outcome == Outcome::Ok;
                     self.metrics.lookup_finished(ok);
+                } else {
+                    self.sip_store_done(i, id, request, outcome);
                 }
             }
             Event::RequestServed {

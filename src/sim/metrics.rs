@@ -75,6 +75,16 @@ pub struct Counters {
     pub leave_cap_hits: u64,
     /// Lookups the node refused to start (`ping` returned an error).
     pub lookups_refused: u64,
+    /// Registrations the node refused to start (`register` returned an error).
+    pub registers_refused: u64,
+    /// Registration stores (first stores and refreshes) answered with store_ans.
+    pub stores_ok: u64,
+    /// Registration stores that failed (timeout, error, no route).
+    pub stores_failed: u64,
+    /// Calls the caller refused to start (`call` returned an error).
+    pub calls_refused: u64,
+    /// Calls due while no peer was joined (not placed).
+    pub calls_skipped: u64,
 }
 
 /// One row of the time series.
@@ -96,6 +106,22 @@ pub struct Sample {
     pub lookups_failed: u64,
     /// Traffic sent in the interval.
     pub traffic: Traffic,
+    /// Live registrations at the end of the interval: acknowledged, not expired, node alive.
+    pub registrations_live: u64,
+    /// Of those, held by the AoR's true responsible peer.
+    pub registrations_available: u64,
+    /// registrations_available / registrations_live; 1.0 when none are live.
+    pub availability: f64,
+    /// Calls placed in the interval.
+    pub calls_issued: u64,
+    /// Calls that reached a callee in the interval.
+    pub calls_ok: u64,
+    /// Calls that failed in the interval (any outcome but ok; origin_gone excluded).
+    pub calls_failed: u64,
+    /// Registration stores answered with store_ans in the interval.
+    pub stores_ok: u64,
+    /// Registration stores that failed in the interval.
+    pub stores_failed: u64,
 }
 
 /// Counters, traffic totals and the time series.
@@ -107,6 +133,9 @@ pub struct Metrics {
     pub total: Traffic,
     interval: Traffic,
     interval_lookups: (u64, u64, u64),
+    interval_calls: (u64, u64, u64),
+    interval_stores: (u64, u64),
+    registrations: (u64, u64),
     samples: Vec<Sample>,
     codes: Vec<u16>,
     names: Vec<&'static str>,
@@ -139,6 +168,9 @@ impl Metrics {
             total: Traffic::new(codes.len()),
             interval: Traffic::new(codes.len()),
             interval_lookups: (0, 0, 0),
+            interval_calls: (0, 0, 0),
+            interval_stores: (0, 0),
+            registrations: (0, 0),
             samples: Vec::new(),
             codes,
             names,
@@ -203,6 +235,36 @@ impl Metrics {
         }
     }
 
+    /// A call was placed.
+    pub fn call_issued(&mut self) {
+        self.interval_calls.0 += 1;
+    }
+
+    /// A call finished, reaching its callee (`ok`) or not.
+    pub fn call_finished(&mut self, ok: bool) {
+        if ok {
+            self.interval_calls.1 += 1;
+        } else {
+            self.interval_calls.2 += 1;
+        }
+    }
+
+    /// A registration store finished.
+    pub fn store_finished(&mut self, ok: bool) {
+        if ok {
+            self.counters.stores_ok += 1;
+            self.interval_stores.0 += 1;
+        } else {
+            self.counters.stores_failed += 1;
+            self.interval_stores.1 += 1;
+        }
+    }
+
+    /// Live and available registrations, for the next sample.
+    pub fn registrations(&mut self, live: u64, available: u64) {
+        self.registrations = (live, available);
+    }
+
     /// Closes the interval ending at `time` with the given ring figures.
     pub fn sample(
         &mut self,
@@ -212,6 +274,9 @@ impl Metrics {
         ring_correct_fraction: f64,
     ) {
         let (issued, ok, failed) = std::mem::take(&mut self.interval_lookups);
+        let (calls_issued, calls_ok, calls_failed) = std::mem::take(&mut self.interval_calls);
+        let (stores_ok, stores_failed) = std::mem::take(&mut self.interval_stores);
+        let (live, available) = self.registrations;
         self.samples.push(Sample {
             time,
             live_peers,
@@ -221,6 +286,18 @@ impl Metrics {
             lookups_ok: ok,
             lookups_failed: failed,
             traffic: self.interval.clone(),
+            registrations_live: live,
+            registrations_available: available,
+            availability: if live == 0 {
+                1.0
+            } else {
+                available as f64 / live as f64
+            },
+            calls_issued,
+            calls_ok,
+            calls_failed,
+            stores_ok,
+            stores_failed,
         });
         self.interval.clear();
     }

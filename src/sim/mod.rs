@@ -6,14 +6,17 @@
 //! - [`queue`]: the hot event queue (a radix heap), ordered by `(time, seq)`.
 //! - [`rng`]: independent ChaCha streams per purpose and per node.
 //! - [`network`]: latency and loss models of the simulated underlay.
-//! - [`churn`], [`workload`]: when peers come and go; when they look keys up.
+//! - [`churn`], [`workload`]: when peers come and go; when they look keys up, register
+//!   and call.
 //! - [`oracle`]: the true ring, for correctness metrics only.
 //! - [`lookups`]: the ledger of lookups (one CSV row each).
+//! - [`calls`]: the ledger of SIP calls (one CSV row each).
 //! - [`metrics`], [`trace`]: counters, per-interval samples, and the run digest.
 //! - [`frame`]: reading a frame's kind and message code without decoding it.
 //! - [`peer`]: the [`peer::Peer`] trait, the node surface the engine drives.
 //! - [`config`]: the typed run configuration ([`SimConfig`]).
 
+pub mod calls;
 pub mod churn;
 pub mod config;
 pub mod engine;

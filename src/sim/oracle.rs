@@ -54,6 +54,20 @@ impl Oracle {
             .map(|(id, _)| *id)
     }
 
+    /// The peer responsible for `key` and its slot.
+    pub fn owner_slot(&self, key: NodeId) -> Option<(NodeId, u32)> {
+        self.ring
+            .range(key..)
+            .next()
+            .or_else(|| self.ring.iter().next())
+            .map(|(id, s)| (*id, *s))
+    }
+
+    /// The `k`-th joined peer in ring order (`k < len`), with its slot.
+    pub fn nth(&self, k: usize) -> Option<(NodeId, u32)> {
+        self.ring.iter().nth(k).map(|(id, s)| (*id, *s))
+    }
+
     /// The true successor of `id`: the next joined peer clockwise after it (itself when it
     /// is alone).
     pub fn successor(&self, id: NodeId) -> Option<NodeId> {

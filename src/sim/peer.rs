@@ -9,6 +9,7 @@ use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
 use crate::proto::id::NodeId;
 use crate::proto::node::{Identity, Node};
 use crate::proto::stats::NodeStats;
+use crate::proto::store::DataStore;
 use crate::proto::wire::Destination;
 use crate::time::Time;
 
@@ -38,6 +39,18 @@ pub trait Peer {
     fn leave(&mut self, now: Time);
     /// Sends a routed Ping (a lookup).
     fn ping(&mut self, now: Time, dest: Destination) -> Result<RequestId, CommandError>;
+    /// Registers the SIP AoR `aor` to this peer, refreshed at 80 % of `lifetime_s`
+    /// (see `Node::register`).
+    fn register(
+        &mut self,
+        now: Time,
+        aor: &str,
+        lifetime_s: u32,
+    ) -> Result<RequestId, CommandError>;
+    /// Calls the SIP AoR `aor`; ends with `Event::CallDone` (see `Node::call`).
+    fn call(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError>;
+    /// The data this peer stores (as responsible peer or replica).
+    fn datastore(&self) -> &DataStore;
     /// A datagram arrived.
     fn handle_datagram(&mut self, now: Time, from: Addr, bytes: &[u8]);
     /// The timer fired.
@@ -83,6 +96,20 @@ impl Peer for Node {
     }
     fn ping(&mut self, now: Time, dest: Destination) -> Result<RequestId, CommandError> {
         Node::ping(self, now, dest)
+    }
+    fn register(
+        &mut self,
+        now: Time,
+        aor: &str,
+        lifetime_s: u32,
+    ) -> Result<RequestId, CommandError> {
+        Node::register(self, now, aor, lifetime_s)
+    }
+    fn call(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
+        Node::call(self, now, aor)
+    }
+    fn datastore(&self) -> &DataStore {
+        Node::datastore(self)
     }
     fn handle_datagram(&mut self, now: Time, from: Addr, bytes: &[u8]) {
         Node::handle_datagram(self, now, from, bytes)

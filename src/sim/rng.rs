@@ -20,6 +20,10 @@ pub mod purpose {
     pub const CHURN: &str = "churn";
     /// Lookup inter-arrival times and keys.
     pub const WORKLOAD: &str = "workload";
+    /// Call inter-arrival times, callers and callees of the SIP workload.
+    pub const CALLS: &str = "calls";
+    /// Which users register (one draw per slot, in slot order).
+    pub const SIP_USERS: &str = "sip-users";
     /// Poisson arrival gaps.
     pub const ARRIVAL: &str = "arrival";
     /// Node coordinates and access delays of the coordinates latency model.

@@ -43,3 +43,50 @@ impl Workload {
         ResourceId::from_ring(NodeId(rng.random::<u128>()))
     }
 }
+
+/// The SIP workload: users register their AoR once their peer has joined, and calls
+/// between random users arrive as one Poisson process over the whole overlay.
+///
+/// User `i` is `node{i}@{overlay}`, the user name of slot `i`'s certificate, so only the
+/// peer in slot `i` may register it. Whether a user registers at all is drawn once per slot
+/// (stream `sip-users`); callers and callees come from stream `calls`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SipWorkload {
+    /// Turns registrations and calls on.
+    pub enabled: bool,
+    /// Fraction of users (slots) that register when their peer has joined.
+    pub registered_fraction: f64,
+    /// Lifetime of a registration, s; the peer refreshes it at 80 %.
+    pub registration_lifetime_s: u32,
+    /// No registration before this time.
+    pub register_start: Time,
+    /// Calls per second over the whole overlay; 0: no calls.
+    pub call_rate_per_s: f64,
+    /// No call before this time.
+    pub call_start: Time,
+    /// Share of calls aimed at AoRs nobody registers (`nobody{k}@{overlay}`).
+    pub unregistered_call_fraction: f64,
+}
+
+impl SipWorkload {
+    /// No SIP workload.
+    pub const NONE: SipWorkload = SipWorkload {
+        enabled: false,
+        registered_fraction: 0.9,
+        registration_lifetime_s: 3600,
+        register_start: Time::ZERO,
+        call_rate_per_s: 0.0,
+        call_start: Time::ZERO,
+        unregistered_call_fraction: 0.05,
+    };
+
+    /// True when calls are placed.
+    pub fn calls_enabled(&self) -> bool {
+        self.enabled && self.call_rate_per_s > 0.0
+    }
+
+    /// The gap before the next call (exponential, mean 1/rate).
+    pub fn next_gap(&self, rng: &mut SimRng) -> Duration {
+        Duration(exponential_ns(rng, 1.0 / self.call_rate_per_s).max(1))
+    }
+}

@@ -1,5 +1,6 @@
 //! Integration tests: one test binary, one module per concern.
 
+mod calls;
 mod cli;
 mod clients;
 mod codec_props;

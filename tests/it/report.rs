@@ -23,10 +23,14 @@ fn csv_headers_are_stable() {
         "{h}"
     );
     assert!(
-        h.ends_with(",msgs_path_track_req,msgs_path_track_ans,msgs_error,msgs_unknown"),
+        h.ends_with(
+            ",msgs_path_track_req,msgs_path_track_ans,msgs_error,msgs_unknown,\
+             registrations_live,registrations_available,availability,calls_issued,calls_ok,\
+             calls_failed,stores_ok,stores_failed"
+        ),
         "{h}"
     );
-    assert_eq!(h.split(',').count(), 10 + 33 + 1);
+    assert_eq!(h.split(',').count(), 10 + 33 + 1 + 8);
 }
 
 const SMALL: &str = r#"
@@ -109,7 +113,12 @@ fn cli_run_writes_results_deterministically() {
     let text = run("a");
     assert!(text.contains("scenario small (seed 5), 30 peers"), "{text}");
     run("b");
-    for f in ["lookups.csv", "timeseries.csv", "scenario.toml"] {
+    for f in [
+        "lookups.csv",
+        "call_setups.csv",
+        "timeseries.csv",
+        "scenario.toml",
+    ] {
         let a = std::fs::read(dir.join("a").join(f)).unwrap();
         let b = std::fs::read(dir.join("b").join(f)).unwrap();
         assert_eq!(a, b, "{f} differs between identical runs");

@@ -130,7 +130,14 @@ fn shipped_scenarios_parse_and_document_themselves() {
     names.sort();
     assert_eq!(
         names,
-        ["churn-basic", "join-storm", "log-n-routing", "quickstart"]
+        [
+            "churn-basic",
+            "join-storm",
+            "log-n-routing",
+            "quickstart",
+            "replica-failover",
+            "sip-calls"
+        ]
     );
 }
 

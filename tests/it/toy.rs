@@ -12,6 +12,7 @@ use reload_sim::proto::event::{Answer, CommandError, Event, NodeState, RequestId
 use reload_sim::proto::id::{NodeId, TransactionId};
 use reload_sim::proto::node::Identity;
 use reload_sim::proto::stats::NodeStats;
+use reload_sim::proto::store::DataStore;
 use reload_sim::proto::wire::Destination;
 use reload_sim::sim::Peer;
 use reload_sim::time::{Duration, Time};
@@ -30,6 +31,7 @@ pub struct Toy {
     events: VecDeque<Event>,
     timer: Option<Time>,
     stats: NodeStats,
+    data: DataStore,
 }
 
 fn frame(kind: u8, tx: u64, id: NodeId) -> Vec<u8> {
@@ -75,6 +77,7 @@ impl Peer for Toy {
             events: VecDeque::new(),
             timer: None,
             stats: NodeStats::default(),
+            data: DataStore::new(),
         }
     }
     fn node_id(&self) -> NodeId {
@@ -114,6 +117,16 @@ impl Peer for Toy {
         let tx = self.rng.random::<u64>();
         self.send(to, PING, tx);
         Ok(TransactionId(tx))
+    }
+    /// The toy has no SIP usage.
+    fn register(&mut self, _: Time, _: &str, _: u32) -> Result<RequestId, CommandError> {
+        Err(CommandError::InvalidState(self.state))
+    }
+    fn call(&mut self, _: Time, _: &str) -> Result<RequestId, CommandError> {
+        Err(CommandError::InvalidState(self.state))
+    }
+    fn datastore(&self) -> &DataStore {
+        &self.data
     }
     fn handle_datagram(&mut self, now: Time, from: Addr, bytes: &[u8]) {
         self.stats.delivered += 1;

@@ -1,0 +1,166 @@
+//! The SIP workload through the whole simulator with real peers: registered users are
+//! always reached on a quiet network, unregistered AoRs give `not_registered`, the
+//! `call_setups.csv` header is stable, and the same seed gives the same bytes.
+
+use reload_sim::report::csv::{CALL_COLUMNS, calls_csv, timeseries_csv};
+use reload_sim::runner::simulate;
+use reload_sim::scenario::{Scenario, parse};
+use reload_sim::sim::calls::CallOutcome;
+
+/// 50 peers join within 10 s on a lossless network without churn; users register once the
+/// ring has formed, then calls run for 4 minutes.
+const QUIET: &str = r#"
+[scenario]
+name = "calls-quiet"
+duration_s = 300
+sample_interval_s = 10
+[peers]
+count = 50
+arrival = "staggered"
+arrival_window_s = 10
+[overlay]
+chord_update_interval_s = 30
+chord_ping_interval_s = 60
+[network]
+latency = "coordinates"
+latency_ms = 60
+[sip]
+enabled = true
+registered_fraction = 0.8
+register_start_s = 30
+call_rate_per_s = 2
+call_start_s = 60
+unregistered_call_fraction = 0.1
+"#;
+
+fn quiet(sets: &[&str]) -> Scenario {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    parse(QUIET, "quiet.toml", &sets).unwrap()
+}
+
+#[test]
+fn call_setups_header_is_stable() {
+    assert_eq!(
+        CALL_COLUMNS.join(","),
+        "time_s,caller,callee_aor,callee_expected,fetch_hops,fetch_ms,attach_ms,total_ms,\
+         outcome,correct,callee"
+    );
+}
+
+#[test]
+fn without_churn_or_loss_every_registered_user_is_reached() {
+    let out = simulate(&quiet(&[]));
+    let calls = out.calls.records();
+    let registered: Vec<_> = calls.iter().filter(|c| c.expected.is_some()).collect();
+    assert!(
+        registered.len() > 300,
+        "{} calls to registered users",
+        registered.len()
+    );
+    for c in &registered {
+        assert_eq!(c.outcome, CallOutcome::Ok, "{c:?}");
+        assert_eq!(c.correct(), Some(true), "{c:?}");
+        let info = c.info.unwrap();
+        assert_eq!(info.fetches, 1);
+        assert_eq!(info.fetch + info.attach, c.done.unwrap() - c.issued);
+    }
+    // Calls to users that never register, and to AoRs nobody registers.
+    let unregistered: Vec<_> = calls.iter().filter(|c| c.expected.is_none()).collect();
+    assert!(
+        unregistered
+            .iter()
+            .any(|c| c.callee_aor.starts_with("nobody"))
+    );
+    assert!(
+        unregistered
+            .iter()
+            .any(|c| c.callee_aor.starts_with("node"))
+    );
+    for c in &unregistered {
+        assert_eq!(c.outcome, CallOutcome::NotRegistered, "{c:?}");
+        assert_eq!(c.correct(), None);
+    }
+    let f = out.calls.figures();
+    assert_eq!(f.success_rate, 1.0);
+    assert_eq!(f.correct_rate, 1.0);
+    assert_eq!(f.not_registered_rate, 1.0);
+    assert_eq!(f.issued, f.ok + f.failed);
+    assert!(f.total_ms.p50 > 0.0 && f.total_ms.p50 <= f.total_ms.p99);
+    assert_eq!(out.counters.stores_failed, 0);
+    // About 80 % of the 50 users register; with the default hour of lifetime no refresh
+    // falls in the run, so each stores exactly once.
+    let registering = out.last_sample().unwrap().registrations_live;
+    assert!((30..=48).contains(&registering), "{registering}");
+    assert_eq!(out.counters.stores_ok, registering);
+    // Once stored, every registration sits on its responsible peer.
+    for s in out.samples.iter().filter(|s| s.time.as_secs_f64() > 30.0) {
+        assert_eq!(s.registrations_live, registering, "{s:?}");
+        assert_eq!(s.availability, 1.0, "{s:?}");
+    }
+    let issued: u64 = out.samples.iter().map(|s| s.calls_issued).sum();
+    let ok: u64 = out.samples.iter().map(|s| s.calls_ok).sum();
+    assert_eq!((issued, ok), (f.issued, f.ok));
+}
+
+#[test]
+fn calls_to_unregistered_aors_give_not_registered() {
+    let out = simulate(&quiet(&[
+        "sip.unregistered_call_fraction=1.0",
+        "scenario.duration_s=120",
+    ]));
+    let calls = out.calls.records();
+    assert!(calls.len() > 50, "{}", calls.len());
+    for c in calls {
+        assert!(c.callee_aor.starts_with("nobody"), "{c:?}");
+        assert_eq!(c.outcome, CallOutcome::NotRegistered, "{c:?}");
+        assert_eq!(c.outcome.label(), "not_registered");
+    }
+}
+
+#[test]
+fn same_seed_gives_identical_call_setups() {
+    let run = |seed: u64| {
+        let mut s = quiet(&["scenario.duration_s=150", "churn.enabled=true"]);
+        s.churn.mean_session_s = 60.0;
+        s.churn.mean_down_s = 20.0;
+        s.churn.crash_fraction = 1.0;
+        s.churn.start_s = 40.0;
+        s.scenario.seed = seed;
+        let out = simulate(&s);
+        let f = out.calls.figures();
+        assert_eq!(f.issued, f.ok + f.failed + f.origin_gone + f.pending);
+        (
+            calls_csv(out.calls.records()).unwrap(),
+            timeseries_csv(&out).unwrap(),
+        )
+    };
+    let (a, b, c) = (run(3), run(3), run(4));
+    let rows = String::from_utf8_lossy(&a.0).lines().count();
+    assert!(rows > 100, "{rows} rows");
+    assert_eq!(a, b);
+    assert_ne!(a.0, c.0);
+}
+
+#[test]
+fn sip_table_has_defaults_and_checks_ranges() {
+    let s = parse("", "empty.toml", &[]).unwrap();
+    assert!(!s.sip.enabled);
+    assert_eq!(s.sip.registered_fraction, 0.9);
+    assert_eq!(s.sip.registration_lifetime_s, 3600);
+    assert_eq!(s.sip.unregistered_call_fraction, 0.05);
+    assert_eq!(s.sip.call_rate_per_s, 0.0);
+    let e = parse("[sip]\nregistered_fraction = 1.5\n", "x.toml", &[]).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sip.registered_fraction"));
+    let e = parse("[sip]\ncalls_per_s = 1\n", "x.toml", &[]).unwrap_err();
+    assert!(e.to_string().contains("calls_per_s"), "{e}");
+    let e = parse("[sip]\nregistration_lifetime_s = 0\n", "x.toml", &[]).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sip.registration_lifetime_s"));
+}
+
+#[test]
+fn without_sip_nothing_registers_or_calls() {
+    let out = simulate(&quiet(&["sip.enabled=false", "scenario.duration_s=60"]));
+    assert!(out.calls.records().is_empty());
+    assert_eq!(out.counters.stores_ok, 0);
+    assert!(out.samples.iter().all(|s| s.availability == 1.0));
+}
