@@ -126,6 +126,14 @@ impl Node {
                 Some(_) => self.forward(now, li, &view, 0),
                 None => self.stats.dropped += 1,
             },
+            // A Node-ID in our range that is not us: deliver only to a directly connected
+            // node (a client); otherwise that node is gone and the message is dropped
+            // (§6.1.1), rather than looping until its TTL runs out.
+            Destination::Node(id)
+                if self.is_responsible(id) && self.links.by_peer(id).is_none() =>
+            {
+                self.stats.no_route += 1
+            }
             Destination::Node(_) => self.forward(now, li, &view, 0),
             _ => self.stats.dropped += 1,
         }

@@ -145,9 +145,14 @@ impl Node {
                     responsible(self, &req.resource)
                 } else {
                     // A replica or handoff store must come from a plausible peer: a
-                    // neighbour (§10.4: a predecessor replicating; a successor handing
-                    // over the range of a peer that just joined before it).
+                    // neighbour or another connected peer (§10.4: a predecessor
+                    // replicating; the admitting peer handing over the range of a peer that
+                    // is still finishing its join).
                     self.neighbors.contains(who.node_id)
+                        || self
+                            .links
+                            .by_peer(who.node_id)
+                            .is_some_and(|li| self.links.get(li).ready)
                 };
                 let replicas = if original {
                     self.replica_set()
