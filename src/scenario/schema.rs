@@ -84,6 +84,10 @@ pub struct Peers {
     pub arrival_rate_per_s: f64,
     /// Peers `0..bootstrap_count` are the bootstrap peers given to every joiner. Default 1.
     pub bootstrap_count: u32,
+    /// Clients (RFC 6940 §4.2) besides the peers: they arrive 1 s after the last peer,
+    /// 10 ms apart, connect through the peer responsible for their Node-ID and never join.
+    /// Their users register and call like the peers'. Default 0.
+    pub clients: u32,
 }
 
 impl Default for Peers {
@@ -94,6 +98,7 @@ impl Default for Peers {
             arrival_window_s: 10.0,
             arrival_rate_per_s: 10.0,
             bootstrap_count: 1,
+            clients: 0,
         }
     }
 }
@@ -456,6 +461,7 @@ impl Scenario {
             },
         };
         c.bootstrap_count = self.peers.bootstrap_count;
+        c.clients = self.peers.clients;
         c.overlay = Arc::new(self.overlay_config());
         let n = &self.network;
         c.latency = match n.latency {

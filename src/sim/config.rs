@@ -35,8 +35,11 @@ pub struct SimConfig {
     pub duration: Duration,
     /// Period of time-series samples.
     pub sample_interval: Duration,
-    /// Node slots (initial peers).
+    /// Node slots of peers; slots `peers..peers + clients` are clients.
     pub peers: u32,
+    /// Clients (RFC 6940 §4.2): arrive after the peers, connect through the peer
+    /// responsible for their Node-ID, never join.
+    pub clients: u32,
     /// Arrival pattern of the initial peers.
     pub arrival: Arrival,
     /// Nodes `0..bootstrap_count` are the bootstrap peers every joiner is given.
@@ -70,6 +73,7 @@ impl SimConfig {
             duration: Duration::from_secs(60),
             sample_interval: Duration::from_secs(1),
             peers,
+            clients: 0,
             arrival: Arrival::All,
             bootstrap_count: 1,
             overlay: Arc::new(OverlayConfig::new("reload-sim.example")),

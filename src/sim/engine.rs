@@ -109,6 +109,8 @@ struct Slot<P> {
     joined: bool,
     leaving: bool,
     lookups_started: bool,
+    /// A client connected to its peer.
+    connected: bool,
 }
 
 /// What a finished run hands to the reports.
@@ -188,7 +190,10 @@ impl<P: Peer> Sim<P> {
     /// A run of `cfg` with peers of type `P`, every initial arrival and the first sample
     /// scheduled.
     pub fn with_peer(cfg: SimConfig) -> Sim<P> {
-        let peers = cfg.peers.min(NodeIndex::MAX_SLOTS);
+        let peers = cfg
+            .peers
+            .saturating_add(cfg.clients)
+            .min(NodeIndex::MAX_SLOTS);
         let seeds = Seeds::new(cfg.seed);
         let latency =
             LatencyModel::new(cfg.latency, peers, &mut seeds.stream(purpose::COORDINATES));
@@ -204,6 +209,7 @@ impl<P: Peer> Sim<P> {
                 joined: false,
                 leaving: false,
                 lookups_started: false,
+                connected: false,
             })
             .collect();
         let mut sim = Sim {
@@ -241,9 +247,11 @@ impl<P: Peer> Sim<P> {
         sim
     }
 
-    fn schedule_arrivals(&mut self, peers: u32) {
+    fn schedule_arrivals(&mut self, slots: u32) {
         let mut arrival_rng = self.seeds.stream(purpose::ARRIVAL);
         let mut at = Time::ZERO;
+        let peers = self.cfg.peers.min(slots);
+        let mut last = Time::ZERO;
         for i in 0..peers {
             let t = match self.cfg.arrival {
                 Arrival::All => Time::ZERO,
@@ -257,6 +265,12 @@ impl<P: Peer> Sim<P> {
                     at
                 }
             };
+            last = last.max(t);
+            self.queue.push(t, Ev::Arrive(i));
+        }
+        // Clients come once the peers are there, 10 ms apart.
+        for (k, i) in (peers..slots).enumerate() {
+            let t = last + Duration::from_millis(1000 + 10 * k as u64);
             self.queue.push(t, Ev::Arrive(i));
         }
     }
@@ -390,7 +404,15 @@ impl<P: Peer> Sim<P> {
         let seed = self.seeds.node_seed(i, inc);
         let addr = NodeIndex(i).addr();
         let mut node = P::create(self.cfg.overlay.clone(), identity, addr, now, seed);
-        let started = if i == 0 && inc == 0 {
+        let started = if i >= self.cfg.peers {
+            let boot: Vec<SocketAddr> = self
+                .bootstrap
+                .iter()
+                .copied()
+                .filter(|a| *a != addr)
+                .collect();
+            node.connect_client(now, &boot)
+        } else if i == 0 && inc == 0 {
             node.start_overlay(now)
         } else {
             let boot: Vec<SocketAddr> = self
@@ -411,6 +433,7 @@ impl<P: Peer> Sim<P> {
             joined: false,
             leaving: false,
             lookups_started: false,
+            connected: false,
         };
         self.live += 1;
         self.metrics.counters.arrivals += 1;
@@ -632,7 +655,18 @@ impl<P: Peer> Sim<P> {
 
     fn on_event(&mut self, i: u32, id: NodeId, e: Event) {
         match e {
-            Event::Joined | Event::Connected | Event::NeighborsChanged | Event::Fetched { .. } => {}
+            Event::Joined | Event::NeighborsChanged | Event::Fetched { .. } => {}
+            Event::Connected => {
+                let slot = &mut self.slots[i as usize];
+                if !slot.connected {
+                    slot.connected = true;
+                    self.metrics.counters.clients_connected += 1;
+                    let inc = slot.incarnation;
+                    if self.cfg.sip.enabled {
+                        self.sip_joined(i, inc);
+                    }
+                }
+            }
             Event::CallDone { call, outcome } => self.call_done(id, call, outcome),
             Event::Left => self.remove(i),
             Event::RequestDone { request, outcome } => {

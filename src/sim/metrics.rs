@@ -65,6 +65,8 @@ pub struct Counters {
     pub rejoins: u64,
     /// Peers that reached Joined.
     pub joins: u64,
+    /// Clients that connected to their peer (first time per life).
+    pub clients_connected: u64,
     /// `join`/`start_overlay` commands refused by the node.
     pub join_refused: u64,
     /// Crashes.

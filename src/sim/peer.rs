@@ -35,6 +35,8 @@ pub trait Peer {
     fn start_overlay(&mut self, now: Time) -> Result<(), CommandError>;
     /// Joins through bootstrap peers.
     fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError>;
+    /// Connects as a client (RFC 6940 §4.2) through bootstrap peers.
+    fn connect_client(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError>;
     /// Leaves gracefully.
     fn leave(&mut self, now: Time);
     /// Sends a routed Ping (a lookup).
@@ -90,6 +92,9 @@ impl Peer for Node {
     }
     fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
         Node::join(self, now, bootstrap)
+    }
+    fn connect_client(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
+        Node::connect_client(self, now, bootstrap)
     }
     fn leave(&mut self, now: Time) {
         Node::leave(self, now)

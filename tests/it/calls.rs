@@ -164,3 +164,32 @@ fn without_sip_nothing_registers_or_calls() {
     assert_eq!(out.counters.stores_ok, 0);
     assert!(out.samples.iter().all(|s| s.availability == 1.0));
 }
+
+#[test]
+fn clients_register_and_are_called_through_their_peers() {
+    let out = simulate(&quiet(&["peers.clients=20"]));
+    assert_eq!(out.counters.clients_connected, 20);
+    let calls = out.calls.records();
+    // Slots 50.. are the clients: calls to their users reach them.
+    let to_clients: Vec<_> = calls
+        .iter()
+        .filter(|c| {
+            c.expected.is_some()
+                && c.callee_aor
+                    .strip_prefix("node")
+                    .and_then(|r| r.split('@').next())
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_some_and(|n| n >= 50)
+        })
+        .collect();
+    assert!(
+        to_clients.len() > 20,
+        "{} calls to client users",
+        to_clients.len()
+    );
+    for c in &to_clients {
+        assert_eq!(c.outcome, CallOutcome::Ok, "{c:?}");
+        assert_eq!(c.correct(), Some(true), "{c:?}");
+    }
+    assert_eq!(out.calls.figures().success_rate, 1.0);
+}

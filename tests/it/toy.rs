@@ -97,6 +97,9 @@ impl Peer for Toy {
         self.rearm(now);
         Ok(())
     }
+    fn connect_client(&mut self, _now: Time, _bootstrap: &[Addr]) -> Result<(), CommandError> {
+        Err(CommandError::InvalidState(self.state))
+    }
     fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
         let first = *bootstrap.first().ok_or(CommandError::NoBootstrap)?;
         self.state = NodeState::Joining;

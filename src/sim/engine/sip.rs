@@ -189,7 +189,7 @@ impl<P: Peer> Sim<P> {
         for _ in 0..8 {
             let i = self.sip.rng.random_range(0..n);
             let s = &self.slots[i as usize];
-            if s.joined && !s.leaving && s.node.is_some() {
+            if (s.joined || s.connected) && !s.leaving && s.node.is_some() {
                 return Some(i);
             }
         }
