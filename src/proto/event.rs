@@ -143,13 +143,7 @@ pub enum CallError {
     /// The AppAttach was answered by a node other than the route's last entry.
     #[error("wrong callee")]
     WrongCallee,
-    /// A request timed out.
-    #[error("timed out")]
-    Timeout,
-    /// A request was answered with this error code.
-    #[error("error response {0:#x}")]
-    ErrorResponse(u16),
-    /// No connected peer to send to.
-    #[error("no route")]
-    NoRoute,
+    /// A Fetch or AppAttach of the call failed.
+    #[error(transparent)]
+    Request(#[from] RequestError),
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::proto::event::{CallError, CallInfo};
+use crate::proto::event::{CallError, CallInfo, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
 use crate::time::Time;
 
@@ -56,9 +56,9 @@ impl CallOutcome {
             CallError::NotRegistered => CallOutcome::NotRegistered,
             CallError::IndirectionLoop => CallOutcome::IndirectionLoop,
             CallError::WrongCallee => CallOutcome::WrongCallee,
-            CallError::Timeout => CallOutcome::Timeout,
-            CallError::ErrorResponse(c) => CallOutcome::Error(c),
-            CallError::NoRoute => CallOutcome::NoRoute,
+            CallError::Request(RequestError::Timeout) => CallOutcome::Timeout,
+            CallError::Request(RequestError::ErrorResponse(c)) => CallOutcome::Error(c),
+            CallError::Request(RequestError::NoRoute) => CallOutcome::NoRoute,
         }
     }
 }

@@ -232,12 +232,7 @@ impl Node {
                 outcome: Err(why),
             }),
             Purpose::CallFetch { call } | Purpose::CallAttach { call, .. } => {
-                let why = match why {
-                    RequestError::Timeout => CallError::Timeout,
-                    RequestError::ErrorResponse(c) => CallError::ErrorResponse(c),
-                    RequestError::NoRoute => CallError::NoRoute,
-                };
-                self.call_step_failed(now, call, why);
+                self.call_step_failed(now, call, CallError::Request(why));
             }
             other => self.internal_request_failed(now, other),
         }

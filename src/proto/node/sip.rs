@@ -4,7 +4,7 @@
 //! that the answerer is the list's last entry. GRUUs skip the Fetch.
 
 use super::Node;
-use crate::proto::event::{CallError, CallInfo, CommandError, Event, RequestId};
+use crate::proto::event::{CallError, CallInfo, CommandError, Event, RequestError, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::transaction::Purpose;
 use crate::proto::wire::Wire;
@@ -76,13 +76,7 @@ impl Node {
         let bytes = SipRegistration::Uri(target.as_bytes().to_vec())
             .to_bytes()
             .map_err(|_| CommandError::Encode)?;
-        let value = StoredDataValue::Dictionary {
-            key: self.id.octets().to_vec(),
-            value: DataValue {
-                exists: true,
-                value: bytes,
-            },
-        };
+        let value = own_entry(self.id, true, bytes);
         self.store_value(now, resource, lifetime_s, value)
     }
 
@@ -90,13 +84,7 @@ impl Node {
     pub fn unregister(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
         let resource = ResourceId::hash(aor.as_bytes());
         self.registrations.retain(|r| r.resource != resource);
-        let value = StoredDataValue::Dictionary {
-            key: self.id.octets().to_vec(),
-            value: DataValue {
-                exists: false,
-                value: Vec::new(),
-            },
-        };
+        let value = own_entry(self.id, false, Vec::new());
         self.store_value(now, resource, 600, value)
     }
 
@@ -111,13 +99,7 @@ impl Node {
             destination_list: vec![Destination::Node(self.id)],
         };
         let bytes = reg.to_bytes().map_err(|_| CommandError::Encode)?;
-        let value = StoredDataValue::Dictionary {
-            key: self.id.octets().to_vec(),
-            value: DataValue {
-                exists: true,
-                value: bytes,
-            },
-        };
+        let value = own_entry(self.id, true, bytes);
         self.store_value(now, resource, lifetime_s, value)
     }
 
@@ -229,7 +211,7 @@ impl Node {
             )
             .is_err()
         {
-            self.call_step_failed(now, call, CallError::NoRoute);
+            self.call_step_failed(now, call, CallError::Request(RequestError::NoRoute));
         }
     }
 
@@ -328,7 +310,7 @@ impl Node {
                 )
                 .is_err()
             {
-                self.call_step_failed(now, call, CallError::NoRoute);
+                self.call_step_failed(now, call, CallError::Request(RequestError::NoRoute));
             }
         }
     }
@@ -396,4 +378,12 @@ impl Node {
 
 fn refresh_after(lifetime_s: u32) -> Duration {
     Duration::from_millis(u64::from(lifetime_s) * 800)
+}
+
+/// A SIP-REGISTRATION dictionary entry under `node`'s own key (RFC 7904 §3).
+fn own_entry(node: NodeId, exists: bool, value: Vec<u8>) -> StoredDataValue {
+    StoredDataValue::Dictionary {
+        key: node.octets().to_vec(),
+        value: DataValue { exists, value },
+    }
 }

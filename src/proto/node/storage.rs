@@ -86,22 +86,15 @@ impl Node {
         resource: ResourceId,
         kind_data: Vec<StoreKindData>,
     ) -> Result<RequestId, CommandError> {
-        if !self.can_request() {
-            return Err(CommandError::InvalidState(self.state));
-        }
-        let body = Body::StoreReq(StoreReq {
-            resource,
-            replica_number: 0,
-            kind_data,
-        });
-        self.start_request(
+        self.request_to_resource(
             now,
-            vec![Destination::Resource(resource)],
-            body,
-            Purpose::Command,
-            None,
+            resource,
+            Body::StoreReq(StoreReq {
+                resource,
+                replica_number: 0,
+                kind_data,
+            }),
         )
-        .map_err(|_| CommandError::Encode)
     }
 
     /// Fetches from `resource` (routed to the responsible peer). The values come as
@@ -112,13 +105,25 @@ impl Node {
         resource: ResourceId,
         specifiers: Vec<StoredDataSpecifier>,
     ) -> Result<RequestId, CommandError> {
+        self.request_to_resource(
+            now,
+            resource,
+            Body::FetchReq(FetchReq {
+                resource,
+                specifiers,
+            }),
+        )
+    }
+
+    fn request_to_resource(
+        &mut self,
+        now: Time,
+        resource: ResourceId,
+        body: Body,
+    ) -> Result<RequestId, CommandError> {
         if !self.can_request() {
             return Err(CommandError::InvalidState(self.state));
         }
-        let body = Body::FetchReq(FetchReq {
-            resource,
-            specifiers,
-        });
         self.start_request(
             now,
             vec![Destination::Resource(resource)],
