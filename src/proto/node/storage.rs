@@ -23,17 +23,13 @@ const REPLICAS: usize = 2;
 /// Wait after losing a successor before making new replicas (§10.7.1).
 pub const REPLICA_HOLD_DOWN: Duration = Duration::from_secs(30);
 
-/// Verifies a StoredData signature (§7.1); array entries are signed with index 0.
+/// Verifies a StoredData signature (§7.1).
 fn verify_value(resource: &ResourceId, kind: KindId, d: &StoredData) -> Option<SignerInfo> {
-    let mut value = d.value.clone();
-    if let StoredDataValue::Array { index, .. } = &mut value {
-        *index = 0;
-    }
     let input = data_signature_input(
         resource,
         kind,
         d.storage_time,
-        &value,
+        &d.value,
         &d.signature.identity,
     )
     .ok()?;
@@ -60,12 +56,8 @@ impl Node {
         lifetime: u32,
         value: StoredDataValue,
     ) -> StoredData {
-        let mut signed = value.clone();
-        if let StoredDataValue::Array { index, .. } = &mut signed {
-            *index = 0;
-        }
         let identity = self.crypto.identity();
-        let signature = match data_signature_input(resource, kind, storage_time, &signed, &identity)
+        let signature = match data_signature_input(resource, kind, storage_time, &value, &identity)
         {
             Ok(input) => self.crypto.sign(&input),
             Err(_) => crate::proto::wire::security::Signature::anonymous(),

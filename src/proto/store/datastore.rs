@@ -123,8 +123,8 @@ pub struct StoreContext<'a> {
     /// Checks one StoredData signature and returns its signer, or `None` if the signature
     /// or the certificate is not valid now. The caller computes
     /// [`data_signature_input`](crate::proto::wire::storage::data_signature_input) for
-    /// (Resource-ID, Kind, value); for array entries the index is set to 0 before signing
-    /// (§7.4.2.2), both for appends (0xffffffff) and for re-stored entries.
+    /// (Resource-ID, Kind, value), which signs array entries with index 0 (§7.2.2), so
+    /// appends (0xffffffff) and re-stored entries verify alike.
     pub verify: &'a dyn Fn(&ResourceId, KindId, &StoredData) -> Option<SignerInfo>,
     /// The overlay's Kinds.
     pub kinds: &'a KindConfig,

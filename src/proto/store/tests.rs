@@ -38,15 +38,11 @@ pub(super) fn bob() -> SignerInfo {
 }
 
 pub(super) fn digest(resource: &ResourceId, kind: KindId, d: &StoredData) -> Vec<u8> {
-    let mut value = d.value.clone();
-    if let StoredDataValue::Array { index, .. } = &mut value {
-        *index = 0;
-    }
     let input = data_signature_input(
         resource,
         kind,
         d.storage_time,
-        &value,
+        &d.value,
         &d.signature.identity,
     )
     .unwrap();

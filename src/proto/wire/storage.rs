@@ -255,8 +255,9 @@ impl Wire for StoredData {
 
 /// The bytes a StoredData signature covers (§7.1): resource_id ‖ kind ‖ storage_time ‖
 /// StoredDataValue ‖ SignerIdentity. The Resource-ID is taken as encoded on the wire, with
-/// its length byte (reload-spec.md §15 item 9). For an array append (index 0xffffffff) the
-/// caller signs with index 0 (§7.2.2).
+/// its length byte (reload-spec.md §15 item 9). An array entry is signed with index 0
+/// (§7.2.2): an append (0xffffffff) gets its real index only when stored, so signer and
+/// verifiers use 0 for every array entry.
 pub fn data_signature_input(
     resource: &ResourceId,
     kind: KindId,
@@ -270,7 +271,13 @@ pub fn data_signature_input(
     resource.encode(&mut out)?;
     out.extend_from_slice(&kind.0.to_be_bytes());
     out.extend_from_slice(&storage_time.to_be_bytes());
-    value.encode(&mut out)?;
+    match value {
+        StoredDataValue::Array { value, .. } => {
+            out.extend_from_slice(&0u32.to_be_bytes());
+            value.encode(&mut out)?;
+        }
+        other => other.encode(&mut out)?,
+    }
     identity.encode(&mut out)?;
     Ok(out)
 }
