@@ -399,28 +399,22 @@ impl<P: Peer> Sim<P> {
         }
         let inc = slot.incarnation;
         // Slot i is one device; its certificate names the user `node<i>@<overlay>`.
-        let user = format!("node{i}@{}", self.cfg.overlay.overlay_name);
+        let user = sip::user_of(i, &self.cfg.overlay.overlay_name);
         let identity = Identity::new(self.seeds.node_id(i, inc), &user);
         let seed = self.seeds.node_seed(i, inc);
         let addr = NodeIndex(i).addr();
         let mut node = P::create(self.cfg.overlay.clone(), identity, addr, now, seed);
+        let boot: Vec<SocketAddr> = self
+            .bootstrap
+            .iter()
+            .copied()
+            .filter(|a| *a != addr)
+            .collect();
         let started = if i >= self.cfg.peers {
-            let boot: Vec<SocketAddr> = self
-                .bootstrap
-                .iter()
-                .copied()
-                .filter(|a| *a != addr)
-                .collect();
             node.connect_client(now, &boot)
         } else if i == 0 && inc == 0 {
             node.start_overlay(now)
         } else {
-            let boot: Vec<SocketAddr> = self
-                .bootstrap
-                .iter()
-                .copied()
-                .filter(|a| *a != addr)
-                .collect();
             node.join(now, &boot)
         };
         if started.is_err() {

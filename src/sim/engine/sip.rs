@@ -89,6 +89,11 @@ fn live_registration(regs: &BTreeMap<u32, Reg>, slot: u32, now: Time) -> Option<
         .map(|r| r.node_id)
 }
 
+/// The user name on slot `i`'s certificate: `node<i>@<overlay>`.
+pub(super) fn user_of(i: u32, overlay: &str) -> String {
+    aor("node", i, overlay)
+}
+
 fn aor(prefix: &str, i: u32, overlay: &str) -> String {
     format!("{prefix}{i}@{overlay}")
 }
@@ -123,7 +128,7 @@ impl<P: Peer> Sim<P> {
         let Some(node) = slot.node.as_mut() else {
             return;
         };
-        let user = aor("node", i, &self.cfg.overlay.overlay_name);
+        let user = user_of(i, &self.cfg.overlay.overlay_name);
         match node.register(now, &user, self.sip.cfg.registration_lifetime_s) {
             Ok(_) => {
                 let resource = ResourceId::hash(user.as_bytes());
@@ -225,7 +230,7 @@ impl<P: Peer> Sim<P> {
                 } else {
                     caller
                 };
-                (aor("node", j, overlay), Some(j), self.sip.expected(j, now))
+                (user_of(j, overlay), Some(j), self.sip.expected(j, now))
             };
         let slot = &mut self.slots[caller as usize];
         let Some(node) = slot.node.as_mut() else {
