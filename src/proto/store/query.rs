@@ -12,7 +12,7 @@ use crate::proto::wire::error_response::ErrorResponse;
 use crate::proto::wire::security::{HASH_SHA1, Signature};
 use crate::proto::wire::storage::{
     ArrayRange, DataModel, FetchAns, FetchKindResponse, FetchReq, FindAns, FindKindData, FindReq,
-    MetaData, MetaDataValue, SpecifierIndices, StatAns, StatKindResponse, StoredData,
+    KindId, MetaData, MetaDataValue, SpecifierIndices, StatAns, StatKindResponse, StoredData,
     StoredDataSpecifier, StoredDataValue, StoredMetaData,
 };
 use crate::time::Time;
@@ -51,6 +51,37 @@ impl DataStore {
             }
         }
         Ok(())
+    }
+
+    /// Fetch and Stat alike (§7.4.2.2, §7.4.3.2): per specifier, in request order, the
+    /// Kind, its stored generation (0 if nothing is stored) and `value` of each selected
+    /// position, or no values when the specifier's nonzero generation equals the stored
+    /// one.
+    fn answer_specifiers<T>(
+        &self,
+        now: Time,
+        req: &FetchReq,
+        kinds: &KindConfig,
+        value: impl Fn(Slot, Option<&Entry>) -> T,
+    ) -> Result<Vec<(KindId, u64, Vec<T>)>, ErrorResponse> {
+        Self::check_specifiers(&req.specifiers, kinds)?;
+        Ok(req
+            .specifiers
+            .iter()
+            .map(|s| {
+                let kd = self.kind_data(&req.resource, s.kind);
+                let generation = kd.map_or(0, |k| k.generation);
+                let values = if s.generation != 0 && s.generation == generation {
+                    Vec::new()
+                } else {
+                    Self::select(kd, &s.indices, now)
+                        .into_iter()
+                        .map(|(slot, e)| value(slot, e))
+                        .collect()
+                };
+                (s.kind, generation, values)
+            })
+            .collect())
     }
 
     /// The positions a specifier selects, each with its live entry if any. Array ranges
@@ -109,34 +140,21 @@ impl DataStore {
         req: &FetchReq,
         kinds: &KindConfig,
     ) -> Result<FetchAns, ErrorResponse> {
-        Self::check_specifiers(&req.specifiers, kinds)?;
-        let kind_responses = req
-            .specifiers
-            .iter()
-            .map(|s| {
-                let kd = self.kind_data(&req.resource, s.kind);
-                let generation = kd.map_or(0, |k| k.generation);
-                let values = if s.generation != 0 && s.generation == generation {
-                    Vec::new()
-                } else {
-                    Self::select(kd, &s.indices, now)
-                        .into_iter()
-                        .map(|(slot, e)| match e {
-                            Some(e) => e.outgoing(now),
-                            None => StoredData {
-                                storage_time: 0,
-                                lifetime: 0,
-                                value: slot.missing(),
-                                signature: Signature::anonymous(),
-                            },
-                        })
-                        .collect()
-                };
-                FetchKindResponse {
-                    kind: s.kind,
-                    generation,
-                    values,
-                }
+        let kind_responses = self
+            .answer_specifiers(now, req, kinds, |slot, e| match e {
+                Some(e) => e.outgoing(now),
+                None => StoredData {
+                    storage_time: 0,
+                    lifetime: 0,
+                    value: slot.missing(),
+                    signature: Signature::anonymous(),
+                },
+            })?
+            .into_iter()
+            .map(|(kind, generation, values)| FetchKindResponse {
+                kind,
+                generation,
+                values,
             })
             .collect();
         Ok(FetchAns { kind_responses })
@@ -152,31 +170,16 @@ impl DataStore {
         req: &FetchReq,
         kinds: &KindConfig,
     ) -> Result<StatAns, ErrorResponse> {
-        Self::check_specifiers(&req.specifiers, kinds)?;
-        let kind_responses = req
-            .specifiers
-            .iter()
-            .map(|s| {
-                let kd = self.kind_data(&req.resource, s.kind);
-                let generation = kd.map_or(0, |k| k.generation);
-                let values = if s.generation != 0 && s.generation == generation {
-                    Vec::new()
-                } else {
-                    Self::select(kd, &s.indices, now)
-                        .into_iter()
-                        .map(|(slot, e)| match e {
-                            Some(e) => {
-                                metadata(&e.data.value, e.data.storage_time, e.remaining_secs(now))
-                            }
-                            None => metadata(&slot.missing(), 0, 0),
-                        })
-                        .collect()
-                };
-                StatKindResponse {
-                    kind: s.kind,
-                    generation,
-                    values,
-                }
+        let kind_responses = self
+            .answer_specifiers(now, req, kinds, |slot, e| match e {
+                Some(e) => metadata(&e.data.value, e.data.storage_time, e.remaining_secs(now)),
+                None => metadata(&slot.missing(), 0, 0),
+            })?
+            .into_iter()
+            .map(|(kind, generation, values)| StatKindResponse {
+                kind,
+                generation,
+                values,
             })
             .collect();
         Ok(StatAns { kind_responses })
