@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::proto::event::{CallError, CallInfo, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
+use crate::sim::lookups::take_pending_of;
 use crate::time::Time;
 
 /// How a call ended.
@@ -260,16 +261,9 @@ impl CallLedger {
 
     /// `caller` is gone: its calls in progress end as [`CallOutcome::OriginGone`].
     pub fn origin_gone(&mut self, now: Time, caller: NodeId) {
-        let keys: Vec<_> = self
-            .pending
-            .range((caller, TransactionId(0))..=(caller, TransactionId(u64::MAX)))
-            .map(|(k, _)| *k)
-            .collect();
-        for k in keys {
-            if let Some(i) = self.pending.remove(&k) {
-                self.records[i].outcome = CallOutcome::OriginGone;
-                self.records[i].done = Some(now);
-            }
+        for i in take_pending_of(&mut self.pending, caller) {
+            self.records[i].outcome = CallOutcome::OriginGone;
+            self.records[i].done = Some(now);
         }
     }
 

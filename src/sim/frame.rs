@@ -2,10 +2,8 @@
 //! code (RFC 6940 §6.6.2, §6.3.2, §6.3.3), for per-message-type metrics.
 
 use crate::proto::wire::framing::{DATA_HEADER_LEN, FRAME_ACK, FRAME_DATA};
+use crate::proto::wire::header::FIXED_HEADER_LEN;
 use crate::proto::wire::message::code_name;
-
-/// Bytes of the fixed part of the forwarding header.
-const FIXED_HEADER_LEN: usize = 38;
 
 /// What a datagram is, as far as metrics care.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

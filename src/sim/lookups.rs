@@ -185,16 +185,9 @@ impl Ledger {
 
     /// `origin` is gone: its pending lookups end as [`Outcome::OriginGone`].
     pub fn origin_gone(&mut self, now: Time, origin: NodeId) {
-        let keys: Vec<_> = self
-            .pending
-            .range((origin, TransactionId(0))..=(origin, TransactionId(u64::MAX)))
-            .map(|(k, _)| *k)
-            .collect();
-        for k in keys {
-            if let Some(i) = self.pending.remove(&k) {
-                self.records[i].outcome = Outcome::OriginGone;
-                self.records[i].done = Some(now);
-            }
+        for i in take_pending_of(&mut self.pending, origin) {
+            self.records[i].outcome = Outcome::OriginGone;
+            self.records[i].done = Some(now);
         }
     }
 
@@ -251,4 +244,17 @@ impl Ledger {
         }
         f
     }
+}
+
+/// Removes and returns, in transaction order, the ledger indices of everything `node`
+/// still has pending (its requests end when it goes).
+pub(crate) fn take_pending_of(
+    pending: &mut BTreeMap<(NodeId, TransactionId), usize>,
+    node: NodeId,
+) -> Vec<usize> {
+    let keys: Vec<_> = pending
+        .range((node, TransactionId(0))..=(node, TransactionId(u64::MAX)))
+        .map(|(k, _)| *k)
+        .collect();
+    keys.iter().filter_map(|k| pending.remove(k)).collect()
 }
