@@ -418,12 +418,8 @@ impl Node {
             .links
             .iter()
             .enumerate()
-            .filter(|(_, l)| {
-                l.state != LinkState::Handshaking
-                    && l.peer.is_none_or(|p| {
-                        !self.neighbors.contains(p) && !self.fingers.filled().contains(&p)
-                    })
-            })
+            // Never a link of the Routing Table (kept current in `routing`) or one being set up.
+            .filter(|(_, l)| l.state != LinkState::Handshaking && !l.routing)
             .min_by_key(|(_, l)| l.last_heard)
             .map(|(i, _)| i);
         match victim {
