@@ -2,7 +2,7 @@
 //! typed results.
 
 use crate::proto::config::Addr;
-use crate::proto::id::{NodeId, TransactionId};
+use crate::proto::id::{NodeId, ResourceId, TransactionId};
 use crate::proto::wire::storage::FetchAns;
 
 /// A datagram to send: one FramedMessage frame (§6.6.2), data or ack.
@@ -91,6 +91,16 @@ pub enum Event {
         /// Its outcome.
         outcome: Result<Answer, RequestError>,
     },
+    /// A Store of a registration made by `register` finished: the first store or a refresh
+    /// (RFC 7904 §3).
+    Registered {
+        /// H(AoR).
+        aor: ResourceId,
+        /// The Store request.
+        request: RequestId,
+        /// Its outcome: code store_ans when the registration is stored.
+        outcome: Result<Answer, RequestError>,
+    },
     /// The values of a `fetch`; `RequestDone` for the same request follows.
     Fetched {
         /// The request.
@@ -143,7 +153,10 @@ pub enum CallError {
     /// The AppAttach was answered by a node other than the route's last entry.
     #[error("wrong callee")]
     WrongCallee,
-    /// A Fetch or AppAttach of the call failed.
-    #[error(transparent)]
-    Request(#[from] RequestError),
+    /// A registration Fetch of the call failed.
+    #[error("registration fetch: {0}")]
+    Fetch(RequestError),
+    /// The AppAttach of the call failed.
+    #[error("app attach: {0}")]
+    Attach(RequestError),
 }

@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 
 use crate::proto::config::Addr;
-use crate::proto::id::{NodeId, TransactionId};
+use crate::proto::id::{NodeId, ResourceId, TransactionId};
 use crate::proto::wire::Destination;
 use crate::time::Time;
 
@@ -48,6 +48,11 @@ pub enum Purpose {
     ClientAttach,
     /// A client's Ping checking that its peer is still responsible for it.
     ClientCheck,
+    /// The Store of a SIP registration or its refresh (RFC 7904 §3).
+    Register {
+        /// H(AoR).
+        aor: ResourceId,
+    },
     /// The registration Fetch of call lookup `call` (RFC 7904 §4).
     CallFetch {
         /// The call.

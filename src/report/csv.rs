@@ -48,7 +48,7 @@ pub const TIMESERIES_COLUMNS: [&str; 10] = [
 ];
 
 /// The last columns of `timeseries.csv`: registrations, availability, calls and stores.
-pub const TIMESERIES_SIP_COLUMNS: [&str; 8] = [
+pub const TIMESERIES_SIP_COLUMNS: [&str; 10] = [
     "registrations_live",
     "registrations_available",
     "availability",
@@ -57,6 +57,8 @@ pub const TIMESERIES_SIP_COLUMNS: [&str; 8] = [
     "calls_failed",
     "stores_ok",
     "stores_failed",
+    "call_fetches_ok",
+    "call_fetches_failed",
 ];
 
 /// Nanoseconds as seconds with 9 decimals.
@@ -158,6 +160,8 @@ pub fn timeseries_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
             s.calls_failed.to_string(),
             s.stores_ok.to_string(),
             s.stores_failed.to_string(),
+            s.call_fetches_ok.to_string(),
+            s.call_fetches_failed.to_string(),
         ]);
         w.write_record(&row)?;
     }

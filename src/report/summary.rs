@@ -110,6 +110,8 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
             "attach_ms": spread(&c.attach_ms),
             "stores_ok": out.counters.stores_ok,
             "stores_failed": out.counters.stores_failed,
+            "call_fetches_ok": out.counters.call_fetches_ok,
+            "call_fetches_failed": out.counters.call_fetches_failed,
         },
         "availability": {
             "final": last.map_or(1.0, |s| s.availability),

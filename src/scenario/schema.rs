@@ -284,8 +284,11 @@ impl Default for WorkloadSection {
 pub struct Sip {
     /// Turns registrations and calls on. Default false.
     pub enabled: bool,
-    /// Fraction of users (`node<i>@<overlay>`, one per slot) that register when their peer
-    /// has joined, 0..=1. Default 0.9.
+    /// Users (AoRs `user<j>@<overlay>`), spread round-robin over peers and clients: user
+    /// `j` lives on node `j mod (count + clients)`. 0 (the default): one per node.
+    pub users: u32,
+    /// Fraction of users that register when their node has joined or connected, 0..=1.
+    /// Default 0.9.
     pub registered_fraction: f64,
     /// Registration lifetime, s (refreshed by the peer at 80 %), ≥ 1. Default 3600.
     pub registration_lifetime_s: u32,
@@ -305,6 +308,7 @@ impl Default for Sip {
         let w = SipWorkload::NONE;
         Sip {
             enabled: w.enabled,
+            users: w.users,
             registered_fraction: w.registered_fraction,
             registration_lifetime_s: w.registration_lifetime_s,
             register_start_s: 0.0,
@@ -500,6 +504,7 @@ impl Scenario {
         let sip = &self.sip;
         c.sip = SipWorkload {
             enabled: sip.enabled,
+            users: sip.users,
             registered_fraction: sip.registered_fraction,
             registration_lifetime_s: sip.registration_lifetime_s,
             register_start: Time::ZERO + dur_s(sip.register_start_s),

@@ -57,9 +57,11 @@ impl CallOutcome {
             CallError::NotRegistered => CallOutcome::NotRegistered,
             CallError::IndirectionLoop => CallOutcome::IndirectionLoop,
             CallError::WrongCallee => CallOutcome::WrongCallee,
-            CallError::Request(RequestError::Timeout) => CallOutcome::Timeout,
-            CallError::Request(RequestError::ErrorResponse(c)) => CallOutcome::Error(c),
-            CallError::Request(RequestError::NoRoute) => CallOutcome::NoRoute,
+            CallError::Fetch(r) | CallError::Attach(r) => match r {
+                RequestError::Timeout => CallOutcome::Timeout,
+                RequestError::ErrorResponse(c) => CallOutcome::Error(c),
+                RequestError::NoRoute => CallOutcome::NoRoute,
+            },
         }
     }
 }
@@ -75,8 +77,8 @@ pub struct CallRecord {
     pub caller: NodeId,
     /// The AoR called (no scheme).
     pub callee_aor: String,
-    /// The slot whose user the AoR names (`None` for AoRs nobody registers).
-    pub callee_slot: Option<u32>,
+    /// The user the AoR names (`None` for AoRs nobody registers).
+    pub callee_user: Option<u32>,
     /// The Node-ID holding a live registration of the AoR when the call was placed.
     pub expected: Option<NodeId>,
     /// For an ok call placed while the AoR had no live registration: the Node-ID holding
@@ -84,6 +86,9 @@ pub struct CallRecord {
     pub registered_at_done: Option<NodeId>,
     /// What the peer reported for an answered call.
     pub info: Option<CallInfo>,
+    /// Whether the registration Fetches were answered (`None` while pending or when the
+    /// caller went away).
+    pub fetch_answered: Option<bool>,
     /// How it ended.
     pub outcome: CallOutcome,
 }
@@ -207,7 +212,7 @@ impl CallLedger {
         CallLedger::default()
     }
 
-    /// `caller` placed call `id` to `aor`, the user of `callee_slot`; `expected` holds its
+    /// `caller` placed call `id` to `aor`, user `callee_user`; `expected` holds its
     /// live registration.
     pub fn issued(
         &mut self,
@@ -215,7 +220,7 @@ impl CallLedger {
         caller: NodeId,
         id: TransactionId,
         aor: String,
-        callee_slot: Option<u32>,
+        callee_user: Option<u32>,
         expected: Option<NodeId>,
     ) {
         self.pending.insert((caller, id), self.records.len());
@@ -224,16 +229,17 @@ impl CallLedger {
             done: None,
             caller,
             callee_aor: aor,
-            callee_slot,
+            callee_user,
             expected,
             registered_at_done: None,
             info: None,
+            fetch_answered: None,
             outcome: CallOutcome::Pending,
         });
     }
 
     /// The caller's call finished; `registered_now` gives the Node-ID holding a live
-    /// registration of a slot's user now, asked only for an ok call placed while none did.
+    /// registration of the callee user now, asked only for an ok call placed while none did.
     /// Returns the record if it was one of the workload's.
     pub fn done(
         &mut self,
@@ -249,13 +255,14 @@ impl CallLedger {
         match outcome {
             Ok(info) => {
                 if r.expected.is_none() {
-                    r.registered_at_done = r.callee_slot.and_then(registered_now);
+                    r.registered_at_done = r.callee_user.and_then(registered_now);
                 }
                 r.outcome = CallOutcome::Ok;
                 r.info = Some(info);
             }
             Err(e) => r.outcome = CallOutcome::from_error(e),
         }
+        r.fetch_answered = Some(!matches!(outcome, Err(CallError::Fetch(_))));
         Some(r)
     }
 

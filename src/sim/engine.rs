@@ -670,10 +670,9 @@ impl<P: Peer> Sim<P> {
                 {
                     let ok = r.outcome == Outcome::Ok;
                     self.metrics.lookup_finished(ok);
-                } else {
-                    self.sip_store_done(i, id, request, outcome);
                 }
             }
+            Event::Registered { aor, outcome, .. } => self.registered(i, id, aor, outcome),
             Event::RequestServed {
                 origin,
                 transaction,

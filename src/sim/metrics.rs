@@ -83,6 +83,10 @@ pub struct Counters {
     pub stores_ok: u64,
     /// Registration stores that failed (timeout, error, no route).
     pub stores_failed: u64,
+    /// Calls whose registration Fetches were answered (found or not).
+    pub call_fetches_ok: u64,
+    /// Calls whose registration Fetch failed (timeout, error, no route).
+    pub call_fetches_failed: u64,
     /// Calls the caller refused to start (`call` returned an error).
     pub calls_refused: u64,
     /// Calls due while no peer was joined (not placed).
@@ -124,6 +128,10 @@ pub struct Sample {
     pub stores_ok: u64,
     /// Registration stores that failed in the interval.
     pub stores_failed: u64,
+    /// Calls finished in the interval whose registration Fetches were answered.
+    pub call_fetches_ok: u64,
+    /// Calls finished in the interval whose registration Fetch failed.
+    pub call_fetches_failed: u64,
 }
 
 /// Counters, traffic totals and the time series.
@@ -137,6 +145,7 @@ pub struct Metrics {
     interval_lookups: (u64, u64, u64),
     interval_calls: (u64, u64, u64),
     interval_stores: (u64, u64),
+    interval_fetches: (u64, u64),
     registrations: (u64, u64),
     samples: Vec<Sample>,
     codes: Vec<u16>,
@@ -172,6 +181,7 @@ impl Metrics {
             interval_lookups: (0, 0, 0),
             interval_calls: (0, 0, 0),
             interval_stores: (0, 0),
+            interval_fetches: (0, 0),
             registrations: (0, 0),
             samples: Vec::new(),
             codes,
@@ -242,12 +252,20 @@ impl Metrics {
         self.interval_calls.0 += 1;
     }
 
-    /// A call finished, reaching its callee (`ok`) or not.
-    pub fn call_finished(&mut self, ok: bool) {
+    /// A call finished, reaching its callee (`ok`) or not, after its registration
+    /// Fetches were answered (`fetch_answered`) or not.
+    pub fn call_finished(&mut self, ok: bool, fetch_answered: bool) {
         if ok {
             self.interval_calls.1 += 1;
         } else {
             self.interval_calls.2 += 1;
+        }
+        if fetch_answered {
+            self.counters.call_fetches_ok += 1;
+            self.interval_fetches.0 += 1;
+        } else {
+            self.counters.call_fetches_failed += 1;
+            self.interval_fetches.1 += 1;
         }
     }
 
@@ -278,6 +296,7 @@ impl Metrics {
         let (issued, ok, failed) = std::mem::take(&mut self.interval_lookups);
         let (calls_issued, calls_ok, calls_failed) = std::mem::take(&mut self.interval_calls);
         let (stores_ok, stores_failed) = std::mem::take(&mut self.interval_stores);
+        let (call_fetches_ok, call_fetches_failed) = std::mem::take(&mut self.interval_fetches);
         let (live, available) = self.registrations;
         self.samples.push(Sample {
             time,
@@ -300,6 +319,8 @@ impl Metrics {
             calls_failed,
             stores_ok,
             stores_failed,
+            call_fetches_ok,
+            call_fetches_failed,
         });
         self.interval.clear();
     }

@@ -54,7 +54,10 @@ impl Workload {
 pub struct SipWorkload {
     /// Turns registrations and calls on.
     pub enabled: bool,
-    /// Fraction of users (slots) that register when their peer has joined.
+    /// Users (AoRs `user<j>@<overlay>`); user `j` lives on slot `j mod slots`. 0: one per
+    /// slot.
+    pub users: u32,
+    /// Fraction of users that register when their node has joined or connected.
     pub registered_fraction: f64,
     /// Lifetime of a registration, s; the peer refreshes it at 80 %.
     pub registration_lifetime_s: u32,
@@ -72,6 +75,7 @@ impl SipWorkload {
     /// No SIP workload.
     pub const NONE: SipWorkload = SipWorkload {
         enabled: false,
+        users: 0,
         registered_fraction: 0.9,
         registration_lifetime_s: 3600,
         register_start: Time::ZERO,

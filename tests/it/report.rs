@@ -26,11 +26,11 @@ fn csv_headers_are_stable() {
         h.ends_with(
             ",msgs_path_track_req,msgs_path_track_ans,msgs_error,msgs_unknown,\
              registrations_live,registrations_available,availability,calls_issued,calls_ok,\
-             calls_failed,stores_ok,stores_failed"
+             calls_failed,stores_ok,stores_failed,call_fetches_ok,call_fetches_failed"
         ),
         "{h}"
     );
-    assert_eq!(h.split(',').count(), 10 + 33 + 1 + 8);
+    assert_eq!(h.split(',').count(), 10 + 33 + 1 + 10);
 }
 
 const SMALL: &str = r#"

@@ -2,8 +2,9 @@
 //! GRUUs; indirections and their loop bound; unregistered users.
 
 use reload_sim::proto::event::{CallError, CallInfo, Event};
-use reload_sim::proto::id::TransactionId;
+use reload_sim::proto::id::{ResourceId, TransactionId};
 use reload_sim::proto::wire::Destination;
+use reload_sim::proto::wire::message::code;
 use reload_sim::proto::wire::sip::encode_gruu;
 use reload_sim::time::Duration;
 
@@ -103,4 +104,55 @@ fn unregistered_users_gruus_and_indirection_loops() {
         (g.callee, g.fetches, g.fetch),
         (net.node(3).node_id(), 0, Duration::ZERO)
     );
+}
+
+#[test]
+fn one_node_hosts_several_users_and_refreshes_each() {
+    let mut net = overlay(20);
+    let users = ["alice", "bob", "carol"].map(|u| format!("{u}@test.example.org"));
+    let now = net.now;
+    for u in &users {
+        net.node_mut(7).register(now, u, 10).unwrap();
+    }
+    net.service(7);
+    assert_eq!(net.node(7).registered_count(), 3);
+    // Refreshed at 80 % of 10 s: stores at 0, 8 and 16 s.
+    net.run_for(Duration::from_secs(20));
+    for u in &users {
+        let aor = ResourceId::hash(u.as_bytes());
+        let stores: Vec<_> = net
+            .events
+            .iter()
+            .filter_map(|(i, e)| match e {
+                Event::Registered {
+                    aor: a, outcome, ..
+                } if *i == 7 && *a == aor => Some(*outcome),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(stores.len(), 3, "{u}: {stores:?}");
+        assert!(
+            stores
+                .iter()
+                .all(|o| o.is_ok_and(|a| a.code == code::STORE_ANS)),
+            "{u}: {stores:?}"
+        );
+    }
+    let calls: Vec<_> = users.iter().map(|u| call(&mut net, 12, u)).collect();
+    net.run_for(Duration::from_secs(10));
+    for id in calls {
+        let info = outcome(&net, id).expect("finished").expect("reached");
+        assert_eq!(info.callee, net.node(7).node_id());
+    }
+    // Unregistering one user leaves the others reachable.
+    let now = net.now;
+    net.node_mut(7).unregister(now, &users[1]).unwrap();
+    net.service(7);
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(net.node(7).registered_count(), 2);
+    let gone = call(&mut net, 12, &users[1]);
+    let kept = call(&mut net, 12, &users[2]);
+    net.run_for(Duration::from_secs(10));
+    assert_eq!(outcome(&net, gone), Some(Err(CallError::NotRegistered)));
+    assert!(matches!(outcome(&net, kept), Some(Ok(_))));
 }

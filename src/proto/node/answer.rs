@@ -230,6 +230,14 @@ impl Node {
             _ => {}
         }
         match p.purpose {
+            Purpose::Register { aor } => self.events.push_back(Event::Registered {
+                aor,
+                request: p.id,
+                outcome: Ok(Answer {
+                    responder: signer,
+                    code,
+                }),
+            }),
             Purpose::Command => {
                 self.fetched(p.id, &msg);
                 self.events.push_back(Event::RequestDone {

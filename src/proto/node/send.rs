@@ -7,7 +7,7 @@ use crate::proto::chord::routing::next_hop_by;
 use crate::proto::config::Addr;
 use crate::proto::event::{CallError, Event, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
-use crate::proto::identity::encode_signed;
+use crate::proto::identity::{SimCrypto, encode_signed};
 use crate::proto::transaction::{Pending, Purpose};
 use crate::proto::wire::{Body, Destination, ForwardingHeader, Message, MessageContents};
 use crate::time::Time;
@@ -31,6 +31,17 @@ impl Node {
         destinations: Vec<Destination>,
         body: Body,
     ) -> Option<Vec<u8>> {
+        self.build_as(&self.crypto, txid, destinations, body)
+    }
+
+    /// [`Node::build`] signed by `signer`: one of this node's certificates.
+    pub(super) fn build_as(
+        &self,
+        signer: &SimCrypto,
+        txid: TransactionId,
+        destinations: Vec<Destination>,
+        body: Body,
+    ) -> Option<Vec<u8>> {
         let mut header = ForwardingHeader::new(
             self.config.overlay,
             self.config.configuration_sequence,
@@ -38,7 +49,7 @@ impl Node {
             destinations,
         );
         header.ttl = self.config.initial_ttl;
-        encode_signed(&self.crypto, &header, &MessageContents::new(body)).ok()
+        encode_signed(signer, &header, &MessageContents::new(body)).ok()
     }
 
     /// Candidate next hops: the Routing Table (neighbours and fingers) while joined; any
@@ -146,9 +157,26 @@ impl Node {
         purpose: Purpose,
         direct: Option<Addr>,
     ) -> Result<TransactionId, RequestError> {
+        let signer = self.crypto;
+        self.start_request_as(now, &signer, txid, destinations, body, purpose, direct)
+    }
+
+    /// Starts a request signed by `signer` (one of this node's certificates), tracked for
+    /// end-to-end retransmission.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn start_request_as(
+        &mut self,
+        now: Time,
+        signer: &SimCrypto,
+        txid: TransactionId,
+        destinations: Vec<Destination>,
+        body: Body,
+        purpose: Purpose,
+        direct: Option<Addr>,
+    ) -> Result<TransactionId, RequestError> {
         let first = destinations.first().cloned().ok_or(RequestError::NoRoute)?;
         let message = self
-            .build(txid, destinations, body)
+            .build_as(signer, txid, destinations, body)
             .ok_or(RequestError::NoRoute)?;
         let sent = self.dispatch(now, message.clone(), &first, direct);
         if !sent && direct.is_some() {
@@ -231,8 +259,16 @@ impl Node {
                 request: id,
                 outcome: Err(why),
             }),
-            Purpose::CallFetch { call } | Purpose::CallAttach { call, .. } => {
-                self.call_step_failed(now, call, CallError::Request(why));
+            Purpose::Register { aor } => self.events.push_back(Event::Registered {
+                aor,
+                request: id,
+                outcome: Err(why),
+            }),
+            Purpose::CallFetch { call } => {
+                self.call_step_failed(now, call, CallError::Fetch(why));
+            }
+            Purpose::CallAttach { call, .. } => {
+                self.call_step_failed(now, call, CallError::Attach(why));
             }
             other => self.internal_request_failed(now, other),
         }

@@ -4,15 +4,17 @@
 //! that the answerer is the list's last entry. GRUUs skip the Fetch.
 
 use super::Node;
+use super::storage::sign_value_as;
 use crate::proto::event::{CallError, CallInfo, CommandError, Event, RequestError, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
+use crate::proto::identity::{SignerInfo, SimCrypto};
 use crate::proto::transaction::Purpose;
 use crate::proto::wire::Wire;
 use crate::proto::wire::attach::{AppAttachReqAns, application};
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::sip::{SipRegistration, decode_gruu};
 use crate::proto::wire::storage::{
-    DataValue, FetchReq, KindId, SpecifierIndices, StoreKindData, StoredDataSpecifier,
+    DataValue, FetchReq, KindId, SpecifierIndices, StoreKindData, StoreReq, StoredDataSpecifier,
     StoredDataValue,
 };
 use crate::proto::wire::{Body, Destination, Message};
@@ -24,7 +26,8 @@ pub const MAX_INDIRECTIONS: usize = 4;
 /// A registration this node keeps alive.
 #[derive(Clone, Debug)]
 pub(super) struct Registration {
-    resource: ResourceId,
+    /// The certificate of the AoR's user on this node; H(AoR) is its user.
+    cert: SimCrypto,
     lifetime_s: u32,
     refresh_at: Time,
 }
@@ -45,18 +48,23 @@ pub(super) struct CallLookup {
 impl Node {
     /// Registers `aor` (no scheme, e.g. `alice@dht.example.com`) with a route to this node,
     /// stored at H(aor) under this node's Node-ID (USER-NODE-MATCH), refreshed at 80 % of
-    /// `lifetime_s` until `unregister`.
+    /// `lifetime_s` until `unregister`. Every store, the first and each refresh, ends in
+    /// `Event::Registered`.
+    ///
+    /// A node may host any number of users. The simulated enrollment server issues a
+    /// certificate per user and node (§13.3): user name `aor`, this Node-ID. The StoreReq and
+    /// the stored value are signed with it, as USER-NODE-MATCH requires of both (§7.3).
     pub fn register(
         &mut self,
         now: Time,
         aor: &str,
         lifetime_s: u32,
     ) -> Result<RequestId, CommandError> {
-        let resource = ResourceId::hash(aor.as_bytes());
-        let id = self.store_registration(now, resource, lifetime_s)?;
-        self.registrations.retain(|r| r.resource != resource);
+        let cert = self.user_cert(aor);
+        let id = self.store_registration(now, &cert, lifetime_s)?;
+        self.registrations.retain(|r| r.cert != cert);
         self.registrations.push(Registration {
-            resource,
+            cert,
             lifetime_s,
             refresh_at: now + refresh_after(lifetime_s),
         });
@@ -64,7 +72,8 @@ impl Node {
     }
 
     /// Registers `aor` as an alias: a `uri` registration pointing at `target` (another AoR
-    /// or a GRUU), stored under this node's Node-ID; callers follow it (RFC 7904 §3.2).
+    /// or a GRUU), stored under this node's Node-ID; callers follow it (RFC 7904 §3.2). Not
+    /// refreshed; the answer comes as `Event::RequestDone`.
     pub fn register_alias(
         &mut self,
         now: Time,
@@ -72,26 +81,39 @@ impl Node {
         target: &str,
         lifetime_s: u32,
     ) -> Result<RequestId, CommandError> {
-        let resource = ResourceId::hash(aor.as_bytes());
         let bytes = SipRegistration::Uri(target.as_bytes().to_vec())
             .to_bytes()
             .map_err(|_| CommandError::Encode)?;
         let value = own_entry(self.id, true, bytes);
-        self.store_value(now, resource, lifetime_s, value)
+        let cert = self.user_cert(aor);
+        self.store_value(now, &cert, lifetime_s, value, Purpose::Command)
     }
 
-    /// Stops refreshing `aor` and deletes the registration (exists = false, §7.2).
+    /// Stops refreshing `aor` and deletes the registration (exists = false, §7.2). The
+    /// answer comes as `Event::RequestDone`.
     pub fn unregister(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
-        let resource = ResourceId::hash(aor.as_bytes());
-        self.registrations.retain(|r| r.resource != resource);
+        let cert = self.user_cert(aor);
+        self.registrations.retain(|r| r.cert != cert);
         let value = own_entry(self.id, false, Vec::new());
-        self.store_value(now, resource, 600, value)
+        self.store_value(now, &cert, 600, value, Purpose::Command)
+    }
+
+    /// AoRs this node keeps registered.
+    pub fn registered_count(&self) -> usize {
+        self.registrations.len()
+    }
+
+    /// The certificate of user `aor` on this node.
+    fn user_cert(&self, aor: &str) -> SimCrypto {
+        SimCrypto {
+            signer: SignerInfo::new(self.id, aor),
+        }
     }
 
     fn store_registration(
         &mut self,
         now: Time,
-        resource: ResourceId,
+        cert: &SimCrypto,
         lifetime_s: u32,
     ) -> Result<RequestId, CommandError> {
         let reg = SipRegistration::Route {
@@ -100,49 +122,62 @@ impl Node {
         };
         let bytes = reg.to_bytes().map_err(|_| CommandError::Encode)?;
         let value = own_entry(self.id, true, bytes);
-        self.store_value(now, resource, lifetime_s, value)
+        let purpose = Purpose::Register {
+            aor: cert.signer.user,
+        };
+        self.store_value(now, cert, lifetime_s, value, purpose)
     }
 
+    /// Stores `value` at H(AoR) of `cert`, signed (value and request) by `cert`.
     fn store_value(
         &mut self,
         now: Time,
-        resource: ResourceId,
+        cert: &SimCrypto,
         lifetime_s: u32,
         value: StoredDataValue,
+        purpose: Purpose,
     ) -> Result<RequestId, CommandError> {
+        if !self.can_request() {
+            return Err(CommandError::InvalidState(self.state));
+        }
         // storage_time only has to grow from store to store of this node (§7.4.1.1); the
         // simulated clock in ms does, and the +1 separates two stores in one instant.
         self.last_storage_time = self.last_storage_time.max(now.as_millis()) + 1;
-        let signed = self.sign_value(
+        let resource = cert.signer.user;
+        let signed = sign_value_as(
+            cert,
             &resource,
             KindId::SIP_REGISTRATION,
             self.last_storage_time,
             lifetime_s,
             value,
         );
-        let kd = StoreKindData {
-            kind: KindId::SIP_REGISTRATION,
-            generation_counter: 0,
-            values: vec![signed],
-        };
-        self.store(now, resource, vec![kd])
+        let body = Body::StoreReq(StoreReq {
+            resource,
+            replica_number: 0,
+            kind_data: vec![StoreKindData {
+                kind: KindId::SIP_REGISTRATION,
+                generation_counter: 0,
+                values: vec![signed],
+            }],
+        });
+        let txid = self.new_txid();
+        let to = vec![Destination::Resource(resource)];
+        self.start_request_as(now, cert, txid, to, body, purpose, None)
+            .map_err(|_| CommandError::Encode)
     }
 
     /// Re-stores registrations due for refresh.
     pub(super) fn refresh_registrations(&mut self, now: Time) {
-        let due: Vec<(ResourceId, u32)> = self
+        let due: Vec<(SimCrypto, u32)> = self
             .registrations
             .iter()
             .filter(|r| r.refresh_at <= now)
-            .map(|r| (r.resource, r.lifetime_s))
+            .map(|r| (r.cert, r.lifetime_s))
             .collect();
-        for (resource, lifetime_s) in due {
-            let _ = self.store_registration(now, resource, lifetime_s);
-            if let Some(r) = self
-                .registrations
-                .iter_mut()
-                .find(|r| r.resource == resource)
-            {
+        for (cert, lifetime_s) in due {
+            let _ = self.store_registration(now, &cert, lifetime_s);
+            if let Some(r) = self.registrations.iter_mut().find(|r| r.cert == cert) {
                 r.refresh_at = now + refresh_after(lifetime_s);
             }
         }
@@ -211,7 +246,7 @@ impl Node {
             )
             .is_err()
         {
-            self.call_step_failed(now, call, CallError::Request(RequestError::NoRoute));
+            self.call_step_failed(now, call, CallError::Fetch(RequestError::NoRoute));
         }
     }
 
@@ -310,7 +345,7 @@ impl Node {
                 )
                 .is_err()
             {
-                self.call_step_failed(now, call, CallError::Request(RequestError::NoRoute));
+                self.call_step_failed(now, call, CallError::Attach(RequestError::NoRoute));
             }
         }
     }

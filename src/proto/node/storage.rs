@@ -6,7 +6,7 @@ use super::Node;
 use crate::proto::chord::NeighborTable;
 use crate::proto::event::{CommandError, Event, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
-use crate::proto::identity::{Signer, SignerInfo, SimVerifier, Verifier};
+use crate::proto::identity::{Signer, SignerInfo, SimCrypto, SimVerifier, Verifier};
 use crate::proto::store::StoreContext;
 use crate::proto::transaction::Purpose;
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
@@ -56,18 +56,7 @@ impl Node {
         lifetime: u32,
         value: StoredDataValue,
     ) -> StoredData {
-        let identity = self.crypto.identity();
-        let signature = match data_signature_input(resource, kind, storage_time, &value, &identity)
-        {
-            Ok(input) => self.crypto.sign(&input),
-            Err(_) => crate::proto::wire::security::Signature::anonymous(),
-        };
-        StoredData {
-            storage_time,
-            lifetime,
-            value,
-            signature,
-        }
+        sign_value_as(&self.crypto, resource, kind, storage_time, lifetime, value)
     }
 
     /// Stores `kind_data` at `resource` (routed to the responsible peer). The answer comes
@@ -337,5 +326,27 @@ impl Node {
                 self.send_copy(now, &r, (i + 1) as u8, *peer);
             }
         }
+    }
+}
+
+/// A StoredData value signed by `signer` (§7.1). `storage_time` in ms, `lifetime` in s.
+pub(super) fn sign_value_as(
+    signer: &SimCrypto,
+    resource: &ResourceId,
+    kind: KindId,
+    storage_time: u64,
+    lifetime: u32,
+    value: StoredDataValue,
+) -> StoredData {
+    let identity = signer.identity();
+    let signature = match data_signature_input(resource, kind, storage_time, &value, &identity) {
+        Ok(input) => signer.sign(&input),
+        Err(_) => crate::proto::wire::security::Signature::anonymous(),
+    };
+    StoredData {
+        storage_time,
+        lifetime,
+        value,
+        signature,
     }
 }

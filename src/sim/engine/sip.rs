@@ -1,21 +1,25 @@
-//! The SIP workload inside the engine: users register once their peer has joined, calls
+//! The SIP workload inside the engine: users register once their node has joined, calls
 //! between random users arrive as one Poisson process, and every sample measures data
 //! availability against the oracle.
 //!
+//! # Users
+//! `[sip] users` AoRs `user<j>@<overlay>` (default: one per slot) live round-robin on the
+//! slots: user `j` on slot `j mod slots`, so a node hosts several users when there are more
+//! users than nodes. Whether a user registers is drawn once per user from stream
+//! `sip-users`.
+//!
 //! # Registrations
-//! User `i` is `node{i}@{overlay}`, the user of slot `i`'s certificate. If it is one of the
-//! registering users (drawn once per slot from stream `sip-users`), each incarnation of the
-//! slot registers it when it first reaches Joined (not before `register_start`); the peer
-//! refreshes it itself. A registration is *live* from the first store_ans until
-//! `lifetime` after the last one (every store answer of the slot's node that is not a
-//! lookup is a store of its registration: the first store or a refresh), and only while its
-//! node is alive. It is *available* when the peer that the oracle says is responsible for
-//! H(aor) holds a live value under the registering node's dictionary key.
+//! Each incarnation of a slot registers its registering users when it first reaches Joined
+//! or Connected (not before `register_start`), with the enrollment certificate of each user
+//! on that node; the node refreshes them itself. A registration is *live* from its first
+//! acknowledged store (`Event::Registered`) until `lifetime` after the last one, and only
+//! while its node is alive. It is *available* when the peer that the oracle says is
+//! responsible for H(aor) holds a live value under the registering node's dictionary key.
 //!
 //! # Calls
-//! Stream `calls` draws the gaps, the caller (a joined peer) and the callee: an AoR nobody
-//! registers (`nobody{k}@{overlay}`) with probability `unregistered_call_fraction`, else
-//! another slot's user, registered or not.
+//! Stream `calls` draws the gaps, the caller (a joined peer or connected client) and the
+//! callee: an AoR nobody registers (`nobody<k>@<overlay>`) with probability
+//! `unregistered_call_fraction`, else a user on another node, registered or not.
 
 use std::collections::BTreeMap;
 
@@ -33,7 +37,7 @@ use crate::sim::rng::{Seeds, SimRng, purpose};
 use crate::sim::workload::SipWorkload;
 use crate::time::{Duration, Time};
 
-/// A registration of the current incarnation of a slot.
+/// A registration of a user by the current incarnation of its slot.
 #[derive(Clone, Debug)]
 struct Reg {
     node_id: NodeId,
@@ -47,18 +51,22 @@ struct Reg {
 /// The SIP workload's state.
 pub(super) struct SipState {
     cfg: SipWorkload,
-    /// `users[i]`: slot `i`'s user registers.
-    users: Vec<bool>,
+    /// Nodes (slots) the users live on.
+    slots: u32,
+    /// `registers[j]`: user `j` registers.
+    registers: Vec<bool>,
+    /// Registrations by user.
     regs: BTreeMap<u32, Reg>,
     rng: SimRng,
     pub(super) ledger: CallLedger,
 }
 
 impl SipState {
-    pub(super) fn new(cfg: SipWorkload, peers: u32, seeds: &Seeds) -> SipState {
+    pub(super) fn new(cfg: SipWorkload, slots: u32, seeds: &Seeds) -> SipState {
         let mut users_rng = seeds.stream(purpose::SIP_USERS);
-        let users = if cfg.enabled {
-            (0..peers)
+        let users = if cfg.users == 0 { slots } else { cfg.users };
+        let registers = if cfg.enabled {
+            (0..users)
                 .map(|_| users_rng.random::<f64>() < cfg.registered_fraction)
                 .collect()
         } else {
@@ -66,7 +74,8 @@ impl SipState {
         };
         SipState {
             cfg,
-            users,
+            slots,
+            registers,
             regs: BTreeMap::new(),
             rng: seeds.stream(purpose::CALLS),
             ledger: CallLedger::new(),
@@ -77,16 +86,36 @@ impl SipState {
         Duration::from_secs(u64::from(self.cfg.registration_lifetime_s))
     }
 
-    fn expected(&self, slot: u32, now: Time) -> Option<NodeId> {
-        live_registration(&self.regs, slot, now)
+    fn users(&self) -> u32 {
+        self.registers.len() as u32
+    }
+
+    /// The slot user `j` lives on.
+    fn host(&self, user: u32) -> u32 {
+        user % self.slots.max(1)
+    }
+
+    /// The users living on `slot`.
+    fn users_of(&self, slot: u32) -> impl Iterator<Item = u32> + use<> {
+        let step = self.slots.max(1) as usize;
+        (slot..self.users()).step_by(step)
+    }
+
+    fn expected(&self, user: u32, now: Time) -> Option<NodeId> {
+        live_registration(&self.regs, user, now)
     }
 }
 
-/// The Node-ID holding `slot`'s live registration, if any.
-fn live_registration(regs: &BTreeMap<u32, Reg>, slot: u32, now: Time) -> Option<NodeId> {
-    regs.get(&slot)
+/// The Node-ID holding `user`'s live registration, if any.
+fn live_registration(regs: &BTreeMap<u32, Reg>, user: u32, now: Time) -> Option<NodeId> {
+    regs.get(&user)
         .filter(|r| r.live_until.is_some_and(|t| t > now))
         .map(|r| r.node_id)
+}
+
+/// The AoR of user `j`: `user<j>@<overlay>`.
+fn user_aor(j: u32, overlay: &str) -> String {
+    aor("user", j, overlay)
 }
 
 /// The user name on slot `i`'s certificate: `node<i>@<overlay>`.
@@ -110,15 +139,17 @@ impl<P: Peer> Sim<P> {
         }
     }
 
-    /// Slot `i` joined for the first time in this incarnation: schedule its registration.
+    /// Slot `i` joined (or connected) for the first time in this incarnation: schedule
+    /// the registration of its users.
     pub(super) fn sip_joined(&mut self, i: u32, inc: u32) {
-        if self.sip.users.get(i as usize).copied().unwrap_or(false) {
+        let registers = &self.sip.registers;
+        if self.sip.users_of(i).any(|j| registers[j as usize]) {
             let at = self.now.max(self.sip.cfg.register_start);
             self.queue.push(at, Ev::Register { node: i, inc });
         }
     }
 
-    /// The registration of slot `i` is due.
+    /// The registrations of slot `i`'s users are due.
     pub(super) fn register(&mut self, i: u32, inc: u32) {
         let now = self.now;
         let slot = &mut self.slots[i as usize];
@@ -128,46 +159,61 @@ impl<P: Peer> Sim<P> {
         let Some(node) = slot.node.as_mut() else {
             return;
         };
-        let user = user_of(i, &self.cfg.overlay.overlay_name);
-        match node.register(now, &user, self.sip.cfg.registration_lifetime_s) {
-            Ok(_) => {
-                let resource = ResourceId::hash(user.as_bytes());
-                let reg = Reg {
-                    node_id: node.node_id(),
-                    resource,
-                    position: resource.ring_position().unwrap_or(NodeId::ZERO),
-                    live_until: None,
-                };
-                self.sip.regs.insert(i, reg);
+        let overlay = &self.cfg.overlay.overlay_name;
+        let lifetime_s = self.sip.cfg.registration_lifetime_s;
+        for j in self.sip.users_of(i) {
+            if !self.sip.registers[j as usize] {
+                continue;
             }
-            Err(_) => self.metrics.counters.registers_refused += 1,
+            let user = user_aor(j, overlay);
+            match node.register(now, &user, lifetime_s) {
+                Ok(_) => {
+                    let resource = ResourceId::hash(user.as_bytes());
+                    let reg = Reg {
+                        node_id: node.node_id(),
+                        resource,
+                        position: resource.ring_position().unwrap_or(NodeId::ZERO),
+                        live_until: None,
+                    };
+                    self.sip.regs.insert(j, reg);
+                }
+                Err(_) => self.metrics.counters.registers_refused += 1,
+            }
         }
         self.service(i);
     }
 
-    /// A request of slot `i` that is no lookup finished: a store of its registration.
-    pub(super) fn sip_store_done(
+    /// A Store of the registration of AoR `aor` by slot `i`'s node `id` finished.
+    pub(super) fn registered(
         &mut self,
         i: u32,
         id: NodeId,
-        _request: RequestId,
+        aor: ResourceId,
         outcome: Result<Answer, RequestError>,
     ) {
         let lifetime = self.sip.lifetime();
-        let Some(reg) = self.sip.regs.get_mut(&i).filter(|r| r.node_id == id) else {
+        let ok = matches!(outcome, Ok(a) if a.code == code::STORE_ANS);
+        self.metrics.store_finished(ok);
+        let Some(j) = self
+            .sip
+            .users_of(i)
+            .find(|j| self.sip.regs.get(j).is_some_and(|r| r.resource == aor))
+        else {
             return;
         };
-        let ok = matches!(outcome, Ok(a) if a.code == code::STORE_ANS);
-        if ok {
+        if let Some(reg) = self.sip.regs.get_mut(&j).filter(|r| r.node_id == id)
+            && ok
+        {
             reg.live_until = Some(self.now + lifetime);
         }
-        self.metrics.store_finished(ok);
     }
 
-    /// Slot `i`'s node (Node-ID `id`) is gone: its registration is no longer live and its
-    /// calls in progress end as `origin_gone`.
+    /// Slot `i`'s node (Node-ID `id`) is gone: its users' registrations are no longer live
+    /// and its calls in progress end as `origin_gone`.
     pub(super) fn sip_removed(&mut self, i: u32, id: NodeId) {
-        self.sip.regs.remove(&i);
+        for j in self.sip.users_of(i) {
+            self.sip.regs.remove(&j);
+        }
         self.sip.ledger.origin_gone(self.now, id);
     }
 
@@ -180,10 +226,11 @@ impl<P: Peer> Sim<P> {
     ) {
         let (sip, now) = (&mut self.sip, self.now);
         let regs = &sip.regs;
-        let registered_now = |slot: u32| live_registration(regs, slot, now);
+        let registered_now = |user: u32| live_registration(regs, user, now);
         if let Some(r) = sip.ledger.done(now, id, call, outcome, registered_now) {
             let ok = r.outcome == CallOutcome::Ok;
-            self.metrics.call_finished(ok);
+            let fetch_answered = r.fetch_answered == Some(true);
+            self.metrics.call_finished(ok, fetch_answered);
         }
     }
 
@@ -206,6 +253,21 @@ impl<P: Peer> Sim<P> {
         self.oracle.nth(k).map(|(_, s)| s)
     }
 
+    /// A random user living on another node than `caller`, from the calls stream.
+    fn pick_callee(&mut self, caller: u32) -> Option<u32> {
+        let users = self.sip.users();
+        if users == 0 {
+            return None;
+        }
+        for _ in 0..16 {
+            let j = self.sip.rng.random_range(0..users);
+            if self.sip.host(j) != caller {
+                return Some(j);
+            }
+        }
+        None
+    }
+
     /// A call is due: place it and schedule the next.
     pub(super) fn place_call(&mut self) {
         let now = self.now;
@@ -217,20 +279,18 @@ impl<P: Peer> Sim<P> {
             self.metrics.counters.calls_skipped += 1;
             return;
         };
-        let n = self.slots.len() as u32;
-        let overlay = &self.cfg.overlay.overlay_name;
-        let (callee, callee_slot, expected) =
+        let overlay = self.cfg.overlay.overlay_name.clone();
+        let overlay = overlay.as_str();
+        let (callee, callee_user, expected) =
             if self.sip.rng.random::<f64>() < self.sip.cfg.unregistered_call_fraction {
-                let k = self.sip.rng.random_range(0..n);
+                let k = self.sip.rng.random_range(0..self.sip.users().max(1));
                 (aor("nobody", k, overlay), None, None)
             } else {
-                let j = if n > 1 {
-                    let j = self.sip.rng.random_range(0..n - 1);
-                    if j >= caller { j + 1 } else { j }
-                } else {
-                    caller
+                let Some(j) = self.pick_callee(caller) else {
+                    self.metrics.counters.calls_skipped += 1;
+                    return;
                 };
-                (user_of(j, overlay), Some(j), self.sip.expected(j, now))
+                (user_aor(j, overlay), Some(j), self.sip.expected(j, now))
             };
         let slot = &mut self.slots[caller as usize];
         let Some(node) = slot.node.as_mut() else {
@@ -241,7 +301,7 @@ impl<P: Peer> Sim<P> {
                 let id = node.node_id();
                 self.sip
                     .ledger
-                    .issued(now, id, call, callee, callee_slot, expected);
+                    .issued(now, id, call, callee, callee_user, expected);
                 self.metrics.call_issued();
             }
             Err(_) => self.metrics.counters.calls_refused += 1,
