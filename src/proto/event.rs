@@ -3,6 +3,7 @@
 
 use crate::proto::config::Addr;
 use crate::proto::id::{NodeId, ResourceId, TransactionId};
+use crate::proto::wire::Destination;
 use crate::proto::wire::storage::FetchAns;
 
 /// A datagram to send: one FramedMessage frame (§6.6.2), data or ack.
@@ -114,6 +115,13 @@ pub enum Event {
         call: RequestId,
         /// The callee reached, or why not.
         outcome: Result<CallInfo, CallError>,
+    },
+    /// An AoR lookup finished (RFC 7904 §4).
+    AorLookedUp {
+        /// The lookup, as returned by `lookup_aor`.
+        lookup: RequestId,
+        /// The registered Destination Lists (each ending at a registered node), or why none.
+        outcome: Result<Vec<Vec<Destination>>, CallError>,
     },
     /// This node answered a request from another node (for path metrics).
     RequestServed {

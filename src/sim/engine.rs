@@ -649,7 +649,10 @@ impl<P: Peer> Sim<P> {
 
     fn on_event(&mut self, i: u32, id: NodeId, e: Event) {
         match e {
-            Event::Joined | Event::NeighborsChanged | Event::Fetched { .. } => {}
+            Event::Joined
+            | Event::NeighborsChanged
+            | Event::Fetched { .. }
+            | Event::AorLookedUp { .. } => {}
             Event::Connected => {
                 let slot = &mut self.slots[i as usize];
                 if !slot.connected {

@@ -156,3 +156,46 @@ fn one_node_hosts_several_users_and_refreshes_each() {
     assert_eq!(outcome(&net, gone), Some(Err(CallError::NotRegistered)));
     assert!(matches!(outcome(&net, kept), Some(Ok(_))));
 }
+
+#[test]
+fn lookup_aor_reports_routes_without_connecting() {
+    let mut net = overlay(20);
+    register(&mut net, 3);
+    let now = net.now;
+    net.node_mut(6)
+        .register_alias(now, &aor(6), &aor(3), 600)
+        .unwrap();
+    net.service(6);
+    net.run_for(Duration::from_secs(10));
+    let lookup = |net: &mut Net, to: &str| {
+        let now = net.now;
+        let id = net.node_mut(10).lookup_aor(now, to).unwrap();
+        net.service(10);
+        id
+    };
+    let direct = lookup(&mut net, &aor(3));
+    let alias = lookup(&mut net, &aor(6));
+    let missing = lookup(&mut net, "nobody@test.example.org");
+    let route = vec![Destination::Node(net.node(3).node_id())];
+    let gruu = lookup(&mut net, &encode_gruu(&aor(3), &route).unwrap());
+    net.run_for(Duration::from_secs(20));
+    let result = |id| {
+        net.events.iter().find_map(|(_, e)| match e {
+            Event::AorLookedUp { lookup, outcome } if *lookup == id => Some(outcome.clone()),
+            _ => None,
+        })
+    };
+    assert_eq!(result(direct), Some(Ok(vec![route.clone()])));
+    assert_eq!(result(alias), Some(Ok(vec![route.clone()])));
+    assert_eq!(result(missing), Some(Err(CallError::NotRegistered)));
+    assert_eq!(result(gruu), Some(Ok(vec![route])));
+    // Nobody was called.
+    let app_attach =
+        |e: &Event| matches!(e, Event::RequestServed { code: c, .. } if *c == code::APP_ATTACH_REQ);
+    assert!(!net.events.iter().any(|(_, e)| app_attach(e)));
+    assert!(
+        !net.events
+            .iter()
+            .any(|(_, e)| matches!(e, Event::CallDone { .. }))
+    );
+}

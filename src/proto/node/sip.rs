@@ -42,7 +42,8 @@ pub(super) struct CallLookup {
     visited: Vec<ResourceId>,
     fetches_pending: usize,
     routes: Vec<Vec<Destination>>,
-    attaching: bool,
+    /// AppAttach to the routes found (`call`), or only report them (`lookup_aor`).
+    connect: bool,
 }
 
 impl Node {
@@ -192,6 +193,17 @@ impl Node {
     /// (`aor;gr=…`) goes straight to its Destination List. The result comes as
     /// `Event::CallDone`.
     pub fn call(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
+        self.find_aor(now, aor, true)
+    }
+
+    /// Finds where `aor` can be reached without connecting (RFC 7904 §4): the registered
+    /// Destination Lists, after following `uri` indirections. A GRUU gives its own
+    /// Destination List at once. The result comes as `Event::AorLookedUp`.
+    pub fn lookup_aor(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
+        self.find_aor(now, aor, false)
+    }
+
+    fn find_aor(&mut self, now: Time, aor: &str, connect: bool) -> Result<RequestId, CommandError> {
         if !self.can_request() {
             return Err(CommandError::InvalidState(self.state));
         }
@@ -203,7 +215,7 @@ impl Node {
             visited: Vec::new(),
             fetches_pending: 0,
             routes: Vec::new(),
-            attaching: false,
+            connect,
         };
         match decode_gruu(aor) {
             Some(Ok((_, route))) => {
@@ -319,10 +331,14 @@ impl Node {
     }
 
     fn start_attaches(&mut self, now: Time, call: RequestId) {
-        let Some(c) = self.calls.iter_mut().find(|c| c.id == call) else {
+        let Some(c) = self.calls.iter().find(|c| c.id == call) else {
             return;
         };
-        c.attaching = true;
+        if !c.connect {
+            let routes = c.routes.clone();
+            self.finish_lookup(call, Ok(routes));
+            return;
+        }
         let routes = c.routes.clone();
         for route in routes {
             let mut body = self.own_attach("passive", false);
@@ -387,8 +403,30 @@ impl Node {
         let Some(i) = self.calls.iter().position(|c| c.id == call) else {
             return;
         };
+        let lookup = self.calls.swap_remove(i);
+        if lookup.connect {
+            self.events.push_back(Event::CallDone { call, outcome });
+        } else if let Err(why) = outcome {
+            self.events.push_back(Event::AorLookedUp {
+                lookup: call,
+                outcome: Err(why),
+            });
+        }
+    }
+
+    fn finish_lookup(
+        &mut self,
+        call: RequestId,
+        outcome: Result<Vec<Vec<Destination>>, CallError>,
+    ) {
+        let Some(i) = self.calls.iter().position(|c| c.id == call) else {
+            return;
+        };
         self.calls.swap_remove(i);
-        self.events.push_back(Event::CallDone { call, outcome });
+        self.events.push_back(Event::AorLookedUp {
+            lookup: call,
+            outcome,
+        });
     }
 
     /// Answers an AppAttach (§6.5.2): SIP and SIPS are offered; anything else is
