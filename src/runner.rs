@@ -108,6 +108,8 @@ pub fn write_results(
     write("call_setups.csv", &calls)?;
     let ts = report::csv::timeseries_csv(out).map_err(|e| io("timeseries.csv", &e))?;
     write("timeseries.csv", &ts)?;
+    let traffic = report::csv::traffic_csv(out).map_err(|e| io("traffic.csv", &e))?;
+    write("traffic.csv", &traffic)?;
     write("scenario.toml", scenario::to_toml(scenario).as_bytes())?;
     Ok(summary)
 }

@@ -1,4 +1,4 @@
-//! `lookups.csv`, `call_setups.csv` and `timeseries.csv`. Column sets are fixed (they never depend on the run);
+//! `lookups.csv`, `call_setups.csv`, `timeseries.csv` and `traffic.csv`. Column sets are fixed (they never depend on the run);
 //! times and latencies are printed exactly from integer nanoseconds.
 
 use crate::sim::RunOutput;
@@ -164,6 +164,41 @@ pub fn timeseries_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
             s.call_fetches_failed.to_string(),
         ]);
         w.write_record(&row)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Columns of `traffic.csv`.
+pub const TRAFFIC_COLUMNS: [&str; 5] = ["time_s", "method", "messages", "bytes", "live_peers"];
+
+/// `traffic.csv`, long form: per sample interval, one row per message type sent in it
+/// (`unknown` for unassigned codes), with data frames and their bytes, and the live peers
+/// at the interval's end (to get per-peer figures). Types with no traffic in an interval
+/// have no row.
+pub fn traffic_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(TRAFFIC_COLUMNS)?;
+    let names = out
+        .method_names
+        .iter()
+        .copied()
+        .chain(std::iter::once("unknown"));
+    let names: Vec<&str> = names.collect();
+    for s in &out.samples {
+        let t = &s.traffic;
+        for (k, name) in names.iter().enumerate() {
+            let (m, b) = (t.by_method[k], t.bytes_by_method[k]);
+            if m == 0 {
+                continue;
+            }
+            w.write_record([
+                secs(s.time.0),
+                name.to_string(),
+                m.to_string(),
+                b.to_string(),
+                s.live_peers.to_string(),
+            ])?;
+        }
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
