@@ -25,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+pub mod expect;
 pub mod inspect;
 pub mod pcap;
 pub mod proto;
@@ -32,4 +33,5 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod time;

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use reload_sim::expect;
 use reload_sim::inspect::{self, Item};
 use reload_sim::proto::wire::codec::parse_hex;
 use reload_sim::proto::wire::storage::KindTable;
-use reload_sim::runner;
+use reload_sim::{runner, sweep};
 
 /// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
 #[derive(Parser)]
@@ -25,6 +26,54 @@ enum Command {
     /// Run a scenario file and write summary.json, lookups.csv, call_setups.csv and
     /// timeseries.csv.
     Run(RunArgs),
+    /// Run a scenario's [sweep] grid in parallel: one results folder per run, then
+    /// aggregate.csv with the mean and 95 % confidence interval per point.
+    Sweep(SweepArgs),
+    /// Combine the folders of a sharded sweep into the folder an unsharded sweep writes.
+    Merge(MergeArgs),
+    /// Run scenarios and check their [expect] bounds; print a pass/fail table.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// The scenario file, with a [sweep] table.
+    scenario: PathBuf,
+    /// Runs at once [default: one per core].
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    jobs: Option<usize>,
+    /// Run only shard I of N (0-based): the runs whose index is I modulo N.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
+    /// Output folder [default: results/<name>/sweep, or results/<name>/shard-I-of-N].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Override a scenario field before the grid is applied. Repeatable.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// The shard folders.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// The merged sweep folder (new, or a previous merge of the same sweep).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    scenarios: Vec<PathBuf>,
+    /// Results go to <DIR>/<scenario file stem> [default: each scenario's own results folder].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -71,6 +120,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode(args),
         Command::Run(args) => run(args),
+        Command::Sweep(args) => sweep(args),
+        Command::Merge(args) => merge(args),
+        Command::Check(args) => check(args),
     };
     match result {
         Ok(code) => code,
@@ -91,7 +143,144 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     };
     let done = runner::run(&req).map_err(|e| e.to_string())?;
     println!("{}", runner::human_summary(&done));
+    let violations = expect::violations_text(&done.verdicts);
+    if !violations.is_empty() {
+        eprint!("{violations}");
+        return Ok(ExitCode::from(expect::EXIT_VIOLATED));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
+    let shard = match &args.shard {
+        Some(s) => Some(s.parse::<sweep::Shard>()?),
+        None => None,
+    };
+    let req = sweep::SweepRequest {
+        scenario: args.scenario,
+        sets: args.sets,
+        out: args.out,
+        jobs: args.jobs.unwrap_or(0),
+        shard,
+        progress: !args.quiet,
+        command_line: std::env::args().collect(),
+    };
+    let done = sweep::run_sweep(&req).map_err(|e| e.to_string())?;
+    let scope = match shard {
+        Some(s) => format!("shard {s}: {} of {} runs", done.assigned, done.total),
+        None => format!("{} runs", done.total),
+    };
+    println!(
+        "sweep {scope}; ran {}, skipped {} already finished ({:.1} s wall clock)",
+        done.ran, done.skipped, done.wall_clock_s
+    );
+    if done.complete {
+        println!("wrote {} (aggregate.csv)", done.out_dir.display());
+    } else {
+        println!(
+            "wrote {}; combine the shard folders with `reload-sim merge <dirs...> --out DIR`",
+            done.out_dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(args: MergeArgs) -> Result<ExitCode, String> {
+    let done = sweep::merge(&args.dirs, &args.out).map_err(|e| e.to_string())?;
+    println!(
+        "merged {} shard folders: {} runs ({} copied) into {}",
+        args.dirs.len(),
+        done.total,
+        done.copied,
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(args: CheckArgs) -> Result<ExitCode, String> {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    let (mut failed, mut broken) = (0, 0);
+    for path in &args.scenarios {
+        let name = path.display().to_string();
+        let out = args.out.as_ref().map(|d| {
+            let stem = path.file_stem().map(|s| s.to_string_lossy().to_string());
+            d.join(stem.unwrap_or_default())
+        });
+        let req = runner::RunRequest {
+            scenario: path.clone(),
+            out,
+            command_line: std::env::args().collect(),
+            ..Default::default()
+        };
+        match runner::run(&req) {
+            Err(e) => {
+                broken += 1;
+                rows.push([
+                    name,
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    format!("ERROR {e}"),
+                ]);
+            }
+            Ok(done) if done.verdicts.is_empty() => {
+                rows.push([
+                    name,
+                    "(no [expect])".into(),
+                    "".into(),
+                    "".into(),
+                    "-".into(),
+                ]);
+            }
+            Ok(done) => {
+                for v in &done.verdicts {
+                    failed += usize::from(!v.pass());
+                    let got = v.measured.map_or("missing".into(), |m| format!("{m:.6}"));
+                    let verdict = if v.pass() { "pass" } else { "FAIL" };
+                    rows.push([
+                        name.clone(),
+                        v.figure.clone(),
+                        v.bound_text(),
+                        got,
+                        verdict.into(),
+                    ]);
+                }
+            }
+        }
+    }
+    let head = ["scenario", "figure", "bound", "measured", "result"].map(String::from);
+    let widths: Vec<usize> = (0..4)
+        .map(|c| {
+            std::iter::once(&head)
+                .chain(&rows)
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for r in std::iter::once(&head).chain(&rows) {
+        let mut line = String::new();
+        for (c, w) in widths.iter().enumerate() {
+            line += &format!("{:<w$}  ", r[c], w = *w);
+        }
+        line += &r[4];
+        println!("{}", line.trim_end());
+    }
+    let bounds = rows
+        .iter()
+        .filter(|r| r[4] == "pass" || r[4] == "FAIL")
+        .count();
+    println!(
+        "{} scenarios, {bounds} bounds: {failed} violated, {broken} scenarios could not run",
+        args.scenarios.len()
+    );
+    Ok(if broken > 0 {
+        ExitCode::from(2)
+    } else if failed > 0 {
+        ExitCode::from(expect::EXIT_VIOLATED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn decode(args: DecodeArgs) -> Result<ExitCode, String> {

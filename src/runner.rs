@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::expect::{self, Verdict};
 use crate::report::{self, Provenance};
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::sim::{RunOutput, Sim};
+use crate::time::Time;
 
 /// What the user asked for.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +38,10 @@ pub struct RunDone {
     pub output: RunOutput,
     /// The summary document as written.
     pub summary: Value,
+    /// Wall-clock seconds the simulation took.
+    pub wall_clock_s: f64,
+    /// The scenario's `[expect]` bounds, checked.
+    pub verdicts: Vec<Verdict>,
 }
 
 /// Why a run did not happen.
@@ -54,7 +60,23 @@ pub fn simulate(s: &Scenario) -> RunOutput {
     Sim::new(s.sim_config()).run()
 }
 
-fn git_rev() -> Option<String> {
+/// Runs a scenario in memory, calling `progress(now, end)` about 200 times along the way.
+/// The results are exactly those of [`simulate`].
+pub fn simulate_with_progress(s: &Scenario, progress: &mut dyn FnMut(Time, Time)) -> RunOutput {
+    let mut sim = Sim::new(s.sim_config());
+    let end = sim.end();
+    let step = (end.0 / 200).max(1);
+    let mut t = 0;
+    while t < end.0 {
+        t = (t + step).min(end.0);
+        sim.run_until(Time(t));
+        progress(Time(t), end);
+    }
+    sim.finish()
+}
+
+/// `git rev-parse HEAD` in the working directory, if it is a git checkout.
+pub fn git_rev() -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .stderr(std::process::Stdio::null())
@@ -114,12 +136,27 @@ pub fn write_results(
     Ok(summary)
 }
 
+/// Writes `host.json` (wall clock and threads: the only host-dependent output) into `dir`.
+pub fn write_host(dir: &Path, wall_clock_s: f64, threads: usize) -> Result<(), RunError> {
+    let p = dir.join("host.json");
+    let mut json =
+        serde_json::to_string_pretty(&report::host_json(wall_clock_s, threads)).expect("json");
+    json.push('\n');
+    std::fs::write(&p, json).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))
+}
+
 /// Loads, runs and writes a scenario as `reload-sim run` does.
 pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     let mut s = scenario::load(&req.scenario, &req.sets)?;
     if let Some(seed) = req.seed {
         s.scenario.seed = seed;
     }
+    expect::check_figures(&s.expect).map_err(|(field, message)| ScenarioError {
+        source: req.scenario.display().to_string(),
+        position: None,
+        field: Some(field),
+        message,
+    })?;
     let out_dir = req.out.clone().unwrap_or_else(|| {
         PathBuf::from("results")
             .join(safe_name(&s.scenario.name))
@@ -127,19 +164,30 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     });
     let started = std::time::Instant::now();
     let output = simulate(&s);
+    let wall_clock_s = started.elapsed().as_secs_f64();
     let prov = Provenance {
         scenario: s.scenario.name.clone(),
         scenario_hash: scenario::scenario_hash(&s),
         git_rev: git_rev(),
         command_line: req.command_line.clone(),
-        wall_clock_s: Some(started.elapsed().as_secs_f64()),
     };
     let summary = write_results(&out_dir, &s, &prov, &output)?;
+    write_host(&out_dir, wall_clock_s, 1)?;
+    let verdicts = expect::evaluate(&summary, &s.expect);
+    if !verdicts.is_empty() {
+        let p = out_dir.join("expect.json");
+        let mut json =
+            serde_json::to_string_pretty(&expect::verdicts_json(&verdicts)).expect("json");
+        json.push('\n');
+        std::fs::write(&p, json).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+    }
     Ok(RunDone {
         scenario: s,
         out_dir,
         output,
         summary,
+        wall_clock_s,
+        verdicts,
     })
 }
 
@@ -166,10 +214,10 @@ pub fn human_summary(d: &RunDone) -> String {
         f.completed,
         f.success_rate * 100.0,
         f.correct,
-        f.hops_mean,
-        f.hops_p99,
-        f.latency_ms_mean,
-        f.latency_ms_p99
+        f.hops.mean,
+        f.hops.p99,
+        f.latency_ms.mean,
+        f.latency_ms.p99
     );
     let c = d.output.calls.figures();
     if c.issued > 0 || d.scenario.sip.enabled {
@@ -197,7 +245,10 @@ pub fn human_summary(d: &RunDone) -> String {
         d.output.traffic.bytes,
         d.output.trace_digest
     );
-    let wall = d.summary["host"]["wall_clock_s"].as_f64().unwrap_or(0.0);
-    s += &format!("wrote {} ({wall:.2} s wall clock)", d.out_dir.display());
+    s += &format!(
+        "wrote {} ({:.2} s wall clock)",
+        d.out_dir.display(),
+        d.wall_clock_s
+    );
     s
 }

@@ -4,4 +4,4 @@
 pub mod csv;
 pub mod summary;
 
-pub use summary::{Provenance, summary_json};
+pub use summary::{Provenance, host_json, summary_json};

@@ -1,11 +1,12 @@
 //! `summary.json`: provenance (seed, scenario hash, versions, command line) and the run's
-//! key figures. Everything outside the `host` key is deterministic; `host` holds wall-clock
-//! facts that tests must ignore.
+//! key figures, all deterministic; and `host.json`, the facts of the machine that ran it
+//! (wall clock), which are not.
 
 use serde_json::{Value, json};
 
 use crate::proto::stats::NodeStats;
 use crate::sim::RunOutput;
+use crate::sim::dist::Spread;
 
 /// Where a run came from.
 #[derive(Clone, Debug, Default)]
@@ -16,10 +17,14 @@ pub struct Provenance {
     pub scenario_hash: String,
     /// `git rev-parse HEAD` of the working directory, if known.
     pub git_rev: Option<String>,
-    /// The command line, when run from the CLI.
+    /// The command line that reproduces the run: as typed for `run`, the equivalent `run`
+    /// command for a run of a sweep.
     pub command_line: Vec<String>,
-    /// Wall-clock seconds of the run (goes under `host`).
-    pub wall_clock_s: Option<f64>,
+}
+
+/// `host.json`: what depends on the machine and the moment, kept out of `summary.json`.
+pub fn host_json(wall_clock_s: f64, threads: usize) -> Value {
+    json!({ "wall_clock_s": wall_clock_s, "threads": threads })
 }
 
 fn node_stats_json(s: &NodeStats) -> Value {
@@ -43,12 +48,65 @@ fn availability_over_run(out: &RunOutput) -> (f64, f64) {
     (mean, min)
 }
 
+/// Ring correctness below this counts as broken for `ring.longest_recovery_s`.
+pub const RING_RECOVERED: f64 = 0.99;
+
+/// Ring correctness over the run: when the ring first formed (all joined peers' successors
+/// right, s; null if never), the longest stretch after that with correctness below
+/// [`RING_RECOVERED`] (from the first sample below to the first sample back at or above
+/// it, or the end of the run, s), and the mean and minimum correctness after forming.
+fn ring_json(out: &RunOutput) -> Value {
+    let samples = &out.samples;
+    let formed = samples
+        .iter()
+        .position(|s| s.joined_peers > 0 && s.ring_correct_fraction >= 1.0);
+    let Some(first) = formed else {
+        return json!({
+            "first_correct_s": null,
+            "longest_recovery_s": 0.0,
+            "mean_after_formed": 0.0,
+            "min_after_formed": 0.0,
+        });
+    };
+    let after = &samples[first..];
+    let (mut longest, mut since) = (0.0f64, None);
+    for s in after {
+        let t = s.time.as_secs_f64();
+        match (since, s.ring_correct_fraction < RING_RECOVERED) {
+            (None, true) => since = Some(t),
+            (Some(t0), false) => {
+                longest = longest.max(t - t0);
+                since = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(t0) = since {
+        longest = longest.max(out.end.as_secs_f64() - t0);
+    }
+    let fr = after.iter().map(|s| s.ring_correct_fraction);
+    let mean = fr.clone().sum::<f64>() / after.len() as f64;
+    let min = fr.fold(1.0, f64::min);
+    json!({
+        "first_correct_s": samples[first].time.as_secs_f64(),
+        "longest_recovery_s": longest,
+        "mean_after_formed": mean,
+        "min_after_formed": min,
+    })
+}
+
+/// `total` spread over the node slots and the simulated time (0 for an empty run).
+fn per_peer_per_s(total: u64, out: &RunOutput) -> f64 {
+    let d = out.end.as_secs_f64() * f64::from(out.peers);
+    if d > 0.0 { total as f64 / d } else { 0.0 }
+}
+
 /// The summary document.
 pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
     let f = out.lookups.figures();
     let last = out.last_sample();
     let c = out.calls.figures();
-    let spread = |s: &crate::sim::calls::Spread| json!({ "mean": s.mean, "p50": s.p50, "p90": s.p90, "p99": s.p99 });
+    let spread = |s: &Spread| serde_json::to_value(s).unwrap_or(Value::Null);
     let (avail_mean, avail_min) = availability_over_run(out);
     let by_method: serde_json::Map<String, Value> = out
         .method_names
@@ -82,8 +140,10 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
             "success_rate": f.success_rate,
             "correct_rate": f.correct_rate,
         },
-        "hops": { "mean": f.hops_mean, "p50": f.hops_p50, "p90": f.hops_p90, "p99": f.hops_p99 },
-        "latency_ms": { "mean": f.latency_ms_mean, "p50": f.latency_ms_p50, "p99": f.latency_ms_p99 },
+        "hops": spread(&f.hops),
+        "latency_ms": spread(&f.latency_ms),
+        "join_time_s": spread(&out.join_time_s),
+        "connect_time_s": spread(&out.connect_time_s),
         "calls": {
             "issued": c.issued,
             "ok": c.ok,
@@ -120,6 +180,8 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
             "mean": avail_mean,
             "min": avail_min,
         },
+        "ring": ring_json(out),
+        "ring": ring_json(out),
         "final": {
             "live_peers": last.map_or(0, |s| s.live_peers),
             "joined_peers": last.map_or(0, |s| s.joined_peers),
@@ -129,12 +191,13 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
             "messages": out.traffic.messages,
             "bytes": out.traffic.bytes,
             "acks": out.traffic.acks,
+            "bytes_per_peer_per_s": per_peer_per_s(out.traffic.bytes, out),
+            "messages_per_peer_per_s": per_peer_per_s(out.traffic.messages, out),
             "by_method": by_method,
         },
         "engine": out.counters,
         "events": out.events,
         "node_stats": node_stats_json(&out.node_stats),
         "trace_digest": format!("{:016x}", out.trace_digest),
-        "host": { "wall_clock_s": p.wall_clock_s },
     })
 }

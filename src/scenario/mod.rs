@@ -3,9 +3,11 @@
 //!
 //! Errors name the file, the line and column, and the field (`peers.count`).
 
+pub mod expect;
 pub mod overrides;
 pub mod schema;
 mod spans;
+pub mod sweep;
 
 use std::fmt;
 use std::path::Path;

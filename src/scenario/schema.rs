@@ -1,10 +1,13 @@
 //! The scenario file format: one table per section, every field optional with a documented
 //! default, units in the names. Unknown fields are errors.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::expect::Bound;
+use super::sweep::SweepSpec;
 use crate::proto::config::OverlayConfig;
 use crate::sim::churn::ChurnModel;
 use crate::sim::config::{Arrival, SimConfig};
@@ -31,6 +34,12 @@ pub struct Scenario {
     pub workload: WorkloadSection,
     /// `[sip]`: registrations and calls (RFC 7904).
     pub sip: Sip,
+    /// `[sweep]`: a grid over fields, for `reload-sim sweep`; `run` ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSpec>,
+    /// `[expect]`: bounds on summary figures, checked after the run.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub expect: BTreeMap<String, Bound>,
 }
 
 /// `[scenario]`.
@@ -423,6 +432,14 @@ impl Scenario {
         }
         if self.overlay.link_sends == 0 {
             return err("overlay.link_sends", "must be ≥ 1");
+        }
+        if let Some(sweep) = &self.sweep {
+            sweep.validate()?;
+        }
+        for (figure, bound) in &self.expect {
+            bound
+                .validate()
+                .map_err(|m| (format!("expect.{figure}"), m))?;
         }
         Ok(())
     }

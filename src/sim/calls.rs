@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::proto::event::{CallError, CallInfo, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
+use crate::sim::dist::{Dist, Spread};
 use crate::sim::lookups::take_pending_of;
 use crate::time::Time;
 
@@ -108,51 +108,6 @@ impl CallRecord {
     /// Call to finish, ns (finished calls only).
     pub fn total_ns(&self) -> Option<u64> {
         self.done.map(|d| d.0 - self.issued.0)
-    }
-}
-
-/// Percentiles of one call-setup time, ms (histogram precision: 3 significant digits).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Spread {
-    /// Mean, ms.
-    pub mean: f64,
-    /// Median, ms.
-    pub p50: f64,
-    /// 90th percentile, ms.
-    pub p90: f64,
-    /// 99th percentile, ms.
-    pub p99: f64,
-}
-
-struct Acc {
-    hist: Histogram<u64>,
-    sum: u128,
-}
-
-impl Acc {
-    fn new() -> Acc {
-        Acc {
-            hist: Histogram::<u64>::new_with_bounds(1, 1 << 50, 3).expect("valid bounds"),
-            sum: 0,
-        }
-    }
-
-    fn record(&mut self, ns: u64) {
-        self.sum += u128::from(ns);
-        self.hist.saturating_record(ns.max(1));
-    }
-
-    fn spread(&self) -> Spread {
-        if self.hist.is_empty() {
-            return Spread::default();
-        }
-        let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1e6;
-        Spread {
-            mean: self.sum as f64 / self.hist.len() as f64 / 1e6,
-            p50: ms(0.5),
-            p90: ms(0.9),
-            p99: ms(0.99),
-        }
     }
 }
 
@@ -287,7 +242,7 @@ impl CallLedger {
     /// Key figures.
     pub fn figures(&self) -> CallFigures {
         let mut f = CallFigures::default();
-        let (mut total, mut fetch, mut attach) = (Acc::new(), Acc::new(), Acc::new());
+        let (mut total, mut fetch, mut attach) = (Dist::new(), Dist::new(), Dist::new());
         for r in &self.records {
             f.issued += 1;
             *f.by_outcome.entry(r.outcome.label()).or_default() += 1;
@@ -321,9 +276,9 @@ impl CallLedger {
         f.success_rate = rate(f.to_registered_ok, f.to_registered_finished);
         f.correct_rate = rate(f.correct, f.ok);
         f.not_registered_rate = rate(f.to_unregistered_not_registered, f.to_unregistered_finished);
-        f.total_ms = total.spread();
-        f.fetch_ms = fetch.spread();
-        f.attach_ms = attach.spread();
+        f.total_ms = total.spread(1e6);
+        f.fetch_ms = fetch.spread(1e6);
+        f.attach_ms = attach.spread(1e6);
         f
     }
 }

@@ -32,6 +32,7 @@ use crate::proto::wire::Destination;
 use crate::sim::calls::CallLedger;
 use crate::sim::churn::Fate;
 use crate::sim::config::{Arrival, SimConfig};
+use crate::sim::dist::Spread;
 use crate::sim::lookups::{Ledger, Outcome};
 use crate::sim::metrics::{Counters, Metrics, Sample, Traffic};
 use crate::sim::network::{LatencyModel, Network};
@@ -111,6 +112,8 @@ struct Slot<P> {
     lookups_started: bool,
     /// A client connected to its peer.
     connected: bool,
+    /// When this incarnation arrived.
+    arrived: Time,
 }
 
 /// What a finished run hands to the reports.
@@ -140,6 +143,10 @@ pub struct RunOutput {
     pub node_stats: NodeStats,
     /// Events processed.
     pub events: u64,
+    /// Peers' join times (arrival to Joined), s.
+    pub join_time_s: Spread,
+    /// Clients' connect times (arrival to connected), s.
+    pub connect_time_s: Spread,
 }
 
 impl RunOutput {
@@ -210,6 +217,7 @@ impl<P: Peer> Sim<P> {
                 leaving: false,
                 lookups_started: false,
                 connected: false,
+                arrived: Time::ZERO,
             })
             .collect();
         let mut sim = Sim {
@@ -280,6 +288,11 @@ impl<P: Peer> Sim<P> {
         self.now
     }
 
+    /// The configured end of the run.
+    pub fn end(&self) -> Time {
+        self.end
+    }
+
     /// The node in slot `i`, if alive.
     pub fn node(&self, i: NodeIndex) -> Option<&P> {
         self.slots.get(i.0 as usize)?.node.as_deref()
@@ -338,6 +351,8 @@ impl<P: Peer> Sim<P> {
             calls: self.sip.ledger,
             node_stats,
             events: self.events,
+            join_time_s: self.metrics.join_time.spread(1e9),
+            connect_time_s: self.metrics.connect_time.spread(1e9),
         }
     }
 
@@ -428,6 +443,7 @@ impl<P: Peer> Sim<P> {
             leaving: false,
             lookups_started: false,
             connected: false,
+            arrived: now,
         };
         self.live += 1;
         self.metrics.counters.arrivals += 1;
@@ -636,6 +652,7 @@ impl<P: Peer> Sim<P> {
         if !slot.lookups_started {
             slot.lookups_started = true;
             self.metrics.counters.joins += 1;
+            self.metrics.join_time.record((self.now - slot.arrived).0);
             let inc = slot.incarnation;
             if self.cfg.workload.enabled() {
                 let at = self.cfg.workload.first_at(self.now, &mut self.workload_rng);
@@ -658,6 +675,9 @@ impl<P: Peer> Sim<P> {
                 if !slot.connected {
                     slot.connected = true;
                     self.metrics.counters.clients_connected += 1;
+                    self.metrics
+                        .connect_time
+                        .record((self.now - slot.arrived).0);
                     let inc = slot.incarnation;
                     if self.cfg.sip.enabled {
                         self.sip_joined(i, inc);

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use hdrhistogram::Histogram;
+use crate::sim::dist::{Dist, Spread};
 use serde::Serialize;
 
 use crate::proto::event::{Answer, RequestError};
@@ -100,20 +100,10 @@ pub struct LookupFigures {
     pub success_rate: f64,
     /// correct / completed; 0 when nothing completed.
     pub correct_rate: f64,
-    /// Mean hops of answered lookups whose hops are known.
-    pub hops_mean: f64,
-    /// Hop percentiles.
-    pub hops_p50: u64,
-    /// 90th percentile of hops.
-    pub hops_p90: u64,
-    /// 99th percentile of hops.
-    pub hops_p99: u64,
-    /// Mean latency of answered lookups, ms.
-    pub latency_ms_mean: f64,
-    /// Median latency, ms (histogram precision: 3 significant digits).
-    pub latency_ms_p50: f64,
-    /// 99th percentile latency, ms.
-    pub latency_ms_p99: f64,
+    /// Hops of answered lookups whose hops are known (transmissions, origin included).
+    pub hops: Spread,
+    /// Latency of answered lookups, ms.
+    pub latency_ms: Spread,
 }
 
 /// Every lookup of a run, in issue order.
@@ -204,9 +194,7 @@ impl Ledger {
     /// Key figures.
     pub fn figures(&self) -> LookupFigures {
         let mut f = LookupFigures::default();
-        let mut hops = Histogram::<u64>::new_with_bounds(1, 1 << 16, 3).expect("valid bounds");
-        let mut lat = Histogram::<u64>::new_with_bounds(1, 1 << 50, 3).expect("valid bounds");
-        let (mut hop_sum, mut lat_sum) = (0u64, 0u128);
+        let (mut hops, mut lat) = (Dist::new(), Dist::new());
         for r in &self.records {
             f.issued += 1;
             match r.outcome {
@@ -216,12 +204,9 @@ impl Ledger {
                     f.completed += 1;
                     f.correct += u64::from(r.correct() == Some(true));
                     if let Some(h) = r.hops {
-                        hop_sum += u64::from(h);
-                        hops.saturating_record(u64::from(h));
+                        hops.record(u64::from(h));
                     }
-                    let l = r.latency_ns().unwrap_or(0);
-                    lat_sum += u128::from(l);
-                    lat.saturating_record(l.max(1));
+                    lat.record(r.latency_ns().unwrap_or(0));
                 }
                 _ => f.failed += 1,
             }
@@ -232,16 +217,9 @@ impl Ledger {
         }
         if f.completed > 0 {
             f.correct_rate = f.correct as f64 / f.completed as f64;
-            f.latency_ms_mean = lat_sum as f64 / f.completed as f64 / 1e6;
-            f.latency_ms_p50 = lat.value_at_quantile(0.5) as f64 / 1e6;
-            f.latency_ms_p99 = lat.value_at_quantile(0.99) as f64 / 1e6;
         }
-        if !hops.is_empty() {
-            f.hops_mean = hop_sum as f64 / hops.len() as f64;
-            f.hops_p50 = hops.value_at_quantile(0.5);
-            f.hops_p90 = hops.value_at_quantile(0.9);
-            f.hops_p99 = hops.value_at_quantile(0.99);
-        }
+        f.hops = hops.spread(1.0);
+        f.latency_ms = lat.spread(1e6);
         f
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::sim::dist::Dist;
 use crate::sim::frame::{FrameKind, classify, known_codes};
 use crate::time::Time;
 
@@ -141,6 +142,10 @@ pub struct Metrics {
     pub counters: Counters,
     /// Traffic of the whole run.
     pub total: Traffic,
+    /// Peers' join times: arrival to Joined, ns (first join of each life).
+    pub join_time: Dist,
+    /// Clients' connect times: arrival to connected, ns (first of each life).
+    pub connect_time: Dist,
     interval: Traffic,
     interval_lookups: (u64, u64, u64),
     interval_calls: (u64, u64, u64),
@@ -177,6 +182,8 @@ impl Metrics {
         Metrics {
             counters: Counters::default(),
             total: Traffic::new(codes.len()),
+            join_time: Dist::new(),
+            connect_time: Dist::new(),
             interval: Traffic::new(codes.len()),
             interval_lookups: (0, 0, 0),
             interval_calls: (0, 0, 0),

@@ -19,6 +19,7 @@
 pub mod calls;
 pub mod churn;
 pub mod config;
+pub mod dist;
 pub mod engine;
 pub mod frame;
 pub mod lookups;

@@ -1,0 +1,165 @@
+//! Checking a run against its scenario's `[expect]` bounds, for CI regression: every bound
+//! names a figure of `summary.json` by its dotted path.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+use crate::report::{Provenance, summary_json};
+use crate::runner::simulate;
+use crate::scenario::Scenario;
+use crate::scenario::expect::Bound;
+
+/// Exit status of `run` and `check` when a bound is violated.
+pub const EXIT_VIOLATED: u8 = 3;
+
+/// One bound checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The figure's dotted path in summary.json.
+    pub figure: String,
+    /// The bound.
+    pub bound: Bound,
+    /// The figure's value (`None`: missing or not a number).
+    pub measured: Option<f64>,
+}
+
+impl Verdict {
+    /// True when the figure exists and lies within the bound.
+    pub fn pass(&self) -> bool {
+        self.measured.is_some_and(|v| self.bound.holds(v))
+    }
+
+    /// The bound as text: `≥ 0.99`, `≤ 5.5`, `0.9 ..= 1`.
+    pub fn bound_text(&self) -> String {
+        match (self.bound.min, self.bound.max) {
+            (Some(lo), Some(hi)) => format!("{lo} ..= {hi}"),
+            (Some(lo), None) => format!(">= {lo}"),
+            (None, Some(hi)) => format!("<= {hi}"),
+            (None, None) => "any".into(),
+        }
+    }
+}
+
+/// The number at dotted `path` in `summary`. Outcome counters absent from a run
+/// (`calls.by_outcome.<label>`) are 0.
+pub fn figure(summary: &Value, path: &str) -> Option<f64> {
+    let mut v = summary;
+    let keys: Vec<&str> = path.split('.').collect();
+    for (i, k) in keys.iter().enumerate() {
+        match v.get(*k) {
+            Some(next) => v = next,
+            None if i == keys.len() - 1 && keys[..i] == ["calls", "by_outcome"] => {
+                return Some(0.0);
+            }
+            None => return None,
+        }
+    }
+    v.as_f64()
+}
+
+/// Checks every bound of `expect` against `summary`, in figure order.
+pub fn evaluate(summary: &Value, expect: &BTreeMap<String, Bound>) -> Vec<Verdict> {
+    expect
+        .iter()
+        .map(|(f, b)| Verdict {
+            figure: f.clone(),
+            bound: *b,
+            measured: figure(summary, f),
+        })
+        .collect()
+}
+
+/// Every numeric figure path a summary has, from the summary of a tiny run.
+pub fn figure_paths() -> &'static [String] {
+    static PATHS: OnceLock<Vec<String>> = OnceLock::new();
+    PATHS.get_or_init(|| {
+        let mut s = Scenario::default();
+        s.peers.count = 1;
+        s.scenario.duration_s = 1.0;
+        let summary = summary_json(&Provenance::default(), &simulate(&s));
+        let mut out = Vec::new();
+        flatten("", &summary, &mut out);
+        out
+    })
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&p, v, out);
+            }
+        }
+        Value::Number(_) => out.push(prefix.to_string()),
+        _ => {}
+    }
+}
+
+/// Checks that every bound names a known figure, before anything runs. The error names the
+/// field (`expect.<path>`) and suggests known figures sharing its first part.
+pub fn check_figures(expect: &BTreeMap<String, Bound>) -> Result<(), (String, String)> {
+    let known = figure_paths();
+    for f in expect.keys() {
+        let dynamic = f.starts_with("calls.by_outcome.") && f.split('.').count() == 3;
+        if dynamic || known.iter().any(|k| k == f) {
+            continue;
+        }
+        let head = f.split('.').next().unwrap_or("");
+        let near: Vec<&str> = known
+            .iter()
+            .filter(|k| k.split('.').next() == Some(head))
+            .map(String::as_str)
+            .take(12)
+            .collect();
+        let hint = if near.is_empty() {
+            "see summary.json for the figures".to_string()
+        } else {
+            format!("known under `{head}`: {}", near.join(", "))
+        };
+        return Err((
+            format!("expect.{f}"),
+            format!("no such figure in summary.json ({hint})"),
+        ));
+    }
+    Ok(())
+}
+
+/// `expect.json`: every bound, its measured value and whether it held.
+pub fn verdicts_json(verdicts: &[Verdict]) -> Value {
+    let rows: Vec<Value> = verdicts
+        .iter()
+        .map(|v| {
+            json!({
+                "figure": v.figure,
+                "min": v.bound.min,
+                "max": v.bound.max,
+                "measured": v.measured,
+                "pass": v.pass(),
+            })
+        })
+        .collect();
+    json!({ "pass": verdicts.iter().all(Verdict::pass), "bounds": rows })
+}
+
+/// One line per violated bound, for a person.
+pub fn violations_text(verdicts: &[Verdict]) -> String {
+    verdicts
+        .iter()
+        .filter(|v| !v.pass())
+        .map(|v| {
+            let got = v.measured.map_or("missing".to_string(), |m| format!("{m}"));
+            format!(
+                "expectation violated: {} = {got}, expected {}\n",
+                v.figure,
+                v.bound_text()
+            )
+        })
+        .collect()
+}
