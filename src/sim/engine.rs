@@ -30,6 +30,7 @@ use crate::proto::node::{Identity, Node};
 use crate::proto::stats::NodeStats;
 use crate::proto::wire::Destination;
 use crate::sim::calls::CallLedger;
+use crate::sim::capture::{CaptureReport, FrameSink};
 use crate::sim::churn::Fate;
 use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::lookups::{Ledger, Outcome};
@@ -140,6 +141,8 @@ pub struct RunOutput {
     pub node_stats: NodeStats,
     /// Events processed.
     pub events: u64,
+    /// What the capture sink wrote, if one was set ([`Sim::with_capture`]).
+    pub capture: Option<CaptureReport>,
 }
 
 impl RunOutput {
@@ -173,6 +176,7 @@ pub struct Sim<P: Peer = Node> {
     last_sample: Option<Time>,
     tx_buf: Vec<Transmit>,
     ev_buf: Vec<Event>,
+    capture: Option<Box<dyn FrameSink + Send>>,
 }
 
 fn add_stats(sum: &mut NodeStats, s: &NodeStats) {
@@ -234,6 +238,7 @@ impl<P: Peer> Sim<P> {
             last_sample: None,
             tx_buf: Vec::new(),
             ev_buf: Vec::new(),
+            capture: None,
             cfg,
         };
         sim.schedule_arrivals(peers);
@@ -273,6 +278,12 @@ impl<P: Peer> Sim<P> {
             let t = last + Duration::from_millis(1000 + 10 * k as u64);
             self.queue.push(t, Ev::Arrive(i));
         }
+    }
+
+    /// Hands every frame a node sends from now on to `sink` (see [`crate::sim::capture`]).
+    pub fn with_capture(mut self, sink: Box<dyn FrameSink + Send>) -> Self {
+        self.capture = Some(sink);
+        self
     }
 
     /// Current simulated time.
@@ -338,6 +349,7 @@ impl<P: Peer> Sim<P> {
             calls: self.sip.ledger,
             node_stats,
             events: self.events,
+            capture: self.capture.map(|c| c.finish()),
         }
     }
 
@@ -597,6 +609,9 @@ impl<P: Peer> Sim<P> {
 
     fn transmit(&mut self, from: u32, t: Transmit) {
         self.metrics.sent(&t.bytes);
+        if let Some(c) = self.capture.as_mut() {
+            c.sent(self.now, NodeIndex(from), t.to, &t.bytes);
+        }
         let to = match NodeIndex::from_addr(t.to) {
             Some(NodeIndex(to)) if (to as usize) < self.slots.len() => to,
             _ => {
