@@ -9,6 +9,7 @@ use reload_sim::expect;
 use reload_sim::inspect::{self, Item};
 use reload_sim::proto::wire::codec::parse_hex;
 use reload_sim::proto::wire::storage::KindTable;
+use reload_sim::sim::capture::{NodeSet, PcapOptions};
 use reload_sim::{runner, sweep};
 
 /// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
@@ -89,6 +90,13 @@ struct RunArgs {
     /// Override a scenario field, e.g. `--set peers.count=500`. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     sets: Vec<String>,
+    /// Write every frame sent in the run (lost ones too) to this pcap file: IPv4/UDP 6084,
+    /// timestamps in simulated time.
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
+    /// Capture only frames sent by or to these slots, e.g. `0-9,42`.
+    #[arg(long = "pcap-nodes", value_name = "SPEC", requires = "pcap")]
+    pcap_nodes: Option<NodeSet>,
 }
 
 #[derive(Args)]
@@ -140,9 +148,20 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         out: args.out,
         sets: args.sets,
         command_line: std::env::args().collect(),
+        pcap: args.pcap.map(|path| PcapOptions {
+            path,
+            nodes: args.pcap_nodes,
+        }),
     };
     let done = runner::run(&req).map_err(|e| e.to_string())?;
     println!("{}", runner::human_summary(&done));
+    if let Some(c) = &done.output.capture {
+        if let Some(e) = &c.error {
+            eprintln!("reload-sim: {e}");
+            return Ok(ExitCode::from(1));
+        }
+        println!("{c}");
+    }
     let violations = expect::violations_text(&done.verdicts);
     if !violations.is_empty() {
         eprint!("{violations}");

@@ -9,6 +9,7 @@ use serde_json::Value;
 use crate::expect::{self, Verdict};
 use crate::report::{self, Provenance};
 use crate::scenario::{self, Scenario, ScenarioError};
+use crate::sim::capture::PcapOptions;
 use crate::sim::{RunOutput, Sim};
 use crate::time::Time;
 
@@ -25,6 +26,8 @@ pub struct RunRequest {
     pub sets: Vec<String>,
     /// The command line, for the summary.
     pub command_line: Vec<String>,
+    /// `--pcap FILE [--pcap-nodes SPEC]`: write the frames sent in the run to a pcap.
+    pub pcap: Option<PcapOptions>,
 }
 
 /// A finished run.
@@ -53,6 +56,9 @@ pub enum RunError {
     /// Writing results failed.
     #[error("{0}")]
     Io(String),
+    /// The capture cannot be made (a slot out of range, the file cannot be created).
+    #[error("{0}")]
+    Capture(String),
 }
 
 /// Runs a scenario in memory.
@@ -163,7 +169,14 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
             .join(format!("seed-{}", s.scenario.seed))
     });
     let started = std::time::Instant::now();
-    let output = simulate(&s);
+    let output = match &req.pcap {
+        None => simulate(&s),
+        Some(p) => {
+            let cfg = s.sim_config();
+            let capture = p.open(&cfg).map_err(RunError::Capture)?;
+            Sim::new(cfg).with_capture(Box::new(capture)).run()
+        }
+    };
     let wall_clock_s = started.elapsed().as_secs_f64();
     let prov = Provenance {
         scenario: s.scenario.name.clone(),

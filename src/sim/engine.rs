@@ -30,6 +30,7 @@ use crate::proto::node::{Identity, Node};
 use crate::proto::stats::NodeStats;
 use crate::proto::wire::Destination;
 use crate::sim::calls::CallLedger;
+use crate::sim::capture::{CaptureReport, FrameSink};
 use crate::sim::churn::Fate;
 use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::dist::Spread;
@@ -147,6 +148,8 @@ pub struct RunOutput {
     pub join_time_s: Spread,
     /// Clients' connect times (arrival to connected), s.
     pub connect_time_s: Spread,
+    /// What the capture sink wrote, if one was set ([`Sim::with_capture`]).
+    pub capture: Option<CaptureReport>,
 }
 
 impl RunOutput {
@@ -180,6 +183,7 @@ pub struct Sim<P: Peer = Node> {
     last_sample: Option<Time>,
     tx_buf: Vec<Transmit>,
     ev_buf: Vec<Event>,
+    capture: Option<Box<dyn FrameSink + Send>>,
 }
 
 fn add_stats(sum: &mut NodeStats, s: &NodeStats) {
@@ -242,6 +246,7 @@ impl<P: Peer> Sim<P> {
             last_sample: None,
             tx_buf: Vec::new(),
             ev_buf: Vec::new(),
+            capture: None,
             cfg,
         };
         sim.schedule_arrivals(peers);
@@ -281,6 +286,12 @@ impl<P: Peer> Sim<P> {
             let t = last + Duration::from_millis(1000 + 10 * k as u64);
             self.queue.push(t, Ev::Arrive(i));
         }
+    }
+
+    /// Hands every frame a node sends from now on to `sink` (see [`crate::sim::capture`]).
+    pub fn with_capture(mut self, sink: Box<dyn FrameSink + Send>) -> Self {
+        self.capture = Some(sink);
+        self
     }
 
     /// Current simulated time.
@@ -353,6 +364,7 @@ impl<P: Peer> Sim<P> {
             events: self.events,
             join_time_s: self.metrics.join_time.spread(1e9),
             connect_time_s: self.metrics.connect_time.spread(1e9),
+            capture: self.capture.map(|c| c.finish()),
         }
     }
 
@@ -613,6 +625,9 @@ impl<P: Peer> Sim<P> {
 
     fn transmit(&mut self, from: u32, t: Transmit) {
         self.metrics.sent(&t.bytes);
+        if let Some(c) = self.capture.as_mut() {
+            c.sent(self.now, NodeIndex(from), t.to, &t.bytes);
+        }
         let to = match NodeIndex::from_addr(t.to) {
             Some(NodeIndex(to)) if (to as usize) < self.slots.len() => to,
             _ => {

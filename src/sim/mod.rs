@@ -15,8 +15,10 @@
 //! - [`frame`]: reading a frame's kind and message code without decoding it.
 //! - [`peer`]: the [`peer::Peer`] trait, the node surface the engine drives.
 //! - [`config`]: the typed run configuration ([`SimConfig`]).
+//! - [`capture`]: the optional sink of every frame sent; pcap export (`run --pcap`).
 
 pub mod calls;
+pub mod capture;
 pub mod churn;
 pub mod config;
 pub mod dist;

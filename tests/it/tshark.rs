@@ -17,7 +17,7 @@ use reload_sim::proto::wire::{Body, Destination, Message};
 use reload_sim::time::Time;
 use serde_json::Value;
 
-fn tshark_present() -> bool {
+pub(crate) fn tshark_present() -> bool {
     match Command::new("tshark").arg("--version").output() {
         Ok(o) if o.status.success() => true,
         _ => {
