@@ -225,6 +225,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
             let stem = path.file_stem().map(|s| s.to_string_lossy().to_string());
             d.join(stem.unwrap_or_default())
         });
+        eprintln!("check: running {name}");
         let req = runner::RunRequest {
             scenario: path.clone(),
             out,

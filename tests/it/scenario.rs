@@ -134,6 +134,7 @@ fn shipped_scenarios_parse_and_document_themselves() {
             "churn-basic",
             "join-storm",
             "log-n-routing",
+            "log-n-sweep",
             "quickstart",
             "replica-failover",
             "sip-calls"

@@ -1,0 +1,116 @@
+//! `[expect]` bounds: `run` reports violations with the measured value and exits 3;
+//! `check` prints a pass/fail table; unknown figures fail before the run.
+
+use crate::common::{TINY as BASE, bin, scratch};
+
+fn write(dir: &std::path::Path, name: &str, expect: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("{BASE}\n[expect]\n{expect}\n")).unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn run_reports_violated_bounds_and_exits_3() {
+    let d = scratch("expect-run");
+    let file = write(
+        &d,
+        "x.toml",
+        "\"lookups.success_rate\" = { min = 0.9 }\n\"hops.mean\" = { max = 1.0 }\n\
+         \"calls.by_outcome.timeout\" = { max = 0 }",
+    );
+    let out = d.join("out");
+    let o = bin(&["run", &file, "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("expectation violated: hops.mean = ") && err.contains("expected <= 1"),
+        "{err}"
+    );
+    assert!(!err.contains("lookups.success_rate"), "{err}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("expect.json")).unwrap()).unwrap();
+    assert_eq!(v["pass"], false);
+    let bounds = v["bounds"].as_array().unwrap();
+    assert_eq!(bounds.len(), 3);
+    let hops = bounds.iter().find(|b| b["figure"] == "hops.mean").unwrap();
+    assert!(hops["measured"].as_f64().unwrap() > 1.0);
+    assert_eq!(hops["pass"], false);
+    // Everything else was written as usual.
+    assert!(out.join("summary.json").exists() && out.join("lookups.csv").exists());
+
+    let file = write(&d, "y.toml", "\"hops.mean\" = { min = 1.0, max = 9.0 }");
+    let o = bin(&["run", &file, "--out", d.join("out2").to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn unknown_figures_and_empty_bounds_fail_before_the_run() {
+    let d = scratch("expect-bad");
+    for (expect, says) in [
+        ("\"hops.men\" = { max = 5 }", "expect.hops.men"),
+        ("\"hops.mean\" = {}", "give `min`, `max` or both"),
+        (
+            "\"hops.mean\" = { min = 3, max = 2 }",
+            "min 3 is above max 2",
+        ),
+        ("\"hops.mean\" = { maximum = 2 }", "maximum"),
+    ] {
+        let file = write(&d, "bad.toml", expect);
+        let out = d.join("out");
+        let o = bin(&["run", &file, "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{expect}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(says) && err.contains("bad.toml"),
+            "{expect}: {err}"
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn check_prints_a_table_and_fails_on_any_violation() {
+    let d = scratch("expect-check");
+    let good = write(&d, "good.toml", "\"lookups.success_rate\" = { min = 0.5 }");
+    let bad = write(&d, "bad.toml", "\"hops.p99\" = { max = 1 }");
+    let none = d.join("none.toml");
+    std::fs::write(&none, BASE).unwrap();
+    let out = d.join("results");
+    let o = bin(&[
+        "check",
+        &good,
+        none.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("lookups.success_rate") && text.contains("pass"),
+        "{text}"
+    );
+    assert!(text.contains("(no [expect])"), "{text}");
+    assert!(out.join("good/summary.json").exists());
+
+    let o = bin(&["check", &good, &bad, "--out", out.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(3), "{text}");
+    let line = text.lines().find(|l| l.contains("hops.p99")).unwrap();
+    assert!(line.contains("<= 1") && line.ends_with("FAIL"), "{line}");
+    assert!(text.contains("2 scenarios, 2 bounds: 1 violated"), "{text}");
+
+    let o = bin(&[
+        "check",
+        &good,
+        "missing.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("ERROR missing.toml"));
+}
