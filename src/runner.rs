@@ -151,6 +151,14 @@ pub fn write_host(dir: &Path, wall_clock_s: f64, threads: usize) -> Result<(), R
     std::fs::write(&p, json).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))
 }
 
+/// Copies the scenario file as given to `dir/source.toml` (provenance, comments included).
+pub fn copy_source(scenario: &Path, dir: &Path) -> Result<(), RunError> {
+    let to = dir.join("source.toml");
+    std::fs::copy(scenario, &to)
+        .map(|_| ())
+        .map_err(|e| RunError::Io(format!("{}: {e}", to.display())))
+}
+
 /// Loads, runs and writes a scenario as `reload-sim run` does.
 pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     let mut s = scenario::load(&req.scenario, &req.sets)?;
@@ -186,6 +194,7 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     };
     let summary = write_results(&out_dir, &s, &prov, &output)?;
     write_host(&out_dir, wall_clock_s, 1)?;
+    copy_source(&req.scenario, &out_dir)?;
     let verdicts = expect::evaluate(&summary, &s.expect);
     if !verdicts.is_empty() {
         let p = out_dir.join("expect.json");

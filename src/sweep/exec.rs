@@ -65,6 +65,7 @@ pub fn run_sweep(req: &SweepRequest) -> Result<SweepDone, SweepError> {
         }
     });
     claim_folder(&out, &plan)?;
+    crate::runner::copy_source(&req.scenario, &out).map_err(|e| SweepError::Io(e.to_string()))?;
     let todo: Vec<&RunSpec> = plan
         .runs
         .iter()

@@ -59,6 +59,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeDone, SweepError> {
         )));
     }
     claim_folder(out, &plan)?;
+    crate::runner::copy_source(&dirs[0].join("source.toml"), out)
+        .map_err(|e| SweepError::Io(e.to_string()))?;
     let mut copied = 0;
     let mut missing = Vec::new();
     for r in &plan.runs {
