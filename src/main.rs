@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use reload_sim::inspect::{self, Item};
 use reload_sim::proto::wire::codec::parse_hex;
 use reload_sim::proto::wire::storage::KindTable;
-use reload_sim::runner;
+use reload_sim::{plot, runner};
 
 /// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
 #[derive(Parser)]
@@ -22,9 +22,17 @@ struct Cli {
 enum Command {
     /// Decode RELOAD messages from hex, a raw file or a pcap capture and print them.
     Decode(DecodeArgs),
-    /// Run a scenario file and write summary.json, lookups.csv, call_setups.csv and
-    /// timeseries.csv.
+    /// Run a scenario file and write summary.json, lookups.csv, call_setups.csv,
+    /// timeseries.csv, traffic.csv, then plots/ and report.html.
     Run(RunArgs),
+    /// Redraw the plots (plots/*.png, plots/*.svg) and report.html of a run or sweep folder.
+    Plot(PlotArgs),
+}
+
+#[derive(Args)]
+struct PlotArgs {
+    /// A run folder (holds summary.json) or a sweep folder (holds sweep.json).
+    dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -40,6 +48,9 @@ struct RunArgs {
     /// Override a scenario field, e.g. `--set peers.count=500`. Repeatable.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     sets: Vec<String>,
+    /// Do not draw plots/ and report.html after the run.
+    #[arg(long)]
+    no_plots: bool,
 }
 
 #[derive(Args)]
@@ -71,6 +82,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode(args),
         Command::Run(args) => run(args),
+        Command::Plot(args) => plot(args),
     };
     match result {
         Ok(code) => code,
@@ -91,6 +103,35 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     };
     let done = runner::run(&req).map_err(|e| e.to_string())?;
     println!("{}", runner::human_summary(&done));
+    if args.no_plots {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let started = std::time::Instant::now();
+    match plot::draw_folder(&done.out_dir) {
+        Ok(files) => {
+            println!(
+                "plots: {} files in {} and {} ({:.2} s)",
+                files.len() - 1,
+                done.out_dir.join(plot::PLOTS_DIR).display(),
+                files
+                    .last()
+                    .map_or(String::new(), |f| f.display().to_string()),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("reload-sim: plots: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn plot(args: PlotArgs) -> Result<ExitCode, String> {
+    let files = plot::draw_folder(&args.dir).map_err(|e| e.to_string())?;
+    for f in files {
+        println!("{}", f.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
