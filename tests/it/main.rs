@@ -8,6 +8,7 @@ mod engine;
 mod harness;
 mod layering;
 mod multinode;
+mod plot;
 mod report;
 mod scenario;
 mod scripted;
