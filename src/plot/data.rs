@@ -28,8 +28,8 @@ pub const TRAFFIC_CSV: &str = "traffic.csv";
 pub struct LookupRow {
     /// Issue time, s.
     pub time_s: f64,
-    /// Overlay transmissions from origin to responder, when seen.
-    pub hops: Option<u32>,
+    /// Overlay transmissions from origin to responder, when seen (at most the TTL).
+    pub hops: Option<u16>,
     /// Issue to answer or failure, ms; `None` while pending.
     pub latency_ms: Option<f64>,
     /// `ok`, `timeout`, `error_<code>`, …

@@ -45,7 +45,7 @@ pub enum Body {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bars {
     /// (category, count), any order; categories without a bar have height 0.
-    pub bars: Vec<(u32, u64)>,
+    pub bars: Vec<(u16, u64)>,
     /// Legend text for the bars.
     pub label: String,
 }
@@ -229,9 +229,11 @@ fn draw_bars<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let top_x = b.bars.iter().map(|&(x, _)| x).max().unwrap_or(0);
+    let top_x = u32::from(b.bars.iter().map(|&(x, _)| x).max().unwrap_or(0));
     let top_y = b.bars.iter().map(|&(_, c)| c).max().unwrap_or(0);
-    let y_max = (top_y as f64 * 1.08).ceil().max(1.0) as u64;
+    // Counts past 2^53 are clamped: plotters' integer axes overflow near u64::MAX.
+    const MAX_COUNT: u64 = 1 << 53;
+    let y_max = ((top_y.min(MAX_COUNT) as f64 * 1.08).ceil().max(1.0)) as u64;
     let mut chart = ChartBuilder::on(root)
         .caption(&fig.title, font(TITLE_PX))
         .margin(10)
@@ -251,7 +253,7 @@ where
         .y_desc(fig.y_label.as_str())
         .axis_desc_style(font(LABEL_PX))
         .label_style(font(TICK_PX))
-        .x_labels(top_x as usize + 2)
+        .x_labels((top_x as usize + 2).min(40))
         .x_label_formatter(&x_fmt)
         .draw()?;
     let color = style::color(0);
@@ -259,6 +261,7 @@ where
     bars.sort_unstable();
     chart
         .draw_series(bars.iter().map(|&(x, c)| {
+            let (x, c) = (u32::from(x), c.min(MAX_COUNT));
             let mut r = Rectangle::new(
                 [(SegmentValue::Exact(x), 0), (SegmentValue::Exact(x + 1), c)],
                 color.filled(),
@@ -329,6 +332,26 @@ fn series_ys(s: &[Series]) -> impl Iterator<Item = f64> + '_ {
 }
 
 /// A usable axis range: finite, increasing, with a little room.
+/// `r` if plotters can draw it (finite, increasing, positive on a log axis), else a
+/// stand-in range.
+fn usable(r: (f64, f64), log: bool) -> (f64, f64) {
+    let (lo, hi) = r;
+    let finite = lo.is_finite() && hi.is_finite() && (hi - lo).is_finite();
+    if finite && hi > lo && (!log || lo > 0.0) {
+        return r;
+    }
+    if log {
+        return (0.1, 10.0);
+    }
+    if finite && lo == hi {
+        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+        if (lo - d).is_finite() && (hi + d).is_finite() {
+            return (lo - d, hi + d);
+        }
+    }
+    (0.0, 1.0)
+}
+
 fn axis(range: Option<(f64, f64)>, pad: f64, from_zero: bool) -> (f64, f64) {
     let (mut lo, hi) = range.unwrap_or((0.0, 1.0));
     if from_zero {
@@ -405,7 +428,10 @@ where
     let all_x = bounds(
         series_xs(&xy.series).chain(secondary.into_iter().flat_map(|s| series_xs(&s.series))),
     );
-    let x = xy.x_range.unwrap_or_else(|| axis(all_x, 0.02, false));
+    let x = usable(
+        xy.x_range.unwrap_or_else(|| axis(all_x, 0.02, false)),
+        false,
+    );
     // At most one tick per whole number (powers of two on a log2 axis).
     let x_labels = if whole_ticks {
         ((x.1.floor() - x.0.ceil()) as usize + 1).clamp(2, 12)
@@ -433,15 +459,14 @@ where
     }
     if xy.log_y {
         let ys = series_ys(&xy.series).filter(|y| *y > 0.0);
-        let (y0, y1) = xy.y_range.unwrap_or_else(|| log_axis(bounds(ys)));
+        let (y0, y1) = usable(xy.y_range.unwrap_or_else(|| log_axis(bounds(ys))), true);
         let chart = builder.build_cartesian_2d(x.0..x.1, (y0..y1).log_scale())?;
-        finish_xy(fig, xy, chart, (x, x_labels), x_tick)?;
+        finish_xy(fig, xy, chart, (x, x_labels), (y0, y1), x_tick)?;
     } else {
-        let (y0, y1) = xy
-            .y_range
-            .unwrap_or_else(|| axis(bounds(series_ys(&xy.series)), 0.06, true));
+        let auto = || axis(bounds(series_ys(&xy.series)), 0.06, true);
+        let (y0, y1) = usable(xy.y_range.unwrap_or_else(auto), false);
         let chart = builder.build_cartesian_2d(x.0..x.1, y0..y1)?;
-        finish_xy(fig, xy, chart, (x, x_labels), x_tick)?;
+        finish_xy(fig, xy, chart, (x, x_labels), (y0, y1), x_tick)?;
     }
     if let Some(side) = side {
         side_legend(xy, &side)?;
@@ -494,6 +519,7 @@ fn finish_xy<'a, DB, Y>(
     xy: &Xy,
     chart: ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
     (x, x_labels): ((f64, f64), usize),
+    y: (f64, f64),
     x_tick: &dyn Fn(&f64) -> String,
 ) -> DrawResult
 where
@@ -519,7 +545,7 @@ where
         let mut chart = chart;
         mesh(&mut chart)?;
         for s in &xy.series {
-            annotate(chart.draw_series(elements::<DB>(s, xy.log_y))?, s);
+            annotate(chart.draw_series(elements::<DB>(s, xy.log_y, x, y))?, s);
         }
         if xy.legend != Legend::Right {
             legend(&mut chart, xy.legend, labelled(xy))?;
@@ -528,7 +554,8 @@ where
     };
     // The secondary axis takes the right label area: set it before the primary mesh is
     // drawn, or the primary labels are drawn there too.
-    let mut chart = chart.set_secondary_coord(x.0..x.1, sec.y_range.0..sec.y_range.1);
+    let (y0, y1) = usable(sec.y_range, false);
+    let mut chart = chart.set_secondary_coord(x.0..x.1, y0..y1);
     mesh(&mut chart)?;
     chart
         .configure_secondary_axes()
@@ -538,10 +565,13 @@ where
         .y_label_formatter(&tick)
         .draw()?;
     for s in &xy.series {
-        annotate(chart.draw_series(elements::<DB>(s, xy.log_y))?, s);
+        annotate(chart.draw_series(elements::<DB>(s, xy.log_y, x, y))?, s);
     }
     for s in &sec.series {
-        annotate(chart.draw_secondary_series(elements::<DB>(s, false))?, s);
+        annotate(
+            chart.draw_secondary_series(elements::<DB>(s, false, x, (y0, y1)))?,
+            s,
+        );
     }
     if xy.legend != Legend::Right {
         legend(&mut chart, xy.legend, labelled(xy))?;
@@ -611,17 +641,25 @@ impl<DB: DrawingBackend> Drawable<DB> for LegendMark {
     }
 }
 
-fn elements<DB: DrawingBackend>(s: &Series, log_y: bool) -> Vec<DynElement<'static, DB, (f64, f64)>>
+fn elements<DB: DrawingBackend>(
+    s: &Series,
+    log_y: bool,
+    x: (f64, f64),
+    y: (f64, f64),
+) -> Vec<DynElement<'static, DB, (f64, f64)>>
 where
     DB::ErrorType: 'static,
 {
     let color = style::color(s.color);
     let mut out: Vec<DynElement<'static, DB, (f64, f64)>> = Vec::new();
+    // Points beyond the axes are drawn at their edge: plotters' pixel arithmetic overflows
+    // for coordinates far outside the axis range.
+    let inside = |(px, py): (f64, f64)| (clamp(px, x), clamp(py, y));
     // A point with a non-finite coordinate (or y <= 0 on a log axis) is a gap: the line
     // stops there and resumes after it.
     let finite = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0);
     for run in s.points.split(|p| !finite(p)).filter(|r| !r.is_empty()) {
-        let run = run.to_vec();
+        let run: Vec<(f64, f64)> = run.iter().map(|&p| inside(p)).collect();
         match s.line {
             Line::Solid => out.extend(LineSeries::new(run, color.stroke_width(2))),
             Line::Dashed => out.extend(
@@ -632,11 +670,19 @@ where
             Line::None => {}
         }
     }
-    let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(finite).collect();
+    let pts: Vec<(f64, f64)> = s
+        .points
+        .iter()
+        .copied()
+        .filter(finite)
+        .map(inside)
+        .collect();
     for &(x, lo, mean, hi) in &s.errors {
         if [x, lo, mean, hi].iter().all(|v| v.is_finite()) {
             // ErrorBar also rings the mean with a circle of radius 5 px; the marker
             // (same radius, filled) covers it.
+            let (x, lo) = inside((x, lo));
+            let (mean, hi) = (clamp(mean, y), clamp(hi, y));
             let bar = ErrorBar::new_vertical(x, lo, mean, hi, color.stroke_width(1), 10);
             out.push(bar.into_dyn());
         }
@@ -648,4 +694,75 @@ where
         );
     }
     out
+}
+
+/// `v` limited to the range `r`.
+fn clamp(v: f64, r: (f64, f64)) -> f64 {
+    v.max(r.0).min(r.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xy(series: Vec<Series>) -> Xy {
+        Xy {
+            series,
+            x_range: None,
+            y_range: None,
+            log_x: false,
+            log_y: false,
+            secondary: None,
+            legend: Legend::UpperLeft,
+        }
+    }
+
+    fn fig(body: Body) -> Figure {
+        Figure {
+            name: "t".into(),
+            title: "t <&> \"q\"".into(),
+            x_label: "x (s)".into(),
+            y_label: "y (ms)".into(),
+            body,
+        }
+    }
+
+    #[test]
+    fn degenerate_figures_draw_without_panicking() {
+        let p = Path::new("t");
+        let line = |pts: Vec<(f64, f64)>| Series::line("l", 0, pts);
+        let mut cases = vec![
+            Body::Bars(Bars {
+                bars: vec![(0, 5)],
+                label: "one".into(),
+            }),
+            Body::Bars(Bars {
+                bars: vec![(u16::MAX, u64::MAX), (3, 0)],
+                label: "wide".into(),
+            }),
+            Body::Bars(Bars {
+                bars: Vec::new(),
+                label: String::new(),
+            }),
+            Body::Xy(xy(Vec::new())),
+            Body::Xy(xy(vec![line(vec![(1.0, 1.0)])])),
+            Body::Xy(xy(vec![line(vec![(f64::NAN, 1.0), (2.0, f64::INFINITY)])])),
+            Body::Xy(xy(vec![line(vec![(0.0, 1e308), (1e308, -1e308)])])),
+        ];
+        let mut log = xy(vec![line(vec![(-1.0, 0.0), (0.0, -5.0)])]);
+        log.log_x = true;
+        log.log_y = true;
+        cases.push(Body::Xy(log));
+        let mut fixed = xy(vec![line(vec![(1.0, 1.0)])]);
+        fixed.x_range = Some((3.0, 3.0));
+        fixed.y_range = Some((f64::NAN, 1.0));
+        fixed.legend = Legend::Right;
+        cases.push(Body::Xy(fixed));
+        for body in cases {
+            let f = fig(body);
+            let svg = svg_string(&f, p).unwrap();
+            assert!(svg.contains("t &lt;&amp;&gt; &quot;q&quot;"), "{svg}");
+            assert!(png_bytes(&f, p).unwrap().starts_with(b"\x89PNG"));
+        }
+    }
 }

@@ -77,7 +77,7 @@ fn completed(l: &LookupRow) -> bool {
 }
 
 fn hops(lookups: &[LookupRow], title: String) -> Option<Figure> {
-    let mut counts: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut counts: BTreeMap<u16, u64> = BTreeMap::new();
     for h in lookups
         .iter()
         .filter(|l| completed(l))
