@@ -14,7 +14,9 @@
 //! - [`sim`]: the deterministic discrete-event engine (queue, slots, network, churn,
 //!   workload, oracle, metrics, trace digest).
 //! - [`scenario`]: TOML scenario files, `--set` overrides, the scenario hash.
-//! - [`report`]: `lookups.csv`, `call_setups.csv`, `timeseries.csv` and `summary.json`.
+//! - [`report`]: `lookups.csv`, `call_setups.csv`, `timeseries.csv`, `traffic.csv`,
+//!   `summary.json` and `report.html`.
+//! - [`plot`]: PNG/SVG plots of run and sweep folders (plotters, embedded font).
 //! - [`runner`]: `reload-sim run` as a library call.
 //!
 //! ## Determinism
@@ -28,6 +30,7 @@
 pub mod expect;
 pub mod inspect;
 pub mod pcap;
+pub mod plot;
 pub mod proto;
 pub mod report;
 pub mod runner;

@@ -10,7 +10,7 @@ use reload_sim::inspect::{self, Item};
 use reload_sim::proto::wire::codec::parse_hex;
 use reload_sim::proto::wire::storage::KindTable;
 use reload_sim::sim::capture::{NodeSet, PcapOptions};
-use reload_sim::{runner, sweep};
+use reload_sim::{plot, runner, sweep};
 
 /// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
 #[derive(Parser)]
@@ -24,8 +24,8 @@ struct Cli {
 enum Command {
     /// Decode RELOAD messages from hex, a raw file or a pcap capture and print them.
     Decode(DecodeArgs),
-    /// Run a scenario file and write summary.json, lookups.csv, call_setups.csv and
-    /// timeseries.csv.
+    /// Run a scenario file and write summary.json, lookups.csv, call_setups.csv,
+    /// timeseries.csv, traffic.csv, then plots/ and report.html.
     Run(RunArgs),
     /// Run a scenario's [sweep] grid in parallel: one results folder per run, then
     /// aggregate.csv with the mean and 95 % confidence interval per point.
@@ -34,6 +34,8 @@ enum Command {
     Merge(MergeArgs),
     /// Run scenarios and check their [expect] bounds; print a pass/fail table.
     Check(CheckArgs),
+    /// Redraw the plots (plots/*.png, plots/*.svg) and report.html of a run or sweep folder.
+    Plot(PlotArgs),
 }
 
 #[derive(Args)]
@@ -78,6 +80,12 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct PlotArgs {
+    /// A run folder (holds summary.json) or a sweep folder (holds sweep.json).
+    dir: PathBuf,
+}
+
+#[derive(Args)]
 struct RunArgs {
     /// The scenario file (TOML).
     scenario: PathBuf,
@@ -97,6 +105,9 @@ struct RunArgs {
     /// Capture only frames sent by or to these slots, e.g. `0-9,42`.
     #[arg(long = "pcap-nodes", value_name = "SPEC", requires = "pcap")]
     pcap_nodes: Option<NodeSet>,
+    /// Do not draw plots/ and report.html after the run.
+    #[arg(long)]
+    no_plots: bool,
 }
 
 #[derive(Args)]
@@ -131,6 +142,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => sweep(args),
         Command::Merge(args) => merge(args),
         Command::Check(args) => check(args),
+        Command::Plot(args) => plot(args),
     };
     match result {
         Ok(code) => code,
@@ -162,10 +174,37 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         }
         println!("{c}");
     }
+    let mut code = ExitCode::SUCCESS;
+    if !args.no_plots {
+        let started = std::time::Instant::now();
+        match plot::draw_folder(&done.out_dir) {
+            Ok(files) => println!(
+                "plots: {} files in {} and {} ({:.2} s)",
+                files.len() - 1,
+                done.out_dir.join(plot::PLOTS_DIR).display(),
+                files
+                    .last()
+                    .map_or(String::new(), |f| f.display().to_string()),
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => {
+                eprintln!("reload-sim: plots: {e}");
+                code = ExitCode::from(1);
+            }
+        }
+    }
     let violations = expect::violations_text(&done.verdicts);
     if !violations.is_empty() {
         eprint!("{violations}");
         return Ok(ExitCode::from(expect::EXIT_VIOLATED));
+    }
+    Ok(code)
+}
+
+fn plot(args: PlotArgs) -> Result<ExitCode, String> {
+    let files = plot::draw_folder(&args.dir).map_err(|e| e.to_string())?;
+    for f in files {
+        println!("{}", f.display());
     }
     Ok(ExitCode::SUCCESS)
 }

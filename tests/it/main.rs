@@ -12,6 +12,7 @@ mod harness;
 mod layering;
 mod multinode;
 mod pcap_export;
+mod plot;
 mod report;
 mod scenario;
 mod scripted;

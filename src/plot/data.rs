@@ -1,0 +1,388 @@
+//! The files of a run folder read into typed rows: only the columns the plots use, found by
+//! name in each header. A CSV file that is absent reads as `None`; a malformed one is an
+//! error naming the file and line.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde_json::Value;
+
+use super::PlotError;
+
+/// The run's summary (scenario name, seed, key figures).
+pub const SUMMARY_JSON: &str = "summary.json";
+/// The effective scenario (for `[scenario] sample_interval_s`).
+pub const SCENARIO_TOML: &str = "scenario.toml";
+/// One row per lookup.
+pub const LOOKUPS_CSV: &str = "lookups.csv";
+/// One row per SIP call.
+pub const CALLS_CSV: &str = "call_setups.csv";
+/// One row per sample interval.
+pub const TIMESERIES_CSV: &str = "timeseries.csv";
+/// Per sample interval, one row per message type with traffic.
+pub const TRAFFIC_CSV: &str = "traffic.csv";
+
+/// One row of `lookups.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupRow {
+    /// Issue time, s.
+    pub time_s: f64,
+    /// Overlay transmissions from origin to responder, when seen (at most the TTL).
+    pub hops: Option<u16>,
+    /// Issue to answer or failure, ms; `None` while pending.
+    pub latency_ms: Option<f64>,
+    /// `ok`, `timeout`, `error_<code>`, …
+    pub outcome: String,
+}
+
+/// One row of `call_setups.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallRow {
+    /// When the call was placed, s.
+    pub time_s: f64,
+    /// Call to its end, ms; `None` while pending.
+    pub total_ms: Option<f64>,
+    /// `ok`, `not_registered`, `timeout`, …
+    pub outcome: String,
+}
+
+/// One row of `timeseries.csv` (the ring columns).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SampleRow {
+    /// End of the interval, s.
+    pub time_s: f64,
+    /// Slots with a running node.
+    pub live_peers: u64,
+    /// Peers in state Joined.
+    pub joined_peers: u64,
+    /// Share of joined peers whose first successor is the true one, 0..=1.
+    pub ring_correct_fraction: f64,
+}
+
+/// One row of `traffic.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrafficRow {
+    /// End of the interval, s.
+    pub time_s: f64,
+    /// Message type (RFC name, or `unknown`).
+    pub method: String,
+    /// Data frames of this type sent in the interval.
+    pub messages: u64,
+    /// Bytes of those frames.
+    pub bytes: u64,
+    /// Live peers at the interval's end.
+    pub live_peers: u64,
+}
+
+/// What names a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunMeta {
+    /// `summary.json` `scenario`.
+    pub scenario: String,
+    /// `summary.json` `seed`, as written.
+    pub seed: String,
+    /// `[scenario] sample_interval_s` of `scenario.toml`, s, when readable.
+    pub sample_interval_s: Option<f64>,
+}
+
+/// Everything the run plots need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunData {
+    /// `lookups.csv`, if present.
+    pub lookups: Option<Vec<LookupRow>>,
+    /// `call_setups.csv`, if present.
+    pub calls: Option<Vec<CallRow>>,
+    /// `timeseries.csv`, if present.
+    pub samples: Option<Vec<SampleRow>>,
+    /// `traffic.csv`, if present.
+    pub traffic: Option<Vec<TrafficRow>>,
+}
+
+/// Reads `summary.json` (required) and whichever CSV files exist.
+pub fn load_run(dir: &Path) -> Result<(RunMeta, RunData), PlotError> {
+    let meta = load_meta(dir)?;
+    let data = RunData {
+        lookups: read_csv(&dir.join(LOOKUPS_CSV), lookup_row)?,
+        calls: read_csv(&dir.join(CALLS_CSV), call_row)?,
+        samples: read_csv(&dir.join(TIMESERIES_CSV), sample_row)?,
+        traffic: read_csv(&dir.join(TRAFFIC_CSV), traffic_row)?,
+    };
+    Ok((meta, data))
+}
+
+/// Reads a JSON document.
+pub fn read_json(path: &Path) -> Result<Value, PlotError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PlotError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| {
+        PlotError::malformed(path, Some(e.line() as u64), format!("invalid JSON: {e}"))
+    })
+}
+
+/// A JSON scalar as text (strings without quotes).
+pub fn json_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Scenario name and seed from `summary.json`, the sample interval from `scenario.toml`.
+pub fn load_meta(dir: &Path) -> Result<RunMeta, PlotError> {
+    let path = dir.join(SUMMARY_JSON);
+    if !path.is_file() {
+        return Err(PlotError::Missing {
+            path,
+            what: "a run folder's summary",
+        });
+    }
+    let summary = read_json(&path)?;
+    let field = |k: &str| match summary.get(k) {
+        Some(v @ (Value::String(_) | Value::Number(_))) => Ok(json_text(v)),
+        _ => Err(PlotError::malformed(
+            &path,
+            None,
+            format!("`{k}` is missing or not a string or number"),
+        )),
+    };
+    let scenario = field("scenario")?;
+    let seed = field("seed")?;
+    let toml_path = dir.join(SCENARIO_TOML);
+    let sample_interval_s = match std::fs::read_to_string(&toml_path) {
+        Ok(text) => {
+            let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+                PlotError::malformed(&toml_path, None, e.message().to_string())
+            })?;
+            doc.get("scenario")
+                .and_then(|s| s.get("sample_interval_s"))
+                .and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+                .filter(|v| v.is_finite() && *v > 0.0)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(PlotError::io(&toml_path, e)),
+    };
+    Ok(RunMeta {
+        scenario,
+        seed,
+        sample_interval_s,
+    })
+}
+
+/// The columns of a CSV header by name.
+pub struct Columns {
+    index: HashMap<String, usize>,
+}
+
+impl Columns {
+    /// Index of column `name`, or an error naming it.
+    pub fn get(&self, name: &str) -> Result<usize, String> {
+        self.index
+            .get(name)
+            .copied()
+            .ok_or_else(|| format!("no column `{name}` in the header"))
+    }
+
+    /// Field `name` of `rec`: its text.
+    pub fn text<'r>(&self, rec: &'r csv::StringRecord, name: &str) -> Result<&'r str, String> {
+        let i = self.get(name)?;
+        rec.get(i)
+            .ok_or_else(|| format!("column `{name}` is absent"))
+    }
+
+    /// Field `name` of `rec` parsed as `T`.
+    pub fn parse<T: FromStr>(&self, rec: &csv::StringRecord, name: &str) -> Result<T, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let s = self.text(rec, name)?;
+        s.trim()
+            .parse()
+            .map_err(|e| format!("column `{name}`: {s:?}: {e}"))
+    }
+
+    /// Field `name` of `rec` parsed as `T`, `None` when empty.
+    pub fn opt<T: FromStr>(&self, rec: &csv::StringRecord, name: &str) -> Result<Option<T>, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let s = self.text(rec, name)?.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        s.parse()
+            .map(Some)
+            .map_err(|e| format!("column `{name}`: {s:?}: {e}"))
+    }
+
+    /// A finite number in column `name`.
+    pub fn finite(&self, rec: &csv::StringRecord, name: &str) -> Result<f64, String> {
+        let x: f64 = self.parse(rec, name)?;
+        finite(x, name)
+    }
+
+    /// A finite number in column `name`, `None` when empty.
+    pub fn opt_finite(&self, rec: &csv::StringRecord, name: &str) -> Result<Option<f64>, String> {
+        self.opt::<f64>(rec, name)?
+            .map(|x| finite(x, name))
+            .transpose()
+    }
+}
+
+fn finite(x: f64, name: &str) -> Result<f64, String> {
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(format!("column `{name}`: {x} is not a finite number"))
+    }
+}
+
+/// Reads a CSV file with a header, one `T` per record. `Ok(None)` when the file does not
+/// exist.
+pub fn read_csv<T>(
+    path: &Path,
+    row: impl Fn(&Columns, &csv::StringRecord) -> Result<T, String>,
+) -> Result<Option<Vec<T>>, PlotError> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(PlotError::io(path, e)),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(std::io::BufReader::new(file));
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map(|p| p.line());
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => PlotError::io(path, io),
+            kind => PlotError::malformed(path, line, csv_kind_message(&kind)),
+        }
+    };
+    let header = reader.headers().map_err(csv_err)?.clone();
+    let cols = Columns {
+        index: header
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.trim().to_string(), i))
+            .collect(),
+    };
+    let mut rows = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_err(e)),
+        }
+        let line = rec.position().map(|p| p.line());
+        rows.push(row(&cols, &rec).map_err(|m| PlotError::malformed(path, line, m))?);
+    }
+    Ok(Some(rows))
+}
+
+fn csv_kind_message(kind: &csv::ErrorKind) -> String {
+    match kind {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} fields where the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { err, .. } => format!("not UTF-8: {err}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn lookup_row(c: &Columns, r: &csv::StringRecord) -> Result<LookupRow, String> {
+    Ok(LookupRow {
+        time_s: c.finite(r, "time_s")?,
+        hops: c.opt(r, "hops")?,
+        latency_ms: c.opt_finite(r, "latency_ms")?,
+        outcome: c.text(r, "outcome")?.trim().to_string(),
+    })
+}
+
+fn call_row(c: &Columns, r: &csv::StringRecord) -> Result<CallRow, String> {
+    Ok(CallRow {
+        time_s: c.finite(r, "time_s")?,
+        total_ms: c.opt_finite(r, "total_ms")?,
+        outcome: c.text(r, "outcome")?.trim().to_string(),
+    })
+}
+
+fn sample_row(c: &Columns, r: &csv::StringRecord) -> Result<SampleRow, String> {
+    Ok(SampleRow {
+        time_s: c.finite(r, "time_s")?,
+        live_peers: c.parse(r, "live_peers")?,
+        joined_peers: c.parse(r, "joined_peers")?,
+        ring_correct_fraction: c.finite(r, "ring_correct_fraction")?,
+    })
+}
+
+fn traffic_row(c: &Columns, r: &csv::StringRecord) -> Result<TrafficRow, String> {
+    Ok(TrafficRow {
+        time_s: c.finite(r, "time_s")?,
+        method: c.text(r, "method")?.trim().to_string(),
+        messages: c.parse(r, "messages")?,
+        bytes: c.parse(r, "bytes")?,
+        live_peers: c.parse(r, "live_peers")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("reload-sim-plotdata-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn reads_rows_by_column_name() {
+        let p = tmp(
+            "l.csv",
+            "time_s,origin,key,hops,latency_ms,outcome,correct,responder\n\
+             1.5,a,b,4,12.5,ok,true,c\n2.0,a,b,,,timeout,,\n",
+        );
+        let rows = read_csv(&p, lookup_row).unwrap().unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].hops, Some(4));
+        assert_eq!(rows[1].latency_ms, None);
+        assert_eq!(rows[1].outcome, "timeout");
+    }
+
+    #[test]
+    fn bad_values_name_file_and_line() {
+        let p = tmp(
+            "bad.csv",
+            "time_s,origin,key,hops,latency_ms,outcome,correct,responder\n\
+             1.5,a,b,4,12.5,ok,true,c\n2.0,a,b,x,,timeout,,\n",
+        );
+        let e = read_csv(&p, lookup_row).unwrap_err().to_string();
+        assert!(e.contains("bad.csv:3:"), "{e}");
+        assert!(e.contains("hops"), "{e}");
+        let p = tmp(
+            "short.csv",
+            "time_s,origin,key,hops,latency_ms,outcome,correct,responder\n\
+             1.5,a,b,4,12.5,ok,true,c\n2\n",
+        );
+        let e = read_csv(&p, lookup_row).unwrap_err().to_string();
+        assert!(e.contains("short.csv:3:"), "{e}");
+        let p = tmp("nocol.csv", "time_s,outcome\n1,ok\n");
+        let e = read_csv(&p, lookup_row).unwrap_err().to_string();
+        assert!(e.contains("nocol.csv:2:") && e.contains("hops"), "{e}");
+        let p = tmp(
+            "nan.csv",
+            "time_s,method,messages,bytes,live_peers\nNaN,x,1,1,1\n",
+        );
+        let e = read_csv(&p, traffic_row).unwrap_err().to_string();
+        assert!(e.contains("finite"), "{e}");
+    }
+
+    #[test]
+    fn absent_files_read_as_none() {
+        let p = std::env::temp_dir().join("reload-sim-no-such-file.csv");
+        assert!(read_csv(&p, lookup_row).unwrap().is_none());
+    }
+}

@@ -1,0 +1,356 @@
+//! The plots of one run folder: hop counts, lookup latency CDF, ring membership and
+//! correctness, bandwidth per peer by message type, call setup CDF. A plot whose data is
+//! absent (no CSV file, no completed lookups, no calls) is left out.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::data::{self, CallRow, LookupRow, RunData, RunMeta, SampleRow, TrafficRow};
+use super::figure::{self, Bars, Body, Figure, Legend, Secondary, Series, Xy};
+use super::stats;
+use super::style::{num, title};
+use super::{PLOTS_DIR, PlotError};
+
+/// File stems of the run plots, in report order.
+pub const RUN_PLOTS: [&str; 5] = [
+    "hops",
+    "lookup_latency_cdf",
+    "ring",
+    "maintenance_bandwidth",
+    "call_setup_cdf",
+];
+
+/// Reads the run folder `dir` and draws its plots into `<dir>/plots/` as PNG and SVG.
+/// Returns the files written (PNG then SVG per plot, in [`RUN_PLOTS`] order).
+pub fn draw_run(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    let (_, figs) = run_figures(dir)?;
+    write_figures(dir, &figs)
+}
+
+/// Writes figures into `<dir>/plots/` (created if needed); returns the files written.
+pub fn write_figures(dir: &Path, figs: &[Figure]) -> Result<Vec<PathBuf>, PlotError> {
+    let out = dir.join(PLOTS_DIR);
+    std::fs::create_dir_all(&out).map_err(|e| PlotError::io(&out, e))?;
+    let mut files = Vec::with_capacity(2 * figs.len());
+    for fig in figs {
+        files.extend(figure::write_figure(fig, &out)?);
+    }
+    Ok(files)
+}
+
+/// The figures of the run folder `dir`, without drawing them.
+pub fn run_figures(dir: &Path) -> Result<(RunMeta, Vec<Figure>), PlotError> {
+    let (meta, data) = data::load_run(dir)?;
+    let figs = figures(&meta, &data);
+    Ok((meta, figs))
+}
+
+/// The figures for loaded run data, in [`RUN_PLOTS`] order.
+pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
+    let t = |what: &str| title(&meta.scenario, &meta.seed, what);
+    let lookups = d.lookups.as_deref().unwrap_or_default();
+    [
+        hops(lookups, t("hop counts of completed lookups")),
+        lookup_latency_cdf(lookups, t("lookup latency CDF")),
+        d.samples
+            .as_deref()
+            .and_then(|s| ring(s, t("peers and ring correctness"))),
+        d.traffic.as_deref().and_then(|tr| {
+            maintenance_bandwidth(
+                tr,
+                d.samples.as_deref(),
+                meta.sample_interval_s,
+                t("bandwidth per live peer by message type"),
+            )
+        }),
+        d.calls
+            .as_deref()
+            .and_then(|c| call_setup_cdf(c, t("call setup time CDF (ok calls)"))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn completed(l: &LookupRow) -> bool {
+    l.outcome == "ok"
+}
+
+fn hops(lookups: &[LookupRow], title: String) -> Option<Figure> {
+    let mut counts: BTreeMap<u16, u64> = BTreeMap::new();
+    for h in lookups
+        .iter()
+        .filter(|l| completed(l))
+        .filter_map(|l| l.hops)
+    {
+        *counts.entry(h).or_default() += 1;
+    }
+    let n: u64 = counts.values().sum();
+    if n == 0 {
+        return None;
+    }
+    let mean = counts
+        .iter()
+        .map(|(&h, &c)| f64::from(h) * c as f64)
+        .sum::<f64>()
+        / n as f64;
+    Some(Figure {
+        name: "hops".into(),
+        title,
+        x_label: "hops (overlay transmissions, origin to responder)".into(),
+        y_label: "completed lookups (count)".into(),
+        body: Body::Bars(Bars {
+            bars: counts.into_iter().collect(),
+            label: format!("{n} completed lookups, mean {} hops", num(mean, 2)),
+        }),
+    })
+}
+
+fn cdf_figure(
+    name: &str,
+    title: String,
+    x_label: &str,
+    y_label: &str,
+    values: Vec<f64>,
+    what: &str,
+) -> Option<Figure> {
+    let v = stats::sorted(values);
+    let (p50, p99) = (stats::quantile(&v, 0.5)?, stats::quantile(&v, 0.99)?);
+    let top = v.last().copied().unwrap_or(1.0).max(1e-9);
+    let label = format!(
+        "{} {what}: p50 {} ms, p99 {} ms",
+        v.len(),
+        num(p50, 1),
+        num(p99, 1)
+    );
+    Some(Figure {
+        name: name.into(),
+        title,
+        x_label: x_label.into(),
+        y_label: y_label.into(),
+        body: Body::Xy(Xy {
+            series: vec![Series::line(label, 0, stats::cdf_steps(&v))],
+            x_range: Some((0.0, top * 1.02)),
+            y_range: Some((0.0, 1.02)),
+            log_x: false,
+            log_y: false,
+            secondary: None,
+            legend: Legend::LowerRight,
+        }),
+    })
+}
+
+fn lookup_latency_cdf(lookups: &[LookupRow], title: String) -> Option<Figure> {
+    let v = lookups
+        .iter()
+        .filter(|l| completed(l))
+        .filter_map(|l| l.latency_ms);
+    cdf_figure(
+        "lookup_latency_cdf",
+        title,
+        "lookup latency, issue to answer (ms)",
+        "fraction of completed lookups",
+        v.collect(),
+        "completed lookups",
+    )
+}
+
+fn call_setup_cdf(calls: &[CallRow], title: String) -> Option<Figure> {
+    let v = calls
+        .iter()
+        .filter(|c| c.outcome == "ok")
+        .filter_map(|c| c.total_ms);
+    cdf_figure(
+        "call_setup_cdf",
+        title,
+        "call setup time, call to AppAttach answer (ms)",
+        "fraction of ok calls",
+        v.collect(),
+        "ok calls",
+    )
+}
+
+fn ring(samples: &[SampleRow], title: String) -> Option<Figure> {
+    if samples.is_empty() {
+        return None;
+    }
+    let pts = |f: fn(&SampleRow) -> f64| samples.iter().map(|s| (s.time_s, f(s))).collect();
+    let top = samples
+        .iter()
+        .map(|s| s.live_peers.max(s.joined_peers))
+        .max()
+        .unwrap_or(0) as f64;
+    Some(Figure {
+        name: "ring".into(),
+        title,
+        x_label: "time (s)".into(),
+        y_label: "peers (count)".into(),
+        body: Body::Xy(Xy {
+            series: vec![
+                Series::line("live peers", 0, pts(|s| s.live_peers as f64)),
+                Series::line("joined peers", 1, pts(|s| s.joined_peers as f64)),
+            ],
+            x_range: None,
+            y_range: Some((0.0, (top * 1.2).max(1.0))),
+            log_x: false,
+            log_y: false,
+            secondary: Some(Secondary {
+                y_label: "ring correct fraction (0..1)".into(),
+                y_range: (0.0, 1.05),
+                series: vec![Series::line(
+                    "ring correct fraction (right axis)",
+                    2,
+                    pts(|s| s.ring_correct_fraction),
+                )],
+            }),
+            legend: Legend::LowerRight,
+        }),
+    })
+}
+
+/// Interval lengths, s, by interval end time: differences of consecutive sample times
+/// (the first interval starts at 0), at most `interval_s` when that is known (so a gap in
+/// the times does not stretch an interval).
+fn interval_lengths(times: &[f64], interval_s: Option<f64>) -> BTreeMap<u64, f64> {
+    let mut sorted = stats::sorted(times.iter().copied());
+    sorted.dedup();
+    let mut prev = 0.0;
+    let mut out = BTreeMap::new();
+    for t in sorted {
+        let mut dt = t - prev;
+        if let Some(i) = interval_s {
+            dt = dt.min(i);
+        }
+        out.insert(t.to_bits(), dt);
+        prev = t;
+    }
+    out
+}
+
+fn maintenance_bandwidth(
+    traffic: &[TrafficRow],
+    samples: Option<&[SampleRow]>,
+    interval_s: Option<f64>,
+    title: String,
+) -> Option<Figure> {
+    let times: Vec<f64> = match samples {
+        Some(s) if !s.is_empty() => s.iter().map(|s| s.time_s).collect(),
+        _ => traffic.iter().map(|r| r.time_s).collect(),
+    };
+    let mut dts = interval_lengths(&times, interval_s);
+    for r in traffic {
+        // Rows at times the time series lacks still count, with the nominal interval.
+        if let (false, Some(i)) = (dts.contains_key(&r.time_s.to_bits()), interval_s) {
+            dts.insert(r.time_s.to_bits(), i);
+        }
+    }
+    // Bytes per live peer per second, by method, by time.
+    let mut by_method: BTreeMap<&str, BTreeMap<u64, f64>> = BTreeMap::new();
+    let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in traffic {
+        let Some(&dt) = dts.get(&r.time_s.to_bits()) else {
+            continue;
+        };
+        if r.live_peers == 0 || dt <= 0.0 || r.messages == 0 {
+            continue;
+        }
+        let rate = r.bytes as f64 / r.live_peers as f64 / dt;
+        *by_method
+            .entry(&r.method)
+            .or_default()
+            .entry(r.time_s.to_bits())
+            .or_default() += rate;
+        *totals.entry(&r.method).or_default() += r.bytes;
+    }
+    if by_method.is_empty() {
+        return None;
+    }
+    let mut order: Vec<(&str, u64)> = totals.into_iter().collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let series = order
+        .iter()
+        .enumerate()
+        .map(|(i, (method, _))| {
+            let rates = &by_method[method];
+            let pts = dts
+                .keys()
+                .map(|&t| (f64::from_bits(t), rates.get(&t).copied().unwrap_or(0.0)))
+                .collect();
+            Series::line(*method, i, pts)
+        })
+        .collect();
+    Some(Figure {
+        name: "maintenance_bandwidth".into(),
+        title,
+        x_label: "time (s)".into(),
+        y_label: "bytes per live peer per second (B/s, log scale)".into(),
+        body: Body::Xy(Xy {
+            series,
+            x_range: None,
+            y_range: None,
+            log_x: false,
+            log_y: true,
+            secondary: None,
+            legend: Legend::Right,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tr(t: f64, m: &str, bytes: u64, live: u64) -> TrafficRow {
+        TrafficRow {
+            time_s: t,
+            method: m.into(),
+            messages: 1,
+            bytes,
+            live_peers: live,
+        }
+    }
+
+    #[test]
+    fn bandwidth_is_bytes_per_live_peer_per_second() {
+        let rows = [
+            tr(5.0, "update_req", 1000, 10),
+            tr(10.0, "update_req", 500, 10),
+            tr(10.0, "ping_req", 5000, 10),
+            tr(12.0, "ping_req", 200, 10),
+        ];
+        let f = maintenance_bandwidth(&rows, None, Some(5.0), "t".into()).unwrap();
+        let Body::Xy(xy) = f.body else { panic!() };
+        // Ordered by total bytes: ping_req first.
+        assert_eq!(xy.series[0].label, "ping_req");
+        assert_eq!(
+            xy.series[0].points,
+            vec![(5.0, 0.0), (10.0, 100.0), (12.0, 10.0)]
+        );
+        assert_eq!(
+            xy.series[1].points,
+            vec![(5.0, 20.0), (10.0, 10.0), (12.0, 0.0)]
+        );
+    }
+
+    #[test]
+    fn no_data_no_figure() {
+        let meta = RunMeta {
+            scenario: "s".into(),
+            seed: "1".into(),
+            sample_interval_s: None,
+        };
+        assert!(figures(&meta, &RunData::default()).is_empty());
+        let pending = LookupRow {
+            time_s: 1.0,
+            hops: None,
+            latency_ms: None,
+            outcome: "pending".into(),
+        };
+        let d = RunData {
+            lookups: Some(vec![pending]),
+            calls: Some(Vec::new()),
+            ..RunData::default()
+        };
+        assert!(figures(&meta, &d).is_empty());
+    }
+}

@@ -1,0 +1,435 @@
+//! Plots and `report.html`: `reload-sim run` draws them, `reload-sim plot` redraws them,
+//! the bytes are the same every time, bad input is an error naming the file, and a sweep
+//! folder gets its log2 N plot with the fitted line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use reload_sim::plot::{self, stats, sweep};
+
+/// 30 peers, lookups from 20 s, SIP calls from 40 s: every run plot has data.
+const SMALL: &str = r#"
+[scenario]
+name = "plot-small"
+duration_s = 80
+sample_interval_s = 5
+[peers]
+count = 30
+arrival = "staggered"
+arrival_window_s = 5
+[overlay]
+chord_update_interval_s = 20
+chord_ping_interval_s = 40
+[network]
+latency = "coordinates"
+latency_ms = 40
+[workload]
+lookup_rate_per_peer_per_s = 0.2
+start_s = 20
+[sip]
+enabled = true
+register_start_s = 15
+call_rate_per_s = 1
+call_start_s = 30
+"#;
+
+const RUN_PLOTS: [&str; 5] = [
+    "hops",
+    "lookup_latency_cdf",
+    "ring",
+    "maintenance_bandwidth",
+    "call_setup_cdf",
+];
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_reload-sim"))
+}
+
+fn root() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("reload-sim-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run_cli(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+/// One `reload-sim run` of [`SMALL`] (with plots), shared by the tests; they copy it
+/// before changing anything.
+fn small_run() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = root();
+        let scn = root.join("small.toml");
+        std::fs::write(&scn, SMALL).unwrap();
+        let out = root.join("run");
+        let o = run_cli(&[
+            "run",
+            scn.to_str().unwrap(),
+            "--seed",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains("plots: 10 files"), "{text}");
+        out
+    })
+}
+
+/// A copy of the shared run folder's input files (no plots, no report) under `name`.
+fn copy_run(name: &str) -> PathBuf {
+    let src = small_run();
+    let dst = root().join(name);
+    let _ = std::fs::remove_dir_all(&dst);
+    std::fs::create_dir_all(&dst).unwrap();
+    for f in [
+        "summary.json",
+        "scenario.toml",
+        "lookups.csv",
+        "call_setups.csv",
+        "timeseries.csv",
+        "traffic.csv",
+    ] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    dst
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn text(p: &Path) -> String {
+    String::from_utf8(read(p)).unwrap()
+}
+
+/// Width and height of a PNG, decoded in full.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let mut reader = png::Decoder::new(bytes).read_info().expect("PNG header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("PNG data");
+    (info.width, info.height)
+}
+
+/// Every file under `dir/plots` and `dir/report.html`, with their bytes, sorted by name.
+fn outputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                read(&p),
+            )
+        })
+        .collect();
+    v.push(("report.html".into(), read(&dir.join("report.html"))));
+    v.sort();
+    v
+}
+
+#[test]
+fn run_draws_every_plot_as_png_and_svg_and_a_self_contained_report() {
+    let dir = small_run();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&read(&dir.join("summary.json"))).unwrap();
+    assert!(summary["lookups"]["completed"].as_u64().unwrap() > 0);
+    assert!(summary["calls"]["ok"].as_u64().unwrap() > 0);
+    let labels: [(&str, &[&str]); 5] = [
+        (
+            "hops",
+            &["hops (overlay transmissions", "completed lookups (count)"],
+        ),
+        (
+            "lookup_latency_cdf",
+            &["(ms)", "fraction of completed lookups"],
+        ),
+        (
+            "ring",
+            &["time (s)", "peers (count)", "ring correct fraction (0..1)"],
+        ),
+        (
+            "maintenance_bandwidth",
+            &["time (s)", "bytes per live peer per second (B/s"],
+        ),
+        ("call_setup_cdf", &["(ms)", "fraction of ok calls"]),
+    ];
+    for (name, axis) in labels {
+        let (w, h) = png_size(&read(&dir.join("plots").join(format!("{name}.png"))));
+        assert!(w > 0 && h > 0, "{name}.png is {w}x{h}");
+        let svg = text(&dir.join("plots").join(format!("{name}.svg")));
+        assert!(svg.starts_with("<svg"), "{name}.svg");
+        assert!(
+            svg.contains("plot-small (seed 3): "),
+            "{name}.svg has no title"
+        );
+        for a in axis {
+            assert!(svg.contains(a), "{name}.svg lacks the axis label {a:?}");
+        }
+    }
+    assert!(text(&dir.join("plots/maintenance_bandwidth.svg")).contains("update_req"));
+    let html = text(&dir.join("report.html"));
+    assert!(html.contains("plot-small (seed 3)"));
+    assert!(
+        html.contains(">lookups.success_rate<"),
+        "summary rows are flattened"
+    );
+    assert!(html.contains("<caption>traffic.by_method</caption>"));
+    for name in RUN_PLOTS {
+        let at = html
+            .find(&format!("<figure id=\"plot-{name}\">\n<svg"))
+            .unwrap_or_else(|| panic!("report.html lacks {name} inline"));
+        assert!(html[at..].contains("</svg>"));
+    }
+    assert_eq!(html.matches("<svg").count(), RUN_PLOTS.len());
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "<link",
+        "<script",
+        "<img",
+        "url(",
+    ] {
+        assert!(!html.contains(bad), "report.html refers outside: {bad}");
+    }
+}
+
+#[test]
+fn drawing_twice_gives_identical_bytes() {
+    let dir = copy_run("twice");
+    let first = plot::draw_folder(&dir).unwrap();
+    assert_eq!(first.len(), 2 * RUN_PLOTS.len() + 1);
+    let a = outputs(&dir);
+    plot::draw_folder(&dir).unwrap();
+    let b = outputs(&dir);
+    assert_eq!(a, b);
+    // The same as what `reload-sim run` drew.
+    assert_eq!(a, outputs(small_run()));
+}
+
+#[test]
+fn plot_command_redraws_a_run_folder() {
+    let dir = copy_run("cli");
+    let o = run_cli(&["plot", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(listed.lines().count(), 2 * RUN_PLOTS.len() + 1, "{listed}");
+    assert!(
+        listed.contains("hops.png") && listed.contains("report.html"),
+        "{listed}"
+    );
+    let first = outputs(&dir);
+    std::fs::remove_dir_all(dir.join("plots")).unwrap();
+    std::fs::remove_file(dir.join("report.html")).unwrap();
+    let o = run_cli(&["plot", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(outputs(&dir), first);
+}
+
+#[test]
+fn plot_command_rejects_a_folder_that_is_not_a_result() {
+    let dir = root().join("empty");
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = run_cli(&["plot", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not a result folder"), "{err}");
+}
+
+#[test]
+fn run_with_no_plots_writes_no_plots() {
+    let root = root();
+    let scn = root.join("noplots.toml");
+    std::fs::write(&scn, SMALL.replace("duration_s = 80", "duration_s = 20")).unwrap();
+    let out = root.join("noplots");
+    let o = run_cli(&[
+        "run",
+        scn.to_str().unwrap(),
+        "--no-plots",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("summary.json").is_file());
+    assert!(!out.join("plots").exists());
+    assert!(!out.join("report.html").exists());
+}
+
+#[test]
+fn malformed_csv_is_an_error_naming_file_and_line() {
+    let dir = copy_run("malformed");
+    let path = dir.join("lookups.csv");
+    let mut lines: Vec<String> = text(&path).lines().map(str::to_string).collect();
+    // Line 3 of the file: hops is the fourth column.
+    let mut cols: Vec<&str> = lines[2].split(',').collect();
+    cols[3] = "many";
+    lines[2] = cols.join(",");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let e = plot::draw_run(&dir).unwrap_err().to_string();
+    assert!(e.contains("lookups.csv:3:") && e.contains("hops"), "{e}");
+    let o = run_cli(&["plot", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("lookups.csv:3:"), "{err}");
+
+    // A row with a missing field.
+    std::fs::write(
+        &path,
+        "time_s,origin,key,hops,latency_ms,outcome,correct,responder\n1,a\n",
+    )
+    .unwrap();
+    let e = plot::draw_run(&dir).unwrap_err().to_string();
+    assert!(e.contains("lookups.csv:2:"), "{e}");
+
+    // Broken summary.json.
+    let dir = copy_run("badjson");
+    std::fs::write(dir.join("summary.json"), "{\"scenario\": ").unwrap();
+    let e = plot::draw_run(&dir).unwrap_err().to_string();
+    assert!(e.contains("summary.json"), "{e}");
+}
+
+#[test]
+fn a_missing_csv_skips_its_plot() {
+    let dir = copy_run("nocalls");
+    std::fs::remove_file(dir.join("call_setups.csv")).unwrap();
+    std::fs::remove_file(dir.join("traffic.csv")).unwrap();
+    let files = plot::draw_run(&dir).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hops.png",
+            "hops.svg",
+            "lookup_latency_cdf.png",
+            "lookup_latency_cdf.svg",
+            "ring.png",
+            "ring.svg"
+        ]
+    );
+    // Header only: no rows, no plot.
+    std::fs::write(
+        dir.join("lookups.csv"),
+        "time_s,origin,key,hops,latency_ms,outcome,correct,responder\n",
+    )
+    .unwrap();
+    assert_eq!(plot::draw_run(&dir).unwrap().len(), 2);
+}
+
+/// mean hops per N from the README's log N table; latency without CI at one point.
+const AGGREGATE: &str = "\
+point,peers.count,metric,runs,mean,ci95_low,ci95_high
+0,64,hops.mean,3,3.59,3.52,3.66
+0,64,latency_ms_p99,3,510.5,,
+1,256,hops.mean,3,4.73,4.69,4.77
+1,256,latency_ms_p99,3,640.25,630.1,650.4
+2,1024,hops.mean,3,5.73,5.70,5.76
+2,1024,latency_ms_p99,3,760,751,769
+3,4096,hops.mean,3,6.74,6.72,6.76
+3,4096,latency_ms_p99,3,NaN,,
+";
+
+fn sweep_fixture(name: &str) -> PathBuf {
+    let dir = root().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let points: Vec<serde_json::Value> = [64, 256, 1024, 4096]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            serde_json::json!({
+                "point": i,
+                "values": {"peers.count": n},
+                "runs": (1..=3).map(|s| format!("point-{i:03}/seed-{s}")).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let sweep = serde_json::json!({
+        "scenario": "log-n-sweep",
+        "scenario_hash": "0123456789abcdef0123456789abcdef01234567",
+        "seed": 1,
+        "fields": ["peers.count"],
+        "seeds_per_point": 3,
+        "points": points,
+    });
+    std::fs::write(dir.join("sweep.json"), sweep.to_string()).unwrap();
+    std::fs::write(dir.join("aggregate.csv"), AGGREGATE).unwrap();
+    dir
+}
+
+#[test]
+fn a_sweep_draws_mean_hops_against_log2_n_with_the_fitted_line() {
+    let dir = sweep_fixture("sweep");
+    let files = plot::draw_sweep(&dir).unwrap();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hops_vs_log2n.png",
+            "hops_vs_log2n.svg",
+            "hops_mean_vs_peers_count.png",
+            "hops_mean_vs_peers_count.svg",
+            "latency_ms_p99_vs_peers_count.png",
+            "latency_ms_p99_vs_peers_count.svg"
+        ]
+    );
+    let pts = [(6.0, 3.59), (8.0, 4.73), (10.0, 5.73), (12.0, 6.74)];
+    let fit = stats::least_squares(&pts).unwrap();
+    assert!((fit.slope - 0.5225).abs() < 1e-9 && (fit.intercept - 0.495).abs() < 1e-9);
+    let label = sweep::fit_label(&fit);
+    assert!(
+        label.starts_with("hops ≈ 0.52") && label.contains("·log2 N + 0.495"),
+        "{label}"
+    );
+    let svg = text(&dir.join("plots/hops_vs_log2n.svg"));
+    assert!(svg.contains(&label), "the legend shows the fit");
+    assert!(svg.contains("log-n-sweep (seed 1): mean lookup hops vs log2 N"));
+    assert!(svg.contains("log2 N (N = peers.count, peers)"));
+    let (w, h) = png_size(&read(&dir.join("plots/hops_vs_log2n.png")));
+    assert!(w > 0 && h > 0);
+
+    let o = run_cli(&["plot", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = text(&dir.join("report.html"));
+    assert!(html.contains("log-n-sweep (sweep, seed 1)"));
+    assert!(html.contains("<th>peers.count</th>") && html.contains("<th>hops.mean</th>"));
+    assert!(
+        html.contains("3.59<small>3.52 – 3.66</small>"),
+        "mean and CI in the table"
+    );
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert!(html.contains(&label));
+    assert!(!html.contains("src=\"http"));
+    // Redrawing gives the same bytes.
+    let before = outputs(&dir);
+    plot::draw_folder(&dir).unwrap();
+    assert_eq!(outputs(&dir), before);
+}
+
+#[test]
+fn a_malformed_sweep_names_the_file() {
+    let dir = sweep_fixture("badsweep");
+    std::fs::write(
+        dir.join("aggregate.csv"),
+        AGGREGATE.replace("2,1024,hops.mean", "two,1024,hops.mean"),
+    )
+    .unwrap();
+    let e = plot::draw_sweep(&dir).unwrap_err().to_string();
+    assert!(e.contains("aggregate.csv:6:") && e.contains("point"), "{e}");
+    std::fs::write(dir.join("aggregate.csv"), "metric,mean\nx,1\n").unwrap();
+    let e = plot::draw_sweep(&dir).unwrap_err().to_string();
+    assert!(e.contains("aggregate.csv:1:"), "{e}");
+    std::fs::write(dir.join("sweep.json"), "[]").unwrap();
+    let e = plot::draw_sweep(&dir).unwrap_err().to_string();
+    assert!(e.contains("sweep.json") && e.contains("scenario"), "{e}");
+}
