@@ -38,6 +38,8 @@ counters! {
     bad_signature,
     /// Frames retransmitted by Simple Reliability (§6.6.3).
     link_retransmits,
+    /// Links the other end closed (`handle_link_close`).
+    links_closed_by_peer,
     /// Links declared failed after their last retransmission.
     link_failures,
     /// Requests retransmitted end to end (§6.2.1).

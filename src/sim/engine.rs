@@ -100,6 +100,8 @@ enum Ev {
     Call,
     /// A time-series sample is due.
     Sample,
+    /// Slot `from` closed its link to slot `to` (a transport close, not a datagram).
+    LinkClose { to: u32, inc: u32, from: u32 },
 }
 
 /// One node slot.
@@ -182,6 +184,7 @@ pub struct Sim<P: Peer = Node> {
     events: u64,
     last_sample: Option<Time>,
     tx_buf: Vec<Transmit>,
+    close_buf: Vec<SocketAddr>,
     ev_buf: Vec<Event>,
     capture: Option<Box<dyn FrameSink + Send>>,
 }
@@ -245,6 +248,7 @@ impl<P: Peer> Sim<P> {
             events: 0,
             last_sample: None,
             tx_buf: Vec::new(),
+            close_buf: Vec::new(),
             ev_buf: Vec::new(),
             capture: None,
             cfg,
@@ -378,6 +382,15 @@ impl<P: Peer> Sim<P> {
                 bytes,
             } => self.deliver(to, inc, from, bytes),
             Ev::Wake { node, inc } => self.wake(node, inc),
+            Ev::LinkClose { to, inc, from } => {
+                if self.is_live(to, inc) {
+                    let now = self.now;
+                    if let Some(n) = self.slots[to as usize].node.as_mut() {
+                        n.handle_link_close(now, NodeIndex(from).addr());
+                    }
+                    self.service(to);
+                }
+            }
             Ev::Depart { node, inc } => self.depart(node, inc),
             Ev::LeaveCap { node, inc } => {
                 if self.is_live(node, inc) {
@@ -593,11 +606,17 @@ impl<P: Peer> Sim<P> {
         while let Some(e) = node.poll_event() {
             evs.push(e);
         }
+        while let Some(a) = node.poll_link_close() {
+            self.close_buf.push(a);
+        }
         let timeout = node.poll_timeout();
         let joined = node.state() == NodeState::Joined;
         let id = node.node_id();
         for t in tx.drain(..) {
             self.transmit(i, t);
+        }
+        while let Some(a) = self.close_buf.pop() {
+            self.close(i, a);
         }
         self.sync_joined(i, id, joined);
         for e in evs.drain(..) {
@@ -620,6 +639,23 @@ impl<P: Peer> Sim<P> {
                     }
                 }
             }
+        }
+    }
+
+    /// Slot `from` closed its link to `to`: the other end hears of it after the network's
+    /// latency (and may miss it, as a lost DTLS alert), like a datagram.
+    fn close(&mut self, from: u32, to: SocketAddr) {
+        self.metrics.counters.link_closes += 1;
+        let Some(NodeIndex(to)) = NodeIndex::from_addr(to) else {
+            return;
+        };
+        if (to as usize) >= self.slots.len() {
+            return;
+        }
+        if let Some(d) = self.network.transit(from, to) {
+            let inc = self.slots[to as usize].incarnation;
+            self.queue
+                .push(self.now + d, Ev::LinkClose { to, inc, from });
         }
     }
 

@@ -58,6 +58,8 @@ pub struct Counters {
     pub datagrams_unroutable: u64,
     /// Timer wake-ups delivered to nodes.
     pub timer_wakeups: u64,
+    /// Links closed on purpose by a node (the other end is told after the latency).
+    pub link_closes: u64,
     /// Stale timer entries skipped (rescheduled, or of a dead incarnation).
     pub timer_stale: u64,
     /// Node lives started (first arrivals and rejoins).

@@ -63,6 +63,12 @@ pub trait Peer {
     fn poll_timeout(&self) -> Option<Time>;
     /// Next event.
     fn poll_event(&mut self) -> Option<Event>;
+    /// Next link this peer closed on purpose (see `Node::poll_link_close`).
+    fn poll_link_close(&mut self) -> Option<Addr> {
+        None
+    }
+    /// The peer at `from` closed its link to this one (see `Node::handle_link_close`).
+    fn handle_link_close(&mut self, _now: Time, _from: Addr) {}
 }
 
 impl Peer for Node {
@@ -130,5 +136,11 @@ impl Peer for Node {
     }
     fn poll_event(&mut self) -> Option<Event> {
         Node::poll_event(self)
+    }
+    fn poll_link_close(&mut self) -> Option<Addr> {
+        Node::poll_link_close(self)
+    }
+    fn handle_link_close(&mut self, now: Time, from: Addr) {
+        Node::handle_link_close(self, now, from)
     }
 }

@@ -49,6 +49,11 @@ enum Item {
     Wake {
         node: usize,
     },
+    /// The node at `from` closed its link to `to` (a transport close).
+    Close {
+        to: usize,
+        from: SocketAddr,
+    },
 }
 
 /// A deterministic spread of Node-IDs.
@@ -140,7 +145,15 @@ impl Net {
         while let Some(e) = node.poll_event() {
             evs.push(e);
         }
+        let mut closes = Vec::new();
+        while let Some(a) = node.poll_link_close() {
+            closes.push(a);
+        }
         let wake = node.poll_timeout();
+        for a in closes {
+            let at = self.now + self.latency;
+            self.push(at, Item::Close { to: index(a), from });
+        }
         for t in out {
             if self.lost() {
                 continue;
@@ -185,6 +198,12 @@ impl Net {
                     if let Some(Some(n)) = self.nodes.get_mut(to) {
                         self.delivered += 1;
                         n.handle_datagram(at, from, &bytes);
+                        self.service(to);
+                    }
+                }
+                Item::Close { to, from } => {
+                    if let Some(Some(n)) = self.nodes.get_mut(to) {
+                        n.handle_link_close(at, from);
                         self.service(to);
                     }
                 }

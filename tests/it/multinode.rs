@@ -240,3 +240,42 @@ fn scale_probe() {
         std::mem::size_of::<reload_sim::proto::node::Node>()
     );
 }
+
+/// A link a node closes on purpose (its bootstrap link once joined) is closed at the other
+/// end too: no up link is left that only one side knows, so nothing is sent into a link
+/// nobody reads, and every peer joins within a few round trips.
+#[test]
+fn closed_links_are_closed_at_both_ends() {
+    let mut net = Net::ring(32, Duration::from_millis(300), Net::fast_config());
+    settle(&mut net, 20);
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+    let closed: u64 = net
+        .live()
+        .map(|(_, n)| n.stats().links_closed_by_peer)
+        .sum();
+    assert!(closed > 0, "no bootstrap link was closed");
+    let up = |n: &reload_sim::proto::node::Node| -> Vec<std::net::SocketAddr> {
+        n.connections()
+            .into_iter()
+            .filter(|c| c.2 == reload_sim::proto::link::LinkState::Up)
+            .map(|c| c.0)
+            .collect()
+    };
+    let by_addr: std::collections::BTreeMap<_, _> =
+        net.live().map(|(_, n)| (n.local_addr(), up(n))).collect();
+    for (a, links) in &by_addr {
+        for b in links {
+            assert!(
+                by_addr.get(b).is_some_and(|l| l.contains(a)),
+                "{a} has a link to {b} that {b} does not have"
+            );
+        }
+    }
+    // Joins took a handful of round trips, none waited on a dead link's retransmissions.
+    let joined = net
+        .events
+        .iter()
+        .filter(|(_, e)| *e == Event::Joined)
+        .count();
+    assert_eq!(joined, 32);
+}

@@ -137,7 +137,7 @@ fn wireshark_sees_every_message_of_a_run() {
     assert_eq!(data, traffic["messages"].as_u64().unwrap());
     assert_eq!(acks, traffic["acks"].as_u64().unwrap());
     assert_eq!(packets, data + acks);
-    assert!(data > 100_000, "{data} data frames");
+    assert!(data > 50_000, "{data} data frames");
 
     // Every message type: tshark's count equals the run's counter.
     let by_method = &traffic["by_method"];

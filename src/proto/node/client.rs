@@ -51,7 +51,7 @@ impl Node {
                 .filter(|&li| self.links.get(li).peer != Some(peer))
                 .collect();
             for li in others.into_iter().rev() {
-                self.links.remove(li);
+                self.close_link(li);
             }
             if first {
                 self.next_update = now + self.jittered(self.config.chord_update_interval);

@@ -205,7 +205,7 @@ impl Node {
             .filter(|&li| !self.links.get(li).peer_uses)
             .collect();
         for li in closing.into_iter().rev() {
-            self.links.remove(li);
+            self.close_link(li);
         }
         self.refresh_tables_quietly(now);
         self.update_all_neighbors(now);

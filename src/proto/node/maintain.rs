@@ -424,7 +424,7 @@ impl Node {
             .map(|(i, _)| i);
         match victim {
             Some(i) => {
-                self.links.remove(i);
+                self.close_link(i);
                 true
             }
             None => false,

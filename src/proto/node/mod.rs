@@ -90,6 +90,8 @@ pub struct Node {
     join: Option<JoinProgress>,
     bootstrap: Vec<Addr>,
     outbox: VecDeque<Transmit>,
+    /// Links this node closed on purpose, for the driver to tell the other end.
+    closes: VecDeque<Addr>,
     events: VecDeque<Event>,
     next_update: Time,
     next_finger: Time,
@@ -136,6 +138,7 @@ impl Node {
             join: None,
             bootstrap: Vec::new(),
             outbox: VecDeque::new(),
+            closes: VecDeque::new(),
             events: VecDeque::new(),
             next_update: Time::NEVER,
             next_finger: Time::NEVER,
@@ -316,5 +319,37 @@ impl Node {
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Next link this node closed on purpose (its bootstrap link after joining, an evicted
+    /// link, a client's old peer). The transport tells the other end, as TLS/DTLS
+    /// `close_notify` or a TCP FIN would (§6.6); the driver delivers it there with
+    /// [`Node::handle_link_close`]. Not a RELOAD message.
+    pub fn poll_link_close(&mut self) -> Option<Addr> {
+        self.closes.pop_front()
+    }
+
+    /// The node at `from` closed its link to this node: drop this end and repair the
+    /// tables without it, instead of sending into a link nobody reads until Simple
+    /// Reliability gives up.
+    pub fn handle_link_close(&mut self, now: Time, from: Addr) {
+        let Some(li) = self.links.by_addr(from) else {
+            return;
+        };
+        self.stats.links_closed_by_peer += 1;
+        match self.links.get(li).peer {
+            Some(peer) => self.forget(now, peer),
+            None => {
+                self.links.remove(li);
+            }
+        }
+    }
+
+    /// Removes link `li` and, if it was up, asks the driver to tell the other end.
+    pub(super) fn close_link(&mut self, li: usize) {
+        let link = self.links.remove(li);
+        if link.is_up() {
+            self.closes.push_back(link.addr);
+        }
     }
 }
