@@ -27,6 +27,7 @@
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod expect;
 pub mod inspect;
 pub mod pcap;

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use reload_sim::expect;
 use reload_sim::inspect::{self, Item};
 use reload_sim::proto::wire::codec::parse_hex;
 use reload_sim::proto::wire::storage::KindTable;
 use reload_sim::sim::capture::{NodeSet, PcapOptions};
+use reload_sim::{check, expect};
 use reload_sim::{plot, runner, sweep};
 
 /// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
@@ -77,6 +77,9 @@ struct CheckArgs {
     /// Results go to <DIR>/<scenario file stem> [default: each scenario's own results folder].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Scenarios run at once [default: one per core].
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    jobs: Option<usize>,
 }
 
 #[derive(Args)]
@@ -256,86 +259,18 @@ fn merge(args: MergeArgs) -> Result<ExitCode, String> {
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, String> {
-    let mut rows: Vec<[String; 5]> = Vec::new();
-    let (mut failed, mut broken) = (0, 0);
-    for path in &args.scenarios {
-        let name = path.display().to_string();
-        let out = args.out.as_ref().map(|d| {
-            let stem = path.file_stem().map(|s| s.to_string_lossy().to_string());
-            d.join(stem.unwrap_or_default())
-        });
-        eprintln!("check: running {name}");
-        let req = runner::RunRequest {
-            scenario: path.clone(),
-            out,
-            command_line: std::env::args().collect(),
-            ..Default::default()
-        };
-        match runner::run(&req) {
-            Err(e) => {
-                broken += 1;
-                rows.push([
-                    name,
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    format!("ERROR {e}"),
-                ]);
-            }
-            Ok(done) if done.verdicts.is_empty() => {
-                rows.push([
-                    name,
-                    "(no [expect])".into(),
-                    "".into(),
-                    "".into(),
-                    "-".into(),
-                ]);
-            }
-            Ok(done) => {
-                for v in &done.verdicts {
-                    failed += usize::from(!v.pass());
-                    let got = v.measured.map_or("missing".into(), |m| format!("{m:.6}"));
-                    let verdict = if v.pass() { "pass" } else { "FAIL" };
-                    rows.push([
-                        name.clone(),
-                        v.figure.clone(),
-                        v.bound_text(),
-                        got,
-                        verdict.into(),
-                    ]);
-                }
-            }
-        }
-    }
-    let head = ["scenario", "figure", "bound", "measured", "result"].map(String::from);
-    let widths: Vec<usize> = (0..4)
-        .map(|c| {
-            std::iter::once(&head)
-                .chain(&rows)
-                .map(|r| r[c].chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for r in std::iter::once(&head).chain(&rows) {
-        let mut line = String::new();
-        for (c, w) in widths.iter().enumerate() {
-            line += &format!("{:<w$}  ", r[c], w = *w);
-        }
-        line += &r[4];
-        println!("{}", line.trim_end());
-    }
-    let bounds = rows
-        .iter()
-        .filter(|r| r[4] == "pass" || r[4] == "FAIL")
-        .count();
-    println!(
-        "{} scenarios, {bounds} bounds: {failed} violated, {broken} scenarios could not run",
-        args.scenarios.len()
+    let command_line: Vec<String> = std::env::args().collect();
+    let checks = check::check_all(
+        &args.scenarios,
+        args.out.as_deref(),
+        args.jobs.unwrap_or(0),
+        &command_line,
     );
-    Ok(if broken > 0 {
+    let (table, tally) = check::table(&checks);
+    print!("{table}");
+    Ok(if tally.broken > 0 {
         ExitCode::from(2)
-    } else if failed > 0 {
+    } else if tally.violated > 0 {
         ExitCode::from(expect::EXIT_VIOLATED)
     } else {
         ExitCode::SUCCESS

@@ -52,6 +52,13 @@ impl SweepSpec {
             if values.is_empty() {
                 return Err((format!("sweep.grid.{field}"), "has no values".into()));
             }
+            if field == "scenario.seed" {
+                return Err((
+                    format!("sweep.grid.{field}"),
+                    "seeds are not a grid field: set `[sweep] seeds` (runs use [scenario] seed, seed + 1, …)"
+                        .into(),
+                ));
+            }
             if field.starts_with("sweep.") || field == "sweep" {
                 return Err((
                     format!("sweep.grid.{field}"),

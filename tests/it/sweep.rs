@@ -168,7 +168,7 @@ fn an_interrupted_sweep_keeps_finished_runs_and_resumes() {
 #[test]
 fn bad_sweeps_fail_before_any_run() {
     let d = scratch("sweep-bad");
-    let cases: [(&str, &str, &str); 5] = [
+    let cases: [(&str, &str, &str); 6] = [
         (
             "\"peers.count\" = [8, 16, 32]",
             "\"peers.cuont\" = [8]",
@@ -185,6 +185,11 @@ fn bad_sweeps_fail_before_any_run() {
             "invalid type",
         ),
         ("seeds = 2", "seeds = 0", "sweep.seeds"),
+        (
+            "\"network.loss\" = [0.0, 0.02]",
+            "\"scenario.seed\" = [1, 2]",
+            "not a grid field",
+        ),
         (
             "metrics = [\"lookups.issued\"]",
             "metrics = [\"lookups.nope\"]",
