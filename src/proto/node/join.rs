@@ -100,6 +100,15 @@ impl Node {
             NodeState::Joining if for_join => {
                 if self.join_phase_is(JoinPhase::Bootstrapping) && self.admitting().is_none() {
                     self.send_join_attach(now);
+                } else if self.join_phase_is(JoinPhase::AwaitingUpdate)
+                    && self.admitting() == Some(peer)
+                {
+                    // The admitting peer's Update may have come before our link to it
+                    // was up; its Attaches go through that link now.
+                    let early = self.join.as_mut().and_then(|j| j.early_update.take());
+                    if let Some((from, u)) = early {
+                        self.join_update(now, from, &u);
+                    }
                 } else {
                     self.check_join_ready(now);
                 }
@@ -119,6 +128,15 @@ impl Node {
             return;
         }
         if !self.join_phase_is(JoinPhase::AwaitingUpdate) || self.admitting() != Some(ap) {
+            return;
+        }
+        if self.links.by_peer(ap).is_none() {
+            // Not linked to the admitting peer yet: keep the Update until the link is up,
+            // so the Attaches to the future neighbours are source-routed through it
+            // (§10.5 step 4) rather than through the bootstrap peer.
+            if let Some(j) = self.join.as_mut() {
+                j.early_update = Some((ap, u.clone()));
+            }
             return;
         }
         let mut known = vec![ap];
