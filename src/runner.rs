@@ -125,9 +125,7 @@ pub fn write_results(
         std::fs::write(&p, bytes).map_err(|e| io(&p.display().to_string(), &e))
     };
     let summary = report::summary_json(prov, out);
-    let mut json = serde_json::to_string_pretty(&summary).expect("json");
-    json.push('\n');
-    write("summary.json", json.as_bytes())?;
+    write_json(&dir.join("summary.json"), &summary)?;
     let lookups =
         report::csv::lookups_csv(out.lookups.records()).map_err(|e| io("lookups.csv", &e))?;
     write("lookups.csv", &lookups)?;
@@ -142,13 +140,19 @@ pub fn write_results(
     Ok(summary)
 }
 
+/// Writes `v` as pretty JSON with a final newline (every JSON file of a results folder).
+pub fn write_json(p: &Path, v: &Value) -> Result<(), RunError> {
+    let mut json = serde_json::to_string_pretty(v).expect("json");
+    json.push('\n');
+    std::fs::write(p, json).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))
+}
+
 /// Writes `host.json` (wall clock and threads: the only host-dependent output) into `dir`.
 pub fn write_host(dir: &Path, wall_clock_s: f64, threads: usize) -> Result<(), RunError> {
-    let p = dir.join("host.json");
-    let mut json =
-        serde_json::to_string_pretty(&report::host_json(wall_clock_s, threads)).expect("json");
-    json.push('\n');
-    std::fs::write(&p, json).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))
+    write_json(
+        &dir.join("host.json"),
+        &report::host_json(wall_clock_s, threads),
+    )
 }
 
 /// Copies the scenario file as given to `dir/source.toml` (provenance, comments included).
@@ -197,11 +201,10 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     copy_source(&req.scenario, &out_dir)?;
     let verdicts = expect::evaluate(&summary, &s.expect);
     if !verdicts.is_empty() {
-        let p = out_dir.join("expect.json");
-        let mut json =
-            serde_json::to_string_pretty(&expect::verdicts_json(&verdicts)).expect("json");
-        json.push('\n');
-        std::fs::write(&p, json).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+        write_json(
+            &out_dir.join("expect.json"),
+            &expect::verdicts_json(&verdicts),
+        )?;
     }
     Ok(RunDone {
         scenario: s,

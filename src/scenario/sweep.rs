@@ -68,9 +68,4 @@ impl SweepSpec {
         }
         Ok(())
     }
-
-    /// Runs per point × points.
-    pub fn run_count(&self) -> usize {
-        self.grid.values().map(Vec::len).product::<usize>() * self.seeds as usize
-    }
 }

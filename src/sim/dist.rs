@@ -33,16 +33,6 @@ impl Dist {
         self.hist.saturating_record(v.max(1));
     }
 
-    /// Values recorded.
-    pub fn len(&self) -> u64 {
-        self.hist.len()
-    }
-
-    /// True when nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.hist.is_empty()
-    }
-
     /// The summary with every value divided by `unit` (1 for counts, 1e6 for ns → ms).
     pub fn spread(&self, unit: f64) -> Spread {
         if self.hist.is_empty() {

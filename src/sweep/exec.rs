@@ -201,7 +201,5 @@ pub(super) fn finish_folder(out: &Path, plan: &Plan) -> Result<(), SweepError> {
 }
 
 pub(super) fn write_json(p: &Path, v: &serde_json::Value) -> Result<(), SweepError> {
-    let mut s = serde_json::to_string_pretty(v).expect("json");
-    s.push('\n');
-    std::fs::write(p, s).map_err(|e| SweepError::Io(format!("{}: {e}", p.display())))
+    crate::runner::write_json(p, v).map_err(|e| SweepError::Io(e.to_string()))
 }

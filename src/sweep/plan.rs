@@ -139,11 +139,6 @@ fn point_error(source: &str, p: &Point, e: ScenarioError) -> SweepError {
 }
 
 impl Plan {
-    /// The value of `field` at `point` as JSON.
-    pub fn value_json(v: &toml::Value) -> Value {
-        serde_json::to_value(v).unwrap_or(Value::Null)
-    }
-
     /// `sweep.json`: what the sweep is, identical for every shard and the merged whole.
     pub fn manifest(&self) -> Value {
         let points: Vec<Value> = self
@@ -153,7 +148,7 @@ impl Plan {
                 let values: serde_json::Map<String, Value> = p
                     .values
                     .iter()
-                    .map(|(f, v)| (f.clone(), Plan::value_json(v)))
+                    .map(|(f, v)| (f.clone(), serde_json::to_value(v).unwrap_or(Value::Null)))
                     .collect();
                 let runs: Vec<&str> = self
                     .runs

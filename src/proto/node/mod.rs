@@ -300,8 +300,10 @@ impl Node {
             });
             return Ok(txid);
         }
-        self.start_request_with(
+        let signer = self.crypto;
+        self.start_request_as(
             now,
+            &signer,
             txid,
             vec![dest],
             Body::PingReq(PingReq::default()),

@@ -144,25 +144,12 @@ impl Node {
         direct: Option<Addr>,
     ) -> Result<TransactionId, RequestError> {
         let txid = self.new_txid();
-        self.start_request_with(now, txid, destinations, body, purpose, direct)
-    }
-
-    /// Starts a request with transaction id `txid`, tracked for end-to-end retransmission.
-    pub(super) fn start_request_with(
-        &mut self,
-        now: Time,
-        txid: TransactionId,
-        destinations: Vec<Destination>,
-        body: Body,
-        purpose: Purpose,
-        direct: Option<Addr>,
-    ) -> Result<TransactionId, RequestError> {
         let signer = self.crypto;
         self.start_request_as(now, &signer, txid, destinations, body, purpose, direct)
     }
 
-    /// Starts a request signed by `signer` (one of this node's certificates), tracked for
-    /// end-to-end retransmission.
+    /// Starts request `txid` signed by `signer` (one of this node's certificates), tracked
+    /// for end-to-end retransmission.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn start_request_as(
         &mut self,
