@@ -1,7 +1,7 @@
 //! `reload-sim decode`: turns bytes, hex or pcap captures into decoded RELOAD messages and
 //! renders them as readable text or JSON.
 //!
-//! The JSON shape (one object per message) is documented in README.md under
+//! The JSON shape (one object per message) is documented in docs/cli.md under
 //! "Decoding messages".
 
 mod input;
