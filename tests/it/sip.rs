@@ -199,3 +199,31 @@ fn lookup_aor_reports_routes_without_connecting() {
             .any(|(_, e)| matches!(e, Event::CallDone { .. }))
     );
 }
+
+/// A request whose responsible peer is its origin is answered by the origin itself: in a
+/// one-peer overlay the peer registers, finds and calls its own users, and a call to an
+/// AoR nobody registered ends `NotRegistered` instead of timing out.
+#[test]
+fn a_lone_peer_answers_its_own_requests() {
+    let mut net = Net::start(Net::fast_config());
+    let me = net.node(0).node_id();
+    register(&mut net, 0);
+    net.run_for(Duration::from_secs(1));
+    let stored = net.events.iter().any(|(i, e)| {
+        *i == 0 && matches!(e, Event::Registered { outcome: Ok(a), .. } if a.responder == me)
+    });
+    assert!(
+        stored,
+        "registration not answered locally: {:?}",
+        net.events
+    );
+    let to_self = call(&mut net, 0, &aor(0));
+    let to_nobody = call(&mut net, 0, "nobody@test.example.org");
+    net.run_for(Duration::from_secs(1));
+    let info = outcome(&net, to_self).expect("finished").expect("reached");
+    assert_eq!((info.callee, info.fetches), (me, 1));
+    assert_eq!(
+        outcome(&net, to_nobody),
+        Some(Err(CallError::NotRegistered))
+    );
+}

@@ -209,8 +209,15 @@ impl Node {
         Ok(false)
     }
 
-    /// Acts on an answer (or error) to one of this node's requests.
-    pub(super) fn handle_answer(&mut self, now: Time, li: usize, msg: Message, signer: NodeId) {
+    /// Acts on an answer (or error) to one of this node's requests, arrived on link `li`
+    /// (`None`: answered by this node itself).
+    pub(super) fn handle_answer(
+        &mut self,
+        now: Time,
+        li: Option<usize>,
+        msg: Message,
+        signer: NodeId,
+    ) {
         let Some(p) = self.txns.take(msg.header.transaction_id) else {
             self.stats.unmatched_answers += 1;
             return;
@@ -250,6 +257,7 @@ impl Node {
             }
             Purpose::Replicate => {}
             Purpose::Handshake { for_join } if code == code::PING_ANS => {
+                let Some(li) = li else { return };
                 let link = self.links.get_mut(li);
                 link.peer = Some(signer);
                 link.ready = true;

@@ -12,6 +12,7 @@
 mod answer;
 mod client;
 mod join;
+mod local;
 mod maintain;
 mod receive;
 mod send;

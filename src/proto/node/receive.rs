@@ -272,7 +272,7 @@ impl Node {
             }
             self.handle_request(now, li, msg, who);
         } else {
-            self.handle_answer(now, li, msg, signer);
+            self.handle_answer(now, Some(li), msg, signer);
         }
     }
 

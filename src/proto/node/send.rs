@@ -162,9 +162,24 @@ impl Node {
         direct: Option<Addr>,
     ) -> Result<TransactionId, RequestError> {
         let first = destinations.first().cloned().ok_or(RequestError::NoRoute)?;
+        let destinations_len = destinations.len();
         let message = self
             .build_as(signer, txid, destinations, body)
             .ok_or(RequestError::NoRoute)?;
+        if direct.is_none() && destinations_len == 1 && self.serves_locally(&first, &purpose) {
+            self.txns.insert(Pending {
+                id: txid,
+                purpose,
+                message: Vec::new(),
+                first,
+                direct,
+                sends: 1,
+                deadline: now + self.config.reliability_timer,
+                started: now,
+            });
+            self.serve_local_request(now, &message);
+            return Ok(txid);
+        }
         let sent = self.dispatch(now, message.clone(), &first, direct);
         if !sent && direct.is_some() {
             return Err(RequestError::NoRoute);
