@@ -59,10 +59,13 @@ fn main() {
     sim.run_until(Time::ZERO + Duration::from_secs(u64::from(settle_s)));
     let join_wall = t0.elapsed();
     let rss1 = rss_kb();
-    let ring = sim.oracle().ring_correct_fraction(|slot| {
-        sim.node(NodeIndex(slot))
-            .and_then(|p| p.successors().first().copied())
-    });
+    let ring = sim
+        .oracle()
+        .ring_correct_fraction(|slot| {
+            sim.node(NodeIndex(slot))
+                .and_then(|p| p.successors().first().copied())
+        })
+        .unwrap_or(0.0);
     let h0 = hops(&sim, n);
     let t1 = Instant::now();
     sim.run_until(Time::ZERO + Duration::from_secs(u64::from(settle_s + lookup_s)));

@@ -84,7 +84,7 @@ pub fn table(checks: &[ScenarioCheck]) -> (String, Tally) {
                 for v in verdicts {
                     t.bounds += 1;
                     t.violated += usize::from(!v.pass());
-                    let got = v.measured.map_or("missing".into(), |m| format!("{m:.6}"));
+                    let got = v.measured.map_or("undefined".into(), |m| format!("{m:.6}"));
                     let result = if v.pass() { "pass" } else { "FAIL" };
                     rows.push([
                         name.clone(),

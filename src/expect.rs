@@ -21,12 +21,14 @@ pub struct Verdict {
     pub figure: String,
     /// The bound.
     pub bound: Bound,
-    /// The figure's value (`None`: missing or not a number).
+    /// The figure's value (`None`: undefined in this run, `null` in summary.json: a rate
+    /// or distribution over nothing counted).
     pub measured: Option<f64>,
 }
 
 impl Verdict {
-    /// True when the figure exists and lies within the bound.
+    /// True when the figure is defined and lies within the bound: a bound on an undefined
+    /// figure does not hold.
     pub fn pass(&self) -> bool {
         self.measured.is_some_and(|v| self.bound.holds(v))
     }
@@ -71,7 +73,8 @@ pub fn evaluate(summary: &Value, expect: &BTreeMap<String, Bound>) -> Vec<Verdic
         .collect()
 }
 
-/// Every numeric figure path a summary has, from the summary of a tiny run.
+/// Every figure path a summary has (numbers, and those that are `null` when undefined),
+/// from the summary of a tiny run.
 pub fn figure_paths() -> &'static [String] {
     static PATHS: OnceLock<Vec<String>> = OnceLock::new();
     PATHS.get_or_init(|| {
@@ -84,6 +87,9 @@ pub fn figure_paths() -> &'static [String] {
         out
     })
 }
+
+/// Provenance fields that can be `null` but are no figures.
+const NOT_FIGURES: [&str; 2] = ["git_rev", "git_dirty"];
 
 fn flatten(prefix: &str, v: &Value, out: &mut Vec<String>) {
     match v {
@@ -98,6 +104,7 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<String>) {
             }
         }
         Value::Number(_) => out.push(prefix.to_string()),
+        Value::Null if !NOT_FIGURES.contains(&prefix) => out.push(prefix.to_string()),
         _ => {}
     }
 }
@@ -141,6 +148,7 @@ pub fn verdicts_json(verdicts: &[Verdict]) -> Value {
                 "min": v.bound.min,
                 "max": v.bound.max,
                 "measured": v.measured,
+                "undefined": v.measured.is_none(),
                 "pass": v.pass(),
             })
         })
@@ -154,7 +162,10 @@ pub fn violations_text(verdicts: &[Verdict]) -> String {
         .iter()
         .filter(|v| !v.pass())
         .map(|v| {
-            let got = v.measured.map_or("missing".to_string(), |m| format!("{m}"));
+            let got = v.measured.map_or(
+                "undefined (null in summary.json: nothing was counted)".to_string(),
+                |m| format!("{m}"),
+            );
             format!(
                 "expectation violated: {} = {got}, expected {}\n",
                 v.figure,

@@ -81,15 +81,19 @@ pub fn simulate_with_progress(s: &Scenario, progress: &mut dyn FnMut(Time, Time)
     sim.finish()
 }
 
-/// `git rev-parse HEAD` in the working directory, if it is a git checkout.
-pub fn git_rev() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    let rev = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && !rev.is_empty()).then_some(rev)
+/// The simulator's own git revision, recorded when it was built (`None` when built
+/// outside a git checkout), whatever directory a run starts in.
+pub fn git_rev() -> Option<&'static str> {
+    Some(env!("RELOAD_SIM_GIT_REV")).filter(|r| !r.is_empty())
+}
+
+/// Whether the build had uncommitted changes to tracked files (`None` when unknown).
+pub fn git_dirty() -> Option<bool> {
+    match env!("RELOAD_SIM_GIT_DIRTY") {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
 }
 
 /// A file-system-safe version of a scenario name.
@@ -193,7 +197,7 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     let prov = Provenance {
         scenario: s.scenario.name.clone(),
         scenario_hash: scenario::scenario_hash(&s),
-        git_rev: git_rev(),
+        git_rev: git_rev().map(str::to_string),
         command_line: req.command_line.clone(),
     };
     let summary = write_results(&out_dir, &s, &prov, &output)?;
@@ -216,51 +220,81 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     })
 }
 
+/// `x` with `decimals`, or "undefined" (nothing was counted).
+fn opt(x: Option<f64>, decimals: usize) -> String {
+    x.map_or("undefined".into(), |v| format!("{v:.decimals$}"))
+}
+
+/// `x` as a percentage, or "undefined".
+fn pct(x: Option<f64>) -> String {
+    x.map_or("undefined".into(), |v| format!("{:.2}%", v * 100.0))
+}
+
 /// A few lines for a person.
 pub fn human_summary(d: &RunDone) -> String {
-    let f = d.output.lookups.figures();
-    let last = d.output.last_sample();
+    let out = &d.output;
+    let f = out.lookups.figures();
+    let last = out.last_sample();
     let mut s = format!(
-        "scenario {} (seed {}), {} peers, {:.1} s simulated\n",
+        "scenario {} (seed {}), {} peers{}, {:.1} s simulated\n",
         d.scenario.scenario.name,
         d.scenario.scenario.seed,
-        d.output.peers,
-        d.output.end.as_secs_f64()
+        out.peers,
+        if out.clients > 0 {
+            format!(" and {} clients", out.clients)
+        } else {
+            String::new()
+        },
+        out.end.as_secs_f64()
     );
+    let formed = d.summary["ring"]["formed_s"]
+        .as_f64()
+        .map_or("never formed".to_string(), |t| {
+            format!("formed at {t:.1} s")
+        });
     s += &format!(
-        "peers at end: {} live, {} joined, ring correct {:.3}\n",
-        last.map_or(0, |l| l.live_peers),
+        "peers at end: {} of {} joined ({} live), ring correct {} over the joined, {formed}\n",
         last.map_or(0, |l| l.joined_peers),
-        last.map_or(0.0, |l| l.ring_correct_fraction)
+        out.peers,
+        last.map_or(0, |l| l.live_peers),
+        opt(last.and_then(|l| l.ring_correct_fraction), 3),
     );
+    if out.clients > 0 {
+        s += &format!(
+            "clients at end: {} live of {}; {} connected over the run\n",
+            last.map_or(0, |l| l.live_clients),
+            out.clients,
+            out.counters.clients_connected
+        );
+    }
     s += &format!(
-        "lookups: {} issued, {} ok ({:.2}% of finished), {} correct; hops mean {:.2} p99 {}; latency mean {:.1} ms p99 {:.1} ms\n",
+        "lookups: {} issued, {} ok ({} of finished), {} correct; hops mean {} p99 {}; latency mean {} ms p99 {} ms\n",
         f.issued,
         f.completed,
-        f.success_rate * 100.0,
+        pct(f.success_rate),
         f.correct,
-        f.hops.mean,
-        f.hops.p99,
-        f.latency_ms.mean,
-        f.latency_ms.p99
+        opt(f.hops.mean, 2),
+        opt(f.hops.p99, 0),
+        opt(f.latency_ms.mean, 1),
+        opt(f.latency_ms.p99, 1)
     );
-    let c = d.output.calls.figures();
+    let c = out.calls.figures();
     if c.issued > 0 || d.scenario.sip.enabled {
         let a = &d.summary["availability"];
         s += &format!(
-            "calls: {} placed, {} ok; to registered users {}/{} ok ({:.2}%), {} correct; to unregistered {}/{} not_registered; total p50 {:.1} ms p99 {:.1} ms; availability final {:.4} (min {:.4})\n",
+            "calls: {} placed, {} ok; to registered users {}/{} ok ({}), {} correct; to unregistered {}/{} not_registered; total p50 {} ms p99 {} ms; availability final {} (min {})\n",
             c.issued,
             c.ok,
             c.to_registered_ok,
             c.to_registered_finished,
-            c.success_rate * 100.0,
+            pct(c.success_rate),
             c.correct,
             c.to_unregistered_not_registered,
             c.to_unregistered_finished,
-            c.total_ms.p50,
-            c.total_ms.p99,
-            a["final"].as_f64().unwrap_or(0.0),
-            a["min"].as_f64().unwrap_or(0.0),
+            opt(c.total_ms.p50, 1),
+            opt(c.total_ms.p99, 1),
+            opt(a["final"].as_f64(), 4),
+            opt(a["min"].as_f64(), 4),
         );
     }
     s += &format!(

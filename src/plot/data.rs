@@ -56,8 +56,9 @@ pub struct SampleRow {
     pub live_peers: u64,
     /// Peers in state Joined.
     pub joined_peers: u64,
-    /// Share of joined peers whose first successor is the true one, 0..=1.
-    pub ring_correct_fraction: f64,
+    /// Share of joined peers whose first successor is the true one, 0..=1; `None` (an
+    /// empty cell) while no peer is joined.
+    pub ring_correct_fraction: Option<f64>,
 }
 
 /// One row of `traffic.csv`.
@@ -312,7 +313,7 @@ fn sample_row(c: &Columns, r: &csv::StringRecord) -> Result<SampleRow, String> {
         time_s: c.finite(r, "time_s")?,
         live_peers: c.parse(r, "live_peers")?,
         joined_peers: c.parse(r, "joined_peers")?,
-        ring_correct_fraction: c.finite(r, "ring_correct_fraction")?,
+        ring_correct_fraction: c.opt_finite(r, "ring_correct_fraction")?,
     })
 }
 

@@ -200,7 +200,10 @@ fn ring(samples: &[SampleRow], title: String) -> Option<Figure> {
                 series: vec![Series::line(
                     "ring correct fraction (right axis)",
                     2,
-                    pts(|s| s.ring_correct_fraction),
+                    samples
+                        .iter()
+                        .filter_map(|s| Some((s.time_s, s.ring_correct_fraction?)))
+                        .collect(),
                 )],
             }),
             legend: Legend::LowerRight,

@@ -34,9 +34,10 @@ pub const CALL_COLUMNS: [&str; 11] = [
 
 /// Leading columns of `timeseries.csv`; `msgs_<method>` columns for every known message
 /// type (code order), `msgs_unknown` and then [`TIMESERIES_SIP_COLUMNS`] follow.
-pub const TIMESERIES_COLUMNS: [&str; 10] = [
+pub const TIMESERIES_COLUMNS: [&str; 11] = [
     "time_s",
     "live_peers",
+    "live_clients",
     "joined_peers",
     "ring_correct_fraction",
     "lookups_issued",
@@ -141,8 +142,10 @@ pub fn timeseries_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
         let mut row = vec![
             secs(s.time.0),
             s.live_peers.to_string(),
+            s.live_clients.to_string(),
             s.joined_peers.to_string(),
-            format!("{:.6}", s.ring_correct_fraction),
+            s.ring_correct_fraction
+                .map_or(String::new(), |f| format!("{f:.6}")),
             s.lookups_issued.to_string(),
             s.lookups_ok.to_string(),
             s.lookups_failed.to_string(),
@@ -154,7 +157,7 @@ pub fn timeseries_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
         row.extend([
             s.registrations_live.to_string(),
             s.registrations_available.to_string(),
-            format!("{:.6}", s.availability),
+            s.availability.map_or(String::new(), |a| format!("{a:.6}")),
             s.calls_issued.to_string(),
             s.calls_ok.to_string(),
             s.calls_failed.to_string(),
@@ -169,7 +172,14 @@ pub fn timeseries_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
 }
 
 /// Columns of `traffic.csv`.
-pub const TRAFFIC_COLUMNS: [&str; 5] = ["time_s", "method", "messages", "bytes", "live_peers"];
+pub const TRAFFIC_COLUMNS: [&str; 6] = [
+    "time_s",
+    "method",
+    "messages",
+    "bytes",
+    "live_peers",
+    "live_clients",
+];
 
 /// `traffic.csv`, long form: per sample interval, one row per message type sent in it
 /// (`unknown` for unassigned codes), with data frames and their bytes, and the live peers
@@ -197,6 +207,7 @@ pub fn traffic_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
                 m.to_string(),
                 b.to_string(),
                 s.live_peers.to_string(),
+                s.live_clients.to_string(),
             ])?;
         }
     }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::proto::stats::NodeStats;
 use crate::sim::RunOutput;
 use crate::sim::dist::Spread;
+use crate::sim::metrics::Sample;
 
 /// Where a run came from.
 #[derive(Clone, Debug, Default)]
@@ -15,7 +16,7 @@ pub struct Provenance {
     pub scenario: String,
     /// SHA-1 of the effective scenario (see `scenario::scenario_hash`).
     pub scenario_hash: String,
-    /// `git rev-parse HEAD` of the working directory, if known.
+    /// The simulator's git revision at build time, if known.
     pub git_rev: Option<String>,
     /// The command line that reproduces the run: as typed for `run`, the equivalent `run`
     /// command for a run of a sweep.
@@ -32,47 +33,50 @@ fn node_stats_json(s: &NodeStats) -> Value {
 }
 
 /// Mean and minimum availability over the samples with at least one live registration
-/// (1.0 when there are none).
-fn availability_over_run(out: &RunOutput) -> (f64, f64) {
-    let with_regs: Vec<f64> = out
-        .samples
-        .iter()
-        .filter(|s| s.registrations_live > 0)
-        .map(|s| s.availability)
-        .collect();
+/// (undefined when there are none).
+fn availability_over_run(out: &RunOutput) -> (Option<f64>, Option<f64>) {
+    let with_regs: Vec<f64> = out.samples.iter().filter_map(|s| s.availability).collect();
     if with_regs.is_empty() {
-        return (1.0, 1.0);
+        return (None, None);
     }
     let mean = with_regs.iter().sum::<f64>() / with_regs.len() as f64;
     let min = with_regs.iter().copied().fold(1.0, f64::min);
-    (mean, min)
+    (Some(mean), Some(min))
 }
 
 /// Ring correctness below this counts as broken for `ring.longest_recovery_s`.
 pub const RING_RECOVERED: f64 = 0.99;
 
-/// Ring correctness over the run: when the ring first formed (all joined peers' successors
-/// right, s; null if never), the longest stretch after that with correctness below
-/// [`RING_RECOVERED`] (from the first sample below to the first sample back at or above
-/// it, or the end of the run, s), and the mean and minimum correctness after forming.
+/// The first sample at which the overlay the scenario asked for exists: every peer of the
+/// initial arrival schedule has joined (or gone), and every joined peer's first successor
+/// is the true one.
+pub fn formed_at(samples: &[Sample]) -> Option<usize> {
+    samples.iter().position(|s| {
+        s.initial_unjoined == 0 && s.joined_peers > 0 && s.ring_correct_fraction >= Some(1.0)
+    })
+}
+
+/// Ring correctness over the run: when the ring formed ([`formed_at`], s), the longest
+/// stretch after that with correctness below [`RING_RECOVERED`] (from the first sample
+/// below to the first sample back at or above it, or the end of the run, s), and the mean
+/// and minimum correctness after forming (samples without a joined peer count 0). All
+/// undefined if it never formed.
 fn ring_json(out: &RunOutput) -> Value {
     let samples = &out.samples;
-    let formed = samples
-        .iter()
-        .position(|s| s.joined_peers > 0 && s.ring_correct_fraction >= 1.0);
-    let Some(first) = formed else {
+    let Some(first) = formed_at(samples) else {
         return json!({
-            "first_correct_s": null,
-            "longest_recovery_s": 0.0,
-            "mean_after_formed": 0.0,
-            "min_after_formed": 0.0,
+            "formed_s": null,
+            "longest_recovery_s": null,
+            "mean_after_formed": null,
+            "min_after_formed": null,
         });
     };
     let after = &samples[first..];
     let (mut longest, mut since) = (0.0f64, None);
+    let fraction = |s: &Sample| s.ring_correct_fraction.unwrap_or(0.0);
     for s in after {
         let t = s.time.as_secs_f64();
-        match (since, s.ring_correct_fraction < RING_RECOVERED) {
+        match (since, fraction(s) < RING_RECOVERED) {
             (None, true) => since = Some(t),
             (Some(t0), false) => {
                 longest = longest.max(t - t0);
@@ -84,21 +88,22 @@ fn ring_json(out: &RunOutput) -> Value {
     if let Some(t0) = since {
         longest = longest.max(out.end.as_secs_f64() - t0);
     }
-    let fr = after.iter().map(|s| s.ring_correct_fraction);
+    let fr = after.iter().map(fraction);
     let mean = fr.clone().sum::<f64>() / after.len() as f64;
     let min = fr.fold(1.0, f64::min);
     json!({
-        "first_correct_s": samples[first].time.as_secs_f64(),
+        "formed_s": samples[first].time.as_secs_f64(),
         "longest_recovery_s": longest,
         "mean_after_formed": mean,
         "min_after_formed": min,
     })
 }
 
-/// `total` spread over the node slots and the simulated time (0 for an empty run).
-fn per_peer_per_s(total: u64, out: &RunOutput) -> f64 {
-    let d = out.end.as_secs_f64() * f64::from(out.peers);
-    if d > 0.0 { total as f64 / d } else { 0.0 }
+/// `total` spread over the node slots (peers and clients) and the simulated time
+/// (undefined for an empty run).
+fn per_node_per_s(total: u64, out: &RunOutput) -> Option<f64> {
+    let d = out.end.as_secs_f64() * f64::from(out.peers + out.clients);
+    (d > 0.0).then(|| total as f64 / d)
 }
 
 /// The summary document.
@@ -127,8 +132,10 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
         "seed": out.seed,
         "crate_version": env!("CARGO_PKG_VERSION"),
         "git_rev": p.git_rev,
+        "git_dirty": p.git_rev.as_ref().and(crate::runner::git_dirty()),
         "command_line": p.command_line,
         "peers": out.peers,
+        "clients": out.clients,
         "duration_s": out.end.as_secs_f64(),
         "lookups": {
             "issued": f.issued,
@@ -174,25 +181,25 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
             "call_fetches_failed": out.counters.call_fetches_failed,
         },
         "availability": {
-            "final": last.map_or(1.0, |s| s.availability),
+            "final": last.and_then(|s| s.availability),
             "final_live": last.map_or(0, |s| s.registrations_live),
             "final_available": last.map_or(0, |s| s.registrations_available),
             "mean": avail_mean,
             "min": avail_min,
         },
         "ring": ring_json(out),
-        "ring": ring_json(out),
         "final": {
             "live_peers": last.map_or(0, |s| s.live_peers),
+            "live_clients": last.map_or(0, |s| s.live_clients),
             "joined_peers": last.map_or(0, |s| s.joined_peers),
-            "ring_correct_fraction": last.map_or(0.0, |s| s.ring_correct_fraction),
+            "ring_correct_fraction": last.and_then(|s| s.ring_correct_fraction),
         },
         "traffic": {
             "messages": out.traffic.messages,
             "bytes": out.traffic.bytes,
             "acks": out.traffic.acks,
-            "bytes_per_peer_per_s": per_peer_per_s(out.traffic.bytes, out),
-            "messages_per_peer_per_s": per_peer_per_s(out.traffic.messages, out),
+            "bytes_per_peer_per_s": per_node_per_s(out.traffic.bytes, out),
+            "messages_per_peer_per_s": per_node_per_s(out.traffic.messages, out),
             "by_method": by_method,
         },
         "engine": out.counters,

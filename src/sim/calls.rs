@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::proto::event::{CallError, CallInfo, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
-use crate::sim::dist::{Dist, Spread};
+use crate::sim::dist::{Dist, Spread, rate};
 use crate::sim::lookups::take_pending_of;
 use crate::time::Time;
 
@@ -138,14 +138,15 @@ pub struct CallFigures {
     pub to_unregistered_finished: u64,
     /// Of those, answered `not_registered`.
     pub to_unregistered_not_registered: u64,
-    /// to_registered_ok / to_registered_finished; 0 when none finished.
-    pub success_rate: f64,
+    /// to_registered_ok / to_registered_finished; undefined when none finished.
+    pub success_rate: Option<f64>,
     /// Ok calls whose callee is the registered node.
     pub correct: u64,
-    /// correct / ok; 0 when none.
-    pub correct_rate: f64,
-    /// to_unregistered_not_registered / to_unregistered_finished; 0 when none finished.
-    pub not_registered_rate: f64,
+    /// correct / ok; undefined when none.
+    pub correct_rate: Option<f64>,
+    /// to_unregistered_not_registered / to_unregistered_finished; undefined when none
+    /// finished.
+    pub not_registered_rate: Option<f64>,
     /// Call to CallDone of ok calls, ms.
     pub total_ms: Spread,
     /// Call to the last registration Fetch answer of ok calls, ms.
@@ -272,7 +273,6 @@ impl CallLedger {
                 _ => f.failed += 1,
             }
         }
-        let rate = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
         f.success_rate = rate(f.to_registered_ok, f.to_registered_finished);
         f.correct_rate = rate(f.correct, f.ok);
         f.not_registered_rate = rate(f.to_unregistered_not_registered, f.to_unregistered_finished);
@@ -342,11 +342,15 @@ mod tests {
         assert_eq!((f.issued, f.ok, f.failed, f.origin_gone), (3, 1, 1, 1));
         // Call 7 counts as a call to an unregistered AoR (none was live when placed).
         assert_eq!((f.to_registered, f.to_registered_finished), (1, 0));
-        assert_eq!(f.success_rate, 0.0);
-        assert_eq!(f.correct_rate, 1.0);
-        assert_eq!(f.not_registered_rate, 0.5);
+        assert_eq!(f.success_rate, None);
+        assert_eq!(f.correct_rate, Some(1.0));
+        assert_eq!(f.not_registered_rate, Some(0.5));
         assert_eq!(f.by_outcome["origin_gone"], 1);
-        assert!((f.total_ms.p50 - 150.0).abs() < 0.2, "{:?}", f.total_ms);
+        assert!(
+            (f.total_ms.p50.unwrap() - 150.0).abs() < 0.2,
+            "{:?}",
+            f.total_ms
+        );
         assert_eq!(CallOutcome::Error(0x12).label(), "error_0x0012");
     }
 }

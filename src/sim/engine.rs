@@ -35,7 +35,7 @@ use crate::sim::churn::Fate;
 use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::dist::Spread;
 use crate::sim::lookups::{Ledger, Outcome};
-use crate::sim::metrics::{Counters, Metrics, Sample, Traffic};
+use crate::sim::metrics::{Counters, Metrics, Population, Sample, Traffic};
 use crate::sim::network::{LatencyModel, Network};
 use crate::sim::oracle::Oracle;
 use crate::sim::peer::Peer;
@@ -126,8 +126,10 @@ pub struct RunOutput {
     pub seed: u64,
     /// Simulated end time.
     pub end: Time,
-    /// Node slots.
+    /// Peer slots.
     pub peers: u32,
+    /// Client slots (after the peers).
+    pub clients: u32,
     /// Digest of every delivered datagram (see [`crate::sim::trace`]).
     pub trace_digest: u64,
     /// Engine counters.
@@ -170,6 +172,8 @@ pub struct Sim<P: Peer = Node> {
     stash: Option<(Time, Ev)>,
     slots: Vec<Slot<P>>,
     live: u64,
+    live_clients: u64,
+    initial_unjoined: u64,
     seeds: Seeds,
     network: Network,
     churn_rng: SimRng,
@@ -234,6 +238,8 @@ impl<P: Peer> Sim<P> {
             stash: None,
             slots,
             live: 0,
+            live_clients: 0,
+            initial_unjoined: u64::from(cfg.peers.min(peers)),
             seeds,
             network,
             churn_rng: seeds.stream(purpose::CHURN),
@@ -356,7 +362,8 @@ impl<P: Peer> Sim<P> {
         RunOutput {
             seed: self.cfg.seed,
             end: self.now,
-            peers: self.slots.len() as u32,
+            peers: self.cfg.peers.min(self.slots.len() as u32),
+            clients: self.slots.len() as u32 - self.cfg.peers.min(self.slots.len() as u32),
             trace_digest: self.trace.digest(),
             counters: self.metrics.counters.clone(),
             traffic: self.metrics.total.clone(),
@@ -424,10 +431,15 @@ impl<P: Peer> Sim<P> {
                 .as_ref()
                 .and_then(|n| n.successors().first().copied())
         });
-        let joined = self.oracle.len() as u64;
+        let pop = Population {
+            live_peers: self.live - self.live_clients,
+            live_clients: self.live_clients,
+            joined_peers: self.oracle.len() as u64,
+            initial_unjoined: self.initial_unjoined,
+        };
         let (live, available) = self.availability();
         self.metrics.registrations(live, available);
-        self.metrics.sample(self.now, self.live, joined, rcf);
+        self.metrics.sample(self.now, pop, rcf);
         self.last_sample = Some(self.now);
     }
 
@@ -471,6 +483,9 @@ impl<P: Peer> Sim<P> {
             arrived: now,
         };
         self.live += 1;
+        if i >= self.cfg.peers {
+            self.live_clients += 1;
+        }
         self.metrics.counters.arrivals += 1;
         if inc > 0 {
             self.metrics.counters.rejoins += 1;
@@ -552,6 +567,12 @@ impl<P: Peer> Sim<P> {
         let id = node.node_id();
         if slot.joined {
             self.oracle.remove(id);
+        }
+        if slot.incarnation == 0 && !slot.lookups_started && i < self.cfg.peers {
+            self.initial_unjoined -= 1;
+        }
+        if i >= self.cfg.peers {
+            self.live_clients -= 1;
         }
         slot.joined = false;
         slot.leaving = false;
@@ -702,6 +723,9 @@ impl<P: Peer> Sim<P> {
         self.oracle.insert(id, i);
         if !slot.lookups_started {
             slot.lookups_started = true;
+            if slot.incarnation == 0 && i < self.cfg.peers {
+                self.initial_unjoined -= 1;
+            }
             self.metrics.counters.joins += 1;
             self.metrics.join_time.record((self.now - slot.arrived).0);
             let inc = slot.incarnation;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::sim::dist::{Dist, Spread};
+use crate::sim::dist::{Dist, Spread, rate};
 use serde::Serialize;
 
 use crate::proto::event::{Answer, RequestError};
@@ -96,10 +96,10 @@ pub struct LookupFigures {
     pub origin_gone: u64,
     /// Still in flight at the end.
     pub pending: u64,
-    /// completed / (issued − pending − origin_gone); 0 when nothing finished.
-    pub success_rate: f64,
-    /// correct / completed; 0 when nothing completed.
-    pub correct_rate: f64,
+    /// completed / (issued − pending − origin_gone); undefined when nothing finished.
+    pub success_rate: Option<f64>,
+    /// correct / completed; undefined when nothing completed.
+    pub correct_rate: Option<f64>,
     /// Hops of answered lookups whose hops are known (transmissions, origin included).
     pub hops: Spread,
     /// Latency of answered lookups, ms.
@@ -211,13 +211,8 @@ impl Ledger {
                 _ => f.failed += 1,
             }
         }
-        let finished = f.completed + f.failed;
-        if finished > 0 {
-            f.success_rate = f.completed as f64 / finished as f64;
-        }
-        if f.completed > 0 {
-            f.correct_rate = f.correct as f64 / f.completed as f64;
-        }
+        f.success_rate = rate(f.completed, f.completed + f.failed);
+        f.correct_rate = rate(f.correct, f.completed);
         f.hops = hops.spread(1.0);
         f.latency_ms = lat.spread(1e6);
         f

@@ -101,12 +101,17 @@ pub struct Counters {
 pub struct Sample {
     /// End of the interval.
     pub time: Time,
-    /// Slots with a node (any state).
+    /// Peer slots with a node (any state); clients are counted apart.
     pub live_peers: u64,
+    /// Client slots with a node (any state).
+    pub live_clients: u64,
     /// Joined, alive peers.
     pub joined_peers: u64,
+    /// Peers of the initial arrival schedule that have neither joined yet nor gone: the
+    /// overlay the scenario asked for is complete when this is 0.
+    pub initial_unjoined: u64,
     /// Fraction of joined peers whose first successor is the true one.
-    pub ring_correct_fraction: f64,
+    pub ring_correct_fraction: Option<f64>,
     /// Lookups issued in the interval.
     pub lookups_issued: u64,
     /// Lookups answered in the interval.
@@ -119,8 +124,8 @@ pub struct Sample {
     pub registrations_live: u64,
     /// Of those, held by the AoR's true responsible peer.
     pub registrations_available: u64,
-    /// registrations_available / registrations_live; 1.0 when none are live.
-    pub availability: f64,
+    /// registrations_available / registrations_live; undefined when none are live.
+    pub availability: Option<f64>,
     /// Calls placed in the interval.
     pub calls_issued: u64,
     /// Calls that reached a callee in the interval.
@@ -135,6 +140,19 @@ pub struct Sample {
     pub call_fetches_ok: u64,
     /// Calls finished in the interval whose registration Fetch failed.
     pub call_fetches_failed: u64,
+}
+
+/// Who is in the run at a sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Population {
+    /// Peer slots with a node.
+    pub live_peers: u64,
+    /// Client slots with a node.
+    pub live_clients: u64,
+    /// Joined peers.
+    pub joined_peers: u64,
+    /// Initial peers neither joined nor gone.
+    pub initial_unjoined: u64,
 }
 
 /// Counters, traffic totals and the time series.
@@ -294,14 +312,8 @@ impl Metrics {
         self.registrations = (live, available);
     }
 
-    /// Closes the interval ending at `time` with the given ring figures.
-    pub fn sample(
-        &mut self,
-        time: Time,
-        live_peers: u64,
-        joined_peers: u64,
-        ring_correct_fraction: f64,
-    ) {
+    /// Closes the interval ending at `time` with the given population and ring figures.
+    pub fn sample(&mut self, time: Time, pop: Population, ring_correct_fraction: Option<f64>) {
         let (issued, ok, failed) = std::mem::take(&mut self.interval_lookups);
         let (calls_issued, calls_ok, calls_failed) = std::mem::take(&mut self.interval_calls);
         let (stores_ok, stores_failed) = std::mem::take(&mut self.interval_stores);
@@ -309,8 +321,10 @@ impl Metrics {
         let (live, available) = self.registrations;
         self.samples.push(Sample {
             time,
-            live_peers,
-            joined_peers,
+            live_peers: pop.live_peers,
+            live_clients: pop.live_clients,
+            joined_peers: pop.joined_peers,
+            initial_unjoined: pop.initial_unjoined,
             ring_correct_fraction,
             lookups_issued: issued,
             lookups_ok: ok,
@@ -318,11 +332,7 @@ impl Metrics {
             traffic: self.interval.clone(),
             registrations_live: live,
             registrations_available: available,
-            availability: if live == 0 {
-                1.0
-            } else {
-                available as f64 / live as f64
-            },
+            availability: crate::sim::dist::rate(available, live),
             calls_issued,
             calls_ok,
             calls_failed,
@@ -353,7 +363,12 @@ mod tests {
         assert_eq!(m.total.messages, 1);
         assert_eq!(m.total.bytes, 11);
         assert_eq!(*m.total.by_method.last().unwrap(), 1);
-        m.sample(Time(5), 1, 1, 1.0);
+        let pop = Population {
+            live_peers: 1,
+            joined_peers: 1,
+            ..Default::default()
+        };
+        m.sample(Time(5), pop, Some(1.0));
         assert_eq!(m.samples()[0].traffic.acks, 1);
         assert_eq!(m.column_of(0xffff), m.method_names().len() - 1);
         assert_eq!(m.method_names()[m.column_of(0x17)], "ping_req");

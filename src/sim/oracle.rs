@@ -85,13 +85,13 @@ impl Oracle {
 
     /// Fraction of joined peers whose first successor is the true successor; `first_successor`
     /// gives each peer's own view (`None`: an empty successor list). A peer alone in the ring
-    /// is correct with an empty list or itself. 1.0 for an empty ring.
+    /// is correct with an empty list or itself. Undefined for an empty ring.
     pub fn ring_correct_fraction(
         &self,
         mut first_successor: impl FnMut(u32) -> Option<NodeId>,
-    ) -> f64 {
+    ) -> Option<f64> {
         if self.ring.is_empty() {
-            return 1.0;
+            return None;
         }
         // Each peer's true successor is the next one in ring order (the first for the last).
         let first = self.ring.keys().next().copied();
@@ -104,7 +104,7 @@ impl Oracle {
                 seen => seen == truth,
             })
             .count();
-        correct as f64 / self.ring.len() as f64
+        Some(correct as f64 / self.ring.len() as f64)
     }
 }
 
@@ -125,7 +125,7 @@ mod tests {
         assert_eq!(o.successor(NodeId(30)), Some(NodeId(10)));
         assert_eq!(o.successor(NodeId(10)), Some(NodeId(20)));
         let views = [Some(NodeId(20)), Some(NodeId(10)), Some(NodeId(10))];
-        let f = o.ring_correct_fraction(|s| views[s as usize]);
+        let f = o.ring_correct_fraction(|s| views[s as usize]).unwrap();
         assert!((f - 2.0 / 3.0).abs() < 1e-12);
     }
 
@@ -134,7 +134,8 @@ mod tests {
         let mut o = Oracle::new();
         o.insert(NodeId(5), 0);
         assert_eq!(o.successor(NodeId(5)), Some(NodeId(5)));
-        assert_eq!(o.ring_correct_fraction(|_| None), 1.0);
+        assert_eq!(o.ring_correct_fraction(|_| None), Some(1.0));
+        assert_eq!(Oracle::new().ring_correct_fraction(|_| None), None);
         assert_eq!(o.owner(NodeId(99)), Some(NodeId(5)));
     }
 }

@@ -1,6 +1,7 @@
 //! `aggregate.csv`: per point and figure, the mean over the point's seeds and its 95 %
-//! confidence interval (Student's t), read back from every run's `summary.json`, so a
-//! merged sweep aggregates exactly as an unsharded one.
+//! confidence interval (Student's t, clamped into the figure's possible range), read back
+//! from every run's `summary.json`, so a merged sweep aggregates exactly as an unsharded
+//! one. Runs where a figure is undefined (`null`) are left out of its mean.
 
 use std::path::Path;
 
@@ -67,6 +68,28 @@ pub fn mean_ci(xs: &[f64]) -> (f64, f64, f64) {
     (mean, mean - half, mean + half)
 }
 
+/// The range a figure's values can take: every summary figure is non-negative (counts,
+/// times, hops, rates), and rates and fractions are at most 1.
+pub fn figure_range(path: &str) -> (f64, f64) {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let fraction = last.ends_with("_rate")
+        || last.ends_with("_fraction")
+        || path.ends_with("_after_formed")
+        || matches!(
+            path,
+            "availability.final" | "availability.mean" | "availability.min"
+        );
+    (0.0, if fraction { 1.0 } else { f64::INFINITY })
+}
+
+/// [`mean_ci`] with the interval clamped into the figure's possible range
+/// ([`figure_range`]): a fraction's interval never passes 1, a time's never 0.
+pub fn mean_ci_in_range(path: &str, xs: &[f64]) -> (f64, f64, f64) {
+    let (mean, lo, hi) = mean_ci(xs);
+    let (min, max) = figure_range(path);
+    (mean, lo.clamp(min, max), hi.clamp(min, max))
+}
+
 /// A point's value of a field as a CSV cell: numbers and booleans as TOML writes them,
 /// strings bare.
 fn cell(v: &toml::Value) -> String {
@@ -91,8 +114,13 @@ pub fn aggregate_csv(dir: &Path, plan: &Plan) -> Result<Vec<u8>, SweepError> {
             summaries.push(read_summary(&dir.join(&r.dir))?);
         }
         for m in &metrics {
+            // Runs where the figure is undefined (null) are left out; a point where no run
+            // defines it has no row.
             let xs: Vec<f64> = summaries.iter().filter_map(|s| figure(s, m)).collect();
-            let (mean, lo, hi) = mean_ci(&xs);
+            if xs.is_empty() {
+                continue;
+            }
+            let (mean, lo, hi) = mean_ci_in_range(m, &xs);
             let mut row = vec![p.index.to_string()];
             row.extend(p.values.iter().map(|(_, v)| cell(v)));
             let num = |x: f64| {
@@ -130,5 +158,20 @@ mod tests {
         assert!((m - lo - (hi - m)).abs() < 1e-12);
         assert_eq!(mean_ci(&[5.0]), (5.0, 5.0, 5.0));
         assert!(mean_ci(&[]).0.is_nan());
+    }
+
+    #[test]
+    fn intervals_stay_in_the_possible_range() {
+        let (m, lo, hi) = mean_ci_in_range("lookups.success_rate", &[1.0, 0.9, 1.0]);
+        assert!(m < 1.0 && lo < m);
+        assert_eq!(hi, 1.0);
+        let (_, lo, hi) = mean_ci_in_range("ring.longest_recovery_s", &[0.0, 0.0, 30.0]);
+        assert_eq!(lo, 0.0);
+        assert!(hi > 30.0);
+        let (_, _, hi) = mean_ci_in_range("availability.min", &[0.99, 1.0]);
+        assert_eq!(hi, 1.0);
+        assert_eq!(figure_range("availability.final_live").1, f64::INFINITY);
+        assert_eq!(figure_range("final.ring_correct_fraction").1, 1.0);
+        assert_eq!(figure_range("hops.mean").1, f64::INFINITY);
     }
 }

@@ -93,7 +93,7 @@ pub fn run_sweep(req: &SweepRequest) -> Result<SweepDone, SweepError> {
         .map_err(|e| SweepError::Io(format!("thread pool: {e}")))?;
     pool.install(|| {
         todo.par_iter()
-            .try_for_each(|r| run_one(&out, r, rev.as_deref(), jobs, &progress))
+            .try_for_each(|r| run_one(&out, r, rev, jobs, &progress))
     })?;
     progress.finish();
     let complete = plan.runs.iter().all(|r| is_complete(&out, r));

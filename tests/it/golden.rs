@@ -12,7 +12,7 @@ use reload_sim::runner::simulate;
 use reload_sim::scenario::{load, scenario_hash};
 
 /// The summary of `scenarios/<name>.toml` without what depends on the checkout
-/// (`git_rev`, `command_line`).
+/// (`git_rev`, `git_dirty`, `command_line`).
 fn summary(name: &str) -> String {
     let s = load(&PathBuf::from(format!("scenarios/{name}.toml")), &[]).unwrap();
     let prov = Provenance {
@@ -22,8 +22,9 @@ fn summary(name: &str) -> String {
     };
     let mut v = summary_json(&prov, &simulate(&s));
     let o = v.as_object_mut().unwrap();
-    o.remove("git_rev");
-    o.remove("command_line");
+    o.shift_remove("git_rev");
+    o.shift_remove("git_dirty");
+    o.shift_remove("command_line");
     let mut text = serde_json::to_string_pretty(&v).unwrap();
     text.push('\n');
     text

@@ -17,7 +17,7 @@ fn csv_headers_are_stable() {
     let h = timeseries_header(Metrics::new().method_names()).join(",");
     assert!(
         h.starts_with(
-            "time_s,live_peers,joined_peers,ring_correct_fraction,lookups_issued,lookups_ok,\
+            "time_s,live_peers,live_clients,joined_peers,ring_correct_fraction,lookups_issued,lookups_ok,\
              lookups_failed,messages,bytes,acks,msgs_probe_req,msgs_probe_ans,msgs_attach_req,"
         ),
         "{h}"
@@ -30,7 +30,7 @@ fn csv_headers_are_stable() {
         ),
         "{h}"
     );
-    assert_eq!(h.split(',').count(), 10 + 33 + 1 + 10);
+    assert_eq!(h.split(',').count(), 11 + 33 + 1 + 10);
 }
 
 const SMALL: &str = r#"
