@@ -10,6 +10,7 @@ mod expect;
 mod golden;
 mod harness;
 mod layering;
+mod limits;
 mod multinode;
 mod pcap_export;
 mod plot;
