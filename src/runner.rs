@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::expect::{self, Verdict};
 use crate::report::{self, Provenance};
-use crate::scenario::{self, Scenario, ScenarioError};
+use crate::scenario::{self, Scenario, ScenarioError, Warning};
 use crate::sim::capture::PcapOptions;
 use crate::sim::{RunOutput, Sim};
 use crate::time::Time;
@@ -45,6 +45,8 @@ pub struct RunDone {
     pub wall_clock_s: f64,
     /// The scenario's `[expect]` bounds, checked.
     pub verdicts: Vec<Verdict>,
+    /// The scenario's warnings, printed on stderr before the run.
+    pub warnings: Vec<Warning>,
 }
 
 /// Why a run did not happen.
@@ -167,9 +169,13 @@ pub fn copy_source(scenario: &Path, dir: &Path) -> Result<(), RunError> {
         .map_err(|e| RunError::Io(format!("{}: {e}", to.display())))
 }
 
-/// Loads, runs and writes a scenario as `reload-sim run` does.
+/// Loads, runs and writes a scenario as `reload-sim run` does. The scenario's warnings go
+/// to stderr before the run starts.
 pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
-    let mut s = scenario::load(&req.scenario, &req.sets)?;
+    let scenario::Loaded {
+        scenario: mut s,
+        warnings,
+    } = scenario::load_with_warnings(&req.scenario, &req.sets)?;
     if let Some(seed) = req.seed {
         s.scenario.seed = seed;
     }
@@ -184,6 +190,9 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
             .join(safe_name(&s.scenario.name))
             .join(format!("seed-{}", s.scenario.seed))
     });
+    for w in &warnings {
+        eprintln!("{w}");
+    }
     let started = std::time::Instant::now();
     let output = match &req.pcap {
         None => simulate(&s),
@@ -217,6 +226,7 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
         summary,
         wall_clock_s,
         verdicts,
+        warnings,
     })
 }
 

@@ -3,9 +3,23 @@
 
 use std::net::SocketAddr;
 
-use crate::proto::id::overlay_hash;
+use crate::proto::id::{NodeId, TransactionId, overlay_hash};
+use crate::proto::identity::{SignerInfo, SimCrypto, encode_signed};
 use crate::proto::store::KindConfig;
+use crate::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+use crate::proto::wire::{Body, Destination, ForwardingHeader, MessageContents};
 use crate::time::Duration;
+
+/// Most fingers a Finger Table has: one per bit of a 128-bit Node-ID (§10.7.4.3).
+pub const MAX_FINGERS: usize = 128;
+
+/// Most Node-IDs one list of a ChordUpdate holds: its length prefix is 2 bytes and a
+/// Node-ID 16, so 65,535 / 16.
+pub const MAX_UPDATE_LIST: usize = 4095;
+
+/// Bytes a routed message grows by per hop: one Node-ID entry in its via list (type,
+/// length, 16-byte id).
+pub const VIA_ENTRY_LEN: usize = 18;
 
 /// A transport address. The simulator gives node `i` the address `10.x.y.z:6084` with
 /// `x.y.z` = `i + 1`, so address and slot map to each other in O(1).
@@ -81,5 +95,59 @@ impl OverlayConfig {
             join_timeout: Duration::from_secs(60),
             kinds: KindConfig::standard(),
         }
+    }
+
+    /// Bytes of the largest message whose size this configuration sets: the signed Update
+    /// of type full (§10.7.4) a peer sends a new neighbour, with every predecessor,
+    /// successor and finger (at most [`MAX_FINGERS`]), addressed to one Node-ID, not yet
+    /// forwarded. A `max_message_size` below this drops the Updates the ring is built
+    /// from. `None` when a list is longer than a ChordUpdate can carry.
+    pub fn full_update_len(&self) -> Option<usize> {
+        if self.successors > MAX_UPDATE_LIST || self.predecessors > MAX_UPDATE_LIST {
+            return None;
+        }
+        let ids = |n: usize| vec![NodeId(0); n];
+        let body = Body::UpdateReq(ChordUpdate {
+            uptime: 0,
+            kind: ChordUpdateKind::Full {
+                predecessors: ids(self.predecessors),
+                successors: ids(self.successors),
+                fingers: ids(self.fingers.min(MAX_FINGERS)),
+            },
+        });
+        let mut header = ForwardingHeader::new(
+            self.overlay,
+            self.configuration_sequence,
+            TransactionId(1),
+            vec![Destination::Node(NodeId(1))],
+        );
+        header.ttl = self.initial_ttl;
+        let signer = SimCrypto {
+            signer: SignerInfo::new(NodeId(0), "user@example"),
+        };
+        encode_signed(&signer, &header, &MessageContents::new(body))
+            .ok()
+            .map(|m| m.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_update_len_counts_every_table_entry() {
+        let mut c = OverlayConfig::new("x");
+        let base = c.full_update_len().unwrap();
+        // 38-byte header + 18-byte destination, contents, a 256-byte signature.
+        assert!((700..800).contains(&base), "{base}");
+        c.fingers = 17;
+        assert_eq!(c.full_update_len(), Some(base + 16));
+        c.fingers = 100_000;
+        assert_eq!(c.full_update_len(), Some(base + 16 * (MAX_FINGERS - 16)));
+        c.successors = MAX_UPDATE_LIST;
+        assert!(c.full_update_len().is_some());
+        c.successors = MAX_UPDATE_LIST + 1;
+        assert_eq!(c.full_update_len(), None);
     }
 }

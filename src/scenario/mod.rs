@@ -1,9 +1,11 @@
 //! Scenario files: TOML, parsed into [`Scenario`] with `deny_unknown_fields`, overridden
 //! with `--set section.key=value`, validated, and hashed.
 //!
-//! Errors name the file, the line and column, and the field (`peers.count`).
+//! Errors name the file, the line and column, and the field (`peers.count`). Settings that
+//! are valid but make part of a run do nothing come back as [`Warning`]s.
 
 pub mod expect;
+pub mod limits;
 pub mod overrides;
 pub mod schema;
 mod spans;
@@ -44,20 +46,82 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
+/// A valid setting that is probably not meant (calls with SIP off, say). The run goes
+/// ahead; `run`, `sweep` and `check` print it on stderr before anything runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// The scenario file.
+    pub source: String,
+    /// 1-based line and column of the field, when the file sets it.
+    pub position: Option<(usize, usize)>,
+    /// The field path (`sip.call_rate_per_s`).
+    pub field: String,
+    /// What happens.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "warning: {}", self.source)?;
+        if let Some((line, col)) = self.position {
+            write!(f, ":{line}:{col}")?;
+        }
+        write!(f, ": field `{}`: {}", self.field, self.message)
+    }
+}
+
+/// A scenario as loaded, with its warnings.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The effective scenario.
+    pub scenario: Scenario,
+    /// Its warnings, in a fixed order.
+    pub warnings: Vec<Warning>,
+}
+
 /// Reads, parses, overrides and validates the scenario at `path`.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    load_with_warnings(path, overrides).map(|l| l.scenario)
+}
+
+/// [`load`], keeping the warnings.
+pub fn load_with_warnings(path: &Path, overrides: &[String]) -> Result<Loaded, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         source: path.display().to_string(),
         position: None,
         field: None,
         message: e.to_string(),
     })?;
-    parse(&text, &path.display().to_string(), overrides)
+    parse_with_warnings(&text, &path.display().to_string(), overrides)
 }
 
 /// Parses scenario `text` (named `source` in errors), applies `overrides`
 /// (`section.key=value`), and validates the result.
 pub fn parse(text: &str, source: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    parse_with_warnings(text, source, overrides).map(|l| l.scenario)
+}
+
+/// [`parse`], keeping the warnings of the effective scenario (positions from `text`).
+pub fn parse_with_warnings(
+    text: &str,
+    source: &str,
+    overrides: &[String],
+) -> Result<Loaded, ScenarioError> {
+    let scenario = parse_valid(text, source, overrides)?;
+    let warnings = scenario
+        .warnings()
+        .into_iter()
+        .map(|(field, message)| Warning {
+            source: source.to_string(),
+            position: spans::locate(text, &field).map(|a| spans::line_col(text, a)),
+            field,
+            message,
+        })
+        .collect();
+    Ok(Loaded { scenario, warnings })
+}
+
+fn parse_valid(text: &str, source: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
     let scenario: Scenario = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| s.start);
         let field = at
@@ -82,14 +146,28 @@ pub fn parse(text: &str, source: &str, overrides: &[String]) -> Result<Scenario,
         return Ok(scenario);
     }
     let scenario = overrides::apply(&scenario, overrides)?;
-    scenario
-        .validate()
-        .map_err(|(field, message)| ScenarioError {
-            source: "--set".into(),
-            position: None,
-            field: Some(field),
-            message,
-        })?;
+    scenario.validate().map_err(|(field, message)| {
+        // Blame the last `--set` of the field, else the file (the fault may lie in how an
+        // override meets a value of the file, e.g. more fingers than connections).
+        let set = overrides
+            .iter()
+            .rev()
+            .find(|o| o.split_once('=').is_some_and(|(p, _)| p.trim() == field));
+        match set {
+            Some(spec) => ScenarioError {
+                source: format!("--set {spec}"),
+                position: None,
+                field: Some(field),
+                message,
+            },
+            None => ScenarioError {
+                source: source.to_string(),
+                position: spans::locate(text, &field).map(|a| spans::line_col(text, a)),
+                field: Some(field),
+                message,
+            },
+        }
+    })?;
     Ok(scenario)
 }
 

@@ -48,7 +48,9 @@ pub struct Scenario {
 pub struct Meta {
     /// Name; also the results folder. Default `"unnamed"`.
     pub name: String,
-    /// Master seed (0..2^63 in a file; `--seed` takes any u64). Default 1.
+    /// Master seed, 0..=2^63 − 1 (the largest TOML integer; `--seed` takes any u64).
+    /// Default 1.
+    #[serde(deserialize_with = "seed_from_toml")]
     pub seed: u64,
     /// Simulated time, s. Default 60.
     pub duration_s: f64,
@@ -65,6 +67,39 @@ impl Default for Meta {
             sample_interval_s: 1.0,
         }
     }
+}
+
+/// The range of `[scenario] seed` in a file or `--set`, stated in errors.
+const SEED_RANGE: &str = "must be in 0..=9223372036854775807 (2^63 − 1, the largest TOML integer; `--seed` takes any u64)";
+
+/// Reads `[scenario] seed`: a TOML integer ≥ 0. `--set` hands an integer too large for
+/// TOML over as a string, which gets the same range message.
+fn seed_from_toml<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct Seed;
+    impl serde::de::Visitor<'_> for Seed {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an integer in 0..=9223372036854775807")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::custom(format!("{v}: {SEED_RANGE}")))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u64, E> {
+            match i64::try_from(v) {
+                Ok(_) => Ok(v),
+                Err(_) => Err(E::custom(format!("{v}: {SEED_RANGE}"))),
+            }
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<u64, E> {
+            let digits = v.strip_prefix(['-', '+']).unwrap_or(v).replace('_', "");
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                Err(E::custom(format!("{v}: {SEED_RANGE}")))
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+    }
+    d.deserialize_any(Seed)
 }
 
 /// Arrival patterns of `[peers] arrival`.
@@ -118,11 +153,11 @@ impl Default for Peers {
 pub struct Overlay {
     /// Overlay instance name. Default `"reload-sim.example"`.
     pub name: String,
-    /// Successors kept. Default 3.
+    /// Successors kept, 1..=4095. Default 3.
     pub successors: u32,
-    /// Predecessors kept. Default 3.
+    /// Predecessors kept, 1..=4095. Default 3.
     pub predecessors: u32,
-    /// Finger table size. Default 16.
+    /// Finger table size, 1..=128. Default 16.
     pub fingers: u32,
     /// `chord-update-interval`, s. Default 600.
     pub chord_update_interval_s: f64,
@@ -138,13 +173,14 @@ pub struct Overlay {
     pub link_rto_ms: f64,
     /// Link sends of a frame before the link fails. Default 5.
     pub link_sends: u8,
-    /// Frames in flight per link. Default 8.
+    /// Frames in flight per link, ≥ 1. Default 64.
     pub link_window: u32,
     /// Initial TTL. Default 100.
     pub initial_ttl: u8,
-    /// Largest message accepted, bytes. Default 5000.
+    /// Largest message accepted, bytes; at least the full Update (see
+    /// `OverlayConfig::full_update_len`). Default 5000.
     pub max_message_size: u32,
-    /// Connection table bound. Default 64.
+    /// Connection table bound, ≥ successors + predecessors + fingers. Default 1024.
     pub max_connections: u32,
     /// Answer cache lifetime for duplicate requests, s. Default 15.
     pub duplicate_window_s: f64,
@@ -337,113 +373,6 @@ fn dur_ms(ms: f64) -> Duration {
 }
 
 impl Scenario {
-    /// Checks value ranges. The error names the field (`section.key`) and what is wrong.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        let err = |f: &str, m: &str| Err((f.to_string(), m.to_string()));
-        let non_neg: [(&str, f64); 17] = [
-            ("scenario.duration_s", self.scenario.duration_s),
-            (
-                "scenario.sample_interval_s",
-                self.scenario.sample_interval_s,
-            ),
-            ("peers.arrival_window_s", self.peers.arrival_window_s),
-            ("peers.arrival_rate_per_s", self.peers.arrival_rate_per_s),
-            (
-                "overlay.chord_update_interval_s",
-                self.overlay.chord_update_interval_s,
-            ),
-            (
-                "overlay.chord_ping_interval_s",
-                self.overlay.chord_ping_interval_s,
-            ),
-            (
-                "overlay.reliability_timer_ms",
-                self.overlay.reliability_timer_ms,
-            ),
-            ("overlay.link_rto_ms", self.overlay.link_rto_ms),
-            ("network.latency_ms", self.network.latency_ms),
-            ("network.jitter_ms", self.network.jitter_ms),
-            ("network.access_ms", self.network.access_ms),
-            ("churn.start_s", self.churn.start_s),
-            (
-                "workload.lookup_rate_per_peer_per_s",
-                self.workload.lookup_rate_per_peer_per_s,
-            ),
-            ("workload.start_s", self.workload.start_s),
-            ("sip.register_start_s", self.sip.register_start_s),
-            ("sip.call_rate_per_s", self.sip.call_rate_per_s),
-            ("sip.call_start_s", self.sip.call_start_s),
-        ];
-        for (f, v) in non_neg {
-            if !v.is_finite() || v < 0.0 {
-                return err(f, "must be a finite number ≥ 0");
-            }
-        }
-        if self.scenario.duration_s <= 0.0 {
-            return err("scenario.duration_s", "must be > 0");
-        }
-        if self.scenario.sample_interval_s <= 0.0 {
-            return err("scenario.sample_interval_s", "must be > 0");
-        }
-        if self.peers.count == 0 || self.peers.count > crate::sim::NodeIndex::MAX_SLOTS {
-            return err("peers.count", "must be in 1..=16777215");
-        }
-        if self.peers.bootstrap_count == 0 || self.peers.bootstrap_count > self.peers.count {
-            return err("peers.bootstrap_count", "must be in 1..=peers.count");
-        }
-        if self.peers.arrival == ArrivalKind::Poisson && self.peers.arrival_rate_per_s <= 0.0 {
-            return err(
-                "peers.arrival_rate_per_s",
-                "must be > 0 for poisson arrivals",
-            );
-        }
-        if !(0.0..=1.0).contains(&self.network.loss) {
-            return err("network.loss", "must be in 0..=1");
-        }
-        if !(0.0..=1.0).contains(&self.churn.crash_fraction) {
-            return err("churn.crash_fraction", "must be in 0..=1");
-        }
-        if self.churn.enabled {
-            for (f, v) in [
-                ("churn.mean_session_s", self.churn.mean_session_s),
-                ("churn.mean_down_s", self.churn.mean_down_s),
-            ] {
-                if !v.is_finite() || v <= 0.0 {
-                    return err(f, "must be a finite number > 0 when churn is enabled");
-                }
-            }
-        }
-        for (f, v) in [
-            ("sip.registered_fraction", self.sip.registered_fraction),
-            (
-                "sip.unregistered_call_fraction",
-                self.sip.unregistered_call_fraction,
-            ),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                return err(f, "must be in 0..=1");
-            }
-        }
-        if self.sip.registration_lifetime_s == 0 {
-            return err("sip.registration_lifetime_s", "must be ≥ 1");
-        }
-        if self.overlay.request_sends == 0 {
-            return err("overlay.request_sends", "must be ≥ 1");
-        }
-        if self.overlay.link_sends == 0 {
-            return err("overlay.link_sends", "must be ≥ 1");
-        }
-        if let Some(sweep) = &self.sweep {
-            sweep.validate()?;
-        }
-        for (figure, bound) in &self.expect {
-            bound
-                .validate()
-                .map_err(|m| (format!("expect.{figure}"), m))?;
-        }
-        Ok(())
-    }
-
     /// The overlay configuration of this scenario.
     pub fn overlay_config(&self) -> OverlayConfig {
         let o = &self.overlay;

@@ -52,6 +52,14 @@ impl SweepSpec {
             if values.is_empty() {
                 return Err((format!("sweep.grid.{field}"), "has no values".into()));
             }
+            for (i, v) in values.iter().enumerate() {
+                if values[..i].iter().any(|w| same_value(v, w)) {
+                    return Err((
+                        format!("sweep.grid.{field}"),
+                        format!("value {v} is listed twice: its points would run twice"),
+                    ));
+                }
+            }
             if field == "scenario.seed" {
                 return Err((
                     format!("sweep.grid.{field}"),
@@ -67,5 +75,15 @@ impl SweepSpec {
             }
         }
         Ok(())
+    }
+}
+
+/// True when two grid values set a field alike: equal, or the same number written as an
+/// integer and as a float (`10` and `10.0`).
+fn same_value(a: &toml::Value, b: &toml::Value) -> bool {
+    use toml::Value::{Float, Integer};
+    match (a, b) {
+        (Integer(i), Float(f)) | (Float(f), Integer(i)) => *i as f64 == *f,
+        _ => a == b,
     }
 }

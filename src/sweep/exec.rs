@@ -57,6 +57,9 @@ pub struct SweepDone {
 pub fn run_sweep(req: &SweepRequest) -> Result<SweepDone, SweepError> {
     let started = Instant::now();
     let plan = plan(&req.scenario, &req.sets)?;
+    for w in &plan.warnings {
+        eprintln!("{w}");
+    }
     let out = req.out.clone().unwrap_or_else(|| {
         let base = PathBuf::from("results").join(safe_name(&plan.base.scenario.name));
         match req.shard {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::SweepError;
 use crate::scenario::expect::Bound;
 use crate::scenario::sweep::SweepSpec;
-use crate::scenario::{self, Scenario, ScenarioError, overrides};
+use crate::scenario::{self, Scenario, ScenarioError, Warning, overrides};
 
 /// One grid point.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +49,9 @@ pub struct Plan {
     pub points: Vec<Point>,
     /// Runs, in run order.
     pub runs: Vec<RunSpec>,
+    /// Warnings of the points' scenarios, each once, with the share of points it holds
+    /// for when that is not all of them.
+    pub warnings: Vec<Warning>,
 }
 
 /// Loads `path` with `sets` and expands its `[sweep]` table.
@@ -76,6 +79,7 @@ pub fn plan(path: &Path, sets: &[String]) -> Result<Plan, SweepError> {
     stripped.sweep = None;
     let width = points.len().saturating_sub(1).to_string().len().max(3);
     let mut runs = Vec::new();
+    let mut warned: Vec<((String, String), usize)> = Vec::new();
     for p in &points {
         let sets: Vec<String> = p.values.iter().map(|(f, v)| format!("{f}={v}")).collect();
         let at = overrides::apply(&stripped, &sets).map_err(|e| point_error(&source, p, e))?;
@@ -91,6 +95,12 @@ pub fn plan(path: &Path, sets: &[String]) -> Result<Plan, SweepError> {
                 },
             )
         })?;
+        for w in at.warnings() {
+            match warned.iter_mut().find(|(seen, _)| *seen == w) {
+                Some((_, n)) => *n += 1,
+                None => warned.push((w, 1)),
+            }
+        }
         for k in 0..u64::from(spec.seeds) {
             let mut s = at.clone();
             s.scenario.seed = base.scenario.seed.wrapping_add(k);
@@ -115,12 +125,26 @@ pub fn plan(path: &Path, sets: &[String]) -> Result<Plan, SweepError> {
         ))
     })?;
     let hash = scenario::scenario_hash(&base);
+    let warnings = warned
+        .into_iter()
+        .map(|((field, message), n)| Warning {
+            source: source.clone(),
+            position: None,
+            field,
+            message: if n == points.len() {
+                message
+            } else {
+                format!("{message} (in {n} of {} sweep points)", points.len())
+            },
+        })
+        .collect();
     Ok(Plan {
         base,
         spec,
         hash,
         points,
         runs,
+        warnings,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Scenario files: defaults, errors that name file/line/field, unknown keys, `--set`
-//! overrides, the scenario hash, the shipped scenarios, and `reload-sim run` exit codes.
+//! overrides, the scenario hash, the shipped scenarios (valid, no warnings), and
+//! `reload-sim run` exit codes.
 
 use std::process::Command;
 
@@ -121,7 +122,9 @@ fn shipped_scenarios_parse_and_document_themselves() {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        let s = scenario::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let loaded = scenario::load_with_warnings(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+        let s = loaded.scenario;
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# "), "{}: header comment", path.display());
         assert!(s.overlay.chord_update_interval_s >= 10.0);
