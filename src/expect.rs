@@ -71,6 +71,17 @@ pub fn evaluate(summary: &Value, expect: &BTreeMap<String, Bound>) -> Vec<Verdic
         .collect()
 }
 
+/// Puts `verdicts` in the order of `figures` (the order the scenario file lists its bounds);
+/// figures not in it keep their relative order, after the others.
+pub fn in_file_order(verdicts: &mut [Verdict], figures: &[String]) {
+    verdicts.sort_by_key(|v| {
+        figures
+            .iter()
+            .position(|f| *f == v.figure)
+            .unwrap_or(usize::MAX)
+    });
+}
+
 /// Every numeric figure path a summary has, from the summary of a tiny run.
 pub fn figure_paths() -> &'static [String] {
     static PATHS: OnceLock<Vec<String>> = OnceLock::new();

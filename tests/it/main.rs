@@ -7,6 +7,7 @@ mod codec_props;
 mod common;
 mod engine;
 mod expect;
+mod folders;
 mod golden;
 mod harness;
 mod layering;
