@@ -73,6 +73,17 @@ pub fn evaluate(summary: &Value, expect: &BTreeMap<String, Bound>) -> Vec<Verdic
         .collect()
 }
 
+/// Puts `verdicts` in the order of `figures` (the order the scenario file lists its bounds);
+/// figures not in it keep their relative order, after the others.
+pub fn in_file_order(verdicts: &mut [Verdict], figures: &[String]) {
+    verdicts.sort_by_key(|v| {
+        figures
+            .iter()
+            .position(|f| *f == v.figure)
+            .unwrap_or(usize::MAX)
+    });
+}
+
 /// Every figure path a summary has (numbers, and those that are `null` when undefined),
 /// from the summary of a tiny run.
 pub fn figure_paths() -> &'static [String] {

@@ -18,6 +18,7 @@
 //!   `summary.json` and `report.html`.
 //! - [`plot`]: PNG/SVG plots of run and sweep folders (plotters, embedded font).
 //! - [`runner`]: `reload-sim run` as a library call.
+//! - [`outdir`]: output folders: what they hold, refusing to overwrite, result sets.
 //!
 //! ## Determinism
 //! Protocol code takes time and randomness from its caller and never iterates a `HashMap`
@@ -30,6 +31,7 @@
 pub mod check;
 pub mod expect;
 pub mod inspect;
+pub mod outdir;
 pub mod pcap;
 pub mod plot;
 pub mod proto;

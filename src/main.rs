@@ -15,7 +15,7 @@ use reload_sim::proto::wire::codec::parse_hex;
 use reload_sim::proto::wire::storage::KindTable;
 use reload_sim::sim::capture::{NodeSet, PcapOptions};
 use reload_sim::{check, expect};
-use reload_sim::{plot, runner, sweep};
+use reload_sim::{plot, report, runner, sweep};
 
 /// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
 #[derive(Parser)]
@@ -62,6 +62,10 @@ struct SweepArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Write even into a folder that holds another scenario's run, a sweep or other files:
+    /// reload-sim's own result files there are removed, nothing else.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -72,6 +76,10 @@ struct MergeArgs {
     /// The merged sweep folder (new, or a previous merge of the same sweep).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Write even into a folder that holds another scenario's run, a sweep or other files:
+    /// reload-sim's own result files there are removed, nothing else.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -79,7 +87,8 @@ struct CheckArgs {
     /// Scenario files.
     #[arg(required = true)]
     scenarios: Vec<PathBuf>,
-    /// Results go to <DIR>/<scenario file stem> [default: each scenario's own results folder].
+    /// Results go to <DIR>/<scenario file stem> (<DIR>/<differing folders>_<stem> for
+    /// scenarios sharing a stem) [default: each scenario's own results folder].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Scenarios run at once [default: one per core].
@@ -116,6 +125,10 @@ struct RunArgs {
     /// Do not draw plots/ and report.html after the run.
     #[arg(long)]
     no_plots: bool,
+    /// Write even into a folder that holds another scenario's run, a sweep or other files:
+    /// reload-sim's own result files there are removed, nothing else.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -172,34 +185,32 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
             path,
             nodes: args.pcap_nodes,
         }),
+        plots: !args.no_plots,
+        force: args.force,
     };
     let done = runner::run(&req).map_err(|e| e.to_string())?;
     println!("{}", runner::human_summary(&done));
+    let mut code = ExitCode::SUCCESS;
+    match &done.plots {
+        None => {}
+        Some(Ok(p)) => println!(
+            "plots: {} files in {} and {} ({:.2} s)",
+            p.files,
+            done.out_dir.join(plot::PLOTS_DIR).display(),
+            done.out_dir.join(report::html::REPORT_HTML).display(),
+            p.wall_clock_s
+        ),
+        Some(Err(e)) => {
+            eprintln!("reload-sim: plots: {e}");
+            code = ExitCode::from(1);
+        }
+    }
     if let Some(c) = &done.output.capture {
         if let Some(e) = &c.error {
             eprintln!("reload-sim: {e}");
             return Ok(ExitCode::from(1));
         }
         println!("{c}");
-    }
-    let mut code = ExitCode::SUCCESS;
-    if !args.no_plots {
-        let started = std::time::Instant::now();
-        match plot::draw_folder(&done.out_dir) {
-            Ok(files) => println!(
-                "plots: {} files in {} and {} ({:.2} s)",
-                files.len() - 1,
-                done.out_dir.join(plot::PLOTS_DIR).display(),
-                files
-                    .last()
-                    .map_or(String::new(), |f| f.display().to_string()),
-                started.elapsed().as_secs_f64()
-            ),
-            Err(e) => {
-                eprintln!("reload-sim: plots: {e}");
-                code = ExitCode::from(1);
-            }
-        }
     }
     let violations = expect::violations_text(&done.verdicts);
     if !violations.is_empty() {
@@ -230,6 +241,7 @@ fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
         shard,
         progress: !args.quiet,
         command_line: std::env::args().collect(),
+        force: args.force,
     };
     let done = sweep::run_sweep(&req).map_err(|e| e.to_string())?;
     let scope = match shard {
@@ -252,7 +264,7 @@ fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
 }
 
 fn merge(args: MergeArgs) -> Result<ExitCode, String> {
-    let done = sweep::merge(&args.dirs, &args.out).map_err(|e| e.to_string())?;
+    let done = sweep::merge(&args.dirs, &args.out, args.force).map_err(|e| e.to_string())?;
     println!(
         "merged {} shard folders: {} runs ({} copied) into {}",
         args.dirs.len(),
@@ -270,7 +282,8 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
         args.out.as_deref(),
         args.jobs.unwrap_or(0),
         &command_line,
-    );
+    )
+    .map_err(|e| e.to_string())?;
     let (table, tally) = check::table(&checks);
     print!("{table}");
     Ok(if tally.broken > 0 {
@@ -287,10 +300,13 @@ fn decode(args: DecodeArgs) -> Result<ExitCode, String> {
     for spec in &args.kinds {
         inspect::parse_kind_spec(spec, &mut kinds)?;
     }
+    let mut cut = None;
     let items: Vec<Item> = if let Some(path) = &args.pcap {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        inspect::decode_pcap(&bytes, args.port, &kinds)
-            .map_err(|e| format!("{}: {e}", path.display()))?
+        let (items, c) = inspect::decode_pcap(&bytes, args.port, &kinds)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        cut = c.map(|c| (path.clone(), c));
+        items
     } else if let Some(hex) = &args.hex {
         let text = if hex == "-" {
             let mut s = String::new();
@@ -324,6 +340,13 @@ fn decode(args: DecodeArgs) -> Result<ExitCode, String> {
         }
     }
     let _ = out.flush();
+    if let Some((path, c)) = &cut {
+        eprintln!(
+            "reload-sim: {}: {c}; decoded the {} complete packets before it",
+            path.display(),
+            c.packet - 1
+        );
+    }
     if items.is_empty() {
         eprintln!("reload-sim: no RELOAD messages found");
         return Ok(ExitCode::from(1));
@@ -333,6 +356,9 @@ fn decode(args: DecodeArgs) -> Result<ExitCode, String> {
             "reload-sim: {errors} of {} item(s) failed to decode",
             items.len()
         );
+        return Ok(ExitCode::from(1));
+    }
+    if cut.is_some() {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

@@ -1,12 +1,19 @@
 //! `reload-sim run`: load a scenario, run it, write `summary.json`, `lookups.csv`,
 //! `call_setups.csv`, `timeseries.csv` and the effective `scenario.toml` into the output
 //! folder.
+//!
+//! A run's result files form a set: they are written (plots and `report.html` included)
+//! into a staging folder inside the output folder and then replace the previous set as a
+//! whole (see [`crate::outdir::replace_results`]), so no file of an earlier run stays beside
+//! the new ones and nothing is lost when a run fails or is interrupted before that.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::expect::{self, Verdict};
+use crate::outdir::{self, Claim, OutDirError, Want};
+use crate::plot::{self, PlotError};
 use crate::report::{self, Provenance};
 use crate::scenario::{self, Scenario, ScenarioError, Warning};
 use crate::sim::capture::PcapOptions;
@@ -28,6 +35,20 @@ pub struct RunRequest {
     pub command_line: Vec<String>,
     /// `--pcap FILE [--pcap-nodes SPEC]`: write the frames sent in the run to a pcap.
     pub pcap: Option<PcapOptions>,
+    /// Draw `plots/` and `report.html` with the result files.
+    pub plots: bool,
+    /// `--force`: write even into a folder holding another scenario's run, a sweep or
+    /// unrelated files (reload-sim's own result files there are removed).
+    pub force: bool,
+}
+
+/// The plots of a run, drawn.
+#[derive(Clone, Copy, Debug)]
+pub struct PlotsDone {
+    /// Plot files written (PNG and SVG), `report.html` not counted.
+    pub files: usize,
+    /// Wall-clock seconds drawing took.
+    pub wall_clock_s: f64,
 }
 
 /// A finished run.
@@ -43,10 +64,12 @@ pub struct RunDone {
     pub summary: Value,
     /// Wall-clock seconds the simulation took.
     pub wall_clock_s: f64,
-    /// The scenario's `[expect]` bounds, checked.
+    /// The scenario's `[expect]` bounds, checked, in the order the scenario file lists them.
     pub verdicts: Vec<Verdict>,
     /// The scenario's warnings, printed on stderr before the run.
     pub warnings: Vec<Warning>,
+    /// The plots, when asked for: drawn, or why not (the result files are written anyway).
+    pub plots: Option<Result<PlotsDone, PlotError>>,
 }
 
 /// Why a run did not happen.
@@ -61,6 +84,9 @@ pub enum RunError {
     /// The capture cannot be made (a slot out of range, the file cannot be created).
     #[error("{0}")]
     Capture(String),
+    /// The output folder is a file or holds something a run must not overwrite.
+    #[error(transparent)]
+    Folder(#[from] OutDirError),
 }
 
 /// Runs a scenario in memory.
@@ -115,6 +141,13 @@ pub fn safe_name(name: &str) -> String {
     } else {
         s
     }
+}
+
+/// A run's folder when `--out` is not given: `results/<scenario name>/seed-<seed>`.
+pub fn default_folder(s: &Scenario) -> PathBuf {
+    PathBuf::from("results")
+        .join(safe_name(&s.scenario.name))
+        .join(format!("seed-{}", s.scenario.seed))
 }
 
 /// Writes every result file of `out` into `dir`.
@@ -185,11 +218,8 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
         field: Some(field),
         message,
     })?;
-    let out_dir = req.out.clone().unwrap_or_else(|| {
-        PathBuf::from("results")
-            .join(safe_name(&s.scenario.name))
-            .join(format!("seed-{}", s.scenario.seed))
-    });
+    let out_dir = req.out.clone().unwrap_or_else(|| default_folder(&s));
+    let claim = outdir::claim(&out_dir, Want::Run(&s.scenario.name), req.force)?;
     for w in &warnings {
         eprintln!("{w}");
     }
@@ -209,16 +239,36 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
         git_rev: git_rev().map(str::to_string),
         command_line: req.command_line.clone(),
     };
-    let summary = write_results(&out_dir, &s, &prov, &output)?;
-    write_host(&out_dir, wall_clock_s, 1)?;
-    copy_source(&req.scenario, &out_dir)?;
-    let verdicts = expect::evaluate(&summary, &s.expect);
+    let staging = out_dir.join(outdir::STAGING);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .map_err(|e| RunError::Io(format!("{}: {e}", staging.display())))?;
+    }
+    let summary = write_results(&staging, &s, &prov, &output)?;
+    write_host(&staging, wall_clock_s, 1)?;
+    copy_source(&req.scenario, &staging)?;
+    let mut verdicts = expect::evaluate(&summary, &s.expect);
+    if let Ok(text) = std::fs::read_to_string(&req.scenario) {
+        expect::in_file_order(&mut verdicts, &scenario::expect_order(&text));
+    }
     if !verdicts.is_empty() {
         write_json(
-            &out_dir.join("expect.json"),
+            &staging.join("expect.json"),
             &expect::verdicts_json(&verdicts),
         )?;
     }
+    let plots = req.plots.then(|| {
+        let started = std::time::Instant::now();
+        plot::draw_folder(&staging).map(|files| PlotsDone {
+            files: files.len().saturating_sub(1),
+            wall_clock_s: started.elapsed().as_secs_f64(),
+        })
+    });
+    let previous = match claim {
+        Claim::Overwrite => outdir::Set::All,
+        Claim::New | Claim::Same => outdir::Set::Run,
+    };
+    outdir::replace_results(&staging, &out_dir, previous)?;
     Ok(RunDone {
         scenario: s,
         out_dir,
@@ -227,6 +277,7 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
         wall_clock_s,
         verdicts,
         warnings,
+        plots,
     })
 }
 

@@ -187,11 +187,17 @@ fn decode_payload(
 }
 
 /// Decodes every RELOAD frame in a classic pcap capture on `port` (UDP datagrams, and TCP
-/// streams reassembled in capture order per direction).
-pub fn decode_pcap(file: &[u8], port: u16, kinds: &KindTable) -> Result<Vec<Item>, InputError> {
+/// streams reassembled in capture order per direction). A capture that ends inside a
+/// packet record gives the items of the complete packets before it and where it was cut.
+pub fn decode_pcap(
+    file: &[u8],
+    port: u16,
+    kinds: &KindTable,
+) -> Result<(Vec<Item>, Option<pcap::Cut>), InputError> {
     let mut items = Vec::new();
     let mut streams: Vec<((SocketAddr, SocketAddr), Vec<u8>)> = Vec::new();
-    for p in pcap::read_packets(file, port)? {
+    let (packets, cut) = pcap::read_complete_packets(file, port)?;
+    for p in packets {
         let origin = Origin {
             packet: Some(p.number),
             time_ns: Some(p.timestamp_ns),
@@ -228,7 +234,7 @@ pub fn decode_pcap(file: &[u8], port: u16, kinds: &KindTable) -> Result<Vec<Item
             }
         }
     }
-    Ok(items)
+    Ok((items, cut))
 }
 
 fn unrecognized(e: InputError) -> DecodeError {

@@ -9,7 +9,7 @@ mod reader;
 mod writer;
 
 pub use example::write_example_capture;
-pub use reader::{CaptureError, Packet, Transport, read_packets};
+pub use reader::{CaptureError, Cut, Packet, Transport, read_complete_packets, read_packets};
 pub use writer::PcapWriter;
 
 /// The IANA port of RELOAD (`reload-config`), where Wireshark decodes RELOAD framing.

@@ -12,7 +12,7 @@ pub enum CaptureError {
         "not a classic pcap file (magic {0:#010x}); pcapng captures can be converted with `editcap -F pcap`"
     )]
     BadMagic(u32),
-    /// The file ends inside a header.
+    /// The file ends inside its header or a packet record (the byte offset of either).
     #[error("pcap file truncated at byte {0}")]
     Truncated(usize),
     /// A link type this reader does not handle.
@@ -48,9 +48,46 @@ pub struct Packet {
     pub payload: Vec<u8>,
 }
 
+/// Where a capture ends inside a packet record (a file cut short, a capture still being
+/// written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    /// Byte offset of the incomplete record (its 16-byte header).
+    pub offset: usize,
+    /// 1-based number of the incomplete packet.
+    pub packet: usize,
+    /// Bytes the record needs (16 while its header is incomplete).
+    pub needed: usize,
+    /// Bytes left in the file from `offset`.
+    pub left: usize,
+}
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "capture truncated at byte {}: the record of packet {} needs {} bytes, {} are left",
+            self.offset, self.packet, self.needed, self.left
+        )
+    }
+}
+
 /// Reads every IPv4 UDP/TCP payload with `port` as source or destination port. Packets
-/// that are not IPv4 UDP/TCP, or are cut short by the snap length, are skipped.
+/// that are not IPv4 UDP/TCP, or are cut short by the snap length, are skipped. A file
+/// that ends inside a record is an error; [`read_complete_packets`] reads up to the cut.
 pub fn read_packets(file: &[u8], port: u16) -> Result<Vec<Packet>, CaptureError> {
+    match read_complete_packets(file, port)? {
+        (packets, None) => Ok(packets),
+        (_, Some(cut)) => Err(CaptureError::Truncated(cut.offset)),
+    }
+}
+
+/// As [`read_packets`], but a file that ends inside a packet record gives the packets
+/// before it and where it was cut.
+pub fn read_complete_packets(
+    file: &[u8],
+    port: u16,
+) -> Result<(Vec<Packet>, Option<Cut>), CaptureError> {
     let magic_le = u32::from_le_bytes(head(file, 0)?);
     let (le, nanos) = match magic_le {
         MAGIC_MICROS => (true, false),
@@ -74,12 +111,20 @@ pub fn read_packets(file: &[u8], port: u16) -> Result<Vec<Packet>, CaptureError>
     let mut at = 24;
     let mut number = 0;
     while at < file.len() {
+        let cut = |needed: usize| Cut {
+            offset: at,
+            packet: number + 1,
+            needed,
+            left: file.len() - at,
+        };
+        if file.len() - at < 16 {
+            return Ok((out, Some(cut(16))));
+        }
         let (sec, frac, incl) = (u32_at(at)?, u32_at(at + 4)?, u32_at(at + 8)? as usize);
         let start = at + 16;
-        let end = start
-            .checked_add(incl)
-            .filter(|e| *e <= file.len())
-            .ok_or(CaptureError::Truncated(at))?;
+        let Some(end) = start.checked_add(incl).filter(|e| *e <= file.len()) else {
+            return Ok((out, Some(cut(16usize.saturating_add(incl)))));
+        };
         number += 1;
         let ts = u64::from(sec) * 1_000_000_000 + u64::from(frac) * if nanos { 1 } else { 1000 };
         let frame = &file[start..end];
@@ -96,7 +141,7 @@ pub fn read_packets(file: &[u8], port: u16) -> Result<Vec<Packet>, CaptureError>
         }
         at = end;
     }
-    Ok(out)
+    Ok((out, None))
 }
 
 fn head(file: &[u8], at: usize) -> Result<[u8; 4], CaptureError> {
@@ -168,6 +213,17 @@ mod tests {
         assert_eq!(p[0].timestamp_ns, 1_500_000_001);
         assert_eq!(p[0].src, SocketAddr::V4(a));
         assert!(read_packets(&file[..30], 6084).is_err());
+        // Cut inside the second record's data (both records have the same size): the first
+        // packet, then the cut.
+        let second = 24 + (file.len() - 24) / 2;
+        let (p, cut) = read_complete_packets(&file[..second + 20], 6084).unwrap();
+        assert_eq!(p.len(), 1);
+        let cut = cut.unwrap();
+        assert_eq!((cut.offset, cut.packet, cut.left), (second, 2, 20));
+        assert_eq!(
+            read_packets(&file[..second + 20], 6084),
+            Err(CaptureError::Truncated(second))
+        );
         assert!(matches!(
             read_packets(b"\x0a\x0d\x0d\x0a", 1),
             Err(CaptureError::BadMagic(_))

@@ -171,6 +171,12 @@ fn parse_valid(text: &str, source: &str, overrides: &[String]) -> Result<Scenari
     Ok(scenario)
 }
 
+/// The figures of the `[expect]` table of scenario `text` in the order the file lists them
+/// (the parsed table, a `BTreeMap`, has them in name order).
+pub fn expect_order(text: &str) -> Vec<String> {
+    spans::keys_in_order(text, "expect")
+}
+
 /// The scenario hash: SHA-1 (hex) of the effective scenario as canonical JSON (fields in
 /// declaration order), with the seed set to 0 so runs of one scenario under different
 /// seeds share it.

@@ -68,3 +68,25 @@ pub fn error_keys(e: &toml::de::Error) -> Option<String> {
     let keys = line.strip_prefix("in `")?.strip_suffix('`')?;
     (!keys.is_empty()).then(|| keys.to_string())
 }
+
+/// The keys of table `table` (a top-level table such as `expect`) in the order the document
+/// lists them; empty when the document does not parse or has no such table.
+pub fn keys_in_order(text: &str, table: &str) -> Vec<String> {
+    let Ok(doc) = DeTable::parse(text) else {
+        return Vec::new();
+    };
+    let Some(DeValue::Table(t)) = doc
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref() == table)
+        .map(|(_, v)| v.get_ref())
+    else {
+        return Vec::new();
+    };
+    let mut keys: Vec<(usize, String)> = t
+        .iter()
+        .map(|(k, _)| (k.span().start, k.get_ref().to_string()))
+        .collect();
+    keys.sort();
+    keys.into_iter().map(|(_, k)| k).collect()
+}

@@ -11,6 +11,7 @@ use super::aggregate::{aggregate_csv, read_summary};
 use super::plan::{Plan, RunSpec, plan};
 use super::progress::Progress;
 use super::shard::Shard;
+use crate::outdir::{self, Claim};
 use crate::report::Provenance;
 use crate::runner::{git_rev, safe_name, simulate_with_progress, write_host, write_results};
 use crate::scenario;
@@ -32,6 +33,9 @@ pub struct SweepRequest {
     pub progress: bool,
     /// The command line, for `host.json`.
     pub command_line: Vec<String>,
+    /// `--force`: take over a folder holding a run, another sweep or unrelated files
+    /// (reload-sim's result files there are removed first).
+    pub force: bool,
 }
 
 /// A finished sweep invocation.
@@ -67,8 +71,7 @@ pub fn run_sweep(req: &SweepRequest) -> Result<SweepDone, SweepError> {
             None => base.join("sweep"),
         }
     });
-    claim_folder(&out, &plan)?;
-    crate::runner::copy_source(&req.scenario, &out).map_err(|e| SweepError::Io(e.to_string()))?;
+    claim_folder(&out, &plan, req.force, &req.scenario)?;
     let todo: Vec<&RunSpec> = plan
         .runs
         .iter()
@@ -124,27 +127,31 @@ pub fn run_sweep(req: &SweepRequest) -> Result<SweepDone, SweepError> {
     })
 }
 
-/// Makes `out` this sweep's folder: creates it with `sweep.json` and `scenario.toml`, or
-/// checks that it already is this sweep's.
-pub(super) fn claim_folder(out: &Path, plan: &Plan) -> Result<(), SweepError> {
-    let manifest = out.join("sweep.json");
-    if let Ok(bytes) = std::fs::read(&manifest) {
-        let old: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| SweepError::Io(format!("{}: {e}", manifest.display())))?;
-        if old["scenario_hash"] != json!(plan.hash) {
-            return Err(SweepError::Input(format!(
-                "{} holds another sweep (scenario hash {}, this one {}): choose another --out or delete it",
-                out.display(),
-                old["scenario_hash"].as_str().unwrap_or("?"),
-                plan.hash
-            )));
-        }
+/// Makes `out` this sweep's folder: refuses a folder holding anything else (unless
+/// `force`: then reload-sim's result files there are removed), writes `sweep.json` and
+/// `scenario.toml`, and copies `source` to `source.toml` unless the folder already is this
+/// sweep's and has one (a resumed sweep keeps the file it was started from, so resuming
+/// from `<out>/scenario.toml` leaves the folder as an uninterrupted sweep would).
+pub(super) fn claim_folder(
+    out: &Path,
+    plan: &Plan,
+    force: bool,
+    source: &Path,
+) -> Result<(), SweepError> {
+    let want = outdir::Want::Sweep(&plan.base.scenario.name, &plan.hash);
+    let claim = outdir::claim(out, want, force)?;
+    if claim == Claim::Overwrite {
+        outdir::clear(out)?;
     }
     std::fs::create_dir_all(out).map_err(|e| SweepError::Io(format!("{}: {e}", out.display())))?;
-    write_json(&manifest, &plan.manifest())?;
+    write_json(&out.join("sweep.json"), &plan.manifest())?;
     let toml = scenario::to_toml(&plan.base);
     let p = out.join("scenario.toml");
-    std::fs::write(&p, toml).map_err(|e| SweepError::Io(format!("{}: {e}", p.display())))
+    std::fs::write(&p, toml).map_err(|e| SweepError::Io(format!("{}: {e}", p.display())))?;
+    if claim != Claim::Same || !out.join("source.toml").is_file() {
+        crate::runner::copy_source(source, out).map_err(|e| SweepError::Io(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// True when `out/<run dir>` holds the finished results of exactly this run.

@@ -17,8 +17,10 @@ pub struct MergeDone {
 
 /// Merges the sweep folders `dirs` (shards of one sweep) into `out`. Every shard must come
 /// from the same scenario (same `sweep.json`); `out` must not be one of them. Fails, after
-/// copying what exists, when runs are missing.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeDone, SweepError> {
+/// copying what exists, when runs are missing. `out` must be absent, empty or a folder of
+/// the same sweep (a previous merge), unless `force` (see [`crate::outdir::claim`]).
+pub fn merge(dirs: &[PathBuf], out: &Path, force: bool) -> Result<MergeDone, SweepError> {
+    crate::outdir::check_not_file(out)?;
     if dirs.is_empty() {
         return Err(SweepError::Input(
             "merge needs at least one shard folder".into(),
@@ -58,9 +60,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<MergeDone, SweepError> {
             dirs[0].display()
         )));
     }
-    claim_folder(out, &plan)?;
-    crate::runner::copy_source(&dirs[0].join("source.toml"), out)
-        .map_err(|e| SweepError::Io(e.to_string()))?;
+    claim_folder(out, &plan, force, &dirs[0].join("source.toml"))?;
     let mut copied = 0;
     let mut missing = Vec::new();
     for r in &plan.runs {

@@ -34,4 +34,7 @@ pub enum SweepError {
     /// Reading or writing results failed.
     #[error("{0}")]
     Io(String),
+    /// The output folder is a file or holds something a sweep must not overwrite.
+    #[error(transparent)]
+    Folder(#[from] crate::outdir::OutDirError),
 }

@@ -213,3 +213,51 @@ fn shipped_capture_is_current_and_decodes() {
         60
     );
 }
+
+#[test]
+fn a_truncated_capture_decodes_its_complete_packets_then_reports_the_cut() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read(root.join("captures/all-messages.pcap")).unwrap();
+    // Record boundaries: a 24-byte file header, then 16-byte record headers (little-endian,
+    // as PcapWriter writes) each followed by incl_len bytes.
+    let mut starts = Vec::new();
+    let mut at = 24;
+    while at < shipped.len() {
+        starts.push(at);
+        let incl = u32::from_le_bytes(shipped[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += 16 + incl;
+    }
+    assert_eq!(at, shipped.len());
+    let k = 30;
+    let whole_prefix = temp("prefix.pcap");
+    std::fs::write(&whole_prefix, &shipped[..starts[k]]).unwrap();
+    let expected = run(&["decode", "--pcap", whole_prefix.to_str().unwrap()]);
+    assert!(expected.status.success());
+    // Cut in the middle of packet k + 1's data.
+    let cut = starts[k] + 16 + 20;
+    assert!(cut < starts[k + 1]);
+    let path = temp("truncated.pcap");
+    std::fs::write(&path, &shipped[..cut]).unwrap();
+    let o = run(&["decode", "--pcap", path.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = stdout(&o);
+    let messages = text.lines().filter(|l| l.starts_with('#')).count();
+    assert!(messages >= k, "{text}");
+    assert_eq!(text, stdout(&expected));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(path.to_str().unwrap())
+            && err.contains(&format!("truncated at byte {}", starts[k]))
+            && err.contains(&format!("packet {}", k + 1)),
+        "{err}"
+    );
+    // JSON too: every complete packet's messages, then the same report.
+    let o = run(&["decode", "--json", "--pcap", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o).lines().count(), messages);
+}

@@ -94,7 +94,13 @@ fn check_prints_a_table_and_fails_on_any_violation() {
         text.contains("lookups.success_rate") && text.contains("pass"),
         "{text}"
     );
-    assert!(text.contains("(no [expect])"), "{text}");
+    // A scenario without [expect] is not run, and says so.
+    assert!(
+        text.contains(&format!("{}: no [expect] table, skipped", none.display())),
+        "{text}"
+    );
+    assert!(text.contains("1 skipped"), "{text}");
+    assert!(!out.join("none").exists(), "none.toml was run");
     assert!(out.join("good/summary.json").exists());
 
     let o = bin(&["check", &good, &bad, "--out", out.to_str().unwrap()]);
@@ -113,4 +119,88 @@ fn check_prints_a_table_and_fails_on_any_violation() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stdout).contains("ERROR missing.toml"));
+}
+
+#[test]
+fn check_rows_follow_the_scenarios_and_bounds_as_given() {
+    let d = scratch("expect-order");
+    // Bounds in the file in anti-alphabetical order.
+    let z = write(
+        &d,
+        "z.toml",
+        "\"lookups.success_rate\" = { min = 0.5 }\n\"hops.mean\" = { max = 9 }\n\"final.ring_correct_fraction\" = { min = 0.5 }",
+    );
+    let a = write(&d, "a.toml", "\"hops.p99\" = { max = 99 }");
+    let out = d.join("results");
+    let o = bin(&["check", &z, &a, "--out", out.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    let figures: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|f| f.contains('.'))
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            "lookups.success_rate",
+            "hops.mean",
+            "final.ring_correct_fraction",
+            "hops.p99"
+        ],
+        "{text}"
+    );
+    // expect.json lists the bounds in the same order.
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("z/expect.json")).unwrap()).unwrap();
+    assert_eq!(v["bounds"][0]["figure"], "lookups.success_rate");
+    assert_eq!(v["bounds"][2]["figure"], "final.ring_correct_fraction");
+}
+
+#[test]
+fn check_gives_scenarios_of_one_file_stem_their_own_folders() {
+    let d = scratch("expect-stems");
+    for (sub, seed) in [("a", 11), ("b", 12)] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+        let text = BASE.replace("seed = 7", &format!("seed = {seed}"));
+        let p = d.join(sub).join("x.toml");
+        std::fs::write(
+            &p,
+            format!("{text}\n[expect]\n\"hops.mean\" = {{ max = 9 }}\n"),
+        )
+        .unwrap();
+    }
+    let (a, b) = (d.join("a/x.toml"), d.join("b/x.toml"));
+    let out = d.join("results");
+    let o = bin(&[
+        "check",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("2 scenarios, 2 bounds"), "{text}");
+    for (folder, seed) in [("a_x", 11), ("b_x", 12)] {
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(folder).join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["seed"], seed, "{folder}");
+        assert!(out.join(folder).join("expect.json").is_file());
+    }
+    assert!(!out.join("x").exists());
+
+    // The same file twice would share a folder: refused before anything runs.
+    let o = bin(&[
+        "check",
+        a.to_str().unwrap(),
+        a.to_str().unwrap(),
+        "--out",
+        d.join("twice").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
+    assert!(!d.join("twice").exists());
 }

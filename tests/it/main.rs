@@ -9,6 +9,7 @@ mod engine;
 mod expect;
 mod field_table;
 mod figures;
+mod folders;
 mod golden;
 mod harness;
 mod layering;
