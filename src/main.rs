@@ -14,7 +14,7 @@ use reload_sim::inspect::{self, Item};
 use reload_sim::proto::wire::codec::parse_hex;
 use reload_sim::proto::wire::storage::KindTable;
 use reload_sim::sim::capture::{NodeSet, PcapOptions};
-use reload_sim::{check, expect};
+use reload_sim::{check, expect, html};
 use reload_sim::{plot, runner, sweep};
 
 /// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
@@ -185,7 +185,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     let mut code = ExitCode::SUCCESS;
     if !args.no_plots {
         let started = std::time::Instant::now();
-        match plot::draw_folder(&done.out_dir) {
+        match html::draw_folder(&done.out_dir) {
             Ok(files) => println!(
                 "plots: {} files in {} and {} ({:.2} s)",
                 files.len() - 1,
@@ -210,7 +210,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
 }
 
 fn plot(args: PlotArgs) -> Result<ExitCode, String> {
-    let files = plot::draw_folder(&args.dir).map_err(|e| e.to_string())?;
+    let files = html::draw_folder(&args.dir).map_err(|e| e.to_string())?;
     for f in files {
         println!("{}", f.display());
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use reload_sim::html;
 use reload_sim::plot::{self, stats, sweep};
 
 /// 30 peers, lookups from 20 s, SIP calls from 40 s: every run plot has data.
@@ -202,10 +203,10 @@ fn run_draws_every_plot_as_png_and_svg_and_a_self_contained_report() {
 #[test]
 fn drawing_twice_gives_identical_bytes() {
     let dir = copy_run("twice");
-    let first = plot::draw_folder(&dir).unwrap();
+    let first = html::draw_folder(&dir).unwrap();
     assert_eq!(first.len(), 2 * RUN_PLOTS.len() + 1);
     let a = outputs(&dir);
-    plot::draw_folder(&dir).unwrap();
+    html::draw_folder(&dir).unwrap();
     let b = outputs(&dir);
     assert_eq!(a, b);
     // The same as what `reload-sim run` drew.
@@ -412,7 +413,7 @@ fn a_sweep_draws_mean_hops_against_log2_n_with_the_fitted_line() {
     assert!(!html.contains("src=\"http"));
     // Redrawing gives the same bytes.
     let before = outputs(&dir);
-    plot::draw_folder(&dir).unwrap();
+    html::draw_folder(&dir).unwrap();
     assert_eq!(outputs(&dir), before);
 }
 
