@@ -75,7 +75,16 @@ pub struct TrafficRow {
     pub live_peers: u64,
 }
 
-/// What names a run.
+/// The median and 99th percentile of a distribution, in its unit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quantiles {
+    /// 50th percentile.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// What names a run, and the figures of `summary.json` the plots quote.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunMeta {
     /// `summary.json` `scenario`.
@@ -84,6 +93,10 @@ pub struct RunMeta {
     pub seed: String,
     /// `[scenario] sample_interval_s` of `scenario.toml`, s, when readable.
     pub sample_interval_s: Option<f64>,
+    /// `summary.json` `latency_ms.p50` and `.p99`, ms, when both are numbers.
+    pub lookup_latency_ms: Option<Quantiles>,
+    /// `summary.json` `calls.total_ms.p50` and `.p99`, ms, when both are numbers.
+    pub call_setup_ms: Option<Quantiles>,
 }
 
 /// Everything the run plots need.
@@ -166,6 +179,19 @@ pub fn load_meta(dir: &Path) -> Result<RunMeta, PlotError> {
         scenario,
         seed,
         sample_interval_s,
+        lookup_latency_ms: quantiles(&summary, &["latency_ms"]),
+        call_setup_ms: quantiles(&summary, &["calls", "total_ms"]),
+    })
+}
+
+/// `p50` and `p99` of the object at `path` in `summary`, when both are finite numbers
+/// (absent, `null` or another type: `None`).
+fn quantiles(summary: &Value, path: &[&str]) -> Option<Quantiles> {
+    let dist = path.iter().try_fold(summary, |v, k| v.get(k))?;
+    let q = |k: &str| dist.get(k)?.as_f64().filter(|x| x.is_finite());
+    Some(Quantiles {
+        p50: q("p50")?,
+        p99: q("p99")?,
     })
 }
 

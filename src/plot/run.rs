@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::data::{self, CallRow, LookupRow, RunData, RunMeta, SampleRow, TrafficRow};
+use super::data::{self, CallRow, LookupRow, Quantiles, RunData, RunMeta, SampleRow, TrafficRow};
 use super::figure::{self, Bars, Body, Figure, Legend, Secondary, Series, Xy};
 use super::stats;
 use super::style::{num, title};
@@ -51,7 +51,7 @@ pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
     let lookups = d.lookups.as_deref().unwrap_or_default();
     [
         hops(lookups, t("hop counts of completed lookups")),
-        lookup_latency_cdf(lookups, t("lookup latency CDF")),
+        lookup_latency_cdf(lookups, meta.lookup_latency_ms, t("lookup latency CDF")),
         d.samples
             .as_deref()
             .and_then(|s| ring(s, t("peers and ring correctness"))),
@@ -63,9 +63,9 @@ pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
                 t("bandwidth per live peer by message type"),
             )
         }),
-        d.calls
-            .as_deref()
-            .and_then(|c| call_setup_cdf(c, t("call setup time CDF (ok calls)"))),
+        d.calls.as_deref().and_then(|c| {
+            call_setup_cdf(c, meta.call_setup_ms, t("call setup time CDF (ok calls)"))
+        }),
     ]
     .into_iter()
     .flatten()
@@ -106,6 +106,8 @@ fn hops(lookups: &[LookupRow], title: String) -> Option<Figure> {
     })
 }
 
+/// A CDF of `values` with their count, p50 and p99 in the legend: the quantiles `given`
+/// (from `summary.json`) when known, else computed from `values` (nearest rank).
 fn cdf_figure(
     name: &str,
     title: String,
@@ -113,9 +115,14 @@ fn cdf_figure(
     y_label: &str,
     values: Vec<f64>,
     what: &str,
+    given: Option<Quantiles>,
 ) -> Option<Figure> {
     let v = stats::sorted(values);
-    let (p50, p99) = (stats::quantile(&v, 0.5)?, stats::quantile(&v, 0.99)?);
+    if v.is_empty() {
+        return None;
+    }
+    let computed = || stats::quantile(&v, 0.5).zip(stats::quantile(&v, 0.99));
+    let (p50, p99) = given.map(|q| (q.p50, q.p99)).or_else(computed)?;
     let top = v.last().copied().unwrap_or(1.0).max(1e-9);
     let label = format!(
         "{} {what}: p50 {} ms, p99 {} ms",
@@ -140,7 +147,11 @@ fn cdf_figure(
     })
 }
 
-fn lookup_latency_cdf(lookups: &[LookupRow], title: String) -> Option<Figure> {
+fn lookup_latency_cdf(
+    lookups: &[LookupRow],
+    given: Option<Quantiles>,
+    title: String,
+) -> Option<Figure> {
     let v = lookups
         .iter()
         .filter(|l| completed(l))
@@ -152,10 +163,11 @@ fn lookup_latency_cdf(lookups: &[LookupRow], title: String) -> Option<Figure> {
         "fraction of completed lookups",
         v.collect(),
         "completed lookups",
+        given,
     )
 }
 
-fn call_setup_cdf(calls: &[CallRow], title: String) -> Option<Figure> {
+fn call_setup_cdf(calls: &[CallRow], given: Option<Quantiles>, title: String) -> Option<Figure> {
     let v = calls
         .iter()
         .filter(|c| c.outcome == "ok")
@@ -167,6 +179,7 @@ fn call_setup_cdf(calls: &[CallRow], title: String) -> Option<Figure> {
         "fraction of ok calls",
         v.collect(),
         "ok calls",
+        given,
     )
 }
 
@@ -338,6 +351,8 @@ mod tests {
             scenario: "s".into(),
             seed: "1".into(),
             sample_interval_s: None,
+            lookup_latency_ms: None,
+            call_setup_ms: None,
         };
         assert!(figures(&meta, &RunData::default()).is_empty());
         let pending = LookupRow {

@@ -434,3 +434,68 @@ fn a_malformed_sweep_names_the_file() {
     let e = plot::draw_sweep(&dir).unwrap_err().to_string();
     assert!(e.contains("sweep.json") && e.contains("scenario"), "{e}");
 }
+
+/// The `[p50, p99]` a CDF legend of `svg` shows: `…: p50 <a> ms, p99 <b> ms`.
+fn legend_quantiles(svg: &str) -> [String; 2] {
+    let at = svg.find(": p50 ").expect("a p50/p99 legend") + ": p50 ".len();
+    let rest = &svg[at..];
+    let p50 = rest.split(" ms").next().unwrap().to_string();
+    let p99 = rest
+        .split("p99 ")
+        .nth(1)
+        .and_then(|r| r.split(" ms").next())
+        .unwrap()
+        .to_string();
+    [p50, p99]
+}
+
+/// Nearest-rank quantiles of column `col` of `file` over the rows whose outcome is `ok`,
+/// formatted as the legend does (one decimal, no trailing zero).
+fn csv_quantiles(dir: &Path, file: &str, col: &str) -> [String; 2] {
+    let mut r = csv::Reader::from_path(dir.join(file)).unwrap();
+    let h = r.headers().unwrap().clone();
+    let (c, o) = (
+        h.iter().position(|x| x == col).unwrap(),
+        h.iter().position(|x| x == "outcome").unwrap(),
+    );
+    let v = stats::sorted(
+        r.records()
+            .map(Result::unwrap)
+            .filter(|rec| &rec[o] == "ok")
+            .filter_map(|rec| rec[c].parse::<f64>().ok()),
+    );
+    [0.5, 0.99].map(|q| reload_sim::plot::style::num(stats::quantile(&v, q).unwrap(), 1))
+}
+
+#[test]
+fn cdf_legends_quote_the_summary_quantiles_and_fall_back_to_the_csv() {
+    let dir = copy_run("quantiles");
+    let path = dir.join("summary.json");
+    let mut s: serde_json::Value = serde_json::from_slice(&read(&path)).unwrap();
+    s["latency_ms"]["p50"] = serde_json::json!(123.4);
+    s["latency_ms"]["p99"] = serde_json::json!(4567.8);
+    s["calls"]["total_ms"]["p50"] = serde_json::json!(700);
+    s["calls"]["total_ms"]["p99"] = serde_json::json!(10217.3);
+    std::fs::write(&path, s.to_string()).unwrap();
+    plot::draw_run(&dir).unwrap();
+    let lat = text(&dir.join("plots/lookup_latency_cdf.svg"));
+    assert_eq!(legend_quantiles(&lat), ["123.4", "4567.8"]);
+    let calls = text(&dir.join("plots/call_setup_cdf.svg"));
+    assert_eq!(legend_quantiles(&calls), ["700", "10217.3"]);
+
+    // Without them (absent, or null) the legend computes them from the CSV.
+    s["latency_ms"].as_object_mut().unwrap().remove("p99");
+    s["calls"]["total_ms"]["p50"] = serde_json::Value::Null;
+    std::fs::write(&path, s.to_string()).unwrap();
+    plot::draw_run(&dir).unwrap();
+    let lat = text(&dir.join("plots/lookup_latency_cdf.svg"));
+    assert_eq!(
+        legend_quantiles(&lat),
+        csv_quantiles(&dir, "lookups.csv", "latency_ms")
+    );
+    let calls = text(&dir.join("plots/call_setup_cdf.svg"));
+    assert_eq!(
+        legend_quantiles(&calls),
+        csv_quantiles(&dir, "call_setups.csv", "total_ms")
+    );
+}
