@@ -24,7 +24,7 @@ pub fn write_sweep_report_for(
     s: &Sweep,
     figs: &[Figure],
 ) -> Result<PathBuf, PlotError> {
-    let heading = format!("{} (sweep, seed {})", s.meta.scenario, s.meta.seed);
+    let heading = format!("{} (sweep, {})", s.meta.scenario, s.meta.seeds_label());
     let points = s.points();
     let mut body = String::new();
     let per_point = s

@@ -47,7 +47,8 @@ pub fn run_figures(dir: &Path) -> Result<(RunMeta, Vec<Figure>), PlotError> {
 
 /// The figures for loaded run data, in [`RUN_PLOTS`] order.
 pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
-    let t = |what: &str| title(&meta.scenario, &meta.seed, what);
+    let seed = format!("seed {}", meta.seed);
+    let t = |what: &str| title(&meta.scenario, &seed, what);
     let lookups = d.lookups.as_deref().unwrap_or_default();
     [
         hops(lookups, t("hop counts of completed lookups")),

@@ -60,9 +60,9 @@ pub fn color(i: usize) -> RGBColor {
     RGBColor(darken(r), darken(g), darken(b))
 }
 
-/// A plot title: `"<scenario> (seed <seed>): <what>"`.
-pub fn title(scenario: &str, seed: &str, what: &str) -> String {
-    format!("{scenario} (seed {seed}): {what}")
+/// A plot title: `"<scenario> (<seeds>): <what>"`, `seeds` as `seed 3` or `seeds 1–3`.
+pub fn title(scenario: &str, seeds: &str, what: &str) -> String {
+    format!("{scenario} ({seeds}): {what}")
 }
 
 /// A number for a legend or table: integers as they are, others with up to `decimals`

@@ -394,7 +394,11 @@ fn a_sweep_draws_mean_hops_against_log2_n_with_the_fitted_line() {
     );
     let svg = text(&dir.join("plots/hops_vs_log2n.svg"));
     assert!(svg.contains(&label), "the legend shows the fit");
-    assert!(svg.contains("log-n-sweep (seed 1): mean lookup hops vs log2 N"));
+    assert!(svg.contains("log-n-sweep (seeds 1–3): mean lookup hops vs log2 N"));
+    assert!(
+        text(&dir.join("plots/hops_mean_vs_peers_count.svg"))
+            .contains("log-n-sweep (seeds 1–3): hops.mean vs peers.count")
+    );
     assert!(svg.contains("log2 N (N = peers.count, peers)"));
     let (w, h) = png_size(&read(&dir.join("plots/hops_vs_log2n.png")));
     assert!(w > 0 && h > 0);
@@ -402,7 +406,11 @@ fn a_sweep_draws_mean_hops_against_log2_n_with_the_fitted_line() {
     let o = run_cli(&["plot", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = text(&dir.join("report.html"));
-    assert!(html.contains("log-n-sweep (sweep, seed 1)"));
+    assert!(html.contains("log-n-sweep (sweep, seeds 1–3)"));
+    assert!(
+        !html.contains("seed 1)"),
+        "no single seed for a 3-seed sweep"
+    );
     assert!(html.contains("<th>peers.count</th>") && html.contains("<th>hops.mean</th>"));
     assert!(
         html.contains("3.59<small>3.52 – 3.66</small>"),
@@ -498,4 +506,21 @@ fn cdf_legends_quote_the_summary_quantiles_and_fall_back_to_the_csv() {
         legend_quantiles(&calls),
         csv_quantiles(&dir, "call_setups.csv", "total_ms")
     );
+}
+
+#[test]
+fn a_one_seed_sweep_names_its_seed() {
+    let dir = sweep_fixture("oneseed");
+    let path = dir.join("sweep.json");
+    let mut s: serde_json::Value = serde_json::from_slice(&read(&path)).unwrap();
+    s["seed"] = serde_json::json!(5);
+    s["seeds_per_point"] = serde_json::json!(1);
+    std::fs::write(&path, s.to_string()).unwrap();
+    html::draw_folder(&dir).unwrap();
+    let svg = text(&dir.join("plots/hops_vs_log2n.svg"));
+    assert!(
+        svg.contains("log-n-sweep (seed 5): mean lookup hops"),
+        "{svg}"
+    );
+    assert!(text(&dir.join("report.html")).contains("log-n-sweep (sweep, seed 5)"));
 }
