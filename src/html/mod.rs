@@ -27,6 +27,11 @@ pub use sweep::{write_sweep_report, write_sweep_report_for};
 /// The report's file name.
 pub const REPORT_HTML: &str = "report.html";
 
+/// The text of a figure that has no value: `null` in `summary.json` (a rate without any
+/// case, such as `calls.success_rate` when no call finished), or a sweep point without a
+/// row (or without a mean) for a metric in `aggregate.csv`.
+pub const UNDEFINED: &str = "undefined";
+
 /// Draws the plots of `dir` (a run or a sweep folder) and writes its `report.html`.
 /// Returns every file written, the report last.
 pub fn draw_folder(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {

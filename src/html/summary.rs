@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use super::esc;
+use super::{UNDEFINED, esc};
 use crate::plot::style::num;
 
 /// A flat map with more entries than this shows only its non-zero ones.
@@ -45,7 +45,7 @@ fn fmt_int(digits: &str) -> String {
 /// A JSON value as table text (escaped).
 fn cell(v: &Value) -> (String, bool) {
     match v {
-        Value::Null => ("–".into(), false),
+        Value::Null => (UNDEFINED.into(), false),
         Value::Bool(b) => (b.to_string(), false),
         Value::Number(n) => {
             let s = if n.is_f64() {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::summary::fmt_float;
-use super::{esc, plots_section, write_page};
+use super::{UNDEFINED, esc, plots_section, write_page};
 use crate::plot::PlotError;
 use crate::plot::figure::Figure;
 use crate::plot::sweep::sweep_figures;
@@ -70,7 +70,7 @@ pub fn write_sweep_report_for(
         for m in &s.metrics {
             match s.get(*p, m) {
                 Some(r) => {
-                    let mean = r.mean.map_or("–".to_string(), fmt_float);
+                    let mean = r.mean.map_or(UNDEFINED.to_string(), fmt_float);
                     let ci = match (r.ci95_low, r.ci95_high) {
                         (Some(lo), Some(hi)) => {
                             format!("<small>{} – {}</small>", fmt_float(lo), fmt_float(hi))
@@ -83,7 +83,13 @@ pub fn write_sweep_report_for(
                         r.runs
                     );
                 }
-                None => body += "<td class=\"num\">–</td>",
+                // No row: no run of the point defines the figure.
+                None => {
+                    let _ = write!(
+                        body,
+                        "<td class=\"num\" title=\"no run defines it\">{UNDEFINED}</td>"
+                    );
+                }
             }
         }
         body += "</tr>\n";

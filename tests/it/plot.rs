@@ -524,3 +524,73 @@ fn a_one_seed_sweep_names_its_seed() {
     );
     assert!(text(&dir.join("report.html")).contains("log-n-sweep (sweep, seed 5)"));
 }
+
+#[test]
+fn null_summary_figures_read_as_undefined() {
+    let dir = copy_run("nulls");
+    let path = dir.join("summary.json");
+    let mut s: serde_json::Value = serde_json::from_slice(&read(&path)).unwrap();
+    s["calls"]["success_rate"] = serde_json::Value::Null;
+    for k in ["final", "mean", "min"] {
+        s["availability"][k] = serde_json::Value::Null;
+    }
+    s["latency_ms"]["p99"] = serde_json::Value::Null;
+    std::fs::write(&path, s.to_string()).unwrap();
+    let o = run_cli(&["plot", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = text(&dir.join("report.html"));
+    for key in [
+        "calls.success_rate",
+        "availability.final",
+        "availability.mean",
+        "availability.min",
+        "latency_ms.p99",
+    ] {
+        let row = format!("<tr><td class=\"key\">{key}</td><td>undefined</td></tr>");
+        assert!(html.contains(&row), "{key} is not shown as undefined");
+    }
+    assert!(!html.contains("<td>–</td>"), "no dash for a null figure");
+    // Figures that are numbers still are.
+    assert!(html.contains("<tr><td class=\"key\">calls.issued</td><td class=\"num\">"));
+}
+
+#[test]
+fn sweep_points_without_a_row_for_a_metric_are_skipped() {
+    let dir = sweep_fixture("missingrows");
+    let agg: String = AGGREGATE
+        .lines()
+        .filter(|l| !l.starts_with("1,256,latency_ms_p99") && !l.starts_with("2,1024,hops.mean"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("aggregate.csv"), agg).unwrap();
+    let o = run_cli(&["plot", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, figs) = sweep::sweep_figures(&dir).unwrap();
+    let names: Vec<&str> = figs.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "hops_vs_log2n",
+            "hops_mean_vs_peers_count",
+            "latency_ms_p99_vs_peers_count"
+        ]
+    );
+    let points = |name: &str| match &figs.iter().find(|f| f.name == name).unwrap().body {
+        plot::figure::Body::Xy(xy) => xy.series[0].points.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        points("hops_vs_log2n"),
+        [(6.0, 3.59), (8.0, 4.73), (12.0, 6.74)]
+    );
+    assert_eq!(
+        points("latency_ms_p99_vs_peers_count"),
+        [(64.0, 510.5), (1024.0, 760.0)]
+    );
+    let html = text(&dir.join("report.html"));
+    let missing = "<td class=\"num\" title=\"no run defines it\">undefined</td>";
+    assert_eq!(html.matches(missing).count(), 2, "{html}");
+    // Point 3's latency row has no mean: undefined too.
+    assert!(html.contains("<td class=\"num\" title=\"3 runs\">undefined</td>"));
+    assert_eq!(html.matches("<svg").count(), 3);
+}
