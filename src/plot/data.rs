@@ -52,8 +52,11 @@ pub struct CallRow {
 pub struct SampleRow {
     /// End of the interval, s.
     pub time_s: f64,
-    /// Slots with a running node.
+    /// Slots with a running node (peers only, once `live_clients` is written).
     pub live_peers: u64,
+    /// Clients with a running node, when the file has the `live_clients` column (folders
+    /// written before it have not).
+    pub live_clients: Option<u64>,
     /// Peers in state Joined.
     pub joined_peers: u64,
     /// Share of joined peers whose first successor is the true one, 0..=1.
@@ -209,6 +212,11 @@ impl Columns {
             .ok_or_else(|| format!("no column `{name}` in the header"))
     }
 
+    /// Whether the header has column `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
     /// Field `name` of `rec`: its text.
     pub fn text<'r>(&self, rec: &'r csv::StringRecord, name: &str) -> Result<&'r str, String> {
         let i = self.get(name)?;
@@ -337,6 +345,11 @@ fn sample_row(c: &Columns, r: &csv::StringRecord) -> Result<SampleRow, String> {
     Ok(SampleRow {
         time_s: c.finite(r, "time_s")?,
         live_peers: c.parse(r, "live_peers")?,
+        live_clients: if c.has("live_clients") {
+            Some(c.parse(r, "live_clients")?)
+        } else {
+            None
+        },
         joined_peers: c.parse(r, "joined_peers")?,
         ring_correct_fraction: c.finite(r, "ring_correct_fraction")?,
     })
@@ -404,6 +417,41 @@ mod tests {
         );
         let e = read_csv(&p, traffic_row).unwrap_err().to_string();
         assert!(e.contains("finite"), "{e}");
+    }
+
+    #[test]
+    fn timeseries_columns_are_found_by_name_with_or_without_live_clients() {
+        let p = tmp(
+            "ts-old.csv",
+            "time_s,live_peers,joined_peers,ring_correct_fraction,lookups_issued\n5,10,9,0.5,3\n",
+        );
+        let rows = read_csv(&p, sample_row).unwrap().unwrap();
+        assert_eq!(rows[0].live_peers, 10);
+        assert_eq!(rows[0].live_clients, None);
+        let p = tmp(
+            "ts-new.csv",
+            "time_s,live_peers,live_clients,joined_peers,ring_correct_fraction,lookups_issued\n\
+             5,10,4,9,0.5,3\n",
+        );
+        let rows = read_csv(&p, sample_row).unwrap().unwrap();
+        assert_eq!(
+            (
+                rows[0].live_peers,
+                rows[0].live_clients,
+                rows[0].joined_peers
+            ),
+            (10, Some(4), 9)
+        );
+        assert_eq!(rows[0].ring_correct_fraction, 0.5);
+        let p = tmp(
+            "ts-bad.csv",
+            "time_s,live_peers,live_clients,joined_peers,ring_correct_fraction\n5,10,x,9,0.5\n",
+        );
+        let e = read_csv(&p, sample_row).unwrap_err().to_string();
+        assert!(
+            e.contains("ts-bad.csv:2:") && e.contains("live_clients"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -189,21 +189,34 @@ fn ring(samples: &[SampleRow], title: String) -> Option<Figure> {
         return None;
     }
     let pts = |f: fn(&SampleRow) -> f64| samples.iter().map(|s| (s.time_s, f(s))).collect();
+    let clients = |s: &SampleRow| s.live_clients.unwrap_or(0);
     let top = samples
         .iter()
-        .map(|s| s.live_peers.max(s.joined_peers))
+        .map(|s| s.live_peers.max(s.joined_peers).max(clients(s)))
         .max()
         .unwrap_or(0) as f64;
+    let mut series = vec![
+        Series::line("live peers", 0, pts(|s| s.live_peers as f64)),
+        Series::line("joined peers", 1, pts(|s| s.joined_peers as f64)),
+    ];
+    // Clients only where the file counts them and some ran.
+    let with_clients = samples.iter().any(|s| clients(s) > 0);
+    if with_clients {
+        let live = pts(|s| s.live_clients.unwrap_or(0) as f64);
+        series.push(Series::line("live clients", 3, live));
+    }
     Some(Figure {
         name: "ring".into(),
         title,
         x_label: "time (s)".into(),
-        y_label: "peers (count)".into(),
+        y_label: if with_clients {
+            "peers and clients (count)"
+        } else {
+            "peers (count)"
+        }
+        .into(),
         body: Body::Xy(Xy {
-            series: vec![
-                Series::line("live peers", 0, pts(|s| s.live_peers as f64)),
-                Series::line("joined peers", 1, pts(|s| s.joined_peers as f64)),
-            ],
+            series,
             x_range: None,
             y_range: Some((0.0, (top * 1.2).max(1.0))),
             log_x: false,

@@ -594,3 +594,59 @@ fn sweep_points_without_a_row_for_a_metric_are_skipped() {
     assert!(html.contains("<td class=\"num\" title=\"3 runs\">undefined</td>"));
     assert_eq!(html.matches("<svg").count(), 3);
 }
+
+/// `dir`'s timeseries.csv with a `live_clients` column after `live_peers`, valued by
+/// `clients(row index)`.
+fn add_live_clients(dir: &Path, clients: impl Fn(usize) -> u64) {
+    let path = dir.join("timeseries.csv");
+    let old = text(&path);
+    let mut out = String::new();
+    for (i, line) in old.lines().enumerate() {
+        let mut cols: Vec<String> = line.split(',').map(str::to_string).collect();
+        assert_eq!(cols[1], if i == 0 { "live_peers" } else { &cols[1] });
+        let cell = if i == 0 {
+            "live_clients".to_string()
+        } else {
+            clients(i).to_string()
+        };
+        cols.insert(2, cell);
+        out += &cols.join(",");
+        out.push('\n');
+    }
+    std::fs::write(&path, out).unwrap();
+}
+
+fn ring_labels(dir: &Path) -> Vec<String> {
+    let (_, figs) = plot::run::run_figures(dir).unwrap();
+    let ring = figs.iter().find(|f| f.name == "ring").expect("a ring plot");
+    let plot::figure::Body::Xy(xy) = &ring.body else {
+        panic!("{ring:?}")
+    };
+    xy.series.iter().map(|s| s.label.clone()).collect()
+}
+
+#[test]
+fn the_ring_plot_draws_live_clients_when_the_column_has_them() {
+    // Old folders: no column, no clients line.
+    let dir = copy_run("noclients");
+    assert_eq!(ring_labels(&dir), ["live peers", "joined peers"]);
+    // The column after live_peers, all zero: tolerated, no line.
+    add_live_clients(&dir, |_| 0);
+    assert_eq!(ring_labels(&dir), ["live peers", "joined peers"]);
+
+    let dir = copy_run("clients");
+    add_live_clients(&dir, |i| 2 * i as u64);
+    assert_eq!(
+        ring_labels(&dir),
+        ["live peers", "joined peers", "live clients"]
+    );
+    plot::draw_run(&dir).unwrap();
+    let svg = text(&dir.join("plots/ring.svg"));
+    assert!(svg.contains("live clients"), "the legend names the clients");
+    assert!(
+        svg.contains("peers and clients (count)"),
+        "the axis counts both"
+    );
+    // The other columns are still read by name: the bandwidth plot uses timeseries times.
+    assert!(dir.join("plots/maintenance_bandwidth.svg").is_file());
+}
