@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::data::{self, CallRow, LookupRow, Quantiles, RunData, RunMeta, SampleRow, TrafficRow};
-use super::figure::{self, Bars, Body, Figure, Legend, Secondary, Series, Xy};
+use super::figure::{self, Bars, Body, Figure, Legend, Line, Secondary, Series, Xy};
 use super::stats;
 use super::style::{num, title};
 use super::{PLOTS_DIR, PlotError};
@@ -77,32 +77,60 @@ fn completed(l: &LookupRow) -> bool {
     l.outcome == "ok"
 }
 
-fn hops(lookups: &[LookupRow], title: String) -> Option<Figure> {
+/// Hop counts of completed lookups, the rare long tail folded into one last bar: with
+/// `body` the largest hop count once the top 0.1 % of lookups (at least the single
+/// longest) are left out, and `k = body + 1`, lookups of `k` hops or more form one bar
+/// labelled `≥ k` when the longest has at least `2·k` hops (so a few outliers do not
+/// stretch the axis to squeeze the rest into its left part). Returns the bars (category,
+/// count) and `k` when folded.
+pub fn hop_bars(hops: impl IntoIterator<Item = u16>) -> (Vec<(u16, u64)>, Option<u16>) {
+    let mut sorted: Vec<u16> = hops.into_iter().collect();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    let left_out = (n / 1000).max(1);
+    let fold = match (n.checked_sub(left_out), sorted.last()) {
+        (Some(rank), Some(&max)) if rank > 0 => {
+            let k = sorted[rank - 1].saturating_add(1);
+            (u32::from(max) >= 2 * u32::from(k)).then_some(k)
+        }
+        _ => None,
+    };
     let mut counts: BTreeMap<u16, u64> = BTreeMap::new();
-    for h in lookups
+    for h in sorted {
+        *counts.entry(fold.map_or(h, |k| h.min(k))).or_default() += 1;
+    }
+    (counts.into_iter().collect(), fold)
+}
+
+fn hops(lookups: &[LookupRow], title: String) -> Option<Figure> {
+    let hops: Vec<u16> = lookups
         .iter()
         .filter(|l| completed(l))
         .filter_map(|l| l.hops)
-    {
-        *counts.entry(h).or_default() += 1;
-    }
-    let n: u64 = counts.values().sum();
+        .collect();
+    let n = hops.len();
     if n == 0 {
         return None;
     }
-    let mean = counts
-        .iter()
-        .map(|(&h, &c)| f64::from(h) * c as f64)
-        .sum::<f64>()
-        / n as f64;
+    let mean = hops.iter().map(|&h| f64::from(h)).sum::<f64>() / n as f64;
+    let max = hops.iter().copied().max().unwrap_or(0);
+    let (bars, overflow) = hop_bars(hops);
+    let max_text = match overflow {
+        Some(_) => format!(", max {max}"),
+        None => String::new(),
+    };
     Some(Figure {
         name: "hops".into(),
         title,
         x_label: "hops (overlay transmissions, origin to responder)".into(),
         y_label: "completed lookups (count)".into(),
         body: Body::Bars(Bars {
-            bars: counts.into_iter().collect(),
-            label: format!("{n} completed lookups, mean {} hops", num(mean, 2)),
+            bars,
+            label: format!(
+                "{n} completed lookups, mean {} hops{max_text}",
+                num(mean, 2)
+            ),
+            overflow,
         }),
     })
 }
@@ -124,7 +152,8 @@ fn cdf_figure(
     }
     let computed = || stats::quantile(&v, 0.5).zip(stats::quantile(&v, 0.99));
     let (p50, p99) = given.map(|q| (q.p50, q.p99)).or_else(computed)?;
-    let top = v.last().copied().unwrap_or(1.0).max(1e-9);
+    // From 0 to a little past the largest value; 0..1 when every value is 0.
+    let top = v.last().copied().filter(|&t| t > 0.0).unwrap_or(1.0 / 1.02);
     let label = format!(
         "{} {what}: p50 {} ms, p99 {} ms",
         v.len(),
@@ -303,7 +332,11 @@ fn maintenance_bandwidth(
                 .keys()
                 .map(|&t| (f64::from_bits(t), rates.get(&t).copied().unwrap_or(0.0)))
                 .collect();
-            Series::line(*method, i, pts)
+            // Colour and line style by rank: no two message types look alike.
+            Series {
+                line: Line::nth(i),
+                ..Series::line(*method, i, pts)
+            }
         })
         .collect();
     Some(Figure {
@@ -357,6 +390,32 @@ mod tests {
             xy.series[1].points,
             vec![(5.0, 20.0), (10.0, 10.0), (12.0, 0.0)]
         );
+    }
+
+    #[test]
+    fn a_far_hop_tail_folds_into_one_bar() {
+        // 0..=10 hops and one lookup of 101: bars 0..=10 and `≥ 11` holding the one.
+        let mut hops: Vec<u16> = (0..200).map(|i| i % 11).collect();
+        hops.push(101);
+        let (bars, k) = hop_bars(hops.clone());
+        assert_eq!(k, Some(11));
+        assert_eq!(bars.len(), 12);
+        assert_eq!(bars.last(), Some(&(11, 1)));
+        // A tail shorter than twice the body stays as it is.
+        hops.pop();
+        hops.push(21);
+        let (bars, k) = hop_bars(hops);
+        assert_eq!((k, bars.last()), (None, Some(&(21, 1))));
+        // One value, or all equal: nothing to fold.
+        assert_eq!(hop_bars([7]), (vec![(7, 1)], None));
+        assert_eq!(hop_bars([0, 0, 0]), (vec![(0, 3)], None));
+        assert_eq!(hop_bars([]), (vec![], None));
+        // In large samples the top 0.1 % fold: 2,000 lookups, the two longest far out.
+        let mut hops: Vec<u16> = (0..1998).map(|i| 3 + i % 3).collect();
+        hops.extend([40, u16::MAX]);
+        let (bars, k) = hop_bars(hops);
+        assert_eq!(k, Some(6));
+        assert_eq!(bars, [(3, 666), (4, 666), (5, 666), (6, 2)]);
     }
 
     #[test]

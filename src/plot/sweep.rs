@@ -148,7 +148,7 @@ pub fn figures(s: &Sweep) -> Vec<Figure> {
                     } else {
                         g.label.clone()
                     };
-                    series(label, i, &pts, Line::Solid)
+                    series(label, i, &pts, Line::nth(i))
                 })
                 .filter(|se| !se.points.is_empty())
                 .collect();

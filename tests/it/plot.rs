@@ -650,3 +650,270 @@ fn the_ring_plot_draws_live_clients_when_the_column_has_them() {
     // The other columns are still read by name: the bandwidth plot uses timeseries times.
     assert!(dir.join("plots/maintenance_bandwidth.svg").is_file());
 }
+
+/// A run folder with a `summary.json` naming scenario `degenerate`, seed 1, and `files`
+/// (name, contents) beside it.
+fn fixture_run(name: &str, files: &[(&str, String)]) -> PathBuf {
+    let dir = root().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("summary.json"),
+        r#"{"scenario": "degenerate", "seed": 1}"#,
+    )
+    .unwrap();
+    for (f, text) in files {
+        std::fs::write(dir.join(f), text).unwrap();
+    }
+    dir
+}
+
+const LOOKUP_HEADER: &str = "time_s,origin,key,hops,latency_ms,outcome,correct,responder\n";
+
+/// lookups.csv with one `ok` row per (hops, latency_ms).
+fn lookups_csv(rows: &[(u16, f64)]) -> String {
+    let mut s = LOOKUP_HEADER.to_string();
+    for (i, (h, ms)) in rows.iter().enumerate() {
+        s += &format!("{i},a,b,{h},{ms},ok,true,c\n");
+    }
+    s
+}
+
+/// A text element of an SVG: position, anchor and text.
+#[derive(Debug)]
+struct SvgText {
+    x: i32,
+    y: i32,
+    anchor: String,
+    rotated: bool,
+    dy: String,
+    text: String,
+}
+
+/// Attribute `name` of an element's attribute text (what follows `<text ` or `<rect `).
+fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!("{name}=\"");
+    let at = if tag.starts_with(&key) {
+        key.len()
+    } else {
+        tag.find(&format!(" {key}"))? + key.len() + 1
+    };
+    tag[at..].split('"').next()
+}
+
+fn svg_texts(svg: &str) -> Vec<SvgText> {
+    svg.split("<text ")
+        .skip(1)
+        .map(|t| {
+            let (tag, rest) = t.split_once('>').unwrap();
+            SvgText {
+                x: attr(tag, "x").unwrap().parse().unwrap(),
+                y: attr(tag, "y").unwrap().parse().unwrap(),
+                anchor: attr(tag, "text-anchor").unwrap_or("").to_string(),
+                rotated: tag.contains("transform="),
+                dy: attr(tag, "dy").unwrap_or("").to_string(),
+                text: rest.split("</text>").next().unwrap().trim().to_string(),
+            }
+        })
+        .collect()
+}
+
+/// The x axis tick labels of a plot, left to right.
+fn x_ticks(svg: &str) -> Vec<(i32, String)> {
+    let mut v: Vec<(i32, String)> = svg_texts(svg)
+        .into_iter()
+        .filter(|t| t.anchor == "middle" && !t.rotated && t.dy == "0.76em" && t.y > 60)
+        .map(|t| (t.x, t.text))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The left y axis tick labels of a plot, bottom to top.
+fn y_ticks(svg: &str) -> Vec<(i32, String)> {
+    let mut v: Vec<(i32, String)> = svg_texts(svg)
+        .into_iter()
+        .filter(|t| t.anchor == "end" && !t.rotated)
+        .map(|t| (-t.y, t.text))
+        .collect();
+    v.sort();
+    // plotters may draw a label twice on the same spot (log axes): one label to the eye.
+    v.dedup();
+    v
+}
+
+/// Tick labels that are all different, at least two of them.
+fn assert_distinct(what: &str, ticks: &[(i32, String)]) {
+    let mut texts: Vec<&str> = ticks.iter().map(|t| t.1.as_str()).collect();
+    assert!(texts.len() >= 2, "{what}: ticks {ticks:?}");
+    texts.sort();
+    texts.dedup();
+    assert_eq!(
+        texts.len(),
+        ticks.len(),
+        "{what}: repeated tick labels {ticks:?}"
+    );
+}
+
+/// The bars of a bar chart: (left x, width) of the rectangles in the first palette colour
+/// standing on the `0` y tick.
+fn bars(svg: &str) -> Vec<(f64, f64)> {
+    let zero_y = svg_texts(svg)
+        .into_iter()
+        .find(|t| t.anchor == "end" && t.text == "0")
+        .expect("a 0 count tick")
+        .y;
+    svg.split("<rect ")
+        .skip(1)
+        .map(|r| r.split_once("/>").unwrap().0)
+        .filter(|r| attr(r, "fill") == Some("#4E79A7"))
+        .filter_map(|r| {
+            let n = |k: &str| attr(r, k).unwrap().parse::<f64>().unwrap();
+            ((n("y") + n("height")).round() as i32 == zero_y).then(|| (n("x"), n("width")))
+        })
+        .collect()
+}
+
+/// Asserts the bar of `category` is drawn centred on its tick label.
+fn assert_bar_on_tick(svg: &str, category: &str) {
+    let ticks = x_ticks(svg);
+    let (tick_x, _) = ticks
+        .iter()
+        .find(|t| t.1 == category)
+        .unwrap_or_else(|| panic!("no tick {category}: {ticks:?}"));
+    let b = bars(svg);
+    assert!(
+        b.iter()
+            .any(|&(x, w)| w > 4.0 && (x + w / 2.0 - f64::from(*tick_x)).abs() <= 2.0),
+        "no bar centred on tick {category} at {tick_x}: bars {b:?}"
+    );
+}
+
+#[test]
+fn all_zero_hops_and_latencies_give_a_centred_bar_and_readable_ticks() {
+    let dir = fixture_run(
+        "zeros",
+        &[("lookups.csv", lookups_csv(&[(0, 0.0), (0, 0.0), (0, 0.0)]))],
+    );
+    plot::draw_run(&dir).unwrap();
+    let hops = text(&dir.join("plots/hops.svg"));
+    assert_eq!(x_ticks(&hops).len(), 1, "{:?}", x_ticks(&hops));
+    assert_bar_on_tick(&hops, "0");
+    assert_distinct("hops y", &y_ticks(&hops));
+    let cdf = text(&dir.join("plots/lookup_latency_cdf.svg"));
+    assert_distinct("latency x", &x_ticks(&cdf));
+    assert_distinct("latency y", &y_ticks(&cdf));
+}
+
+#[test]
+fn a_single_lookup_gives_sane_axes() {
+    let dir = fixture_run("single", &[("lookups.csv", lookups_csv(&[(3, 42.5)]))]);
+    plot::draw_run(&dir).unwrap();
+    let hops = text(&dir.join("plots/hops.svg"));
+    assert_bar_on_tick(&hops, "3");
+    assert_distinct("hops x", &x_ticks(&hops));
+    let cdf = text(&dir.join("plots/lookup_latency_cdf.svg"));
+    assert_distinct("latency x", &x_ticks(&cdf));
+}
+
+#[test]
+fn a_hop_count_outlier_becomes_an_overflow_bar() {
+    let mut rows: Vec<(u16, f64)> = (0..200).map(|i| (i % 11, 10.0)).collect();
+    rows.push((101, 10.0));
+    let dir = fixture_run("outlier", &[("lookups.csv", lookups_csv(&rows))]);
+    plot::draw_run(&dir).unwrap();
+    let svg = text(&dir.join("plots/hops.svg"));
+    let ticks = x_ticks(&svg);
+    let labels: Vec<&str> = ticks.iter().map(|t| t.1.as_str()).collect();
+    let mut expected: Vec<String> = (0..=10).map(|h| h.to_string()).collect();
+    expected.push("≥ 11".into());
+    assert_eq!(labels, expected);
+    assert_bar_on_tick(&svg, "≥ 11");
+    assert_bar_on_tick(&svg, "5");
+    assert_eq!(bars(&svg).len(), 12);
+    assert!(
+        svg.contains("201 completed lookups, mean "),
+        "legend counts all"
+    );
+    assert!(svg.contains(", max 101"), "the legend gives the longest");
+    // Without an outlier every hop count has its own bar.
+    let dir = fixture_run("nooutlier", &[("lookups.csv", lookups_csv(&rows[..200]))]);
+    plot::draw_run(&dir).unwrap();
+    let svg = text(&dir.join("plots/hops.svg"));
+    assert_eq!(x_ticks(&svg).last().unwrap().1, "10");
+    assert!(!svg.contains('≥'));
+}
+
+#[test]
+fn one_sample_and_all_zero_samples_give_sane_axes() {
+    let ts = "time_s,live_peers,joined_peers,ring_correct_fraction\n5,0,0,0\n";
+    let traffic = "time_s,method,messages,bytes,live_peers\n5,ping_req,1,100,1\n";
+    let dir = fixture_run(
+        "onesample",
+        &[
+            ("timeseries.csv", ts.to_string()),
+            ("traffic.csv", traffic.to_string()),
+        ],
+    );
+    plot::draw_run(&dir).unwrap();
+    for name in ["ring", "maintenance_bandwidth"] {
+        let svg = text(&dir.join(format!("plots/{name}.svg")));
+        assert_distinct(&format!("{name} x"), &x_ticks(&svg));
+        assert_distinct(&format!("{name} y"), &y_ticks(&svg));
+    }
+}
+
+#[test]
+fn every_message_type_in_the_bandwidth_plot_looks_different() {
+    let mut methods = reload_sim::sim::metrics::Metrics::new()
+        .method_names()
+        .iter()
+        .map(|m| m.to_string())
+        .collect::<Vec<_>>();
+    methods.push("unknown".into());
+    assert!(methods.len() > 30, "{}", methods.len());
+    let mut traffic = "time_s,method,messages,bytes,live_peers\n".to_string();
+    for (i, m) in methods.iter().enumerate() {
+        for t in [5, 10] {
+            traffic += &format!("{t},{m},1,{},10\n", 1000 + i);
+        }
+    }
+    let dir = fixture_run("allmethods", &[("traffic.csv", traffic)]);
+    let (_, figs) = plot::run::run_figures(&dir).unwrap();
+    let plot::figure::Body::Xy(xy) = &figs[0].body else {
+        panic!("{:?}", figs[0])
+    };
+    assert_eq!(xy.series.len(), methods.len());
+    let looks: Vec<_> = xy
+        .series
+        .iter()
+        .map(|s| (plot::style::color(s.color), s.line))
+        .collect();
+    for (i, a) in looks.iter().enumerate() {
+        for (j, b) in looks.iter().enumerate().skip(i + 1) {
+            assert_ne!(
+                a, b,
+                "{} and {} share colour and line",
+                xy.series[i].label, xy.series[j].label
+            );
+        }
+    }
+    plot::draw_run(&dir).unwrap();
+}
+
+#[test]
+fn a_one_point_sweep_gives_sane_axes() {
+    let dir = sweep_fixture("onepoint");
+    std::fs::write(
+        dir.join("aggregate.csv"),
+        "point,peers.count,metric,runs,mean,ci95_low,ci95_high\n0,64,hops.mean,3,3.59,3.52,3.66\n",
+    )
+    .unwrap();
+    html::draw_folder(&dir).unwrap();
+    for name in ["hops_vs_log2n", "hops_mean_vs_peers_count"] {
+        let svg = text(&dir.join(format!("plots/{name}.svg")));
+        assert_distinct(&format!("{name} x"), &x_ticks(&svg));
+        assert_distinct(&format!("{name} y"), &y_ticks(&svg));
+    }
+}
