@@ -15,8 +15,9 @@
 //!   workload, oracle, metrics, trace digest).
 //! - [`scenario`]: TOML scenario files, `--set` overrides, the scenario hash.
 //! - [`report`]: `lookups.csv`, `call_setups.csv`, `timeseries.csv`, `traffic.csv`,
-//!   `summary.json` and `report.html`.
+//!   `summary.json`.
 //! - [`plot`]: PNG/SVG plots of run and sweep folders (plotters, embedded font).
+//! - [`html`]: `report.html` of run and sweep folders, above [`plot`] and [`report`].
 //! - [`runner`]: `reload-sim run` as a library call.
 //! - [`outdir`]: output folders: what they hold, refusing to overwrite, result sets.
 //!
@@ -30,6 +31,7 @@
 
 pub mod check;
 pub mod expect;
+pub mod html;
 pub mod inspect;
 pub mod outdir;
 pub mod pcap;

@@ -15,7 +15,7 @@ use reload_sim::proto::wire::codec::parse_hex;
 use reload_sim::proto::wire::storage::KindTable;
 use reload_sim::sim::capture::{NodeSet, PcapOptions};
 use reload_sim::{check, expect};
-use reload_sim::{plot, report, runner, sweep};
+use reload_sim::{html, plot, runner, sweep};
 
 /// Deterministic simulator and toolkit for RELOAD (RFC 6940) / CHORD-RELOAD / P2PSIP overlays.
 #[derive(Parser)]
@@ -197,7 +197,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
             "plots: {} files in {} and {} ({:.2} s)",
             p.files,
             done.out_dir.join(plot::PLOTS_DIR).display(),
-            done.out_dir.join(report::html::REPORT_HTML).display(),
+            done.out_dir.join(html::REPORT_HTML).display(),
             p.wall_clock_s
         ),
         Some(Err(e)) => {
@@ -221,7 +221,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
 }
 
 fn plot(args: PlotArgs) -> Result<ExitCode, String> {
-    let files = plot::draw_folder(&args.dir).map_err(|e| e.to_string())?;
+    let files = html::draw_folder(&args.dir).map_err(|e| e.to_string())?;
     for f in files {
         println!("{}", f.display());
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::expect::{self, Verdict};
 use crate::outdir::{self, Claim, OutDirError, Want};
-use crate::plot::{self, PlotError};
+use crate::plot::PlotError;
 use crate::report::{self, Provenance};
 use crate::scenario::{self, Scenario, ScenarioError, Warning};
 use crate::sim::capture::PcapOptions;
@@ -259,7 +259,7 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     }
     let plots = req.plots.then(|| {
         let started = std::time::Instant::now();
-        plot::draw_folder(&staging).map(|files| PlotsDone {
+        crate::html::draw_folder(&staging).map(|files| PlotsDone {
             files: files.len().saturating_sub(1),
             wall_clock_s: started.elapsed().as_secs_f64(),
         })

@@ -52,8 +52,11 @@ pub struct CallRow {
 pub struct SampleRow {
     /// End of the interval, s.
     pub time_s: f64,
-    /// Slots with a running node.
+    /// Slots with a running node (peers only, once `live_clients` is written).
     pub live_peers: u64,
+    /// Clients with a running node, when the file has the `live_clients` column (folders
+    /// written before it have not).
+    pub live_clients: Option<u64>,
     /// Peers in state Joined.
     pub joined_peers: u64,
     /// Share of joined peers whose first successor is the true one, 0..=1; `None` (an
@@ -74,9 +77,20 @@ pub struct TrafficRow {
     pub bytes: u64,
     /// Live peers at the interval's end.
     pub live_peers: u64,
+    /// Live clients at the interval's end (0 for folders written before the column).
+    pub live_clients: u64,
 }
 
-/// What names a run.
+/// The median and 99th percentile of a distribution, in its unit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quantiles {
+    /// 50th percentile.
+    pub p50: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// What names a run, and the figures of `summary.json` the plots quote.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunMeta {
     /// `summary.json` `scenario`.
@@ -85,6 +99,10 @@ pub struct RunMeta {
     pub seed: String,
     /// `[scenario] sample_interval_s` of `scenario.toml`, s, when readable.
     pub sample_interval_s: Option<f64>,
+    /// `summary.json` `latency_ms.p50` and `.p99`, ms, when both are numbers.
+    pub lookup_latency_ms: Option<Quantiles>,
+    /// `summary.json` `calls.total_ms.p50` and `.p99`, ms, when both are numbers.
+    pub call_setup_ms: Option<Quantiles>,
 }
 
 /// Everything the run plots need.
@@ -167,6 +185,19 @@ pub fn load_meta(dir: &Path) -> Result<RunMeta, PlotError> {
         scenario,
         seed,
         sample_interval_s,
+        lookup_latency_ms: quantiles(&summary, &["latency_ms"]),
+        call_setup_ms: quantiles(&summary, &["calls", "total_ms"]),
+    })
+}
+
+/// `p50` and `p99` of the object at `path` in `summary`, when both are finite numbers
+/// (absent, `null` or another type: `None`).
+fn quantiles(summary: &Value, path: &[&str]) -> Option<Quantiles> {
+    let dist = path.iter().try_fold(summary, |v, k| v.get(k))?;
+    let q = |k: &str| dist.get(k)?.as_f64().filter(|x| x.is_finite());
+    Some(Quantiles {
+        p50: q("p50")?,
+        p99: q("p99")?,
     })
 }
 
@@ -182,6 +213,11 @@ impl Columns {
             .get(name)
             .copied()
             .ok_or_else(|| format!("no column `{name}` in the header"))
+    }
+
+    /// Whether the header has column `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.index.contains_key(name)
     }
 
     /// Field `name` of `rec`: its text.
@@ -312,6 +348,11 @@ fn sample_row(c: &Columns, r: &csv::StringRecord) -> Result<SampleRow, String> {
     Ok(SampleRow {
         time_s: c.finite(r, "time_s")?,
         live_peers: c.parse(r, "live_peers")?,
+        live_clients: if c.has("live_clients") {
+            Some(c.parse(r, "live_clients")?)
+        } else {
+            None
+        },
         joined_peers: c.parse(r, "joined_peers")?,
         ring_correct_fraction: c.opt_finite(r, "ring_correct_fraction")?,
     })
@@ -324,6 +365,11 @@ fn traffic_row(c: &Columns, r: &csv::StringRecord) -> Result<TrafficRow, String>
         messages: c.parse(r, "messages")?,
         bytes: c.parse(r, "bytes")?,
         live_peers: c.parse(r, "live_peers")?,
+        live_clients: if c.has("live_clients") {
+            c.opt(r, "live_clients")?.unwrap_or(0)
+        } else {
+            0
+        },
     })
 }
 
@@ -379,6 +425,41 @@ mod tests {
         );
         let e = read_csv(&p, traffic_row).unwrap_err().to_string();
         assert!(e.contains("finite"), "{e}");
+    }
+
+    #[test]
+    fn timeseries_columns_are_found_by_name_with_or_without_live_clients() {
+        let p = tmp(
+            "ts-old.csv",
+            "time_s,live_peers,joined_peers,ring_correct_fraction,lookups_issued\n5,10,9,0.5,3\n",
+        );
+        let rows = read_csv(&p, sample_row).unwrap().unwrap();
+        assert_eq!(rows[0].live_peers, 10);
+        assert_eq!(rows[0].live_clients, None);
+        let p = tmp(
+            "ts-new.csv",
+            "time_s,live_peers,live_clients,joined_peers,ring_correct_fraction,lookups_issued\n\
+             5,10,4,9,0.5,3\n",
+        );
+        let rows = read_csv(&p, sample_row).unwrap().unwrap();
+        assert_eq!(
+            (
+                rows[0].live_peers,
+                rows[0].live_clients,
+                rows[0].joined_peers
+            ),
+            (10, Some(4), 9)
+        );
+        assert_eq!(rows[0].ring_correct_fraction, Some(0.5));
+        let p = tmp(
+            "ts-bad.csv",
+            "time_s,live_peers,live_clients,joined_peers,ring_correct_fraction\n5,10,x,9,0.5\n",
+        );
+        let e = read_csv(&p, sample_row).unwrap_err().to_string();
+        assert!(
+            e.contains("ts-bad.csv:2:") && e.contains("live_clients"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::chart::SeriesAnno;
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{SegmentValue, ValueFormatter};
+use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::element::{Drawable, DynElement, PointCollection};
 use plotters::prelude::*;
@@ -48,6 +48,35 @@ pub struct Bars {
     pub bars: Vec<(u16, u64)>,
     /// Legend text for the bars.
     pub label: String,
+    /// The last category holds every value from it up: its bar is labelled `≥ k`.
+    pub overflow: Option<u16>,
+}
+
+/// At most this many category labels on a bar chart's x axis.
+const MAX_BAR_TICKS: u32 = 20;
+
+/// The x axis of a bar chart: its range (each category `c` is centred on `c`, the axis
+/// from half a category before the first to half after the last, 0 included) and the
+/// categories that get a label.
+fn bar_axis(b: &Bars) -> ((f64, f64), Vec<u32>) {
+    let top = b.bars.iter().map(|&(x, _)| u32::from(x)).max().unwrap_or(0);
+    let top = top.max(b.overflow.map_or(0, u32::from));
+    // Label every category, or every 2nd, 5th, 10th, 20th, 50th, … so at most
+    // MAX_BAR_TICKS labels show.
+    let needed = (top + 1).div_ceil(MAX_BAR_TICKS);
+    let step = [1u32, 2, 5]
+        .iter()
+        .flat_map(|&m| (0..6).map(move |e| m * 10u32.pow(e)))
+        .filter(|&s| s >= needed)
+        .min()
+        .unwrap_or(needed);
+    let mut ticks: Vec<u32> = (0..=top).step_by(step as usize).collect();
+    if let Some(k) = b.overflow.map(u32::from) {
+        // The `≥ k` label replaces regular labels too close to it.
+        ticks.retain(|&t| t + step <= k);
+        ticks.push(k);
+    }
+    ((-0.5, f64::from(top) + 0.5), ticks)
 }
 
 /// Where the legend goes.
@@ -100,10 +129,37 @@ pub struct Secondary {
 pub enum Line {
     /// Points joined by a solid line.
     Solid,
-    /// Points joined by a dashed line.
+    /// Points joined by a dashed line (8 px dashes, 5 px gaps).
     Dashed,
+    /// Points joined by a dotted line (2 px dots, 4 px gaps).
+    Dotted,
+    /// Points joined by a long-dashed line (18 px dashes, 6 px gaps).
+    LongDashed,
     /// Points not joined.
     None,
+}
+
+impl Line {
+    /// The joined styles in the order series take them: series `i` of many is drawn with
+    /// colour `i` and `Line::nth(i)`, so each round of ten colours (darker every round,
+    /// [`style::color`]) also gets its own line style.
+    pub const CYCLE: [Line; 4] = [Line::Solid, Line::Dashed, Line::Dotted, Line::LongDashed];
+
+    /// The line style of series `i`: solid for the first ten colours, then dashed, dotted,
+    /// long-dashed, and round again.
+    pub fn nth(i: usize) -> Line {
+        Self::CYCLE[(i / style::PALETTE.len()) % Self::CYCLE.len()]
+    }
+
+    /// (dash, gap) lengths, px, of a broken line.
+    fn dashes(self) -> Option<(u32, u32)> {
+        match self {
+            Line::Dashed => Some((8, 5)),
+            Line::Dotted => Some((2, 4)),
+            Line::LongDashed => Some((18, 6)),
+            Line::Solid | Line::None => None,
+        }
+    }
 }
 
 /// One series of an [`Xy`] plot.
@@ -216,9 +272,17 @@ fn font(px: u32) -> TextStyle<'static> {
     (FAMILY, px).into_font().color(&INK)
 }
 
-/// Tick labels: round numbers without float noise (0.30000000000000004 → 0.3).
-fn tick(x: &f64) -> String {
-    style::num(*x, 6)
+/// Decimals for tick labels (round numbers without float noise: 0.30000000000000004 →
+/// 0.3) on an axis spanning `range`: six, or more when the span is so small that six
+/// would print the same text at every tick.
+fn tick_decimals(range: (f64, f64)) -> usize {
+    let span = range.1 - range.0;
+    if !(span.is_finite() && span > 0.0) {
+        return 6;
+    }
+    // About ten ticks: one decimal finer than the tick spacing.
+    let needed = (-(span / 10.0).log10()).ceil() + 1.0;
+    (needed.max(6.0) as usize).min(15)
 }
 
 fn draw_bars<DB: DrawingBackend>(
@@ -229,20 +293,32 @@ fn draw_bars<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let top_x = u32::from(b.bars.iter().map(|&(x, _)| x).max().unwrap_or(0));
     let top_y = b.bars.iter().map(|&(_, c)| c).max().unwrap_or(0);
     // Counts past 2^53 are clamped: plotters' integer axes overflow near u64::MAX.
     const MAX_COUNT: u64 = 1 << 53;
     let y_max = ((top_y.min(MAX_COUNT) as f64 * 1.08).ceil().max(1.0)) as u64;
+    let ((x0, x1), ticks) = bar_axis(b);
+    let key_points: Vec<f64> = ticks.iter().map(|&t| f64::from(t)).collect();
     let mut chart = ChartBuilder::on(root)
         .caption(&fig.title, font(TITLE_PX))
         .margin(10)
         .x_label_area_size(48)
         .y_label_area_size(72)
-        .build_cartesian_2d((0u32..top_x).into_segmented(), 0u64..y_max)?;
-    let x_fmt = |v: &SegmentValue<u32>| match v {
-        SegmentValue::CenterOf(x) => x.to_string(),
-        _ => String::new(),
+        .build_cartesian_2d(
+            Ticked {
+                axis: (x0..x1).into(),
+                ticks: key_points,
+            },
+            0u64..y_max,
+        )?;
+    let overflow = b.overflow.map(f64::from);
+    let x_fmt = |v: &f64| {
+        let text = style::num(*v, 0);
+        if Some(*v) == overflow {
+            format!("≥ {text}")
+        } else {
+            text
+        }
     };
     chart
         .configure_mesh()
@@ -253,7 +329,6 @@ where
         .y_desc(fig.y_label.as_str())
         .axis_desc_style(font(LABEL_PX))
         .label_style(font(TICK_PX))
-        .x_labels((top_x as usize + 2).min(40))
         .x_label_formatter(&x_fmt)
         .draw()?;
     let color = style::color(0);
@@ -261,18 +336,48 @@ where
     bars.sort_unstable();
     chart
         .draw_series(bars.iter().map(|&(x, c)| {
-            let (x, c) = (u32::from(x), c.min(MAX_COUNT));
-            let mut r = Rectangle::new(
-                [(SegmentValue::Exact(x), 0), (SegmentValue::Exact(x + 1), c)],
-                color.filled(),
-            );
-            r.set_margin(0, 0, 6, 6);
-            r
+            // A bar fills 80 % of its category, centred on it.
+            let (x, c) = (f64::from(x), c.min(MAX_COUNT));
+            Rectangle::new([(x - 0.4, 0), (x + 0.4, c)], color.filled())
         }))?
         .label(b.label.as_str())
         .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
     legend(&mut chart, Legend::UpperRight, !b.label.is_empty())?;
     Ok(())
+}
+
+/// A linear axis whose ticks are exactly the given values (plotters picks its own).
+struct Ticked {
+    axis: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for Ticked {
+    type FormatOption = NoDefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.axis.map(value, limit)
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        // Bold points only: no light grid lines between the ticks.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.axis.range()
+    }
+}
+
+impl ValueFormatter<f64> for Ticked {
+    fn format(value: &f64) -> String {
+        style::num(*value, 6)
+    }
 }
 
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
@@ -398,7 +503,21 @@ where
         };
         return draw_xy_with(fig, &flat, root, &pow2_tick, true);
     }
-    draw_xy_with(fig, xy, root, &tick, false)
+    let all_x =
+        bounds(series_xs(&xy.series).chain(xy.secondary.iter().flat_map(|s| series_xs(&s.series))));
+    let decimals = tick_decimals(x_axis(xy.x_range, all_x));
+    draw_xy_with(
+        fig,
+        xy,
+        root,
+        &move |v: &f64| style::num(*v, decimals),
+        false,
+    )
+}
+
+/// The x axis range drawn: `given`, or the data's padded, made drawable.
+fn x_axis(given: Option<(f64, f64)>, data: Option<(f64, f64)>) -> (f64, f64) {
+    usable(given.unwrap_or_else(|| axis(data, 0.02, false)), false)
 }
 
 /// Tick labels of a log2 axis: 2^t, three significant digits at most.
@@ -428,10 +547,7 @@ where
     let all_x = bounds(
         series_xs(&xy.series).chain(secondary.into_iter().flat_map(|s| series_xs(&s.series))),
     );
-    let x = usable(
-        xy.x_range.unwrap_or_else(|| axis(all_x, 0.02, false)),
-        false,
-    );
+    let x = x_axis(xy.x_range, all_x);
     // At most one tick per whole number (powers of two on a log2 axis).
     let x_labels = if whole_ticks {
         ((x.1.floor() - x.0.ceil()) as usize + 1).clamp(2, 12)
@@ -490,24 +606,40 @@ fn side_legend<DB: DrawingBackend>(xy: &Xy, side: &DrawingArea<DB, Shift>) -> Dr
 where
     DB::ErrorType: 'static,
 {
-    let all = xy
+    let labelled: Vec<&Series> = xy
         .series
         .iter()
-        .chain(xy.secondary.iter().flat_map(|s| s.series.iter()));
-    let row = TICK_PX as i32 + 7;
-    for (i, s) in all.filter(|s| !s.label.is_empty()).enumerate() {
-        let y = 24 + i as i32 * row;
+        .chain(xy.secondary.iter().flat_map(|s| s.series.iter()))
+        .filter(|s| !s.label.is_empty())
+        .collect();
+    // Rows of TICK_PX + 7 px, closer (and smaller text) when that many do not fit.
+    const TOP: i32 = 24;
+    let height = side.dim_in_pixel().1 as i32 - TOP;
+    let fit = height / labelled.len().max(1) as i32;
+    let row = (TICK_PX as i32 + 7).min(fit).max(8);
+    let px = (TICK_PX as i32).min(row - 2).max(7) as u32;
+    for (i, s) in labelled.into_iter().enumerate() {
+        let y = TOP + i as i32 * row;
         side.draw(&mark(s, (6, y)))?;
-        let text = font(TICK_PX).pos(Pos::new(HPos::Left, VPos::Center));
+        let text = font(px).pos(Pos::new(HPos::Left, VPos::Center));
         side.draw(&Text::new(s.label.clone(), (36, y), text))?;
     }
     Ok(())
 }
 
-/// A log axis range around positive data: a little room at both ends, in decades.
+/// A log axis range around positive data: a little room at both ends, widened to whole
+/// decades so at least two decade ticks show (one value of 20 gives 10..100).
 fn log_axis(range: Option<(f64, f64)>) -> (f64, f64) {
     match range {
-        Some((lo, hi)) if lo > 0.0 && hi >= lo => (lo / 1.5, hi * 1.5),
+        Some((lo, hi)) if lo > 0.0 && hi >= lo => {
+            let lo = 10f64.powf((lo / 1.5).log10().floor());
+            let hi = 10f64.powf((hi * 1.5).log10().ceil());
+            if lo > 0.0 && hi.is_finite() && hi > lo {
+                (lo, hi)
+            } else {
+                (0.1, 10.0)
+            }
+        }
         _ => (0.1, 10.0),
     }
 }
@@ -527,6 +659,8 @@ where
     DB::ErrorType: 'static,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    let y_decimals = tick_decimals(y);
+    let y_tick = move |v: &f64| style::num(*v, y_decimals);
     let mesh = |chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>| {
         chart
             .configure_mesh()
@@ -538,7 +672,7 @@ where
             .label_style(font(TICK_PX))
             .x_labels(x_labels)
             .x_label_formatter(x_tick)
-            .y_label_formatter(&tick)
+            .y_label_formatter(&y_tick)
             .draw()
     };
     let Some(sec) = xy.secondary.as_ref() else {
@@ -555,6 +689,8 @@ where
     // The secondary axis takes the right label area: set it before the primary mesh is
     // drawn, or the primary labels are drawn there too.
     let (y0, y1) = usable(sec.y_range, false);
+    let sec_decimals = tick_decimals((y0, y1));
+    let sec_tick = move |v: &f64| style::num(*v, sec_decimals);
     let mut chart = chart.set_secondary_coord(x.0..x.1, y0..y1);
     mesh(&mut chart)?;
     chart
@@ -562,7 +698,7 @@ where
         .y_desc(sec.y_label.as_str())
         .axis_desc_style(font(LABEL_PX))
         .label_style(font(TICK_PX))
-        .y_label_formatter(&tick)
+        .y_label_formatter(&sec_tick)
         .draw()?;
     for s in &xy.series {
         annotate(chart.draw_series(elements::<DB>(s, xy.log_y, x, y))?, s);
@@ -625,14 +761,18 @@ impl<DB: DrawingBackend> Drawable<DB> for LegendMark {
             return Ok(());
         };
         let stroke = self.color.stroke_width(2);
-        match self.line {
-            Line::Solid => backend.draw_line((x, y), (x + 22, y), &stroke)?,
-            Line::Dashed => {
-                for a in [x, x + 8, x + 16] {
-                    backend.draw_line((a, y), (a + 5, y), &stroke)?;
+        match self.line.dashes() {
+            None if self.line == Line::Solid => backend.draw_line((x, y), (x + 22, y), &stroke)?,
+            None => {}
+            Some((dash, gap)) => {
+                // The line's own pattern over 22 px.
+                let mut a = x;
+                while a < x + 22 {
+                    let b = (a + dash as i32).min(x + 22);
+                    backend.draw_line((a, y), (b, y), &stroke)?;
+                    a = b + gap as i32;
                 }
             }
-            Line::None => {}
         }
         if self.dot {
             backend.draw_circle((x + 11, y), 4, &self.color.filled(), true)?;
@@ -660,14 +800,14 @@ where
     let finite = |p: &(f64, f64)| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0);
     for run in s.points.split(|p| !finite(p)).filter(|r| !r.is_empty()) {
         let run: Vec<(f64, f64)> = run.iter().map(|&p| inside(p)).collect();
-        match s.line {
-            Line::Solid => out.extend(LineSeries::new(run, color.stroke_width(2))),
-            Line::Dashed => out.extend(
-                DashedLineSeries::new(run, 8, 5, color.stroke_width(2))
+        match (s.line, s.line.dashes()) {
+            (Line::Solid, _) => out.extend(LineSeries::new(run, color.stroke_width(2))),
+            (_, Some((dash, gap))) => out.extend(
+                DashedLineSeries::new(run, dash, gap, color.stroke_width(2))
                     .into_iter()
                     .map(|e| e.into_dyn()),
             ),
-            Line::None => {}
+            (_, None) => {}
         }
     }
     let pts: Vec<(f64, f64)> = s
@@ -727,6 +867,52 @@ mod tests {
         }
     }
 
+    fn bars(top: u16, overflow: Option<u16>) -> Bars {
+        Bars {
+            bars: vec![(0, 1), (top, 1)],
+            label: String::new(),
+            overflow,
+        }
+    }
+
+    #[test]
+    fn bar_axes_centre_every_category_on_its_label() {
+        assert_eq!(bar_axis(&bars(0, None)), ((-0.5, 0.5), vec![0]));
+        assert_eq!(bar_axis(&bars(3, None)), ((-0.5, 3.5), vec![0, 1, 2, 3]));
+        // Past 20 categories every 2nd, 5th, … is labelled.
+        let (_, ticks) = bar_axis(&bars(30, None));
+        assert_eq!(ticks, (0..=30).step_by(2).collect::<Vec<_>>());
+        let (_, ticks) = bar_axis(&bars(u16::MAX, None));
+        assert!(ticks.len() <= MAX_BAR_TICKS as usize + 1, "{}", ticks.len());
+        // The overflow bar is labelled, and labels too close to it give way.
+        assert_eq!(
+            bar_axis(&bars(11, Some(11))).1,
+            (0..=11).collect::<Vec<_>>()
+        );
+        let (_, ticks) = bar_axis(&bars(41, Some(41)));
+        assert_eq!(ticks.last(), Some(&41));
+        assert!(!ticks.contains(&40), "{ticks:?}");
+    }
+
+    #[test]
+    fn tick_decimals_grow_for_tiny_spans() {
+        assert_eq!(tick_decimals((0.0, 100.0)), 6);
+        assert_eq!(tick_decimals((0.0, 1e-9)), 11);
+        assert_eq!(tick_decimals((1.0, 1.0)), 6);
+        assert_eq!(tick_decimals((0.0, f64::NAN)), 6);
+        assert_eq!(tick_decimals((0.0, f64::MIN_POSITIVE)), 15);
+    }
+
+    #[test]
+    fn series_styles_change_every_ten_series() {
+        assert_eq!(Line::nth(0), Line::Solid);
+        assert_eq!(Line::nth(9), Line::Solid);
+        assert_eq!(Line::nth(10), Line::Dashed);
+        assert_eq!(Line::nth(25), Line::Dotted);
+        assert_eq!(Line::nth(39), Line::LongDashed);
+        assert_eq!(Line::nth(40), Line::Solid);
+    }
+
     #[test]
     fn degenerate_figures_draw_without_panicking() {
         let p = Path::new("t");
@@ -735,14 +921,17 @@ mod tests {
             Body::Bars(Bars {
                 bars: vec![(0, 5)],
                 label: "one".into(),
+                overflow: None,
             }),
             Body::Bars(Bars {
                 bars: vec![(u16::MAX, u64::MAX), (3, 0)],
                 label: "wide".into(),
+                overflow: Some(u16::MAX),
             }),
             Body::Bars(Bars {
                 bars: Vec::new(),
                 label: String::new(),
+                overflow: None,
             }),
             Body::Xy(xy(Vec::new())),
             Body::Xy(xy(vec![line(vec![(1.0, 1.0)])])),
@@ -753,6 +942,11 @@ mod tests {
         log.log_x = true;
         log.log_y = true;
         cases.push(Body::Xy(log));
+        for style in Line::CYCLE {
+            let mut s = line(vec![(0.0, 1.0), (1.0, 2.0)]);
+            s.line = style;
+            cases.push(Body::Xy(xy(vec![s])));
+        }
         let mut fixed = xy(vec![line(vec![(1.0, 1.0)])]);
         fixed.x_range = Some((3.0, 3.0));
         fixed.y_range = Some((f64::NAN, 1.0));

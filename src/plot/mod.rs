@@ -1,4 +1,6 @@
 //! Plots of result folders (plotters, PNG and SVG) for `reload-sim plot` and `reload-sim run`.
+//! `report.html` is written by [`crate::html`], which builds on this module; this module
+//! does not depend on it.
 //!
 //! - [`data`]: the CSV and JSON files of a run folder, read into typed rows.
 //! - [`sweep_data`]: `sweep.json` and `aggregate.csv` of a sweep folder.
@@ -116,24 +118,4 @@ pub fn folder_kind(dir: &Path) -> Result<FolderKind, PlotError> {
             path: dir.to_path_buf(),
         })
     }
-}
-
-/// Draws the plots of `dir` (a run or a sweep folder) and writes its `report.html`.
-/// Returns every file written, the report last.
-pub fn draw_folder(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
-    use crate::report::html;
-    let (mut files, report) = match folder_kind(dir)? {
-        FolderKind::Sweep => {
-            let (sweep, figs) = sweep::sweep_figures(dir)?;
-            let files = run::write_figures(dir, &figs)?;
-            (files, html::write_sweep_report_for(dir, &sweep, &figs)?)
-        }
-        FolderKind::Run => {
-            let (meta, figs) = run::run_figures(dir)?;
-            let files = run::write_figures(dir, &figs)?;
-            (files, html::write_run_report_for(dir, &meta, &figs)?)
-        }
-    };
-    files.push(report);
-    Ok(files)
 }

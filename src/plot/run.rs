@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::data::{self, CallRow, LookupRow, RunData, RunMeta, SampleRow, TrafficRow};
-use super::figure::{self, Bars, Body, Figure, Legend, Secondary, Series, Xy};
+use super::data::{self, CallRow, LookupRow, Quantiles, RunData, RunMeta, SampleRow, TrafficRow};
+use super::figure::{self, Bars, Body, Figure, Legend, Line, Secondary, Series, Xy};
 use super::stats;
 use super::style::{num, title};
 use super::{PLOTS_DIR, PlotError};
@@ -47,11 +47,12 @@ pub fn run_figures(dir: &Path) -> Result<(RunMeta, Vec<Figure>), PlotError> {
 
 /// The figures for loaded run data, in [`RUN_PLOTS`] order.
 pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
-    let t = |what: &str| title(&meta.scenario, &meta.seed, what);
+    let seed = format!("seed {}", meta.seed);
+    let t = |what: &str| title(&meta.scenario, &seed, what);
     let lookups = d.lookups.as_deref().unwrap_or_default();
     [
         hops(lookups, t("hop counts of completed lookups")),
-        lookup_latency_cdf(lookups, t("lookup latency CDF")),
+        lookup_latency_cdf(lookups, meta.lookup_latency_ms, t("lookup latency CDF")),
         d.samples
             .as_deref()
             .and_then(|s| ring(s, t("peers and ring correctness"))),
@@ -60,12 +61,12 @@ pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
                 tr,
                 d.samples.as_deref(),
                 meta.sample_interval_s,
-                t("bandwidth per live peer by message type"),
+                t("bandwidth per live node by message type"),
             )
         }),
-        d.calls
-            .as_deref()
-            .and_then(|c| call_setup_cdf(c, t("call setup time CDF (ok calls)"))),
+        d.calls.as_deref().and_then(|c| {
+            call_setup_cdf(c, meta.call_setup_ms, t("call setup time CDF (ok calls)"))
+        }),
     ]
     .into_iter()
     .flatten()
@@ -76,36 +77,66 @@ fn completed(l: &LookupRow) -> bool {
     l.outcome == "ok"
 }
 
-fn hops(lookups: &[LookupRow], title: String) -> Option<Figure> {
+/// Hop counts of completed lookups, the rare long tail folded into one last bar: with
+/// `body` the largest hop count once the top 0.1 % of lookups (at least the single
+/// longest) are left out, and `k = body + 1`, lookups of `k` hops or more form one bar
+/// labelled `≥ k` when the longest has at least `2·k` hops (so a few outliers do not
+/// stretch the axis to squeeze the rest into its left part). Returns the bars (category,
+/// count) and `k` when folded.
+pub fn hop_bars(hops: impl IntoIterator<Item = u16>) -> (Vec<(u16, u64)>, Option<u16>) {
+    let mut sorted: Vec<u16> = hops.into_iter().collect();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    let left_out = (n / 1000).max(1);
+    let fold = match (n.checked_sub(left_out), sorted.last()) {
+        (Some(rank), Some(&max)) if rank > 0 => {
+            let k = sorted[rank - 1].saturating_add(1);
+            (u32::from(max) >= 2 * u32::from(k)).then_some(k)
+        }
+        _ => None,
+    };
     let mut counts: BTreeMap<u16, u64> = BTreeMap::new();
-    for h in lookups
+    for h in sorted {
+        *counts.entry(fold.map_or(h, |k| h.min(k))).or_default() += 1;
+    }
+    (counts.into_iter().collect(), fold)
+}
+
+fn hops(lookups: &[LookupRow], title: String) -> Option<Figure> {
+    let hops: Vec<u16> = lookups
         .iter()
         .filter(|l| completed(l))
         .filter_map(|l| l.hops)
-    {
-        *counts.entry(h).or_default() += 1;
-    }
-    let n: u64 = counts.values().sum();
+        .collect();
+    let n = hops.len();
     if n == 0 {
         return None;
     }
-    let mean = counts
-        .iter()
-        .map(|(&h, &c)| f64::from(h) * c as f64)
-        .sum::<f64>()
-        / n as f64;
+    let mean = hops.iter().map(|&h| f64::from(h)).sum::<f64>() / n as f64;
+    let max = hops.iter().copied().max().unwrap_or(0);
+    let (bars, overflow) = hop_bars(hops);
+    let max_text = match overflow {
+        Some(_) => format!(", max {max}"),
+        None => String::new(),
+    };
     Some(Figure {
         name: "hops".into(),
         title,
         x_label: "hops (overlay transmissions, origin to responder)".into(),
         y_label: "completed lookups (count)".into(),
         body: Body::Bars(Bars {
-            bars: counts.into_iter().collect(),
-            label: format!("{n} completed lookups, mean {} hops", num(mean, 2)),
+            bars,
+            label: format!(
+                "{n} completed lookups, mean {} hops{max_text}",
+                num(mean, 2)
+            ),
+            overflow,
         }),
     })
 }
 
+/// A CDF of `values` with their count, p50 and p99 in the legend: the quantiles `given`
+/// (from `summary.json`) when known, else computed from `values` (nearest rank).
 fn cdf_figure(
     name: &str,
     title: String,
@@ -113,10 +144,16 @@ fn cdf_figure(
     y_label: &str,
     values: Vec<f64>,
     what: &str,
+    given: Option<Quantiles>,
 ) -> Option<Figure> {
     let v = stats::sorted(values);
-    let (p50, p99) = (stats::quantile(&v, 0.5)?, stats::quantile(&v, 0.99)?);
-    let top = v.last().copied().unwrap_or(1.0).max(1e-9);
+    if v.is_empty() {
+        return None;
+    }
+    let computed = || stats::quantile(&v, 0.5).zip(stats::quantile(&v, 0.99));
+    let (p50, p99) = given.map(|q| (q.p50, q.p99)).or_else(computed)?;
+    // From 0 to a little past the largest value; 0..1 when every value is 0.
+    let top = v.last().copied().filter(|&t| t > 0.0).unwrap_or(1.0 / 1.02);
     let label = format!(
         "{} {what}: p50 {} ms, p99 {} ms",
         v.len(),
@@ -140,7 +177,11 @@ fn cdf_figure(
     })
 }
 
-fn lookup_latency_cdf(lookups: &[LookupRow], title: String) -> Option<Figure> {
+fn lookup_latency_cdf(
+    lookups: &[LookupRow],
+    given: Option<Quantiles>,
+    title: String,
+) -> Option<Figure> {
     let v = lookups
         .iter()
         .filter(|l| completed(l))
@@ -152,10 +193,11 @@ fn lookup_latency_cdf(lookups: &[LookupRow], title: String) -> Option<Figure> {
         "fraction of completed lookups",
         v.collect(),
         "completed lookups",
+        given,
     )
 }
 
-fn call_setup_cdf(calls: &[CallRow], title: String) -> Option<Figure> {
+fn call_setup_cdf(calls: &[CallRow], given: Option<Quantiles>, title: String) -> Option<Figure> {
     let v = calls
         .iter()
         .filter(|c| c.outcome == "ok")
@@ -167,6 +209,7 @@ fn call_setup_cdf(calls: &[CallRow], title: String) -> Option<Figure> {
         "fraction of ok calls",
         v.collect(),
         "ok calls",
+        given,
     )
 }
 
@@ -175,21 +218,34 @@ fn ring(samples: &[SampleRow], title: String) -> Option<Figure> {
         return None;
     }
     let pts = |f: fn(&SampleRow) -> f64| samples.iter().map(|s| (s.time_s, f(s))).collect();
+    let clients = |s: &SampleRow| s.live_clients.unwrap_or(0);
     let top = samples
         .iter()
-        .map(|s| s.live_peers.max(s.joined_peers))
+        .map(|s| s.live_peers.max(s.joined_peers).max(clients(s)))
         .max()
         .unwrap_or(0) as f64;
+    let mut series = vec![
+        Series::line("live peers", 0, pts(|s| s.live_peers as f64)),
+        Series::line("joined peers", 1, pts(|s| s.joined_peers as f64)),
+    ];
+    // Clients only where the file counts them and some ran.
+    let with_clients = samples.iter().any(|s| clients(s) > 0);
+    if with_clients {
+        let live = pts(|s| s.live_clients.unwrap_or(0) as f64);
+        series.push(Series::line("live clients", 3, live));
+    }
     Some(Figure {
         name: "ring".into(),
         title,
         x_label: "time (s)".into(),
-        y_label: "peers (count)".into(),
+        y_label: if with_clients {
+            "peers and clients (count)"
+        } else {
+            "peers (count)"
+        }
+        .into(),
         body: Body::Xy(Xy {
-            series: vec![
-                Series::line("live peers", 0, pts(|s| s.live_peers as f64)),
-                Series::line("joined peers", 1, pts(|s| s.joined_peers as f64)),
-            ],
+            series,
             x_range: None,
             y_range: Some((0.0, (top * 1.2).max(1.0))),
             log_x: false,
@@ -247,17 +303,18 @@ fn maintenance_bandwidth(
             dts.insert(r.time_s.to_bits(), i);
         }
     }
-    // Bytes per live peer per second, by method, by time.
+    // Bytes per live node (peer or client) per second, by method, by time.
     let mut by_method: BTreeMap<&str, BTreeMap<u64, f64>> = BTreeMap::new();
     let mut totals: BTreeMap<&str, u64> = BTreeMap::new();
     for r in traffic {
         let Some(&dt) = dts.get(&r.time_s.to_bits()) else {
             continue;
         };
-        if r.live_peers == 0 || dt <= 0.0 || r.messages == 0 {
+        let live = r.live_peers + r.live_clients;
+        if live == 0 || dt <= 0.0 || r.messages == 0 {
             continue;
         }
-        let rate = r.bytes as f64 / r.live_peers as f64 / dt;
+        let rate = r.bytes as f64 / live as f64 / dt;
         *by_method
             .entry(&r.method)
             .or_default()
@@ -279,14 +336,18 @@ fn maintenance_bandwidth(
                 .keys()
                 .map(|&t| (f64::from_bits(t), rates.get(&t).copied().unwrap_or(0.0)))
                 .collect();
-            Series::line(*method, i, pts)
+            // Colour and line style by rank: no two message types look alike.
+            Series {
+                line: Line::nth(i),
+                ..Series::line(*method, i, pts)
+            }
         })
         .collect();
     Some(Figure {
         name: "maintenance_bandwidth".into(),
         title,
         x_label: "time (s)".into(),
-        y_label: "bytes per live peer per second (B/s, log scale)".into(),
+        y_label: "bytes per live node per second (B/s, log scale)".into(),
         body: Body::Xy(Xy {
             series,
             x_range: None,
@@ -310,11 +371,12 @@ mod tests {
             messages: 1,
             bytes,
             live_peers: live,
+            live_clients: 0,
         }
     }
 
     #[test]
-    fn bandwidth_is_bytes_per_live_peer_per_second() {
+    fn bandwidth_is_bytes_per_live_node_per_second() {
         let rows = [
             tr(5.0, "update_req", 1000, 10),
             tr(10.0, "update_req", 500, 10),
@@ -333,6 +395,40 @@ mod tests {
             xy.series[1].points,
             vec![(5.0, 20.0), (10.0, 10.0), (12.0, 0.0)]
         );
+        // Clients count as live nodes too: 10 peers and 10 clients halve the rate.
+        let mut with_clients = rows.clone();
+        for r in &mut with_clients {
+            r.live_clients = 10;
+        }
+        let f = maintenance_bandwidth(&with_clients, None, Some(5.0), "t".into()).unwrap();
+        let Body::Xy(xy) = f.body else { panic!() };
+        assert_eq!(xy.series[0].points[1], (10.0, 50.0));
+    }
+
+    #[test]
+    fn a_far_hop_tail_folds_into_one_bar() {
+        // 0..=10 hops and one lookup of 101: bars 0..=10 and `≥ 11` holding the one.
+        let mut hops: Vec<u16> = (0..200).map(|i| i % 11).collect();
+        hops.push(101);
+        let (bars, k) = hop_bars(hops.clone());
+        assert_eq!(k, Some(11));
+        assert_eq!(bars.len(), 12);
+        assert_eq!(bars.last(), Some(&(11, 1)));
+        // A tail shorter than twice the body stays as it is.
+        hops.pop();
+        hops.push(21);
+        let (bars, k) = hop_bars(hops);
+        assert_eq!((k, bars.last()), (None, Some(&(21, 1))));
+        // One value, or all equal: nothing to fold.
+        assert_eq!(hop_bars([7]), (vec![(7, 1)], None));
+        assert_eq!(hop_bars([0, 0, 0]), (vec![(0, 3)], None));
+        assert_eq!(hop_bars([]), (vec![], None));
+        // In large samples the top 0.1 % fold: 2,000 lookups, the two longest far out.
+        let mut hops: Vec<u16> = (0..1998).map(|i| 3 + i % 3).collect();
+        hops.extend([40, u16::MAX]);
+        let (bars, k) = hop_bars(hops);
+        assert_eq!(k, Some(6));
+        assert_eq!(bars, [(3, 666), (4, 666), (5, 666), (6, 2)]);
     }
 
     #[test]
@@ -341,6 +437,8 @@ mod tests {
             scenario: "s".into(),
             seed: "1".into(),
             sample_interval_s: None,
+            lookup_latency_ms: None,
+            call_setup_ms: None,
         };
         assert!(figures(&meta, &RunData::default()).is_empty());
         let pending = LookupRow {

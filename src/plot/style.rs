@@ -53,16 +53,19 @@ pub const PALETTE: [RGBColor; 10] = [
     RGBColor(0x79, 0x70, 0x6e),
 ];
 
-/// Colour number `i` of the palette; past ten colours it starts over, darkened.
+/// Colour number `i`: palette colour `i mod 10`, darkened by a factor 3 / (3 + round) in
+/// every further round of ten, so no two of the first few hundred series share a colour
+/// (run and sweep plots also change the line style per round, `figure::Line::nth`).
 pub fn color(i: usize) -> RGBColor {
     let RGBColor(r, g, b) = PALETTE[i % PALETTE.len()];
-    let darken = |c: u8| (u32::from(c) * 3 / (3 + (i / PALETTE.len()) as u32 % 3)) as u8;
+    let round = (i / PALETTE.len()) as u64;
+    let darken = |c: u8| (u64::from(c) * 3 / (3 + round)) as u8;
     RGBColor(darken(r), darken(g), darken(b))
 }
 
-/// A plot title: `"<scenario> (seed <seed>): <what>"`.
-pub fn title(scenario: &str, seed: &str, what: &str) -> String {
-    format!("{scenario} (seed {seed}): {what}")
+/// A plot title: `"<scenario> (<seeds>): <what>"`, `seeds` as `seed 3` or `seeds 1–3`.
+pub fn title(scenario: &str, seeds: &str, what: &str) -> String {
+    format!("{scenario} ({seeds}): {what}")
 }
 
 /// A number for a legend or table: integers as they are, others with up to `decimals`
@@ -98,6 +101,16 @@ mod tests {
         assert_eq!(color(0), PALETTE[0]);
         assert_ne!(color(10), PALETTE[0]);
         let _ = color(usize::MAX);
+    }
+
+    #[test]
+    fn the_first_hundred_colours_differ() {
+        let colours: Vec<RGBColor> = (0..100).map(color).collect();
+        for (i, a) in colours.iter().enumerate() {
+            for (j, b) in colours.iter().enumerate().skip(i + 1) {
+                assert_ne!(a, b, "series {i} and {j} share a colour");
+            }
+        }
     }
 
     #[test]

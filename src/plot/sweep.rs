@@ -148,7 +148,7 @@ pub fn figures(s: &Sweep) -> Vec<Figure> {
                     } else {
                         g.label.clone()
                     };
-                    series(label, i, &pts, Line::Solid)
+                    series(label, i, &pts, Line::nth(i))
                 })
                 .filter(|se| !se.points.is_empty())
                 .collect();
@@ -163,7 +163,7 @@ pub fn figures(s: &Sweep) -> Vec<Figure> {
                 name,
                 title: title(
                     &s.meta.scenario,
-                    &s.meta.seed,
+                    &s.meta.seeds_label(),
                     &format!("{metric} vs {field}"),
                 ),
                 x_label: x_label.clone(),
@@ -256,7 +256,11 @@ fn log2n_figure(s: &Sweep) -> Option<Figure> {
     }
     Some(Figure {
         name: LOG2N_PLOT.into(),
-        title: title(&s.meta.scenario, &s.meta.seed, "mean lookup hops vs log2 N"),
+        title: title(
+            &s.meta.scenario,
+            &s.meta.seeds_label(),
+            "mean lookup hops vs log2 N",
+        ),
         x_label: format!("log2 N (N = {PEERS_FIELD}, peers)"),
         y_label: "mean hops per lookup (overlay transmissions)".into(),
         body: Body::Xy(Xy {

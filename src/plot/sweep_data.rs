@@ -71,6 +71,28 @@ pub struct SweepMeta {
     pub seeds_per_point: Option<u64>,
 }
 
+impl SweepMeta {
+    /// The seeds every point ran, for titles: `seed 1` for one, `seeds 1–3` for
+    /// `seeds_per_point` = 3 from base seed 1 (a point's seeds are the base seed and the
+    /// ones after it). `seed <base>` when `seeds_per_point` is unknown; `<n> seeds from
+    /// <base>` when the range wraps past 2^64 − 1 or the base is not an integer.
+    pub fn seeds_label(&self) -> String {
+        let n = match self.seeds_per_point {
+            None | Some(0 | 1) => return format!("seed {}", self.seed),
+            Some(n) => n,
+        };
+        let last = self
+            .seed
+            .parse::<u64>()
+            .ok()
+            .and_then(|first| first.checked_add(n - 1));
+        match last {
+            Some(last) => format!("seeds {}–{last}", self.seed),
+            None => format!("{n} seeds from {}", self.seed),
+        }
+    }
+}
+
 /// One row of `aggregate.csv`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AggregateRow {
@@ -241,6 +263,24 @@ mod tests {
         );
         assert_eq!(FieldValue::parse("NaN"), FieldValue::Text("NaN".into()));
         assert_eq!(FieldValue::Number(64.0).to_string(), "64");
+    }
+
+    #[test]
+    fn seed_labels_name_the_range_of_seeds() {
+        let meta = |seed: &str, n: Option<u64>| SweepMeta {
+            scenario: "s".into(),
+            seed: seed.into(),
+            fields: Vec::new(),
+            seeds_per_point: n,
+        };
+        assert_eq!(meta("1", Some(3)).seeds_label(), "seeds 1–3");
+        assert_eq!(meta("7", Some(1)).seeds_label(), "seed 7");
+        assert_eq!(meta("7", None).seeds_label(), "seed 7");
+        assert_eq!(
+            meta("18446744073709551615", Some(2)).seeds_label(),
+            "2 seeds from 18446744073709551615"
+        );
+        assert_eq!(meta("x", Some(2)).seeds_label(), "2 seeds from x");
     }
 
     #[test]

@@ -191,7 +191,7 @@ fn run_one(
     };
     write_results(&tmp, &r.scenario, &prov, &output).map_err(|e| SweepError::Io(e.to_string()))?;
     write_host(&tmp, wall, threads).map_err(|e| SweepError::Io(e.to_string()))?;
-    crate::plot::draw_folder(&tmp).map_err(|e| SweepError::Io(format!("plots: {e}")))?;
+    crate::html::draw_folder(&tmp).map_err(|e| SweepError::Io(format!("plots: {e}")))?;
     if fin.exists() {
         std::fs::remove_dir_all(&fin).map_err(|e| io(&fin, e))?;
     }
@@ -206,7 +206,7 @@ pub(super) fn finish_folder(out: &Path, plan: &Plan) -> Result<(), SweepError> {
     let csv = aggregate_csv(out, plan)?;
     let p = out.join("aggregate.csv");
     std::fs::write(&p, csv).map_err(|e| SweepError::Io(format!("{}: {e}", p.display())))?;
-    crate::plot::draw_folder(out).map_err(|e| SweepError::Io(format!("plots: {e}")))?;
+    crate::html::draw_folder(out).map_err(|e| SweepError::Io(format!("plots: {e}")))?;
     Ok(())
 }
 
