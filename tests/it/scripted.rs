@@ -707,3 +707,105 @@ fn a_duplicate_store_gets_the_same_answer_from_the_cache() {
         "stored once"
     );
 }
+
+/// A replica copy that arrives from a successor, for a key this node's own table says a
+/// predecessor owns, is passed on to that predecessor: the sender placed it while its view
+/// was stale (it had not yet learnt of a concurrent joiner), and the owner may never have
+/// had it.
+#[test]
+fn a_copy_for_another_owner_is_passed_on_to_it() {
+    use reload_sim::proto::id::ResourceId;
+    use reload_sim::proto::identity::Signer;
+    use reload_sim::proto::wire::storage::{
+        DataValue, KindId, StoreKindData, StoreReq, StoredData, StoredDataValue,
+        data_signature_input,
+    };
+    let cfg = config();
+    let user = "late@scripted.example.org";
+    let resource = ResourceId::hash(user.as_bytes());
+    let k = resource.ring_position().unwrap().0;
+    // Ring order: far < k <= owner < node < sender.
+    let mut node = first_node(&cfg, k.wrapping_add(1 << 100));
+    let mut owner = Peer::new(k.wrapping_add(1), 2);
+    let mut far = Peer::new(k.wrapping_sub(1000), 3);
+    let mut sender = Peer::new(k.wrapping_add(1 << 101), 4);
+    link_peer(&mut node, &cfg, &mut owner, 0x100);
+    link_peer(&mut node, &cfg, &mut far, 0x200);
+    link_peer(&mut node, &cfg, &mut sender, 0x300);
+    assert_eq!(node.predecessors().first(), Some(&owner.id));
+    let _ = sent(&mut node);
+    let signer = SimCrypto {
+        signer: SignerInfo::new(far.id, user),
+    };
+    let value = StoredDataValue::Dictionary {
+        key: far.id.octets().to_vec(),
+        value: DataValue {
+            exists: true,
+            value: b"route".to_vec(),
+        },
+    };
+    let input = data_signature_input(
+        &resource,
+        KindId::SIP_REGISTRATION,
+        77,
+        &value,
+        &signer.identity(),
+    )
+    .unwrap();
+    let req = StoreReq {
+        resource,
+        replica_number: 1,
+        kind_data: vec![StoreKindData {
+            kind: KindId::SIP_REGISTRATION,
+            generation_counter: 1,
+            values: vec![StoredData {
+                storage_time: 77,
+                lifetime: 600,
+                value,
+                signature: signer.sign(&input),
+            }],
+        }],
+    };
+    let (f, _) = sender.frame(
+        &cfg,
+        0x500,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        Body::StoreReq(req),
+    );
+    node.handle_datagram(Time(10), sender.addr, &f);
+    let out = sent(&mut node);
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == sender.addr
+                && matches!(decode(m).contents.body, Body::StoreAns(_))),
+        "the copy is kept and answered"
+    );
+    let passed: Vec<StoreReq> = out
+        .iter()
+        .filter(|(to, _)| *to == owner.addr)
+        .filter_map(|(_, m)| match decode(m).contents.body {
+            Body::StoreReq(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(passed.len(), 1, "one copy to the owner: {out:?}");
+    assert_eq!(
+        (passed[0].resource, passed[0].replica_number),
+        (resource, 1)
+    );
+    // The same copy again is no news: nothing more is passed on.
+    let (f, _) = sender.frame(
+        &cfg,
+        0x501,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        Body::StoreReq(StoreReq {
+            resource,
+            replica_number: 1,
+            kind_data: passed[0].kind_data.clone(),
+        }),
+    );
+    node.handle_datagram(Time(20), sender.addr, &f);
+    assert!(!sent(&mut node).iter().any(|(to, _)| *to == owner.addr));
+}

@@ -86,6 +86,19 @@ impl NeighborTable {
             None => true,
         }
     }
+
+    /// The peer responsible for `k` as far as this table knows (§10.1): `me`, or the
+    /// predecessor whose range (from the next predecessor out, exclusive, to itself)
+    /// holds `k`; `None` beyond the farthest known predecessor.
+    pub fn owner_of(&self, me: NodeId, k: NodeId) -> Option<NodeId> {
+        if self.responsible(me, k) {
+            return Some(me);
+        }
+        self.predecessors
+            .windows(2)
+            .find(|w| k.in_half_open(w[1], w[0]))
+            .map(|w| w[0])
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +119,11 @@ mod tests {
         assert!(t.responsible(me, NodeId(100)));
         assert!(!t.responsible(me, NodeId(96)));
         assert!(!t.responsible(me, NodeId(99)));
+        assert_eq!(t.owner_of(me, NodeId(100)), Some(me));
+        assert_eq!(t.owner_of(me, NodeId(97)), Some(NodeId(99)));
+        assert_eq!(t.owner_of(me, NodeId(95)), Some(NodeId(95)));
+        assert_eq!(t.owner_of(me, NodeId(91)), Some(NodeId(95)));
+        assert_eq!(t.owner_of(me, NodeId(90)), None);
         assert!(t.would_accept(me, NodeId(97), 3, 3));
         assert!(!t.would_accept(me, NodeId(50), 3, 3));
     }

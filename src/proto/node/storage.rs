@@ -152,10 +152,13 @@ impl Node {
                     responsible: placed,
                     replicas: &replicas,
                 };
+                let known = self.data.resource_ids().any(|r| *r == req.resource);
                 match self.data.store(now, req, &ctx) {
                     Ok(ans) => {
                         if original {
                             self.replicate(now, &req.resource, &replicas);
+                        } else if !known {
+                            self.pass_toward_owner(now, &req.resource, who.node_id);
                         }
                         Body::StoreAns(ans)
                     }
@@ -288,9 +291,34 @@ impl Node {
                 if let Some(owner) = owner {
                     self.send_copy(now, &r, 1, owner);
                 }
-            } else if keep_from.is_some_and(|far| !k.in_half_open(far, self.id)) {
-                self.data.remove(&r);
+            } else {
+                // A copy held for a predecessor that this table now names as the owner for
+                // the first time goes to it: if this copy was placed while views were
+                // stale (a peer that had not yet learnt of a concurrent joiner), the owner
+                // may never have had it. Stores are idempotent, so a copy the owner
+                // already holds costs one message.
+                let owner = self.neighbors.owner_of(me, k);
+                if let Some(o) = owner.filter(|o| *o != me && owner != old.owner_of(me, k)) {
+                    self.send_copy(now, &r, 1, o);
+                }
+                if keep_from.is_some_and(|far| !k.in_half_open(far, self.id)) {
+                    self.data.remove(&r);
+                }
             }
+        }
+    }
+
+    /// A replica or handoff copy of `resource`, new here, came from `sender`, but this
+    /// peer's table names another peer as its owner: the views disagree (a peer joined
+    /// concurrently), and the owner may lack the data. Pass a copy on to it. Only data new
+    /// to this peer is passed, so disagreeing views cannot bounce a copy for ever.
+    fn pass_toward_owner(&mut self, now: Time, resource: &ResourceId, sender: NodeId) {
+        let Some(k) = resource.ring_position() else {
+            return;
+        };
+        let owner = self.neighbors.owner_of(self.id, k);
+        if let Some(o) = owner.filter(|o| *o != self.id && *o != sender) {
+            self.send_copy(now, resource, 1, o);
         }
     }
 
