@@ -3,7 +3,8 @@
 //! "formed" only once the overlay the scenario asked for exists, and the recorded
 //! revision is the simulator's own.
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use reload_sim::report::{Provenance, summary_json};
 use reload_sim::runner::simulate;
@@ -19,6 +20,33 @@ fn summary_of(text: &str, sets: &[&str]) -> Value {
 }
 
 const ONLY: &str = "[scenario]\nname = \"only\"\n";
+
+/// `reload-sim run` of `text` (written to a scratch folder named `name`) with `args`,
+/// without plots; returns the output folder and what the command did.
+fn run_cli(name: &str, text: &str, args: &[&str]) -> (PathBuf, Output) {
+    let d = scratch(name);
+    let scn = d.join("scenario.toml");
+    std::fs::write(&scn, text).unwrap();
+    let out = d.join("out");
+    let mut all = vec![
+        "run",
+        scn.to_str().unwrap(),
+        "--no-plots",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let o = bin(&all);
+    (out, o)
+}
+
+fn succeeded(o: &Output) {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
 
 /// Nearest-rank percentile of sorted values.
 fn nearest_rank(sorted: &[f64], q: f64) -> f64 {
@@ -41,22 +69,14 @@ fn percentiles_of_zero_values_are_zero() {
 
 #[test]
 fn hop_percentiles_equal_the_lookups_csv() {
-    let d = scratch("figures-hops");
-    let scn = d.join("two.toml");
-    std::fs::write(&scn, ONLY).unwrap();
-    let out = d.join("out");
-    let o = bin(&[
-        "run",
-        scn.to_str().unwrap(),
+    let sets = [
         "--set",
         "peers.count=2",
         "--set",
         "workload.lookup_rate_per_peer_per_s=1",
-        "--no-plots",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ];
+    let (out, o) = run_cli("figures-hops", ONLY, &sets);
+    succeeded(&o);
     let mut r = csv::Reader::from_path(out.join("lookups.csv")).unwrap();
     let mut hops: Vec<f64> = r
         .records()
@@ -66,8 +86,7 @@ fn hop_percentiles_equal_the_lookups_csv() {
         .collect();
     hops.sort_by(f64::total_cmp);
     assert!(hops.contains(&0.0) && hops.contains(&1.0), "{hops:?}");
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let v = read_json(&out.join("summary.json"));
     for (key, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
         assert_eq!(
             v["hops"][key].as_f64(),
@@ -118,23 +137,12 @@ call_start_s = 30
 
 #[test]
 fn clients_are_not_counted_as_peers() {
-    let d = scratch("figures-clients");
-    let scn = d.join("c.toml");
-    std::fs::write(&scn, SIP_WITH_CLIENTS).unwrap();
-    let out = d.join("out");
-    let o = bin(&[
-        "run",
-        scn.to_str().unwrap(),
-        "--no-plots",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (out, o) = run_cli("figures-clients", SIP_WITH_CLIENTS, &[]);
+    succeeded(&o);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("12 peers and 8 clients"), "{text}");
     assert!(text.contains("12 of 12 joined (12 live)"), "{text}");
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let v = read_json(&out.join("summary.json"));
     assert_eq!(
         (v["peers"].as_u64(), v["clients"].as_u64()),
         (Some(12), Some(8))
@@ -184,16 +192,8 @@ fn a_ring_that_never_formed_says_so() {
         assert_eq!(v["ring"][k], Value::Null, "ring.{k}");
     }
     assert_eq!(v["final"]["joined_peers"], 1);
-    let d = scratch("figures-loss");
-    let scn = d.join("lossy.toml");
-    std::fs::write(&scn, ONLY).unwrap();
-    let mut args = vec!["run", scn.to_str().unwrap(), "--no-plots"];
-    for s in &sets {
-        args.extend(["--set", s]);
-    }
-    let out = d.join("out");
-    args.extend(["--out", out.to_str().unwrap()]);
-    let o = bin(&args);
+    let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", s]).collect();
+    let (_, o) = run_cli("figures-loss", ONLY, &args);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         text.contains("1 of 50 joined") && text.contains("never formed"),
@@ -203,31 +203,18 @@ fn a_ring_that_never_formed_says_so() {
 
 #[test]
 fn a_bound_on_an_undefined_figure_says_so() {
-    let d = scratch("figures-expect");
-    let scn = d.join("x.toml");
-    std::fs::write(
-        &scn,
-        format!("{ONLY}[peers]\ncount = 3\n[expect]\n\"calls.success_rate\" = {{ min = 0.5 }}\n"),
-    )
-    .unwrap();
-    let out = d.join("out");
-    let o = bin(&[
-        "run",
-        scn.to_str().unwrap(),
-        "--no-plots",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let text =
+        format!("{ONLY}[peers]\ncount = 3\n[expect]\n\"calls.success_rate\" = {{ min = 0.5 }}\n");
+    let (out, o) = run_cli("figures-expect", &text, &[]);
     assert_eq!(o.status.code(), Some(3));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("calls.success_rate = undefined"), "{err}");
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(out.join("expect.json")).unwrap()).unwrap();
+    let v = read_json(&out.join("expect.json"));
     assert_eq!(v["bounds"][0]["undefined"], true);
     assert_eq!(v["bounds"][0]["pass"], false);
 }
 
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
+fn git(dir: &Path, args: &[&str]) -> String {
     let o = Command::new("git")
         .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
         .args(args)
@@ -266,8 +253,7 @@ fn the_recorded_revision_is_the_simulators_own() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(d.join("out/summary.json")).unwrap()).unwrap();
+    let v = read_json(&d.join("out/summary.json"));
     assert_ne!(v["git_rev"].as_str(), Some(theirs.as_str()));
     if own.is_empty() {
         // Built outside a checkout: unknown, never somebody else's.
@@ -298,7 +284,7 @@ fn sweeps_leave_undefined_figures_out_and_keep_intervals_in_range() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    succeeded(&o);
     let mut r = csv::Reader::from_path(out.join("aggregate.csv")).unwrap();
     let h = r.headers().unwrap().clone();
     let col = |name: &str| h.iter().position(|c| c == name).unwrap();

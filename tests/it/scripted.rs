@@ -161,6 +161,45 @@ fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
     node.handle_datagram(Time(2), p.addr, &f);
 }
 
+/// A SIP registration value under `node`'s dictionary key, signed by `user` on `node`
+/// (USER-NODE-MATCH), stored at `storage_time`.
+fn registration_value(
+    resource: &reload_sim::proto::id::ResourceId,
+    node: NodeId,
+    user: &str,
+    storage_time: u64,
+    lifetime: u32,
+) -> reload_sim::proto::wire::storage::StoredData {
+    use reload_sim::proto::identity::Signer;
+    use reload_sim::proto::wire::storage::{
+        DataValue, KindId, StoredData, StoredDataValue, data_signature_input,
+    };
+    let signer = SimCrypto {
+        signer: SignerInfo::new(node, user),
+    };
+    let value = StoredDataValue::Dictionary {
+        key: node.octets().to_vec(),
+        value: DataValue {
+            exists: true,
+            value: b"route".to_vec(),
+        },
+    };
+    let input = data_signature_input(
+        resource,
+        KindId::SIP_REGISTRATION,
+        storage_time,
+        &value,
+        &signer.identity(),
+    )
+    .unwrap();
+    StoredData {
+        storage_time,
+        lifetime,
+        value,
+        signature: signer.sign(&input),
+    }
+}
+
 #[test]
 fn answers_an_update_with_exact_bytes() {
     let cfg = config();
@@ -629,42 +668,15 @@ fn garbage_is_counted_and_dropped_never_fatal() {
 #[test]
 fn a_duplicate_store_gets_the_same_answer_from_the_cache() {
     use reload_sim::proto::id::ResourceId;
-    use reload_sim::proto::identity::Signer;
-    use reload_sim::proto::wire::storage::{
-        DataValue, KindId, StoreKindData, StoreReq, StoredData, StoredDataValue,
-        data_signature_input,
-    };
+    use reload_sim::proto::wire::storage::{KindId, StoreKindData, StoreReq};
     let cfg = config();
     let mut node = first_node(&cfg, 1u128 << 100);
     let mut p = Peer::new(9u128 << 124, 2);
     link_peer(&mut node, &cfg, &mut p, 0x100);
     let _ = sent(&mut node);
     let user = "scripted@scripted.example.org";
-    let signer = SimCrypto {
-        signer: SignerInfo::new(p.id, user),
-    };
     let resource = ResourceId::hash(user.as_bytes());
-    let value = StoredDataValue::Dictionary {
-        key: p.id.octets().to_vec(),
-        value: DataValue {
-            exists: true,
-            value: b"route".to_vec(),
-        },
-    };
-    let input = data_signature_input(
-        &resource,
-        KindId::SIP_REGISTRATION,
-        77,
-        &value,
-        &signer.identity(),
-    )
-    .unwrap();
-    let sd = StoredData {
-        storage_time: 77,
-        lifetime: 60,
-        value,
-        signature: signer.sign(&input),
-    };
+    let sd = registration_value(&resource, p.id, user, 77, 60);
     let req = StoreReq {
         resource,
         replica_number: 0,
@@ -715,11 +727,7 @@ fn a_duplicate_store_gets_the_same_answer_from_the_cache() {
 #[test]
 fn a_copy_for_another_owner_is_passed_on_to_it() {
     use reload_sim::proto::id::ResourceId;
-    use reload_sim::proto::identity::Signer;
-    use reload_sim::proto::wire::storage::{
-        DataValue, KindId, StoreKindData, StoreReq, StoredData, StoredDataValue,
-        data_signature_input,
-    };
+    use reload_sim::proto::wire::storage::{KindId, StoreKindData, StoreReq};
     let cfg = config();
     let user = "late@scripted.example.org";
     let resource = ResourceId::hash(user.as_bytes());
@@ -734,36 +742,13 @@ fn a_copy_for_another_owner_is_passed_on_to_it() {
     link_peer(&mut node, &cfg, &mut sender, 0x300);
     assert_eq!(node.predecessors().first(), Some(&owner.id));
     let _ = sent(&mut node);
-    let signer = SimCrypto {
-        signer: SignerInfo::new(far.id, user),
-    };
-    let value = StoredDataValue::Dictionary {
-        key: far.id.octets().to_vec(),
-        value: DataValue {
-            exists: true,
-            value: b"route".to_vec(),
-        },
-    };
-    let input = data_signature_input(
-        &resource,
-        KindId::SIP_REGISTRATION,
-        77,
-        &value,
-        &signer.identity(),
-    )
-    .unwrap();
     let req = StoreReq {
         resource,
         replica_number: 1,
         kind_data: vec![StoreKindData {
             kind: KindId::SIP_REGISTRATION,
             generation_counter: 1,
-            values: vec![StoredData {
-                storage_time: 77,
-                lifetime: 600,
-                value,
-                signature: signer.sign(&input),
-            }],
+            values: vec![registration_value(&resource, far.id, user, 77, 600)],
         }],
     };
     let (f, _) = sender.frame(
