@@ -14,6 +14,7 @@ mod client;
 mod join;
 mod local;
 mod maintain;
+mod options;
 mod receive;
 mod send;
 mod sip;

@@ -146,6 +146,9 @@ impl Node {
             self.stats.unknown_link += 1;
             return;
         };
+        if self.refuses_forwarding_options(now, li, view) {
+            return;
+        }
         if view.ttl == 0 {
             self.stats.ttl_exceeded += 1;
             self.answer_ttl_exceeded(now, li, view);
@@ -253,6 +256,9 @@ impl Node {
                 }
                 Some(_) => {}
             }
+        }
+        if self.refuses_contents(now, li, &msg, signer) {
+            return;
         }
         self.stats.delivered += 1;
         let code = msg.contents.body.code();

@@ -9,6 +9,7 @@ use crate::proto::event::{CallError, Event, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
 use crate::proto::identity::{SimCrypto, encode_signed};
 use crate::proto::transaction::{Pending, Purpose};
+use crate::proto::wire::header::ForwardingOption;
 use crate::proto::wire::{Body, Destination, ForwardingHeader, Message, MessageContents};
 use crate::time::Time;
 
@@ -32,6 +33,26 @@ impl Node {
         body: Body,
     ) -> Option<Vec<u8>> {
         self.build_as(&self.crypto, txid, destinations, body)
+    }
+
+    /// [`Node::build`] for a response, carrying `options` (the request's RESPONSE_COPY
+    /// options, flags cleared: §6.3.2.3).
+    pub(super) fn build_response(
+        &self,
+        txid: TransactionId,
+        destinations: Vec<Destination>,
+        options: Vec<ForwardingOption>,
+        body: Body,
+    ) -> Option<Vec<u8>> {
+        let mut header = ForwardingHeader::new(
+            self.config.overlay,
+            self.config.configuration_sequence,
+            txid,
+            destinations,
+        );
+        header.ttl = self.config.initial_ttl;
+        header.options = options;
+        encode_signed(&self.crypto, &header, &MessageContents::new(body)).ok()
     }
 
     /// [`Node::build`] signed by `signer`: one of this node's certificates.
@@ -232,7 +253,8 @@ impl Node {
         dest.push(Destination::Node(prev));
         dest.extend(request.header.via_list.iter().rev().cloned());
         let txid = request.header.transaction_id;
-        let Some(message) = self.build(txid, dest, body) else {
+        let copied = super::options::response_copies(&request.header.options);
+        let Some(message) = self.build_response(txid, dest, copied, body) else {
             return;
         };
         // Answers to idempotent requests are regenerated for duplicates (semantically

