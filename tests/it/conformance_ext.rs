@@ -315,3 +315,228 @@ fn answer_with_a_critical_extension_is_dropped() {
     assert_eq!(node.pending_requests(), pending);
     assert!(node.poll_event().is_none());
 }
+
+#[path = "../../fuzz/node_driver.rs"]
+mod node_driver;
+
+/// One input to the node in [`a_joined_node_survives_random_and_mutated_frames`].
+#[derive(Clone, Debug)]
+enum Input {
+    /// A datagram, as is.
+    Datagram(u8, Vec<u8>),
+    /// Any bytes as the message of a well-formed data frame from a linked peer.
+    Framed(u8, Vec<u8>),
+    /// A valid message with some bytes flipped and maybe cut short.
+    Mutated(u8, usize, Vec<(u16, u8)>, Option<u16>),
+    /// Time moves on (ms), due timers run.
+    Advance(u32),
+}
+
+fn input() -> impl proptest::strategy::Strategy<Value = Input> {
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    prop_oneof![
+        1 => (any::<u8>(), vec(any::<u8>(), 0..200)).prop_map(|(f, b)| Input::Datagram(f, b)),
+        1 => (any::<u8>(), vec(any::<u8>(), 0..200)).prop_map(|(f, b)| Input::Framed(f, b)),
+        4 => (
+            any::<u8>(),
+            any::<usize>(),
+            vec((any::<u16>(), 1..=255u8), 1..6),
+            proptest::option::of(0..600u16),
+        )
+            .prop_map(|(f, t, e, c)| Input::Mutated(f, t, e, c)),
+        1 => (0..20_000u32).prop_map(Input::Advance),
+    ]
+}
+
+/// No input makes a joined node panic, leave, or send a datagram that is not a frame:
+/// random bytes from linked, unknown and its own addresses, random messages in valid
+/// frames, single-byte mutations and truncations of valid messages (Ping, forwarded Ping,
+/// Update, PingAns, options and extensions), and timeouts. 1,000 cases of up to 12 inputs;
+/// the `node_inputs` fuzz target runs the same driver without bounds.
+#[test]
+fn a_joined_node_survives_random_and_mutated_frames() {
+    use proptest::collection::vec;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let config = Config {
+        cases: 1000,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let mut runner = TestRunner::new_with_rng(config, rng);
+    runner
+        .run(&vec(input(), 1..12), |inputs| {
+            let mut h = node_driver::Harness::new();
+            for i in inputs {
+                match i {
+                    Input::Datagram(f, b) => h.datagram(f, &b),
+                    Input::Framed(f, b) => h.framed(f, &b),
+                    Input::Mutated(f, t, e, c) => h.mutated(f, t, &e, c),
+                    Input::Advance(ms) => h.advance(ms),
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    // The driver's byte interpreter (the fuzz target's entry point) on a fixed input:
+    // a datagram, a framed message, a mutation and a timeout.
+    let mut h = node_driver::Harness::new();
+    assert!(h.template_count() >= 6);
+    h.run_bytes(&[
+        0, 2, 0, 3, 1, 2, 3, 1, 0, 0, 2, 0xff, 0xff, 2, 0, 1, 0, 0x80, 3, 0, 0x9c, 3,
+    ]);
+    assert!(h.node().stats().malformed > 0, "{:?}", h.node().stats());
+}
+
+/// `msg` cut into fragments at `cuts` (offsets into the data after the header), each with
+/// a full copy of the header, `length` and `fragment` set (§6.7).
+fn fragments(msg: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let view = reload_sim::proto::wire::HeaderView::parse(msg).unwrap();
+    let (header, data) = msg.split_at(view.header_len());
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(data.len());
+    bounds
+        .windows(2)
+        .map(|w| {
+            let last = w[1] == data.len();
+            let mut f = header.to_vec();
+            let word = 0x8000_0000u32 | if last { 0x4000_0000 } else { 0 } | w[0] as u32;
+            f[12..16].copy_from_slice(&word.to_be_bytes());
+            f[16..20].copy_from_slice(&((header.len() + w[1] - w[0]) as u32).to_be_bytes());
+            f.extend_from_slice(&data[w[0]..w[1]]);
+            f
+        })
+        .collect()
+}
+
+/// `message` in the next data frame of `p`.
+fn frame_raw(p: &mut Peer, message: &[u8]) -> Vec<u8> {
+    let mut f = Vec::new();
+    Frame::Data {
+        sequence: p.seq,
+        message,
+    }
+    .encode(&mut f)
+    .unwrap();
+    p.seq += 1;
+    f
+}
+
+fn padded_ping(cfg: &OverlayConfig, p: &mut Peer, txid: u64, padding: usize) -> Vec<u8> {
+    let h = header(cfg, txid, vec![], vec![Destination::Node(NodeId(ME))]);
+    let c = MessageContents::new(Body::PingReq(PingReq {
+        padding: vec![0x5a; padding],
+    }));
+    frame_with(p, &h, &c).1
+}
+
+fn linked_node() -> (std::sync::Arc<OverlayConfig>, Node, Peer) {
+    let cfg = config();
+    let mut node = first_node(&cfg, ME);
+    let mut p = Peer::new(9u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent(&mut node);
+    (cfg, node, p)
+}
+
+/// §6.7: "Upon receipt of a fragmented message by the intended peer, the peer holds the
+/// fragments in a holding buffer until the entire message has been received. The message
+/// is then reassembled into a single message and processed." Out of order, with a
+/// duplicate, it is answered once, when the last missing fragment arrives.
+#[test]
+fn fragments_out_of_order_and_duplicated_are_reassembled() {
+    let (cfg, mut node, mut p) = linked_node();
+    let msg = padded_ping(&cfg, &mut p, 0x800, 900);
+    let parts = fragments(&msg, &[400, 800]);
+    for i in [2, 0, 0] {
+        let f = frame_raw(&mut p, &parts[i]);
+        node.handle_datagram(Time(5), p.addr, &f);
+        assert_eq!(sent(&mut node), vec![], "fragment {i} alone");
+    }
+    let f = frame_raw(&mut p, &parts[1]);
+    node.handle_datagram(Time(6), p.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(out.len(), 1);
+    let ans = decode(&out[0].1);
+    assert!(matches!(ans.contents.body, Body::PingAns(_)), "{ans:?}");
+    let expected = node_response(
+        &cfg,
+        0x800,
+        vec![Destination::Node(p.id)],
+        vec![],
+        ans.contents.body.clone(),
+    );
+    assert_eq!(out[0], (p.addr, expected));
+    // A late duplicate starts nothing new: it waits alone and is never answered.
+    let f = frame_raw(&mut p, &parts[1]);
+    node.handle_datagram(Time(7), p.addr, &f);
+    assert_eq!(sent(&mut node), vec![]);
+}
+
+/// A message whose reassembled size exceeds max-message-size (5000) is refused with
+/// Error_Message_Too_Large (§6.6, §6.3.3.1), though each fragment is small enough.
+#[test]
+fn a_reassembled_message_over_max_message_size_gets_error_message_too_large() {
+    let (cfg, mut node, mut p) = linked_node();
+    let msg = padded_ping(&cfg, &mut p, 0x900, 6000);
+    let parts = fragments(&msg, &[3000]);
+    let f = frame_raw(&mut p, &parts[0]);
+    node.handle_datagram(Time(5), p.addr, &f);
+    assert_eq!(sent(&mut node), vec![]);
+    let f = frame_raw(&mut p, &parts[1]);
+    node.handle_datagram(Time(6), p.addr, &f);
+    let expected = node_response(
+        &cfg,
+        0x900,
+        vec![Destination::Node(p.id)],
+        vec![],
+        Body::Error(ErrorResponse::new(
+            error_code::MESSAGE_TOO_LARGE,
+            "reassembled message exceeds max-message-size 5000",
+        )),
+    );
+    assert_eq!(sent(&mut node), vec![(p.addr, expected)]);
+}
+
+/// Incomplete messages are dropped 15 s after their first fragment (§6.7), and one sender
+/// may hold at most 2 × max-message-size bytes: a fragment beyond that drops its message,
+/// the messages already held still complete.
+#[test]
+fn fragments_time_out_and_buffers_are_bounded_per_sender() {
+    let (cfg, mut node, mut p) = linked_node();
+    let msg = padded_ping(&cfg, &mut p, 0xa00, 900);
+    let parts = fragments(&msg, &[400, 800]);
+    for i in [0, 1] {
+        let f = frame_raw(&mut p, &parts[i]);
+        node.handle_datagram(Time(5), p.addr, &f);
+    }
+    let late = Time(5) + reload_sim::time::Duration::from_secs(15);
+    let f = frame_raw(&mut p, &parts[2]);
+    node.handle_datagram(late, p.addr, &f);
+    assert_eq!(sent(&mut node), vec![], "the first two fragments expired");
+
+    // Four messages of about 4,300 bytes, first fragments of about 2,460 bytes each.
+    let msgs: Vec<Vec<u8>> = (0..4)
+        .map(|i| padded_ping(&cfg, &mut p, 0xb00 + i, 4000))
+        .collect();
+    let parts: Vec<Vec<Vec<u8>>> = msgs.iter().map(|m| fragments(m, &[2400])).collect();
+    let dropped = node.stats().dropped;
+    for m in &parts {
+        let f = frame_raw(&mut p, &m[0]);
+        node.handle_datagram(late, p.addr, &f);
+    }
+    // With the expired message's last fragment (about 410 bytes), three fit in 10,000
+    // bytes, and each one's second fragment (about 1,950) too; the fourth does not.
+    assert_eq!(node.stats().dropped, dropped + 1);
+    for m in &parts {
+        let f = frame_raw(&mut p, &m[1]);
+        node.handle_datagram(late, p.addr, &f);
+    }
+    let answered: Vec<u64> = sent(&mut node)
+        .iter()
+        .map(|(_, m)| decode(m).header.transaction_id.0)
+        .collect();
+    assert_eq!(answered, vec![0xb00, 0xb01, 0xb02], "{:?}", node.stats());
+}

@@ -15,6 +15,7 @@ mod join;
 mod local;
 mod maintain;
 mod options;
+mod reassembly;
 mod receive;
 mod send;
 mod sip;
@@ -87,6 +88,8 @@ pub struct Node {
     links: LinkTable,
     txns: Transactions,
     answers: AnswerCache,
+    /// Fragments of messages addressed to this node (§6.7).
+    reassembly: reassembly::Reassembly,
     neighbors: NeighborTable,
     fingers: FingerTable,
     join: Option<JoinProgress>,
@@ -135,6 +138,7 @@ impl Node {
             links: LinkTable::default(),
             txns: Transactions::default(),
             answers: AnswerCache::default(),
+            reassembly: reassembly::Reassembly::default(),
             neighbors: NeighborTable::default(),
             fingers,
             join: None,

@@ -211,7 +211,10 @@ impl Node {
     }
 
     /// Decodes, verifies and dispatches a message addressed to this node.
-    fn deliver(&mut self, now: Time, li: usize, bytes: &[u8], header_len: usize) {
+    pub(super) fn deliver(&mut self, now: Time, li: usize, bytes: &[u8], header_len: usize) {
+        if self.takes_fragment(now, li, bytes) {
+            return;
+        }
         let msg = match Message::decode_with(bytes, &self.config.kinds) {
             Ok(m) => m,
             Err(_) => {
