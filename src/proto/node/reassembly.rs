@@ -294,3 +294,114 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::id::{NodeId, TransactionId};
+    use crate::proto::wire::ForwardingHeader;
+    use crate::proto::wire::header::FRAGMENT_FLAG;
+
+    const MAX: usize = 5000;
+
+    /// A fragment of transaction `txid`: `len` bytes of `fill` at `offset`.
+    fn fragment(txid: u64, offset: usize, len: usize, last: bool, fill: u8) -> Vec<u8> {
+        let mut h = ForwardingHeader::new(
+            1,
+            0,
+            TransactionId(txid),
+            vec![Destination::Node(NodeId(5))],
+        );
+        h.fragment = FRAGMENT_FLAG | if last { LAST_FRAGMENT_FLAG } else { 0 } | offset as u32;
+        let mut out = Vec::new();
+        h.encode_with_body_len(len, &mut out).unwrap();
+        out.resize(out.len() + len, fill);
+        out
+    }
+
+    fn add(r: &mut Reassembly, from: u8, bytes: &[u8]) -> Outcome {
+        let addr = Addr::from(([10, 0, 0, from], 6084));
+        r.add(Time(1), addr, &HeaderView::parse(bytes).unwrap(), MAX)
+    }
+
+    #[test]
+    fn pieces_reassemble_in_any_order_into_one_unfragmented_message() {
+        let mut r = Reassembly::default();
+        assert!(matches!(
+            add(&mut r, 1, &fragment(7, 300, 10, true, 2)),
+            Outcome::Pending
+        ));
+        let Outcome::Whole(whole) = add(&mut r, 1, &fragment(7, 0, 300, false, 1)) else {
+            panic!("not whole");
+        };
+        let v = HeaderView::parse(&whole).unwrap();
+        assert_eq!(v.fragment, UNFRAGMENTED);
+        let mut data = vec![1; 300];
+        data.extend([2; 10]);
+        assert_eq!(v.payload(), &data[..]);
+        assert_eq!((r.held, r.partials.len()), (0, 0));
+    }
+
+    #[test]
+    fn short_non_last_fragments_and_inconsistent_ends_are_malformed() {
+        let mut r = Reassembly::default();
+        let short = fragment(7, 0, MIN_FRAGMENT_BODY - 1, false, 0);
+        assert!(matches!(add(&mut r, 1, &short), Outcome::Malformed));
+        assert!(matches!(
+            add(&mut r, 1, &fragment(8, 300, 10, true, 0)),
+            Outcome::Pending
+        ));
+        // A second "last" fragment with another end.
+        assert!(matches!(
+            add(&mut r, 1, &fragment(8, 300, 20, true, 0)),
+            Outcome::Malformed
+        ));
+        assert_eq!((r.held, r.partials.len()), (0, 0));
+    }
+
+    /// The node-wide bound: 16 × max_message_size over all senders.
+    #[test]
+    fn the_node_wide_bound_drops_the_message_that_would_exceed_it() {
+        let mut r = Reassembly::default();
+        let chunk = 4000;
+        let per_node = PER_NODE_MESSAGES * MAX;
+        let mut held = 0;
+        let mut i = 0u8;
+        loop {
+            let f = fragment(u64::from(i), 0, chunk, false, 0);
+            if held + f.len() > per_node {
+                assert!(matches!(add(&mut r, i, &f), Outcome::Dropped));
+                break;
+            }
+            assert!(matches!(add(&mut r, i, &f), Outcome::Pending));
+            held += f.len();
+            i += 1;
+        }
+        assert_eq!(r.held, held);
+        assert_eq!(r.partials.len(), usize::from(i));
+    }
+
+    #[test]
+    fn incomplete_messages_expire_after_the_timeout() {
+        let mut r = Reassembly::default();
+        let a = Addr::from(([10, 0, 0, 1], 6084));
+        let f = fragment(7, 0, 300, false, 0);
+        r.add(Time(1), a, &HeaderView::parse(&f).unwrap(), MAX);
+        let last = fragment(7, 300, 10, true, 0);
+        let just_before = Time(REASSEMBLY_TIMEOUT.as_nanos()); // 1 ns before expiry
+        let g = fragment(9, 0, 300, false, 0);
+        r.add(just_before, a, &HeaderView::parse(&g).unwrap(), MAX);
+        assert_eq!(r.partials.len(), 2);
+        let out = r.add(
+            Time(1) + REASSEMBLY_TIMEOUT,
+            a,
+            &HeaderView::parse(&last).unwrap(),
+            MAX,
+        );
+        assert!(matches!(out, Outcome::Pending));
+        // Transaction 7 started over with its last fragment alone; 9 is still held.
+        assert_eq!(r.partials.len(), 2);
+        assert_eq!(r.partials[&(a, 7)].chunks.len(), 1);
+        assert_eq!(r.held, g.len() + 10);
+    }
+}
