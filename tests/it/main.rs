@@ -3,6 +3,7 @@
 mod calls;
 mod cli;
 mod clients;
+mod conformance_chord;
 mod codec_props;
 mod common;
 mod engine;

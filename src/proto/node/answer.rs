@@ -115,10 +115,14 @@ impl Node {
                         .and_then(|l| self.links.get(l).peer)
                         .unwrap_or(self.id),
                 };
+                // §10.8: with send_update the Update (type full, reload-spec.md §15
+                // item 17) follows the RouteQueryAns, it does not precede it.
+                let ans = Body::RouteQueryAns(ChordRouteQueryAns { next_peer: next });
+                self.send_answer(now, li, &msg, signer, ans);
                 if q.send_update {
                     self.send_update_full(now, signer);
                 }
-                Body::RouteQueryAns(ChordRouteQueryAns { next_peer: next })
+                return;
             }
             Body::AppAttachReq(a) => self.answer_app_attach(a),
             Body::ProbeReq(p) => Body::ProbeAns(ProbeAns {
@@ -195,9 +199,12 @@ impl Node {
                 }
             }
             None => {
+                // §6.5.1.2 "overloaded … MAY generate an error": Error_In_Progress is
+                // reserved for an Attach already in progress (§6.3.3.1) and the RFC names
+                // no overload code, so a full table refuses with Error_Forbidden.
                 if !self.make_room() {
                     return Err(ErrorResponse::new(
-                        error_code::IN_PROGRESS,
+                        error_code::FORBIDDEN,
                         "connection table full",
                     ));
                 }
