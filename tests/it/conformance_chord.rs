@@ -91,3 +91,48 @@ fn a_full_connection_table_refuses_an_attach_with_forbidden() {
     assert_eq!(e.code, error_code::FORBIDDEN);
     assert_eq!(node.connection_count(), 2);
 }
+
+/// §10.6: an Attach to a new neighbour is source-routed through the peer from which its
+/// Node-ID was learned. A Leave names the leaver's successors (or predecessors) in ring
+/// order; the leaver itself is gone, so the Attach goes through the entry of that list next
+/// to the new peer (its neighbour, hence linked to it), not through an unrelated first
+/// Routing Table entry.
+#[test]
+fn an_attach_learned_from_a_leave_is_source_routed_through_the_leave_list() {
+    use reload_sim::proto::wire::chord::ChordLeaveData;
+    use reload_sim::proto::wire::topology::LeaveReq;
+    let cfg = config();
+    let me = 8u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut pred = Peer::new(7u128 << 124, 2);
+    let mut leaver = Peer::new(9u128 << 124, 3);
+    let mut next = Peer::new(10u128 << 124, 4);
+    let new = NodeId(11u128 << 124);
+    link_peer(&mut node, &cfg, &mut pred, 0x100);
+    link_peer(&mut node, &cfg, &mut leaver, 0x200);
+    link_peer(&mut node, &cfg, &mut next, 0x300);
+    assert_eq!(node.predecessors().first(), Some(&pred.id));
+    let _ = sent(&mut node);
+    let leave = LeaveReq {
+        leaving_peer_id: leaver.id,
+        chord: Some(ChordLeaveData::FromSuccessor(vec![next.id, new])),
+    };
+    let (f, _) = leaver.frame(
+        &cfg,
+        0x600,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::LeaveReq(leave),
+    );
+    node.handle_datagram(Time(6), leaver.addr, &f);
+    let attaches: Vec<_> = sent(&mut node)
+        .into_iter()
+        .filter(|(_, m)| matches!(decode(m).contents.body, Body::AttachReq(_)))
+        .collect();
+    assert_eq!(attaches.len(), 1, "one Attach, to the new successor");
+    assert_eq!(attaches[0].0, next.addr);
+    assert_eq!(
+        decode(&attaches[0].1).header.destination_list,
+        vec![Destination::Node(next.id), Destination::Node(new)]
+    );
+}

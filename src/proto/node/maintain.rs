@@ -277,8 +277,7 @@ impl Node {
             None => Vec::new(),
         };
         if self.state == NodeState::Joined {
-            let via = self.route_candidates().first().copied();
-            for id in ids {
+            for (i, &id) in ids.iter().enumerate() {
                 if id != self.id
                     && self.links.by_peer(id).is_none()
                     && self.neighbors.would_accept(
@@ -288,10 +287,25 @@ impl Node {
                         self.config.successors,
                     )
                 {
+                    let via = self.leave_list_via(&ids, i);
                     self.attach(now, id, via, false);
                 }
             }
         }
+    }
+
+    /// The peer to source-route an Attach to `ids[i]` through (§10.6: "through the peer
+    /// from which it learned the new peer's Node-ID"). That peer, the leaver, is going
+    /// away, so the Attach goes through the linked entry of the Leave's list nearest to
+    /// `ids[i]`: the list is the leaver's successors (or predecessors) in ring order, so
+    /// that entry is a neighbour of the new peer and keeps a link to it (§10.7). Nearer
+    /// the leaver first on a tie. `None` (conventional routing) if no entry is linked.
+    fn leave_list_via(&self, ids: &[NodeId], i: usize) -> Option<NodeId> {
+        (1..ids.len())
+            .flat_map(|d| [i.checked_sub(d), i.checked_add(d)])
+            .flatten()
+            .filter_map(|j| ids.get(j).copied())
+            .find(|&v| v != self.id && self.links.by_peer(v).is_some())
     }
 
     /// Estimated overlay size from the spacing of our successors.
