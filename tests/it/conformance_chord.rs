@@ -136,3 +136,170 @@ fn an_attach_learned_from_a_leave_is_source_routed_through_the_leave_list() {
         vec![Destination::Node(next.id), Destination::Node(new)]
     );
 }
+
+/// Brings up a link from a scripted node that never says it is a peer (a client, §6.4.1):
+/// handshake only, no Update.
+fn link_client(node: &mut reload_sim::proto::node::Node, cfg: &OverlayConfig, c: &mut Peer) {
+    use reload_sim::proto::wire::topology::PingReq;
+    let (f, _) = c.frame(
+        cfg,
+        0x900,
+        vec![],
+        vec![Destination::Node(NodeId::WILDCARD)],
+        Body::PingReq(PingReq::default()),
+    );
+    node.handle_datagram(Time(3), c.addr, &f);
+    let out = sent(node);
+    assert!(
+        out.iter()
+            .any(|(a, m)| *a == c.addr && matches!(decode(m).contents.body, Body::PingAns(_))),
+        "{:?}",
+        out.iter().map(|(a, m)| (a, decode(m).contents.body)).collect::<Vec<_>>()
+    );
+}
+
+/// The Updates among `out` and where they went.
+fn updates(out: &[(std::net::SocketAddr, Vec<u8>)]) -> Vec<std::net::SocketAddr> {
+    out.iter()
+        .filter(|(_, m)| matches!(decode(m).contents.body, Body::UpdateReq(_)))
+        .map(|(a, _)| *a)
+        .collect()
+}
+
+/// §10.7.3 "When a peer discovers that its range of responsible IDs has changed, it MUST
+/// send an Update to all entries in its Connection Table" (and §10.7.1, §6.4.1: clients
+/// included). A neighbour change that leaves the range alone stays among the neighbours.
+#[test]
+fn a_range_change_updates_the_whole_connection_table() {
+    let cfg = config();
+    let me = 8u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    let mut client = Peer::new(5u128 << 124, 3);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    link_client(&mut node, &cfg, &mut client);
+    let _ = sent(&mut node);
+
+    // A nearer predecessor: our range shrinks to (6 << 124, me].
+    let mut p2 = Peer::new(6u128 << 124, 4);
+    link_peer(&mut node, &cfg, &mut p2, 0x200);
+    assert_eq!(node.predecessors().first(), Some(&p2.id));
+    let to = updates(&sent(&mut node));
+    assert!(to.contains(&p1.addr) && to.contains(&p2.addr), "{to:?}");
+    assert!(to.contains(&client.addr), "the client hears of the range change");
+
+    // A new successor only: the first predecessor stays, the client hears nothing.
+    let mut p3 = Peer::new(12u128 << 124, 5);
+    link_peer(&mut node, &cfg, &mut p3, 0x300);
+    assert_eq!(node.predecessors().first(), Some(&p2.id));
+    let to = updates(&sent(&mut node));
+    assert!(to.contains(&p3.addr), "{to:?}");
+    assert!(!to.contains(&client.addr), "{to:?}");
+}
+
+/// A client whose peer's Update shows the client's Node-ID outside the peer's range
+/// attaches to the new responsible peer at once, not at its next periodic check.
+#[test]
+fn a_client_follows_an_update_showing_its_peer_no_longer_responsible() {
+    use reload_sim::proto::event::NodeState;
+    use reload_sim::proto::node::{Identity, Node};
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    use reload_sim::proto::wire::topology::PingAns;
+    let cfg = config();
+    let me = 5u128 << 124;
+    let mut node = Node::new(
+        cfg.clone(),
+        Identity::new(NodeId(me), "client@scripted.example.org"),
+        addr(1),
+        Time::ZERO,
+        3,
+    );
+    let mut peer = Peer::new(8u128 << 124, 2);
+    node.connect_client(Time(1), &[peer.addr]).unwrap();
+    let hs = decode(&sent(&mut node)[0].1);
+    let (f, _) = peer.frame(
+        &cfg,
+        hs.header.transaction_id.0,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::PingAns(PingAns {
+            response_id: 1,
+            time: 0,
+        }),
+    );
+    node.handle_datagram(Time(2), peer.addr, &f);
+    let attach = decode(&sent(&mut node)[0].1);
+    assert!(matches!(attach.contents.body, Body::AttachReq(_)));
+    let (f, _) = peer.frame(
+        &cfg,
+        attach.header.transaction_id.0,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        attach_body(peer.addr, "active", false),
+    );
+    node.handle_datagram(Time(3), peer.addr, &f);
+    let _ = sent(&mut node);
+    assert_eq!(node.state(), NodeState::Client);
+    assert_eq!(node.client_peer(), Some(peer.id));
+
+    // The peer's range shrank to (6 << 124, 8 << 124]: our id 5 << 124 went elsewhere.
+    let up = ChordUpdate {
+        uptime: 9,
+        kind: ChordUpdateKind::Neighbors {
+            predecessors: vec![NodeId(6u128 << 124)],
+            successors: vec![],
+        },
+    };
+    let (f, _) = peer.frame(
+        &cfg,
+        0x700,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::UpdateReq(up),
+    );
+    node.handle_datagram(Time(4), peer.addr, &f);
+    let msgs: Vec<_> = sent(&mut node).iter().map(|(_, m)| decode(m)).collect();
+    assert!(matches!(msgs[0].contents.body, Body::UpdateAns));
+    let again = msgs
+        .iter()
+        .find(|m| matches!(m.contents.body, Body::AttachReq(_)))
+        .expect("an Attach to the new responsible peer");
+    assert_eq!(
+        again.header.destination_list,
+        vec![Destination::Resource(NodeId(me).to_resource_id())]
+    );
+}
+
+/// With the default `chord_update_interval` (600 s), a client moves to a peer that joined
+/// between it and its old peer within seconds: the old peer's range changed and it Updated
+/// its whole Connection Table (§10.7.3).
+#[test]
+fn a_client_moves_within_seconds_of_a_join_taking_its_id() {
+    use crate::harness::{Net, addr as net_addr};
+    use reload_sim::proto::event::NodeState;
+    use reload_sim::time::Duration;
+    let mut net = Net::ring(
+        8,
+        Duration::from_millis(300),
+        OverlayConfig::new("test.example.org"),
+    );
+    net.run_for(Duration::from_secs(20));
+    let ids = net.ring_ids();
+    let (lo, hi) = (ids[2], ids[3]);
+    let x = NodeId(lo.0 + lo.distance_to(hi) / 4);
+    let c = net.add_with_id(x);
+    let now = net.now;
+    net.node_mut(c).connect_client(now, &[net_addr(0)]).unwrap();
+    net.service(c);
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(net.node(c).state(), NodeState::Client);
+    assert_eq!(net.node(c).client_peer(), Some(hi));
+
+    let p = net.add_with_id(NodeId(x.0 + x.distance_to(hi) / 2));
+    let now = net.now;
+    net.node_mut(p).join(now, &[net_addr(0)]).unwrap();
+    net.service(p);
+    net.run_for(Duration::from_secs(10));
+    assert_eq!(net.node(p).state(), NodeState::Joined);
+    assert_eq!(net.node(c).client_peer(), Some(net.node(p).node_id()));
+}
