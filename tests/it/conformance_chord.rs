@@ -303,3 +303,40 @@ fn a_client_moves_within_seconds_of_a_join_taking_its_id() {
     assert_eq!(net.node(p).state(), NodeState::Joined);
     assert_eq!(net.node(c).client_peer(), Some(net.node(p).node_id()));
 }
+
+/// §10.7.2 "If using reactive recovery, the peer MUST initiate a search for a new Finger
+/// Table entry": a finger whose link goes sends a finger-search Ping into its entry's range
+/// at once, not at the next `chord_ping_interval`.
+#[test]
+fn a_failed_finger_starts_a_search_for_a_new_one() {
+    use reload_sim::proto::wire::Destination;
+    let cfg = config();
+    let me = 1u128 << 100;
+    let mut node = first_node(&cfg, me);
+    // Entry 1 covers [me + 2^126, me + 2^127): `far` holds it; `pred` (entry 0) owns it
+    // once `far` is gone, and `near` is the closest preceding hop toward it.
+    let mut far = Peer::new(5u128 << 124, 2);
+    let mut near = Peer::new(1u128 << 124, 3);
+    let mut pred = Peer::new(14u128 << 124, 4);
+    link_peer(&mut node, &cfg, &mut far, 0x100);
+    link_peer(&mut node, &cfg, &mut near, 0x200);
+    link_peer(&mut node, &cfg, &mut pred, 0x300);
+    assert!(node.fingers().contains(&far.id));
+    let _ = sent(&mut node);
+    node.handle_link_close(Time(10), far.addr);
+    assert!(!node.fingers().contains(&far.id));
+    let out = sent(&mut node);
+    let searches: Vec<NodeId> = out
+        .iter()
+        .filter(|(a, _)| *a == near.addr)
+        .map(|(_, m)| decode(m))
+        .filter(|m| matches!(m.contents.body, Body::PingReq(_)))
+        .filter_map(|m| match m.header.destination_list.first() {
+            Some(Destination::Resource(r)) => r.ring_position(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(searches.len(), 1, "{searches:?}");
+    let (start, len) = reload_sim::proto::chord::FingerTable::range(NodeId(me), 1);
+    assert!(start.distance_to(searches[0]) < len);
+}

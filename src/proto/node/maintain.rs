@@ -315,7 +315,13 @@ impl Node {
         if let Some(li) = self.links.any_by_peer(peer) {
             self.links.remove(li);
         }
+        let finger_slots: Vec<usize> = (0..self.fingers.size())
+            .filter(|&i| self.fingers.get(i) == Some(peer))
+            .collect();
         self.refresh_tables(now);
+        if self.state == NodeState::Joined && self.config.chord_reactive {
+            self.search_lost_fingers(now, &finger_slots);
+        }
         if self.state == NodeState::Joined {
             if self.links.ready_peers().next().is_none() {
                 self.rejoin(now);
@@ -410,6 +416,21 @@ impl Node {
             .find(|s| self.fingers.is_empty_at(*s))
             .unwrap_or_else(|| self.rng.random_range(0..useful));
         self.finger_ping(now, slot);
+    }
+
+    /// Reactive recovery of a failed finger (§10.7.2: "the peer MUST initiate a search for
+    /// a new Finger Table entry"): each of `slots` that the rebuild left empty and that is
+    /// worth filling gets a finger-search Ping now, unless one is already out.
+    fn search_lost_fingers(&mut self, now: Time, slots: &[usize]) {
+        let useful = self.useful_fingers();
+        for &slot in slots {
+            let searching = self
+                .txns
+                .count(|p| matches!(p, Purpose::FingerPing { slot: s } if *s == slot));
+            if slot < useful && self.fingers.is_empty_at(slot) && searching == 0 {
+                self.finger_ping(now, slot);
+            }
+        }
     }
 
     fn finger_ping(&mut self, now: Time, slot: usize) {
