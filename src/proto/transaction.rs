@@ -104,6 +104,12 @@ impl Transactions {
         let i = self.pending.iter().position(|p| p.id == id)?;
         Some(self.pending.swap_remove(i))
     }
+    /// Stops tracking the first request whose purpose matches `f` (no more retransmissions)
+    /// and returns it.
+    pub fn cancel(&mut self, f: impl Fn(&Purpose) -> bool) -> Option<Pending> {
+        let i = self.pending.iter().position(|p| f(&p.purpose))?;
+        Some(self.pending.remove(i))
+    }
     /// True if `id` is pending.
     pub fn contains(&self, id: TransactionId) -> bool {
         self.pending.iter().any(|p| p.id == id)

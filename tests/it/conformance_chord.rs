@@ -340,3 +340,140 @@ fn a_failed_finger_starts_a_search_for_a_new_one() {
     let (start, len) = reload_sim::proto::chord::FingerTable::range(NodeId(me), 1);
     assert!(start.distance_to(searches[0]) < len);
 }
+
+/// Makes `node` (linked to `p1`) Attach to `x`: `p1`'s Update names `x` as a nearer
+/// neighbour. Returns the Attach sent, source-routed through `p1`.
+fn provoke_attach(
+    node: &mut reload_sim::proto::node::Node,
+    cfg: &OverlayConfig,
+    p1: &mut Peer,
+    x: NodeId,
+) -> reload_sim::proto::wire::Message {
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    let up = ChordUpdate {
+        uptime: 9,
+        kind: ChordUpdateKind::Neighbors {
+            predecessors: vec![x],
+            successors: vec![],
+        },
+    };
+    let (f, _) = p1.frame(
+        cfg,
+        0x800,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        Body::UpdateReq(up),
+    );
+    node.handle_datagram(Time(20), p1.addr, &f);
+    let out = sent(node);
+    let attach = out
+        .iter()
+        .map(|(_, m)| decode(m))
+        .find(|m| matches!(m.contents.body, Body::AttachReq(_)))
+        .expect("an Attach to x");
+    assert_eq!(
+        attach.header.destination_list,
+        vec![Destination::Node(p1.id), Destination::Node(x)]
+    );
+    attach
+}
+
+/// `x`'s Attach to `node`, forwarded by `p1`; returns `node`'s answer body.
+fn crossing_attach(
+    node: &mut reload_sim::proto::node::Node,
+    cfg: &OverlayConfig,
+    p1: &mut Peer,
+    x: &mut Peer,
+    at: Time,
+) -> Body {
+    x.seq = p1.seq;
+    let (f, _) = x.frame(
+        cfg,
+        0x801,
+        vec![Destination::Node(x.id)],
+        vec![Destination::Node(node.node_id())],
+        attach_body(x.addr, "passive", false),
+    );
+    p1.seq += 1;
+    node.handle_datagram(at, p1.addr, &f);
+    let out = sent(node);
+    out.iter()
+        .map(|(_, m)| decode(m))
+        .find(|m| m.header.transaction_id.0 == 0x801)
+        .expect("an answer to x's Attach")
+        .contents
+        .body
+}
+
+/// §6.5.1.2 tie-breaker for crossing Attaches: with our own Attach to the sender still
+/// unanswered, the larger Node-ID answers Error_In_Progress and keeps its own; the smaller
+/// cancels its own (no retransmission) and answers with an AttachReqAns.
+#[test]
+fn crossing_attaches_follow_the_tie_breaker() {
+    let cfg = config();
+    for (me, larger) in [(8u128 << 124, true), (6u128 << 124, false)] {
+        let mut node = first_node(&cfg, me);
+        let mut p1 = Peer::new(2u128 << 124, 2);
+        link_peer(&mut node, &cfg, &mut p1, 0x100);
+        let _ = sent(&mut node);
+        let mut x = Peer::new(7u128 << 124, 5);
+        let ours = provoke_attach(&mut node, &cfg, &mut p1, x.id);
+        let pending = node.pending_requests();
+        let ans = crossing_attach(&mut node, &cfg, &mut p1, &mut x, Time(21));
+        if larger {
+            assert!(
+                matches!(ans, Body::Error(ref e) if e.code == error_code::IN_PROGRESS),
+                "{ans:?}"
+            );
+            assert_eq!(node.pending_requests(), pending, "ours is kept");
+        } else {
+            assert!(matches!(ans, Body::AttachAns(_)), "{ans:?}");
+            assert_eq!(node.pending_requests(), pending - 1, "ours is cancelled");
+            // Its late answer matches nothing.
+            let unmatched = node.stats().unmatched_answers;
+            x.seq = p1.seq;
+            let (f, _) = x.frame(
+                &cfg,
+                ours.header.transaction_id.0,
+                vec![Destination::Node(x.id)],
+                vec![Destination::Node(NodeId(me))],
+                attach_body(x.addr, "active", false),
+            );
+            p1.seq += 1;
+            node.handle_datagram(Time(22), p1.addr, &f);
+            assert_eq!(node.stats().unmatched_answers, unmatched + 1);
+        }
+    }
+}
+
+/// §6.5.1.2: our Attach to the sender was answered and the handshake over the link (the
+/// stand-in for ICE and (D)TLS) is under way: a crossing Attach gets Error_In_Progress.
+#[test]
+fn an_attach_during_our_handshake_is_in_progress() {
+    let cfg = config();
+    let me = 6u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    let _ = sent(&mut node);
+    let mut x = Peer::new(7u128 << 124, 5);
+    let ours = provoke_attach(&mut node, &cfg, &mut p1, x.id);
+    // x answers our Attach (through p1): we start the handshake to x's address.
+    x.seq = p1.seq;
+    let (f, _) = x.frame(
+        &cfg,
+        ours.header.transaction_id.0,
+        vec![Destination::Node(x.id)],
+        vec![Destination::Node(NodeId(me))],
+        attach_body(x.addr, "active", false),
+    );
+    p1.seq += 1;
+    node.handle_datagram(Time(21), p1.addr, &f);
+    let out = sent(&mut node);
+    assert!(out.iter().any(|(a, _)| *a == x.addr), "handshake to x");
+    let ans = crossing_attach(&mut node, &cfg, &mut p1, &mut x, Time(22));
+    assert!(
+        matches!(ans, Body::Error(ref e) if e.code == error_code::IN_PROGRESS),
+        "{ans:?}"
+    );
+}
