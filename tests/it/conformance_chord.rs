@@ -477,3 +477,96 @@ fn an_attach_during_our_handshake_is_in_progress() {
         "{ans:?}"
     );
 }
+
+/// §6.4.2.1, §6.5.1.11 channel binding: a link is bound to the identity that set it up.
+/// Over an up link, another signer's request is refused; only a new handshake (a new
+/// (D)TLS connection from a node restarted at that address) binds a new link to it.
+#[test]
+fn an_up_link_is_bound_to_its_peer() {
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    use reload_sim::proto::wire::topology::PingReq;
+    let cfg = config();
+    let me = 8u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    let _ = sent(&mut node);
+    // Another Node-ID speaks from p1's address, not as a handshake: refused.
+    let mut other = Peer::new(5u128 << 124, 2);
+    other.seq = p1.seq;
+    let up = ChordUpdate {
+        uptime: 1,
+        kind: ChordUpdateKind::PeerReady,
+    };
+    let (f, _) = other.frame(
+        &cfg,
+        0xa00,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::UpdateReq(up),
+    );
+    node.handle_datagram(Time(30), p1.addr, &f);
+    let out = sent(&mut node);
+    assert!(
+        !out.iter().any(|(_, m)| decode(m).header.transaction_id.0 == 0xa00),
+        "no answer to a message that does not match the link's identity"
+    );
+    assert_eq!(node.successors().first(), Some(&p1.id));
+    assert_eq!(node.connections()[0].1, Some(p1.id));
+
+    // A new handshake from that address: the old peer is gone, a new link is bound.
+    let (f, _) = other.frame(
+        &cfg,
+        0xa01,
+        vec![],
+        vec![Destination::Node(NodeId::WILDCARD)],
+        Body::PingReq(PingReq::default()),
+    );
+    node.handle_datagram(Time(31), p1.addr, &f);
+    let out = sent(&mut node);
+    let ans = out
+        .iter()
+        .map(|(_, m)| decode(m))
+        .find(|m| m.header.transaction_id.0 == 0xa01)
+        .expect("the handshake is answered");
+    assert!(matches!(ans.contents.body, Body::PingAns(_)));
+    assert_eq!(ans.header.destination_list, vec![Destination::Node(other.id)]);
+    assert!(node.successors().is_empty());
+    assert_eq!(node.connections().len(), 1);
+    assert_eq!(node.connections()[0].1, Some(other.id));
+}
+
+/// §6.5.1.11: "The certificate exchanged during the TLS or DTLS handshake MUST match the
+/// node which sent the AttachReqAns, and if it does not, the connection MUST be closed."
+#[test]
+fn a_handshake_from_the_wrong_node_closes_the_link() {
+    use reload_sim::proto::wire::topology::PingReq;
+    let cfg = config();
+    let me = 8u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    let _ = sent(&mut node);
+    // x Attaches through p1, offering address 10.0.0.5.
+    let mut x = Peer::new(5u128 << 124, 5);
+    let ans = crossing_attach(&mut node, &cfg, &mut p1, &mut x, Time(40));
+    assert!(matches!(ans, Body::AttachAns(_)), "{ans:?}");
+    assert_eq!(node.connections().len(), 2);
+    // The handshake from x's address is signed by someone else.
+    let mut y = Peer::new(6u128 << 124, 5);
+    let (f, _) = y.frame(
+        &cfg,
+        0xb00,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::PingReq(PingReq::default()),
+    );
+    node.handle_datagram(Time(41), x.addr, &f);
+    let out = sent(&mut node);
+    assert!(
+        !out.iter().any(|(_, m)| decode(m).header.transaction_id.0 == 0xb00),
+        "not answered"
+    );
+    assert_eq!(node.connections().len(), 1, "the link to x's address is closed");
+    assert_eq!(node.connections()[0].1, Some(p1.id));
+}
