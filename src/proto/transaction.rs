@@ -44,6 +44,12 @@ pub enum Purpose {
     Leave,
     /// A replica Store to a successor (§10.4).
     Replicate,
+    /// The partition check's Ping for own id + 1 routed through a bootstrap peer
+    /// (§10.7.4.4).
+    PartitionPing {
+        /// The bootstrap peer it is routed through.
+        via: NodeId,
+    },
     /// A client's Attach to the peer responsible for its Node-ID.
     ClientAttach,
     /// A client's Ping checking that its peer is still responsible for it.

@@ -327,6 +327,9 @@ impl Node {
                 self.finger_found(now, slot, signer)
             }
             Purpose::Leave => self.leave_answered(now),
+            Purpose::PartitionPing { via } if code == code::PING_ANS => {
+                self.partition_answered(now, via, signer)
+            }
             Purpose::Update => {}
             other => self.internal_request_failed(now, other),
         }

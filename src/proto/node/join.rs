@@ -113,7 +113,10 @@ impl Node {
                     self.check_join_ready(now);
                 }
             }
-            NodeState::Joined => self.refresh_tables(now),
+            NodeState::Joined => {
+                self.refresh_tables(now);
+                self.partition_link_up(now, peer);
+            }
             NodeState::ClientConnecting | NodeState::Client => self.client_link_up(now, peer),
             _ => {}
         }
@@ -241,6 +244,8 @@ impl Node {
         self.next_update = now + self.jittered(self.config.chord_update_interval);
         self.next_finger = now + self.jittered(self.config.chord_ping_interval);
         self.start_finger_search(now);
+        self.partition = None;
+        self.schedule_partition_check(now);
     }
 
     /// Gives up on the current attempt and starts the next one.

@@ -287,6 +287,7 @@ impl Node {
     pub(super) fn internal_request_failed(&mut self, now: Time, purpose: Purpose) {
         match &purpose {
             Purpose::Leave => self.leave_answered(now),
+            Purpose::PartitionPing { .. } => self.partition_done(),
             _ if matches!(self.state, NodeState::Client | NodeState::ClientConnecting) => {
                 self.client_request_failed(now)
             }
