@@ -154,7 +154,9 @@ fn link_client(node: &mut reload_sim::proto::node::Node, cfg: &OverlayConfig, c:
         out.iter()
             .any(|(a, m)| *a == c.addr && matches!(decode(m).contents.body, Body::PingAns(_))),
         "{:?}",
-        out.iter().map(|(a, m)| (a, decode(m).contents.body)).collect::<Vec<_>>()
+        out.iter()
+            .map(|(a, m)| (a, decode(m).contents.body))
+            .collect::<Vec<_>>()
     );
 }
 
@@ -186,7 +188,10 @@ fn a_range_change_updates_the_whole_connection_table() {
     assert_eq!(node.predecessors().first(), Some(&p2.id));
     let to = updates(&sent(&mut node));
     assert!(to.contains(&p1.addr) && to.contains(&p2.addr), "{to:?}");
-    assert!(to.contains(&client.addr), "the client hears of the range change");
+    assert!(
+        to.contains(&client.addr),
+        "the client hears of the range change"
+    );
 
     // A new successor only: the first predecessor stays, the client hears nothing.
     let mut p3 = Peer::new(12u128 << 124, 5);
@@ -508,7 +513,8 @@ fn an_up_link_is_bound_to_its_peer() {
     node.handle_datagram(Time(30), p1.addr, &f);
     let out = sent(&mut node);
     assert!(
-        !out.iter().any(|(_, m)| decode(m).header.transaction_id.0 == 0xa00),
+        !out.iter()
+            .any(|(_, m)| decode(m).header.transaction_id.0 == 0xa00),
         "no answer to a message that does not match the link's identity"
     );
     assert_eq!(node.successors().first(), Some(&p1.id));
@@ -530,7 +536,10 @@ fn an_up_link_is_bound_to_its_peer() {
         .find(|m| m.header.transaction_id.0 == 0xa01)
         .expect("the handshake is answered");
     assert!(matches!(ans.contents.body, Body::PingAns(_)));
-    assert_eq!(ans.header.destination_list, vec![Destination::Node(other.id)]);
+    assert_eq!(
+        ans.header.destination_list,
+        vec![Destination::Node(other.id)]
+    );
     assert!(node.successors().is_empty());
     assert_eq!(node.connections().len(), 1);
     assert_eq!(node.connections()[0].1, Some(other.id));
@@ -564,10 +573,15 @@ fn a_handshake_from_the_wrong_node_closes_the_link() {
     node.handle_datagram(Time(41), x.addr, &f);
     let out = sent(&mut node);
     assert!(
-        !out.iter().any(|(_, m)| decode(m).header.transaction_id.0 == 0xb00),
+        !out.iter()
+            .any(|(_, m)| decode(m).header.transaction_id.0 == 0xb00),
         "not answered"
     );
-    assert_eq!(node.connections().len(), 1, "the link to x's address is closed");
+    assert_eq!(
+        node.connections().len(),
+        1,
+        "the link to x's address is closed"
+    );
     assert_eq!(node.connections()[0].1, Some(p1.id));
 }
 
@@ -596,7 +610,9 @@ fn partitioned_overlays_merge_through_the_partition_check() {
         net.run_for(Duration::from_millis(300));
         let i = net.add();
         let now = net.now;
-        net.node_mut(i).join(now, &[net_addr(b), net_addr(0)]).unwrap();
+        net.node_mut(i)
+            .join(now, &[net_addr(b), net_addr(0)])
+            .unwrap();
         net.service(i);
     }
     net.run_for(Duration::from_secs(5));
@@ -629,7 +645,9 @@ fn partitioned_overlays_stay_apart_without_the_check() {
         net.run_for(Duration::from_millis(300));
         let i = net.add();
         let now = net.now;
-        net.node_mut(i).join(now, &[net_addr(b), net_addr(0)]).unwrap();
+        net.node_mut(i)
+            .join(now, &[net_addr(b), net_addr(0)])
+            .unwrap();
         net.service(i);
     }
     net.run_for(Duration::from_secs(245));

@@ -3,9 +3,9 @@
 mod calls;
 mod cli;
 mod clients;
-mod conformance_chord;
 mod codec_props;
 mod common;
+mod conformance_chord;
 mod engine;
 mod expect;
 mod field_table;

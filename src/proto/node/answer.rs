@@ -190,9 +190,14 @@ impl Node {
         let addr = candidate_addr(a).ok_or_else(|| {
             ErrorResponse::new(error_code::INVALID_MESSAGE, "no usable candidate")
         })?;
-        let in_progress =
-            || ErrorResponse::new(error_code::IN_PROGRESS, "an attach to this peer is in progress");
-        let ours = |p: &Purpose| matches!(p, Purpose::Attach { target: Some(t), .. } if *t == signer);
+        let in_progress = || {
+            ErrorResponse::new(
+                error_code::IN_PROGRESS,
+                "an attach to this peer is in progress",
+            )
+        };
+        let ours =
+            |p: &Purpose| matches!(p, Purpose::Attach { target: Some(t), .. } if *t == signer);
         let mut accepted = AttachAccepted::default();
         if self.txns.count(ours) > 0 {
             if self.id > signer {

@@ -100,7 +100,10 @@ impl Node {
             .is_some_and(|li| self.links.get(li).addr == check.addr);
         if is_bootstrap
             && check.heal.is_none()
-            && self.txns.count(|p| matches!(p, Purpose::PartitionPing { .. })) == 0
+            && self
+                .txns
+                .count(|p| matches!(p, Purpose::PartitionPing { .. }))
+                == 0
         {
             self.partition_ping(now, peer);
         }
