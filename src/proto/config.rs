@@ -66,6 +66,10 @@ pub struct OverlayConfig {
     pub duplicate_window: Duration,
     /// How long a join attempt may take before it restarts.
     pub join_timeout: Duration,
+    /// Period of the partition check (§10.7.4.4: a peer "MUST periodically repeat the
+    /// discovery process"; the RFC names no interval): a joined peer Pings its own
+    /// id + 1 through a bootstrap peer, ± 10 %. `Duration::ZERO` turns it off.
+    pub partition_check_interval: Duration,
     /// The Kinds this overlay stores (§7.2, `required-kinds`).
     pub kinds: KindConfig,
 }
@@ -93,6 +97,7 @@ impl OverlayConfig {
             max_connections: 1024,
             duplicate_window: Duration::from_secs(15),
             join_timeout: Duration::from_secs(60),
+            partition_check_interval: Duration::from_secs(3600),
             kinds: KindConfig::standard(),
         }
     }

@@ -44,6 +44,12 @@ pub enum Purpose {
     Leave,
     /// A replica Store to a successor (§10.4).
     Replicate,
+    /// The partition check's Ping for own id + 1 routed through a bootstrap peer
+    /// (§10.7.4.4).
+    PartitionPing {
+        /// The bootstrap peer it is routed through.
+        via: NodeId,
+    },
     /// A client's Attach to the peer responsible for its Node-ID.
     ClientAttach,
     /// A client's Ping checking that its peer is still responsible for it.
@@ -103,6 +109,12 @@ impl Transactions {
     pub fn take(&mut self, id: TransactionId) -> Option<Pending> {
         let i = self.pending.iter().position(|p| p.id == id)?;
         Some(self.pending.swap_remove(i))
+    }
+    /// Stops tracking the first request whose purpose matches `f` (no more retransmissions)
+    /// and returns it.
+    pub fn cancel(&mut self, f: impl Fn(&Purpose) -> bool) -> Option<Pending> {
+        let i = self.pending.iter().position(|p| f(&p.purpose))?;
+        Some(self.pending.remove(i))
     }
     /// True if `id` is pending.
     pub fn contains(&self, id: TransactionId) -> bool {

@@ -5,6 +5,7 @@ mod cli;
 mod clients;
 mod codec_props;
 mod common;
+mod conformance_chord;
 mod conformance_ext;
 mod engine;
 mod expect;

@@ -75,7 +75,7 @@ impl Peer {
     }
 }
 
-fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body {
+pub(crate) fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body {
     let SocketAddr::V4(v4) = a else { panic!() };
     let ans = AttachReqAns {
         ufrag: vec![],
@@ -163,7 +163,7 @@ pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid
 
 /// A SIP registration value under `node`'s dictionary key, signed by `user` on `node`
 /// (USER-NODE-MATCH), stored at `storage_time`.
-fn registration_value(
+pub(crate) fn registration_value(
     resource: &reload_sim::proto::id::ResourceId,
     node: NodeId,
     user: &str,

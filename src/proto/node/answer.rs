@@ -58,11 +58,15 @@ impl Node {
                 time: now.as_millis(),
             }),
             Body::AttachReq(a) => match self.accept_attach(now, signer, a) {
-                Ok(update_now) => {
+                Ok(accepted) => {
                     let ans = Body::AttachAns(self.own_attach("active", false));
                     self.send_answer(now, li, &msg, signer, ans);
-                    if update_now {
+                    if accepted.update_now {
                         self.send_update_full(now, signer);
+                    }
+                    if accepted.cancelled_join_attach {
+                        // The join no longer waits on the Attach we gave up.
+                        self.check_join_ready(now);
                     }
                     return;
                 }
@@ -115,10 +119,14 @@ impl Node {
                         .and_then(|l| self.links.get(l).peer)
                         .unwrap_or(self.id),
                 };
+                // §10.8: with send_update the Update (type full, reload-spec.md §15
+                // item 17) follows the RouteQueryAns, it does not precede it.
+                let ans = Body::RouteQueryAns(ChordRouteQueryAns { next_peer: next });
+                self.send_answer(now, li, &msg, signer, ans);
                 if q.send_update {
                     self.send_update_full(now, signer);
                 }
-                Body::RouteQueryAns(ChordRouteQueryAns { next_peer: next })
+                return;
             }
             Body::AppAttachReq(a) => self.answer_app_attach(a),
             Body::ProbeReq(p) => Body::ProbeAns(ProbeAns {
@@ -160,21 +168,51 @@ impl Node {
     }
 
     /// Accepts an Attach from `signer` (§6.5.1.2): record the link it offers and wait for
-    /// its handshake. Attaches converge on one link per address, so crossing Attaches from
-    /// both sides need no tie-break. Returns true if an Update (send_update) is due now
-    /// because the link is already up; it is sent after the answer.
+    /// its handshake. Attaches crossing one of ours follow the RFC's rules:
+    /// - ours was answered and its handshake (the stand-in for ICE and (D)TLS) is under
+    ///   way: Error_In_Progress;
+    /// - ours is unanswered: the smaller Node-ID (big-endian unsigned, which is `NodeId`'s
+    ///   order) cancels its own Attach and answers; the larger answers Error_In_Progress
+    ///   and completes its own.
+    ///
+    /// Either way one link results, still keyed by address. Only an Attach aimed at the
+    /// signer's Node-ID counts as crossing: the target of one aimed at a Resource-ID (the
+    /// join's id + 1, a client's own id) is not known until it is answered.
     fn accept_attach(
         &mut self,
         now: Time,
         signer: NodeId,
         a: &AttachReqAns,
-    ) -> Result<bool, ErrorResponse> {
+    ) -> Result<AttachAccepted, ErrorResponse> {
         if signer == self.id {
             return Err(ErrorResponse::new(error_code::FORBIDDEN, "attach to self"));
         }
         let addr = candidate_addr(a).ok_or_else(|| {
             ErrorResponse::new(error_code::INVALID_MESSAGE, "no usable candidate")
         })?;
+        let in_progress = || {
+            ErrorResponse::new(
+                error_code::IN_PROGRESS,
+                "an attach to this peer is in progress",
+            )
+        };
+        let ours =
+            |p: &Purpose| matches!(p, Purpose::Attach { target: Some(t), .. } if *t == signer);
+        let mut accepted = AttachAccepted::default();
+        if self.txns.count(ours) > 0 {
+            if self.id > signer {
+                return Err(in_progress());
+            }
+            let cancelled = self.txns.cancel(ours);
+            accepted.cancelled_join_attach = cancelled
+                .is_some_and(|p| matches!(p.purpose, Purpose::Attach { for_join: true, .. }));
+        } else if self
+            .links
+            .any_by_peer(signer)
+            .is_some_and(|li| self.links.get(li).state == LinkState::Handshaking)
+        {
+            return Err(in_progress());
+        }
         match self.links.by_addr(addr) {
             Some(li) => {
                 let link = self.links.get_mut(li);
@@ -189,15 +227,19 @@ impl Node {
                 }
                 if a.send_update {
                     if link.state == LinkState::Up {
-                        return Ok(true);
+                        accepted.update_now = true;
+                        return Ok(accepted);
                     }
                     link.update_when_up = true;
                 }
             }
             None => {
+                // §6.5.1.2 "overloaded … MAY generate an error": Error_In_Progress is
+                // reserved for an Attach already in progress (§6.3.3.1) and the RFC names
+                // no overload code, so a full table refuses with Error_Forbidden.
                 if !self.make_room() {
                     return Err(ErrorResponse::new(
-                        error_code::IN_PROGRESS,
+                        error_code::FORBIDDEN,
                         "connection table full",
                     ));
                 }
@@ -206,7 +248,7 @@ impl Node {
                 self.links.insert(link);
             }
         }
-        Ok(false)
+        Ok(accepted)
     }
 
     /// Acts on an answer (or error) to one of this node's requests, arrived on link `li`
@@ -290,6 +332,9 @@ impl Node {
                 self.finger_found(now, slot, signer)
             }
             Purpose::Leave => self.leave_answered(now),
+            Purpose::PartitionPing { via } if code == code::PING_ANS => {
+                self.partition_answered(now, via, signer)
+            }
             Purpose::Update => {}
             other => self.internal_request_failed(now, other),
         }
@@ -345,6 +390,15 @@ impl Node {
             self.internal_request_failed(now, Purpose::Handshake { for_join });
         }
     }
+}
+
+/// What accepting an Attach calls for once the answer is sent.
+#[derive(Clone, Copy, Debug, Default)]
+struct AttachAccepted {
+    /// The link is already up and the requester set send_update: Update (full) now.
+    update_now: bool,
+    /// The tie-break cancelled an Attach of our join (§6.5.1.2).
+    cancelled_join_attach: bool,
 }
 
 /// The first usable transport address among an Attach's candidates.

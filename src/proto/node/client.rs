@@ -11,6 +11,7 @@ use crate::proto::event::{CommandError, Event, NodeState};
 use crate::proto::id::NodeId;
 use crate::proto::link::{Link, LinkState};
 use crate::proto::transaction::Purpose;
+use crate::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
 use crate::proto::wire::{Body, Destination};
 use crate::time::Time;
 
@@ -86,6 +87,25 @@ impl Node {
     /// Our check was answered by `responder`: move if it is not our peer.
     pub(super) fn client_checked(&mut self, now: Time, responder: NodeId) {
         if self.client_peer != Some(responder) && self.client_target.is_none() {
+            self.attach_responsible(now);
+        }
+    }
+
+    /// An Update arrived: when it comes from our peer and names a first predecessor, our
+    /// Node-ID must lie in (predecessor, peer]; if not, responsibility moved (§10.7.3:
+    /// a peer whose range changes Updates its whole Connection Table, clients included)
+    /// and we attach to the new responsible peer now rather than at the next check.
+    pub(super) fn client_update(&mut self, now: Time, signer: NodeId, u: &ChordUpdate) {
+        let first_pred = match &u.kind {
+            ChordUpdateKind::Neighbors { predecessors, .. }
+            | ChordUpdateKind::Full { predecessors, .. } => predecessors.first().copied(),
+            ChordUpdateKind::PeerReady => None,
+        };
+        let Some(pred) = first_pred else { return };
+        if self.client_peer == Some(signer)
+            && self.client_target.is_none()
+            && !self.id.in_half_open(pred, signer)
+        {
             self.attach_responsible(now);
         }
     }

@@ -113,7 +113,10 @@ impl Node {
                     self.check_join_ready(now);
                 }
             }
-            NodeState::Joined => self.refresh_tables(now),
+            NodeState::Joined => {
+                self.refresh_tables(now);
+                self.partition_link_up(now, peer);
+            }
             NodeState::ClientConnecting | NodeState::Client => self.client_link_up(now, peer),
             _ => {}
         }
@@ -208,7 +211,7 @@ impl Node {
     pub(super) fn become_joined(&mut self, now: Time) {
         self.state = NodeState::Joined;
         self.join = None;
-        self.refresh_tables_quietly(now);
+        let first = self.refresh_tables_quietly(now);
         // The bootstrap link served the join. Unless the bootstrap peer is a neighbour,
         // close it, so that bootstrap peers do not collect a link from every peer that
         // ever joined. Finger search finds them again where they belong.
@@ -225,12 +228,24 @@ impl Node {
         for li in closing.into_iter().rev() {
             self.close_link(li);
         }
-        self.refresh_tables_quietly(now);
+        let change = first | self.refresh_tables_quietly(now);
         self.update_all_neighbors(now);
+        if change.range {
+            // A range of our own now (§10.7.3): every other connection hears of it too.
+            self.send_table_updates(
+                now,
+                super::maintain::TableChange {
+                    neighbors: false,
+                    range: true,
+                },
+            );
+        }
         self.events.push_back(Event::Joined);
         self.next_update = now + self.jittered(self.config.chord_update_interval);
         self.next_finger = now + self.jittered(self.config.chord_ping_interval);
         self.start_finger_search(now);
+        self.partition = None;
+        self.schedule_partition_check(now);
     }
 
     /// Gives up on the current attempt and starts the next one.
@@ -264,8 +279,17 @@ impl Node {
     /// every neighbour (it included) gets an Update (§10.5 steps 7–8).
     pub(super) fn admit(&mut self, now: Time, li: usize, _peer: NodeId) {
         self.links.get_mut(li).ready = true;
-        self.refresh_tables_quietly(now);
+        let change = self.refresh_tables_quietly(now);
         self.update_all_neighbors(now);
+        // A new predecessor takes part of our range: every other connection (clients
+        // among them, §6.4.1) hears of it at once (§10.7.3).
+        self.send_table_updates(
+            now,
+            super::maintain::TableChange {
+                neighbors: false,
+                ..change
+            },
+        );
     }
 
     /// Restarts a join after this peer lost every other peer.

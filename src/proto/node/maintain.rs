@@ -3,7 +3,10 @@
 //!
 //! Reactive Updates go to the Neighbor Table (RFC 6940 §10.7.3 says the Connection Table,
 //! §10.7.4.1 the Neighbor Table; reload-spec.md §15 item 19): that is where the change
-//! matters, and it keeps Update traffic O(neighbours).
+//! matters, and it keeps Update traffic O(neighbours). A change of the range of
+//! responsible IDs (a new first predecessor) is the exception the RFC makes a MUST
+//! (§10.7.1, §10.7.3): that Update goes to every entry of the Connection Table, so
+//! clients and fingers learn it at once.
 
 use rand::RngExt;
 
@@ -21,6 +24,25 @@ use crate::time::{Duration, Time};
 
 /// Attaches in flight at most, outside a join.
 const MAX_ATTACHES: usize = 8;
+
+/// What a rebuild of the Routing Table changed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct TableChange {
+    /// The Neighbor Table changed.
+    pub neighbors: bool,
+    /// The first predecessor changed: the range of responsible IDs moved.
+    pub range: bool,
+}
+
+impl std::ops::BitOr for TableChange {
+    type Output = TableChange;
+    fn bitor(self, o: TableChange) -> TableChange {
+        TableChange {
+            neighbors: self.neighbors | o.neighbors,
+            range: self.range | o.range,
+        }
+    }
+}
 
 impl Node {
     /// `d` scaled by a random factor in [0.9, 1.1] (integer maths).
@@ -71,9 +93,46 @@ impl Node {
         }
     }
 
-    /// Recomputes the Neighbor and Finger Tables from the connected, ready peers. Returns
-    /// true if the Neighbor Table changed.
-    pub(super) fn refresh_tables_quietly(&mut self, now: Time) -> bool {
+    /// Sends our Neighbor Table to every other entry of the Connection Table (clients
+    /// included, §6.4.1), the neighbours having had theirs.
+    fn update_connection_table(&mut self, now: Time) {
+        let others: Vec<NodeId> = self
+            .links
+            .iter()
+            .filter(|l| l.is_up())
+            .filter_map(|l| l.peer)
+            .filter(|p| !self.neighbors.contains(*p))
+            .collect();
+        for peer in others {
+            let kind = ChordUpdateKind::Neighbors {
+                predecessors: self.neighbors.predecessors.clone(),
+                successors: self.neighbors.successors.clone(),
+            };
+            self.send_update(now, peer, kind);
+        }
+    }
+
+    /// The Updates a table rebuild calls for (§10.7.1, §10.7.3): a changed Neighbor Table
+    /// goes to the neighbours when `chord_reactive`; a changed range of responsible IDs
+    /// (a new first predecessor) goes to every entry of the Connection Table, reactive or
+    /// not ("it MUST send an Update to all entries in its Connection Table"). Only the
+    /// range change reaches non-neighbours, so a busy peer's clients and fingers hear of
+    /// it when their view may be wrong, not on every neighbour change.
+    pub(super) fn send_table_updates(&mut self, now: Time, change: TableChange) {
+        if self.state != NodeState::Joined {
+            return;
+        }
+        if change.neighbors && (self.config.chord_reactive || change.range) {
+            self.update_all_neighbors(now);
+        }
+        if change.range {
+            self.update_connection_table(now);
+        }
+    }
+
+    /// Recomputes the Neighbor and Finger Tables from the connected, ready peers, and says
+    /// what changed.
+    pub(super) fn refresh_tables_quietly(&mut self, now: Time) -> TableChange {
         let ready: Vec<NodeId> = self.links.ready_peers().collect();
         let best = NeighborTable::best(
             self.id,
@@ -97,25 +156,23 @@ impl Node {
                 .peer
                 .is_some_and(|p| self.neighbors.contains(p) || fingers.contains(&p));
         }
+        let range = old.predecessors.first() != self.neighbors.predecessors.first();
         if changed {
             if self.state == NodeState::Joined && !self.data.is_empty() {
                 self.rebalance(now, &old);
             }
             self.events.push_back(Event::NeighborsChanged);
-            true
-        } else {
-            false
+        }
+        TableChange {
+            neighbors: changed,
+            range,
         }
     }
 
-    /// Like [`Node::refresh_tables_quietly`], then a reactive Update if the table changed.
+    /// Like [`Node::refresh_tables_quietly`], then the Updates the change calls for.
     pub(super) fn refresh_tables(&mut self, now: Time) {
-        if self.refresh_tables_quietly(now)
-            && self.state == NodeState::Joined
-            && self.config.chord_reactive
-        {
-            self.update_all_neighbors(now);
-        }
+        let change = self.refresh_tables_quietly(now);
+        self.send_table_updates(now, change);
     }
 
     /// An Update arrived from `signer` (§10.7.3).
@@ -132,6 +189,10 @@ impl Node {
         }
         if self.state == NodeState::Joining {
             self.join_update(now, signer, u);
+            return;
+        }
+        if matches!(self.state, NodeState::Client) {
+            self.client_update(now, signer, u);
             return;
         }
         if self.state != NodeState::Joined {
@@ -226,6 +287,7 @@ impl Node {
     pub(super) fn internal_request_failed(&mut self, now: Time, purpose: Purpose) {
         match &purpose {
             Purpose::Leave => self.leave_answered(now),
+            Purpose::PartitionPing { .. } => self.partition_done(),
             _ if matches!(self.state, NodeState::Client | NodeState::ClientConnecting) => {
                 self.client_request_failed(now)
             }
@@ -254,7 +316,13 @@ impl Node {
         if let Some(li) = self.links.any_by_peer(peer) {
             self.links.remove(li);
         }
+        let finger_slots: Vec<usize> = (0..self.fingers.size())
+            .filter(|&i| self.fingers.get(i) == Some(peer))
+            .collect();
         self.refresh_tables(now);
+        if self.state == NodeState::Joined && self.config.chord_reactive {
+            self.search_lost_fingers(now, &finger_slots);
+        }
         if self.state == NodeState::Joined {
             if self.links.ready_peers().next().is_none() {
                 self.rejoin(now);
@@ -277,8 +345,7 @@ impl Node {
             None => Vec::new(),
         };
         if self.state == NodeState::Joined {
-            let via = self.route_candidates().first().copied();
-            for id in ids {
+            for (i, &id) in ids.iter().enumerate() {
                 if id != self.id
                     && self.links.by_peer(id).is_none()
                     && self.neighbors.would_accept(
@@ -288,10 +355,31 @@ impl Node {
                         self.config.successors,
                     )
                 {
+                    let via = self.leave_list_via(&ids, i);
                     self.attach(now, id, via, false);
                 }
             }
         }
+    }
+
+    /// The peer to source-route an Attach to `ids[i]` through (§10.6: "through the peer
+    /// from which it learned the new peer's Node-ID"). That peer, the leaver, is going
+    /// away, so the Attach goes through the linked entry of the Leave's list nearest to
+    /// `ids[i]`: the list is the leaver's successors (or predecessors) in ring order, so
+    /// that entry is a neighbour of the new peer and keeps a link to it (§10.7). Nearer
+    /// the leaver first on a tie. `None` (conventional routing) if no entry is linked.
+    fn leave_list_via(&self, ids: &[NodeId], i: usize) -> Option<NodeId> {
+        (1..ids.len())
+            .flat_map(|d| [i.checked_sub(d), i.checked_add(d)])
+            .flatten()
+            .filter_map(|j| ids.get(j).copied())
+            .find(|&v| {
+                v != self.id
+                    && self
+                        .links
+                        .by_peer(v)
+                        .is_some_and(|li| self.links.get(li).ready && !self.links.get(li).suspect)
+            })
     }
 
     /// Estimated overlay size from the spacing of our successors.
@@ -329,6 +417,21 @@ impl Node {
             .find(|s| self.fingers.is_empty_at(*s))
             .unwrap_or_else(|| self.rng.random_range(0..useful));
         self.finger_ping(now, slot);
+    }
+
+    /// Reactive recovery of a failed finger (§10.7.2: "the peer MUST initiate a search for
+    /// a new Finger Table entry"): each of `slots` that the rebuild left empty and that is
+    /// worth filling gets a finger-search Ping now, unless one is already out.
+    fn search_lost_fingers(&mut self, now: Time, slots: &[usize]) {
+        let useful = self.useful_fingers();
+        for &slot in slots {
+            let searching = self
+                .txns
+                .count(|p| matches!(p, Purpose::FingerPing { slot: s } if *s == slot));
+            if slot < useful && self.fingers.is_empty_at(slot) && searching == 0 {
+                self.finger_ping(now, slot);
+            }
+        }
     }
 
     fn finger_ping(&mut self, now: Time, slot: usize) {

@@ -7,7 +7,8 @@
 //!
 //! The node's parts live in submodules: `receive` (frames, forwarding, delivery), `send`
 //! (building, signing and routing messages), `answer` (answering requests), `join` (§10.5),
-//! `maintain` (Updates, stabilization, failures, fingers, leave) and `timers`.
+//! `maintain` (Updates, stabilization, failures, fingers, leave), `partition` (§10.7.4.4)
+//! and `timers`.
 
 mod answer;
 mod client;
@@ -15,6 +16,7 @@ mod join;
 mod local;
 mod maintain;
 mod options;
+mod partition;
 mod reassembly;
 mod receive;
 mod send;
@@ -100,6 +102,12 @@ pub struct Node {
     events: VecDeque<Event>,
     next_update: Time,
     next_finger: Time,
+    /// When the next partition check is due (§10.7.4.4).
+    next_partition_check: Time,
+    /// The partition check under way, if any.
+    partition: Option<partition::PartitionCheck>,
+    /// Partition checks started: picks the bootstrap address of the next one.
+    partition_round: usize,
     leave_deadline: Option<Time>,
     data: DataStore,
     registrations: Vec<sip::Registration>,
@@ -148,6 +156,9 @@ impl Node {
             events: VecDeque::new(),
             next_update: Time::NEVER,
             next_finger: Time::NEVER,
+            next_partition_check: Time::NEVER,
+            partition: None,
+            partition_round: 0,
             leave_deadline: None,
             data: DataStore::new(),
             registrations: Vec::new(),

@@ -241,9 +241,20 @@ impl Node {
         if direct {
             match self.links.get(li).peer {
                 None => self.links.get_mut(li).peer = Some(signer),
-                Some(p) if p != signer && is_request(msg.contents.body.code()) => {
-                    // Another node now speaks from that address (the old one is gone and
-                    // a new one took its place): forget the old peer, start a new link.
+                // A link still being set up for the node an Attach named (§6.5.1.11: the
+                // certificate "MUST match the node which sent the AttachReqAns, and if it
+                // does not, the connection MUST be closed").
+                Some(p) if p != signer && self.links.get(li).state != LinkState::Up => {
+                    self.links.remove(li);
+                    self.stats.dropped += 1;
+                    return;
+                }
+                // An up link is bound to its peer's identity (§6.4.2.1 channel binding):
+                // another signer's message over it is refused, except a new handshake,
+                // which on a real transport is a new (D)TLS connection with its own
+                // certificate (a node restarted at that address). Then the old peer is
+                // forgotten and the new link is bound to the new signer.
+                Some(p) if p != signer && is_handshake(&msg, self.id) => {
                     let addr = self.links.get(li).addr;
                     self.forget(now, p);
                     if let Some(old) = self.links.by_addr(addr) {
@@ -295,4 +306,15 @@ impl Node {
             }
         }
     }
+}
+
+/// True if `msg` is a link handshake to `me`: a Ping straight from its signer (no via
+/// list) to `me` or the wildcard, the stand-in for a No-ICE link's (D)TLS handshake.
+fn is_handshake(msg: &Message, me: NodeId) -> bool {
+    matches!(msg.contents.body, Body::PingReq(_))
+        && msg.header.via_list.is_empty()
+        && matches!(
+            msg.header.destination_list.as_slice(),
+            [Destination::Node(id)] if *id == me || *id == NodeId::WILDCARD
+        )
 }

@@ -1,5 +1,5 @@
 //! Timers: link retransmissions, request retransmissions, join and leave deadlines, stale
-//! links, and the periodic Update and finger refresh.
+//! links, and the periodic Update, finger refresh and partition check.
 
 use super::Node;
 use crate::proto::config::Addr;
@@ -80,6 +80,9 @@ impl Node {
                 self.next_finger = now + self.jittered(self.config.chord_ping_interval);
                 self.refresh_one_finger(now);
             }
+            if self.next_partition_check <= now {
+                self.start_partition_check(now);
+            }
         }
     }
 
@@ -87,7 +90,10 @@ impl Node {
     pub fn poll_timeout(&self) -> Option<Time> {
         let mut t = match self.state {
             NodeState::Left => return None,
-            NodeState::Joined => self.next_update.min(self.next_finger),
+            NodeState::Joined => self
+                .next_update
+                .min(self.next_finger)
+                .min(self.next_partition_check),
             NodeState::Joining => self.join.as_ref().map_or(Time::NEVER, |j| j.deadline),
             NodeState::Leaving => self.leave_deadline.unwrap_or(Time::NEVER),
             NodeState::Idle | NodeState::ClientConnecting => Time::NEVER,

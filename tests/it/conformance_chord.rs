@@ -1,0 +1,655 @@
+//! RFC 6940 §6.5.1 and §10 (CHORD-RELOAD) conformance: scripted single-node tests with exact
+//! messages in and out, plus multi-node checks on the in-memory harness where a behaviour
+//! needs several nodes.
+
+use reload_sim::proto::config::OverlayConfig;
+use reload_sim::proto::id::NodeId;
+use reload_sim::proto::wire::chord::ChordRouteQueryAns;
+use reload_sim::proto::wire::error_response::error_code;
+use reload_sim::proto::wire::topology::RouteQueryReq;
+use reload_sim::proto::wire::{Body, Destination};
+use reload_sim::time::Time;
+
+use crate::scripted::{Peer, addr, attach_body, config, decode, first_node, link_peer, sent};
+
+/// §10.8: "the responder SHOULD initiate an Update immediately after sending the
+/// RouteQueryAns": the answer leaves first, then the Update (type full).
+#[test]
+fn route_query_update_follows_the_answer() {
+    let cfg = config();
+    let me = 1u128 << 100;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(9u128 << 124, 2);
+    let mut p2 = Peer::new(3u128 << 124, 3);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    link_peer(&mut node, &cfg, &mut p2, 0x200);
+    let _ = sent(&mut node);
+    let rq = RouteQueryReq {
+        send_update: true,
+        destination: Destination::Resource(NodeId(4u128 << 124).to_resource_id()),
+        overlay_specific_data: vec![],
+    };
+    let (f, _) = p1.frame(
+        &cfg,
+        0x400,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::RouteQueryReq(rq),
+    );
+    node.handle_datagram(Time(4), p1.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(out.len(), 2, "an answer and an Update");
+    assert_eq!(out[0].0, p1.addr);
+    assert_eq!(
+        decode(&out[0].1).contents.body,
+        Body::RouteQueryAns(ChordRouteQueryAns { next_peer: p2.id })
+    );
+    assert_eq!(out[1].0, p1.addr);
+    let Body::UpdateReq(u) = decode(&out[1].1).contents.body else {
+        panic!("second message is not an Update")
+    };
+    assert!(matches!(
+        u.kind,
+        reload_sim::proto::wire::chord::ChordUpdateKind::Full { .. }
+    ));
+}
+
+/// §6.5.1.2: Error_In_Progress means "an Attach to this peer is already in progress"; an
+/// Attach refused because the Connection Table is full of needed links is answered with
+/// Error_Forbidden instead ("overloaded … MAY generate an error").
+#[test]
+fn a_full_connection_table_refuses_an_attach_with_forbidden() {
+    let mut c = OverlayConfig::new("scripted.example.org");
+    c.max_connections = 2;
+    let cfg = std::sync::Arc::new(c);
+    let me = 1u128 << 100;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(9u128 << 124, 2);
+    let mut p2 = Peer::new(3u128 << 124, 3);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    link_peer(&mut node, &cfg, &mut p2, 0x200);
+    let _ = sent(&mut node);
+    // p3 Attaches through p1 (its frame travels on p1's link).
+    let mut p3 = Peer::new(5u128 << 124, 4);
+    p3.seq = p1.seq;
+    let (f, _) = p3.frame(
+        &cfg,
+        0x500,
+        vec![Destination::Node(p3.id)],
+        vec![Destination::Node(NodeId(me))],
+        attach_body(addr(4), "passive", false),
+    );
+    p1.seq += 1;
+    node.handle_datagram(Time(5), p1.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, p1.addr);
+    let ans = decode(&out[0].1);
+    let Body::Error(e) = ans.contents.body else {
+        panic!("not an error: {:?}", ans.contents.body)
+    };
+    assert_eq!(e.code, error_code::FORBIDDEN);
+    assert_eq!(node.connection_count(), 2);
+}
+
+/// §10.6: an Attach to a new neighbour is source-routed through the peer from which its
+/// Node-ID was learned. A Leave names the leaver's successors (or predecessors) in ring
+/// order; the leaver itself is gone, so the Attach goes through the entry of that list next
+/// to the new peer (its neighbour, hence linked to it), not through an unrelated first
+/// Routing Table entry.
+#[test]
+fn an_attach_learned_from_a_leave_is_source_routed_through_the_leave_list() {
+    use reload_sim::proto::wire::chord::ChordLeaveData;
+    use reload_sim::proto::wire::topology::LeaveReq;
+    let cfg = config();
+    let me = 8u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut pred = Peer::new(7u128 << 124, 2);
+    let mut leaver = Peer::new(9u128 << 124, 3);
+    let mut next = Peer::new(10u128 << 124, 4);
+    let new = NodeId(11u128 << 124);
+    link_peer(&mut node, &cfg, &mut pred, 0x100);
+    link_peer(&mut node, &cfg, &mut leaver, 0x200);
+    link_peer(&mut node, &cfg, &mut next, 0x300);
+    assert_eq!(node.predecessors().first(), Some(&pred.id));
+    let _ = sent(&mut node);
+    let leave = LeaveReq {
+        leaving_peer_id: leaver.id,
+        chord: Some(ChordLeaveData::FromSuccessor(vec![next.id, new])),
+    };
+    let (f, _) = leaver.frame(
+        &cfg,
+        0x600,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::LeaveReq(leave),
+    );
+    node.handle_datagram(Time(6), leaver.addr, &f);
+    let attaches: Vec<_> = sent(&mut node)
+        .into_iter()
+        .filter(|(_, m)| matches!(decode(m).contents.body, Body::AttachReq(_)))
+        .collect();
+    assert_eq!(attaches.len(), 1, "one Attach, to the new successor");
+    assert_eq!(attaches[0].0, next.addr);
+    assert_eq!(
+        decode(&attaches[0].1).header.destination_list,
+        vec![Destination::Node(next.id), Destination::Node(new)]
+    );
+}
+
+/// Brings up a link from a scripted node that never says it is a peer (a client, §6.4.1):
+/// handshake only, no Update.
+fn link_client(node: &mut reload_sim::proto::node::Node, cfg: &OverlayConfig, c: &mut Peer) {
+    use reload_sim::proto::wire::topology::PingReq;
+    let (f, _) = c.frame(
+        cfg,
+        0x900,
+        vec![],
+        vec![Destination::Node(NodeId::WILDCARD)],
+        Body::PingReq(PingReq::default()),
+    );
+    node.handle_datagram(Time(3), c.addr, &f);
+    let out = sent(node);
+    assert!(
+        out.iter()
+            .any(|(a, m)| *a == c.addr && matches!(decode(m).contents.body, Body::PingAns(_))),
+        "{:?}",
+        out.iter()
+            .map(|(a, m)| (a, decode(m).contents.body))
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The Updates among `out` and where they went.
+fn updates(out: &[(std::net::SocketAddr, Vec<u8>)]) -> Vec<std::net::SocketAddr> {
+    out.iter()
+        .filter(|(_, m)| matches!(decode(m).contents.body, Body::UpdateReq(_)))
+        .map(|(a, _)| *a)
+        .collect()
+}
+
+/// §10.7.3 "When a peer discovers that its range of responsible IDs has changed, it MUST
+/// send an Update to all entries in its Connection Table" (and §10.7.1, §6.4.1: clients
+/// included). A neighbour change that leaves the range alone stays among the neighbours.
+#[test]
+fn a_range_change_updates_the_whole_connection_table() {
+    let cfg = config();
+    let me = 8u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    let mut client = Peer::new(5u128 << 124, 3);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    link_client(&mut node, &cfg, &mut client);
+    let _ = sent(&mut node);
+
+    // A nearer predecessor: our range shrinks to (6 << 124, me].
+    let mut p2 = Peer::new(6u128 << 124, 4);
+    link_peer(&mut node, &cfg, &mut p2, 0x200);
+    assert_eq!(node.predecessors().first(), Some(&p2.id));
+    let to = updates(&sent(&mut node));
+    assert!(to.contains(&p1.addr) && to.contains(&p2.addr), "{to:?}");
+    assert!(
+        to.contains(&client.addr),
+        "the client hears of the range change"
+    );
+
+    // A new successor only: the first predecessor stays, the client hears nothing.
+    let mut p3 = Peer::new(12u128 << 124, 5);
+    link_peer(&mut node, &cfg, &mut p3, 0x300);
+    assert_eq!(node.predecessors().first(), Some(&p2.id));
+    let to = updates(&sent(&mut node));
+    assert!(to.contains(&p3.addr), "{to:?}");
+    assert!(!to.contains(&client.addr), "{to:?}");
+}
+
+/// A client whose peer's Update shows the client's Node-ID outside the peer's range
+/// attaches to the new responsible peer at once, not at its next periodic check.
+#[test]
+fn a_client_follows_an_update_showing_its_peer_no_longer_responsible() {
+    use reload_sim::proto::event::NodeState;
+    use reload_sim::proto::node::{Identity, Node};
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    use reload_sim::proto::wire::topology::PingAns;
+    let cfg = config();
+    let me = 5u128 << 124;
+    let mut node = Node::new(
+        cfg.clone(),
+        Identity::new(NodeId(me), "client@scripted.example.org"),
+        addr(1),
+        Time::ZERO,
+        3,
+    );
+    let mut peer = Peer::new(8u128 << 124, 2);
+    node.connect_client(Time(1), &[peer.addr]).unwrap();
+    let hs = decode(&sent(&mut node)[0].1);
+    let (f, _) = peer.frame(
+        &cfg,
+        hs.header.transaction_id.0,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::PingAns(PingAns {
+            response_id: 1,
+            time: 0,
+        }),
+    );
+    node.handle_datagram(Time(2), peer.addr, &f);
+    let attach = decode(&sent(&mut node)[0].1);
+    assert!(matches!(attach.contents.body, Body::AttachReq(_)));
+    let (f, _) = peer.frame(
+        &cfg,
+        attach.header.transaction_id.0,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        attach_body(peer.addr, "active", false),
+    );
+    node.handle_datagram(Time(3), peer.addr, &f);
+    let _ = sent(&mut node);
+    assert_eq!(node.state(), NodeState::Client);
+    assert_eq!(node.client_peer(), Some(peer.id));
+
+    // The peer's range shrank to (6 << 124, 8 << 124]: our id 5 << 124 went elsewhere.
+    let up = ChordUpdate {
+        uptime: 9,
+        kind: ChordUpdateKind::Neighbors {
+            predecessors: vec![NodeId(6u128 << 124)],
+            successors: vec![],
+        },
+    };
+    let (f, _) = peer.frame(
+        &cfg,
+        0x700,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::UpdateReq(up),
+    );
+    node.handle_datagram(Time(4), peer.addr, &f);
+    let msgs: Vec<_> = sent(&mut node).iter().map(|(_, m)| decode(m)).collect();
+    assert!(matches!(msgs[0].contents.body, Body::UpdateAns));
+    let again = msgs
+        .iter()
+        .find(|m| matches!(m.contents.body, Body::AttachReq(_)))
+        .expect("an Attach to the new responsible peer");
+    assert_eq!(
+        again.header.destination_list,
+        vec![Destination::Resource(NodeId(me).to_resource_id())]
+    );
+}
+
+/// With the default `chord_update_interval` (600 s), a client moves to a peer that joined
+/// between it and its old peer within seconds: the old peer's range changed and it Updated
+/// its whole Connection Table (§10.7.3).
+#[test]
+fn a_client_moves_within_seconds_of_a_join_taking_its_id() {
+    use crate::harness::{Net, addr as net_addr};
+    use reload_sim::proto::event::NodeState;
+    use reload_sim::time::Duration;
+    let mut net = Net::ring(
+        8,
+        Duration::from_millis(300),
+        OverlayConfig::new("test.example.org"),
+    );
+    net.run_for(Duration::from_secs(20));
+    let ids = net.ring_ids();
+    let (lo, hi) = (ids[2], ids[3]);
+    let x = NodeId(lo.0 + lo.distance_to(hi) / 4);
+    let c = net.add_with_id(x);
+    let now = net.now;
+    net.node_mut(c).connect_client(now, &[net_addr(0)]).unwrap();
+    net.service(c);
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(net.node(c).state(), NodeState::Client);
+    assert_eq!(net.node(c).client_peer(), Some(hi));
+
+    let p = net.add_with_id(NodeId(x.0 + x.distance_to(hi) / 2));
+    let now = net.now;
+    net.node_mut(p).join(now, &[net_addr(0)]).unwrap();
+    net.service(p);
+    net.run_for(Duration::from_secs(10));
+    assert_eq!(net.node(p).state(), NodeState::Joined);
+    assert_eq!(net.node(c).client_peer(), Some(net.node(p).node_id()));
+}
+
+/// §10.7.2 "If using reactive recovery, the peer MUST initiate a search for a new Finger
+/// Table entry": a finger whose link goes sends a finger-search Ping into its entry's range
+/// at once, not at the next `chord_ping_interval`.
+#[test]
+fn a_failed_finger_starts_a_search_for_a_new_one() {
+    use reload_sim::proto::wire::Destination;
+    let cfg = config();
+    let me = 1u128 << 100;
+    let mut node = first_node(&cfg, me);
+    // Entry 1 covers [me + 2^126, me + 2^127): `far` holds it; `pred` (entry 0) owns it
+    // once `far` is gone, and `near` is the closest preceding hop toward it.
+    let mut far = Peer::new(5u128 << 124, 2);
+    let mut near = Peer::new(1u128 << 124, 3);
+    let mut pred = Peer::new(14u128 << 124, 4);
+    link_peer(&mut node, &cfg, &mut far, 0x100);
+    link_peer(&mut node, &cfg, &mut near, 0x200);
+    link_peer(&mut node, &cfg, &mut pred, 0x300);
+    assert!(node.fingers().contains(&far.id));
+    let _ = sent(&mut node);
+    node.handle_link_close(Time(10), far.addr);
+    assert!(!node.fingers().contains(&far.id));
+    let out = sent(&mut node);
+    let searches: Vec<NodeId> = out
+        .iter()
+        .filter(|(a, _)| *a == near.addr)
+        .map(|(_, m)| decode(m))
+        .filter(|m| matches!(m.contents.body, Body::PingReq(_)))
+        .filter_map(|m| match m.header.destination_list.first() {
+            Some(Destination::Resource(r)) => r.ring_position(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(searches.len(), 1, "{searches:?}");
+    let (start, len) = reload_sim::proto::chord::FingerTable::range(NodeId(me), 1);
+    assert!(start.distance_to(searches[0]) < len);
+}
+
+/// Makes `node` (linked to `p1`) Attach to `x`: `p1`'s Update names `x` as a nearer
+/// neighbour. Returns the Attach sent, source-routed through `p1`.
+fn provoke_attach(
+    node: &mut reload_sim::proto::node::Node,
+    cfg: &OverlayConfig,
+    p1: &mut Peer,
+    x: NodeId,
+) -> reload_sim::proto::wire::Message {
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    let up = ChordUpdate {
+        uptime: 9,
+        kind: ChordUpdateKind::Neighbors {
+            predecessors: vec![x],
+            successors: vec![],
+        },
+    };
+    let (f, _) = p1.frame(
+        cfg,
+        0x800,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        Body::UpdateReq(up),
+    );
+    node.handle_datagram(Time(20), p1.addr, &f);
+    let out = sent(node);
+    let attach = out
+        .iter()
+        .map(|(_, m)| decode(m))
+        .find(|m| matches!(m.contents.body, Body::AttachReq(_)))
+        .expect("an Attach to x");
+    assert_eq!(
+        attach.header.destination_list,
+        vec![Destination::Node(p1.id), Destination::Node(x)]
+    );
+    attach
+}
+
+/// `x`'s Attach to `node`, forwarded by `p1`; returns `node`'s answer body.
+fn crossing_attach(
+    node: &mut reload_sim::proto::node::Node,
+    cfg: &OverlayConfig,
+    p1: &mut Peer,
+    x: &mut Peer,
+    at: Time,
+) -> Body {
+    x.seq = p1.seq;
+    let (f, _) = x.frame(
+        cfg,
+        0x801,
+        vec![Destination::Node(x.id)],
+        vec![Destination::Node(node.node_id())],
+        attach_body(x.addr, "passive", false),
+    );
+    p1.seq += 1;
+    node.handle_datagram(at, p1.addr, &f);
+    let out = sent(node);
+    out.iter()
+        .map(|(_, m)| decode(m))
+        .find(|m| m.header.transaction_id.0 == 0x801)
+        .expect("an answer to x's Attach")
+        .contents
+        .body
+}
+
+/// §6.5.1.2 tie-breaker for crossing Attaches: with our own Attach to the sender still
+/// unanswered, the larger Node-ID answers Error_In_Progress and keeps its own; the smaller
+/// cancels its own (no retransmission) and answers with an AttachReqAns.
+#[test]
+fn crossing_attaches_follow_the_tie_breaker() {
+    let cfg = config();
+    for (me, larger) in [(8u128 << 124, true), (6u128 << 124, false)] {
+        let mut node = first_node(&cfg, me);
+        let mut p1 = Peer::new(2u128 << 124, 2);
+        link_peer(&mut node, &cfg, &mut p1, 0x100);
+        let _ = sent(&mut node);
+        let mut x = Peer::new(7u128 << 124, 5);
+        let ours = provoke_attach(&mut node, &cfg, &mut p1, x.id);
+        let pending = node.pending_requests();
+        let ans = crossing_attach(&mut node, &cfg, &mut p1, &mut x, Time(21));
+        if larger {
+            assert!(
+                matches!(ans, Body::Error(ref e) if e.code == error_code::IN_PROGRESS),
+                "{ans:?}"
+            );
+            assert_eq!(node.pending_requests(), pending, "ours is kept");
+        } else {
+            assert!(matches!(ans, Body::AttachAns(_)), "{ans:?}");
+            assert_eq!(node.pending_requests(), pending - 1, "ours is cancelled");
+            // Its late answer matches nothing.
+            let unmatched = node.stats().unmatched_answers;
+            x.seq = p1.seq;
+            let (f, _) = x.frame(
+                &cfg,
+                ours.header.transaction_id.0,
+                vec![Destination::Node(x.id)],
+                vec![Destination::Node(NodeId(me))],
+                attach_body(x.addr, "active", false),
+            );
+            p1.seq += 1;
+            node.handle_datagram(Time(22), p1.addr, &f);
+            assert_eq!(node.stats().unmatched_answers, unmatched + 1);
+        }
+    }
+}
+
+/// §6.5.1.2: our Attach to the sender was answered and the handshake over the link (the
+/// stand-in for ICE and (D)TLS) is under way: a crossing Attach gets Error_In_Progress.
+#[test]
+fn an_attach_during_our_handshake_is_in_progress() {
+    let cfg = config();
+    let me = 6u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    let _ = sent(&mut node);
+    let mut x = Peer::new(7u128 << 124, 5);
+    let ours = provoke_attach(&mut node, &cfg, &mut p1, x.id);
+    // x answers our Attach (through p1): we start the handshake to x's address.
+    x.seq = p1.seq;
+    let (f, _) = x.frame(
+        &cfg,
+        ours.header.transaction_id.0,
+        vec![Destination::Node(x.id)],
+        vec![Destination::Node(NodeId(me))],
+        attach_body(x.addr, "active", false),
+    );
+    p1.seq += 1;
+    node.handle_datagram(Time(21), p1.addr, &f);
+    let out = sent(&mut node);
+    assert!(out.iter().any(|(a, _)| *a == x.addr), "handshake to x");
+    let ans = crossing_attach(&mut node, &cfg, &mut p1, &mut x, Time(22));
+    assert!(
+        matches!(ans, Body::Error(ref e) if e.code == error_code::IN_PROGRESS),
+        "{ans:?}"
+    );
+}
+
+/// §6.4.2.1, §6.5.1.11 channel binding: a link is bound to the identity that set it up.
+/// Over an up link, another signer's request is refused; only a new handshake (a new
+/// (D)TLS connection from a node restarted at that address) binds a new link to it.
+#[test]
+fn an_up_link_is_bound_to_its_peer() {
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    use reload_sim::proto::wire::topology::PingReq;
+    let cfg = config();
+    let me = 8u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    let _ = sent(&mut node);
+    // Another Node-ID speaks from p1's address, not as a handshake: refused.
+    let mut other = Peer::new(5u128 << 124, 2);
+    other.seq = p1.seq;
+    let up = ChordUpdate {
+        uptime: 1,
+        kind: ChordUpdateKind::PeerReady,
+    };
+    let (f, _) = other.frame(
+        &cfg,
+        0xa00,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::UpdateReq(up),
+    );
+    node.handle_datagram(Time(30), p1.addr, &f);
+    let out = sent(&mut node);
+    assert!(
+        !out.iter()
+            .any(|(_, m)| decode(m).header.transaction_id.0 == 0xa00),
+        "no answer to a message that does not match the link's identity"
+    );
+    assert_eq!(node.successors().first(), Some(&p1.id));
+    assert_eq!(node.connections()[0].1, Some(p1.id));
+
+    // A new handshake from that address: the old peer is gone, a new link is bound.
+    let (f, _) = other.frame(
+        &cfg,
+        0xa01,
+        vec![],
+        vec![Destination::Node(NodeId::WILDCARD)],
+        Body::PingReq(PingReq::default()),
+    );
+    node.handle_datagram(Time(31), p1.addr, &f);
+    let out = sent(&mut node);
+    let ans = out
+        .iter()
+        .map(|(_, m)| decode(m))
+        .find(|m| m.header.transaction_id.0 == 0xa01)
+        .expect("the handshake is answered");
+    assert!(matches!(ans.contents.body, Body::PingAns(_)));
+    assert_eq!(
+        ans.header.destination_list,
+        vec![Destination::Node(other.id)]
+    );
+    assert!(node.successors().is_empty());
+    assert_eq!(node.connections().len(), 1);
+    assert_eq!(node.connections()[0].1, Some(other.id));
+}
+
+/// §6.5.1.11: "The certificate exchanged during the TLS or DTLS handshake MUST match the
+/// node which sent the AttachReqAns, and if it does not, the connection MUST be closed."
+#[test]
+fn a_handshake_from_the_wrong_node_closes_the_link() {
+    use reload_sim::proto::wire::topology::PingReq;
+    let cfg = config();
+    let me = 8u128 << 124;
+    let mut node = first_node(&cfg, me);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    let _ = sent(&mut node);
+    // x Attaches through p1, offering address 10.0.0.5.
+    let mut x = Peer::new(5u128 << 124, 5);
+    let ans = crossing_attach(&mut node, &cfg, &mut p1, &mut x, Time(40));
+    assert!(matches!(ans, Body::AttachAns(_)), "{ans:?}");
+    assert_eq!(node.connections().len(), 2);
+    // The handshake from x's address is signed by someone else.
+    let mut y = Peer::new(6u128 << 124, 5);
+    let (f, _) = y.frame(
+        &cfg,
+        0xb00,
+        vec![],
+        vec![Destination::Node(NodeId(me))],
+        Body::PingReq(PingReq::default()),
+    );
+    node.handle_datagram(Time(41), x.addr, &f);
+    let out = sent(&mut node);
+    assert!(
+        !out.iter()
+            .any(|(_, m)| decode(m).header.transaction_id.0 == 0xb00),
+        "not answered"
+    );
+    assert_eq!(
+        node.connections().len(),
+        1,
+        "the link to x's address is closed"
+    );
+    assert_eq!(node.connections()[0].1, Some(p1.id));
+}
+
+/// §10.7.4.4: a peer periodically repeats the discovery of its join and Pings one past its
+/// own id through a bootstrap peer; an answer from a peer other than its successor is a
+/// partition, healed by an Attach through the bootstrap peer and an Update. Two overlays
+/// formed apart, whose second half knows a bootstrap peer of the first, merge into one ring.
+#[test]
+fn partitioned_overlays_merge_through_the_partition_check() {
+    use crate::harness::{Net, addr as net_addr};
+    use reload_sim::time::Duration;
+    let mut cfg = Net::fast_config();
+    cfg.partition_check_interval = Duration::from_secs(30);
+    let mut net = Net::start(cfg);
+    for _ in 0..4 {
+        net.run_for(Duration::from_millis(300));
+        net.join_new();
+    }
+    // A second overlay, apart: node 5 starts it, 6 and 7 join through it but also know
+    // node 0 as a bootstrap peer.
+    let b = net.add();
+    let now = net.now;
+    net.node_mut(b).start_overlay(now).unwrap();
+    net.service(b);
+    for _ in 0..2 {
+        net.run_for(Duration::from_millis(300));
+        let i = net.add();
+        let now = net.now;
+        net.node_mut(i)
+            .join(now, &[net_addr(b), net_addr(0)])
+            .unwrap();
+        net.service(i);
+    }
+    net.run_for(Duration::from_secs(5));
+    assert!(
+        !net.ring_errors().is_empty(),
+        "two rings before any partition check"
+    );
+    net.run_for(Duration::from_secs(240));
+    assert_eq!(net.ring_errors(), Vec::<String>::new());
+}
+
+/// Without the check (interval zero) the two overlays stay apart: the merge above is the
+/// partition check's doing.
+#[test]
+fn partitioned_overlays_stay_apart_without_the_check() {
+    use crate::harness::{Net, addr as net_addr};
+    use reload_sim::time::Duration;
+    let mut cfg = Net::fast_config();
+    cfg.partition_check_interval = Duration::ZERO;
+    let mut net = Net::start(cfg);
+    for _ in 0..4 {
+        net.run_for(Duration::from_millis(300));
+        net.join_new();
+    }
+    let b = net.add();
+    let now = net.now;
+    net.node_mut(b).start_overlay(now).unwrap();
+    net.service(b);
+    for _ in 0..2 {
+        net.run_for(Duration::from_millis(300));
+        let i = net.add();
+        let now = net.now;
+        net.node_mut(i)
+            .join(now, &[net_addr(b), net_addr(0)])
+            .unwrap();
+        net.service(i);
+    }
+    net.run_for(Duration::from_secs(245));
+    assert!(!net.ring_errors().is_empty());
+}
