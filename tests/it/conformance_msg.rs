@@ -4,17 +4,104 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use proptest::prelude::*;
 
-use reload_sim::proto::id::NodeId;
+use reload_sim::proto::config::OverlayConfig;
+use reload_sim::proto::id::{NodeId, TransactionId};
+use reload_sim::proto::identity::{SignerInfo, SimCrypto, encode_signed};
 use reload_sim::proto::link::{Link, LinkState};
+use reload_sim::proto::node::Node;
+use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
 use reload_sim::proto::wire::framing::Frame;
-use reload_sim::proto::wire::topology::PingReq;
-use reload_sim::proto::wire::{Body, Destination};
+use reload_sim::proto::wire::topology::{PingAns, PingReq};
+use reload_sim::proto::wire::{Body, Destination, ForwardingHeader, MessageContents};
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, config, first_node};
+use crate::scripted::{Peer, config, first_node, link_peer, sent};
+
+/// The node of these tests.
+const ME: u128 = 1 << 100;
+
+/// A node with two linked peers: p1 (far side of the ring, the node's predecessor) and
+/// p2 (its successor). The node owns (p1, ME].
+fn node_with_peers(cfg: &Arc<OverlayConfig>) -> (Node, Peer, Peer) {
+    let mut node = first_node(cfg, ME);
+    let mut p1 = Peer::new(9u128 << 124, 2);
+    let mut p2 = Peer::new(3u128 << 124, 3);
+    link_peer(&mut node, cfg, &mut p1, 0x100);
+    link_peer(&mut node, cfg, &mut p2, 0x200);
+    let _ = sent(&mut node);
+    (node, p1, p2)
+}
+
+/// A message signed by `p`, with its header edited by `edit`, framed: (frame, message).
+fn frame_with(
+    p: &mut Peer,
+    cfg: &OverlayConfig,
+    txid: u64,
+    via: Vec<Destination>,
+    dest: Vec<Destination>,
+    body: Body,
+    edit: impl FnOnce(&mut ForwardingHeader),
+) -> (Vec<u8>, Vec<u8>) {
+    let mut h = ForwardingHeader::new(
+        cfg.overlay,
+        cfg.configuration_sequence,
+        TransactionId(txid),
+        dest,
+    );
+    h.via_list = via;
+    edit(&mut h);
+    let msg = encode_signed(
+        &SimCrypto {
+            signer: SignerInfo::new(p.id, "scripted@scripted.example.org"),
+        },
+        &h,
+        &MessageContents::new(body),
+    )
+    .unwrap();
+    let mut f = Vec::new();
+    Frame::Data {
+        sequence: p.seq,
+        message: &msg,
+    }
+    .encode(&mut f)
+    .unwrap();
+    p.seq += 1;
+    (f, msg)
+}
+
+/// The exact bytes of the error answer the node (ME) sends for transaction `txid`.
+fn error_from_node(
+    cfg: &OverlayConfig,
+    txid: u64,
+    dest: Vec<Destination>,
+    code: u16,
+    info: &str,
+) -> Vec<u8> {
+    let mut h = ForwardingHeader::new(
+        cfg.overlay,
+        cfg.configuration_sequence,
+        TransactionId(txid),
+        dest,
+    );
+    h.ttl = cfg.initial_ttl;
+    encode_signed(
+        &SimCrypto {
+            signer: SignerInfo::new(NodeId(ME), "first@scripted.example.org"),
+        },
+        &h,
+        &MessageContents::new(Body::Error(ErrorResponse::new(code, info))),
+    )
+    .unwrap()
+}
+
+/// A Resource-ID owned beyond p2: the node forwards to p2.
+fn far_key() -> Destination {
+    Destination::Resource(NodeId(4u128 << 124).to_resource_id())
+}
 
 /// The `(ack_sequence, received)` of an ack frame.
 fn ack_fields(bytes: &[u8]) -> (u32, u32) {
@@ -126,4 +213,91 @@ proptest! {
             }
         }
     }
+}
+
+/// §6.3.2: "Implementations which receive messages with a TTL greater than the current
+/// value of initial-ttl ... MUST discard the message and send an Error_TTL_Exceeded
+/// error." A TTL-255 Ping used to be forwarded with TTL 254. An answer with such a TTL is
+/// dropped without an error.
+#[test]
+fn a_ttl_above_initial_ttl_is_refused_with_ttl_exceeded() {
+    let cfg = config();
+    let (mut node, mut p1, _p2) = node_with_peers(&cfg);
+    let upstream = Destination::Node(NodeId(0xabc));
+    let (f, _) = frame_with(
+        &mut p1,
+        &cfg,
+        0x700,
+        vec![upstream.clone()],
+        vec![far_key()],
+        ping(),
+        |h| h.ttl = 255,
+    );
+    node.handle_datagram(Time(3), p1.addr, &f);
+    let want = error_from_node(
+        &cfg,
+        0x700,
+        vec![Destination::Node(p1.id), upstream],
+        error_code::TTL_EXCEEDED,
+        "TTL above initial-ttl",
+    );
+    assert_eq!(sent(&mut node), vec![(p1.addr, want)]);
+    assert_eq!((node.stats().ttl_exceeded, node.stats().forwarded), (1, 0));
+
+    // One above initial-ttl on an answer: dropped, counted, nothing sent.
+    let (f, _) = frame_with(
+        &mut p1,
+        &cfg,
+        0x701,
+        vec![],
+        vec![Destination::Node(NodeId(ME))],
+        Body::PingAns(PingAns {
+            response_id: 1,
+            time: 2,
+        }),
+        |h| h.ttl = cfg.initial_ttl + 1,
+    );
+    node.handle_datagram(Time(4), p1.addr, &f);
+    assert_eq!(sent(&mut node), vec![]);
+    assert_eq!(node.stats().ttl_exceeded, 2);
+}
+
+/// §6.6: "If a peer receives a message that is larger than the value of max-message-size
+/// ..., the peer SHOULD send an Error_Message_Too_Large error". It used to be dropped
+/// silently.
+#[test]
+fn a_message_over_max_message_size_gets_message_too_large() {
+    let cfg = config();
+    let (mut node, mut p1, _p2) = node_with_peers(&cfg);
+    let big = Body::PingReq(PingReq {
+        padding: vec![0; cfg.max_message_size],
+    });
+    let to_me = vec![Destination::Node(NodeId(ME))];
+    let delivered = node.stats().delivered;
+    let (f, _) = frame_with(&mut p1, &cfg, 0xa00, vec![], to_me.clone(), big, |_| {});
+    node.handle_datagram(Time(3), p1.addr, &f);
+    let want = error_from_node(
+        &cfg,
+        0xa00,
+        vec![Destination::Node(p1.id)],
+        error_code::MESSAGE_TOO_LARGE,
+        "message larger than max-message-size",
+    );
+    assert_eq!(sent(&mut node), vec![(p1.addr, want)]);
+    assert_eq!(
+        (node.stats().dropped, node.stats().delivered),
+        (1, delivered)
+    );
+
+    // An over-sized answer is dropped without an error.
+    let big_answer = Body::PingAns(PingAns {
+        response_id: 1,
+        time: 2,
+    });
+    let (f, _) = frame_with(&mut p1, &cfg, 0xa01, vec![], to_me, big_answer, |h| {
+        h.via_list = vec![Destination::Node(NodeId(7)); cfg.max_message_size / 18]
+    });
+    node.handle_datagram(Time(4), p1.addr, &f);
+    assert_eq!(sent(&mut node), vec![]);
+    assert_eq!(node.stats().dropped, 2);
 }

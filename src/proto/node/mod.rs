@@ -11,6 +11,7 @@
 
 mod answer;
 mod client;
+mod inbound;
 mod join;
 mod local;
 mod maintain;

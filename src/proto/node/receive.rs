@@ -6,11 +6,11 @@ use crate::proto::event::NodeState;
 use crate::proto::id::NodeId;
 use crate::proto::identity::{SimVerifier, Verifier};
 use crate::proto::link::{Link, LinkState};
-use crate::proto::wire::error_response::{ErrorResponse, error_code};
+use crate::proto::wire::error_response::error_code;
 use crate::proto::wire::framing::Frame;
 use crate::proto::wire::message::is_request;
 use crate::proto::wire::security::message_signature_input;
-use crate::proto::wire::{Body, Destination, ForwardEdit, HeaderView, Message};
+use crate::proto::wire::{Destination, ForwardEdit, HeaderView, Message};
 use crate::time::Time;
 
 impl Node {
@@ -93,8 +93,11 @@ impl Node {
                 return;
             }
         };
-        if view.overlay != self.config.overlay || bytes.len() > self.config.max_message_size {
+        if view.overlay != self.config.overlay {
             self.stats.dropped += 1;
+            return;
+        }
+        if !self.check_header(now, li, &view) {
             return;
         }
         let first = match view.first_destination() {
@@ -188,23 +191,7 @@ impl Node {
 
     /// Answers a request that ran out of TTL with Error_TTL_Exceeded (§6.3.2).
     fn answer_ttl_exceeded(&mut self, now: Time, li: usize, view: &HeaderView<'_>) {
-        let code_at = view.header_len();
-        let bytes = view.bytes();
-        let is_req = bytes
-            .get(code_at..code_at + 2)
-            .is_some_and(|c| is_request(u16::from_be_bytes([c[0], c[1]])));
-        let (Some(prev), Ok(via)) = (self.links.get(li).peer, view.via_list()) else {
-            return;
-        };
-        if !is_req {
-            return;
-        }
-        let mut dest = vec![Destination::Node(prev)];
-        dest.extend(via.into_iter().rev());
-        let body = Body::Error(ErrorResponse::new(error_code::TTL_EXCEEDED, "TTL exceeded"));
-        if let Some(m) = self.build(view.transaction_id, dest, body) {
-            self.send_on_link(now, li, m);
-        }
+        self.answer_error(now, li, view, error_code::TTL_EXCEEDED, "TTL exceeded");
     }
 
     /// Decodes, verifies and dispatches a message addressed to this node.

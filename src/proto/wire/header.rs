@@ -306,6 +306,8 @@ pub struct HeaderView<'a> {
     pub fragment: u32,
     /// Transaction id.
     pub transaction_id: TransactionId,
+    /// Largest answer the requester accepts, in bytes (0 = no limit).
+    pub max_response_length: u32,
     via: Range<usize>,
     dest: Range<usize>,
     options: Range<usize>,
@@ -360,6 +362,7 @@ impl<'a> HeaderView<'a> {
             configuration_sequence: f.configuration_sequence,
             fragment: f.fragment,
             transaction_id: f.transaction_id,
+            max_response_length: f.max_response_length,
             via,
             dest,
             options,
@@ -414,6 +417,52 @@ impl<'a> HeaderView<'a> {
         } else {
             Destination::decode(&mut r).map(Some)
         }
+    }
+
+    /// The Destination List entries in order, decoded one at a time without collecting
+    /// them; a bad entry ends the iteration with its error.
+    pub fn destinations(&self) -> impl Iterator<Item = Result<Destination, DecodeError>> + 'a {
+        let mut r = Reader::with_base(self.destination_bytes(), self.dest.start);
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            if failed || r.is_empty() {
+                return None;
+            }
+            let d = Destination::decode(&mut r);
+            failed = d.is_err();
+            Some(d)
+        })
+    }
+
+    /// True if two Destination List entries are the same bytes (§13.6.5 duplicate check).
+    /// Compares raw entries pairwise without allocating; lists are a few entries long.
+    pub fn has_duplicate_destinations(&self) -> bool {
+        let dest = self.destination_bytes();
+        let mut at = 0;
+        while let Some(n) = entry_len(&dest[at..]) {
+            let entry = &dest[at..at + n];
+            let mut later = at + n;
+            while let Some(m) = entry_len(&dest[later..]) {
+                if &dest[later..later + m] == entry {
+                    return true;
+                }
+                later += m;
+            }
+            at += n;
+        }
+        false
+    }
+
+    /// The `message_code` of the MessageContents, when this message (or fragment) starts
+    /// with it: whole messages and first fragments (§6.7). `None` for later fragments or
+    /// a body too short to hold one.
+    pub fn message_code(&self) -> Option<u16> {
+        if self.fragment & 0x00ff_ffff != 0 {
+            return None;
+        }
+        self.payload()
+            .get(..2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
     }
 
     /// Decodes the Via List.
