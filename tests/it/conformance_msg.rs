@@ -301,3 +301,26 @@ fn a_message_over_max_message_size_gets_message_too_large() {
     assert_eq!(sent(&mut node), vec![]);
     assert_eq!(node.stats().dropped, 2);
 }
+
+/// §13.6.5: "implementations SHOULD check the Destination List for duplicate entries and
+/// discard such records with an Error_Invalid_Message error". [ME, p2, ME, p2] used to be
+/// forwarded to p2.
+#[test]
+fn duplicate_destination_entries_get_invalid_message() {
+    let cfg = config();
+    let (mut node, mut p1, p2) = node_with_peers(&cfg);
+    let me = Destination::Node(NodeId(ME));
+    let q = Destination::Node(p2.id);
+    let looped = vec![me.clone(), q.clone(), me, q];
+    let (f, _) = frame_with(&mut p1, &cfg, 0xb00, vec![], looped, ping(), |_| {});
+    node.handle_datagram(Time(3), p1.addr, &f);
+    let want = error_from_node(
+        &cfg,
+        0xb00,
+        vec![Destination::Node(p1.id)],
+        error_code::INVALID_MESSAGE,
+        "duplicate Destination List entries",
+    );
+    assert_eq!(sent(&mut node), vec![(p1.addr, want)]);
+    assert_eq!((node.stats().forwarded, node.stats().malformed), (0, 1));
+}

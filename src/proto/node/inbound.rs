@@ -1,5 +1,5 @@
 //! What a node does with a message that arrived, before it is forwarded or delivered: the
-//! header checks of §6.3.2 and §6.6, and the error answers they send.
+//! header checks of §6.3.2, §6.6 and §13.6.5, and the error answers they send.
 //!
 //! Only requests get error answers, back along the reversed Via List as any answer
 //! (§6.2.2). A refused answer is dropped and counted in [`NodeStats`](crate::proto::stats::NodeStats).
@@ -18,6 +18,9 @@ impl Node {
     ///   `dropped`). The RFC also says to close the (D)TLS session; the link is kept.
     /// - §6.3.2: a TTL above `initial-ttl` → discarded with Error_TTL_Exceeded (counted as
     ///   `ttl_exceeded`).
+    /// - §13.6.5: duplicate Destination List entries (a source-routed loop) →
+    ///   Error_Invalid_Message (counted as `malformed`). Answers are checked too: an
+    ///   answer retracing a request that looped is dropped rather than sent round the loop.
     pub(super) fn check_header(&mut self, now: Time, li: usize, view: &HeaderView<'_>) -> bool {
         let refused = if view.bytes().len() > self.config.max_message_size {
             self.stats.dropped += 1;
@@ -28,6 +31,12 @@ impl Node {
         } else if view.ttl > self.config.initial_ttl {
             self.stats.ttl_exceeded += 1;
             Some((error_code::TTL_EXCEEDED, "TTL above initial-ttl"))
+        } else if view.has_duplicate_destinations() {
+            self.stats.malformed += 1;
+            Some((
+                error_code::INVALID_MESSAGE,
+                "duplicate Destination List entries",
+            ))
         } else {
             None
         };
