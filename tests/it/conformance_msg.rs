@@ -19,7 +19,7 @@ use reload_sim::proto::wire::topology::{PingAns, PingReq};
 use reload_sim::proto::wire::{Body, Destination, ForwardingHeader, MessageContents};
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, config, first_node, link_peer, sent};
+use crate::scripted::{Peer, config, decode, first_node, link_peer, sent};
 
 /// The node of these tests.
 const ME: u128 = 1 << 100;
@@ -96,6 +96,11 @@ fn error_from_node(
         &MessageContents::new(Body::Error(ErrorResponse::new(code, info))),
     )
     .unwrap()
+}
+
+/// A Resource-ID in the node's own range (p1, ME].
+fn own_key() -> Destination {
+    Destination::Resource(NodeId(ME >> 1).to_resource_id())
 }
 
 /// A Resource-ID owned beyond p2: the node forwards to p2.
@@ -323,4 +328,49 @@ fn duplicate_destination_entries_get_invalid_message() {
     );
     assert_eq!(sent(&mut node), vec![(p1.addr, want)]);
     assert_eq!((node.stats().forwarded, node.stats().malformed), (0, 1));
+}
+
+/// §6.1.1: after removing its own entry the node repeats the routing decision on the next
+/// one: [ME, Resource in ME's range] is delivered here (it used to go to a neighbour), a
+/// leading wildcard Node-ID is consumed here like the node's own (it used to be dropped
+/// as malformed), and [ME, p2] still goes to p2 without the popped entry.
+#[test]
+fn the_routing_decision_is_repeated_after_popping_own_entries() {
+    let cfg = config();
+    let (mut node, mut p1, p2) = node_with_peers(&cfg);
+    let me = Destination::Node(NodeId(ME));
+    let wildcard = Destination::Node(NodeId::WILDCARD);
+    for (txid, dest) in [
+        (0xc00u64, vec![me.clone(), own_key()]),
+        (0xc01, vec![wildcard.clone(), own_key()]),
+        (0xc02, vec![wildcard.clone(), me.clone()]),
+    ] {
+        let (f, _) = frame_with(&mut p1, &cfg, txid, vec![], dest.clone(), ping(), |_| {});
+        node.handle_datagram(Time(3), p1.addr, &f);
+        let out = sent(&mut node);
+        assert_eq!(out.len(), 1, "{dest:?}");
+        assert_eq!(out[0].0, p1.addr, "{dest:?}");
+        let ans = decode(&out[0].1);
+        assert!(matches!(ans.contents.body, Body::PingAns(_)), "{dest:?}");
+        assert_eq!(ans.header.transaction_id, TransactionId(txid));
+    }
+    assert_eq!(node.stats().forwarded, 0);
+
+    // [wildcard, p2]: consumed here, forwarded to p2 with p1 on the via list.
+    let (f, original) = frame_with(
+        &mut p1,
+        &cfg,
+        0xc03,
+        vec![],
+        vec![wildcard, Destination::Node(p2.id)],
+        ping(),
+        |_| {},
+    );
+    node.handle_datagram(Time(4), p1.addr, &f);
+    let out = sent(&mut node);
+    let mut want = decode(&original);
+    want.header.destination_list.remove(0);
+    want.header.via_list.push(Destination::Node(p1.id));
+    want.header.ttl -= 1;
+    assert_eq!(out, vec![(p2.addr, want.to_bytes().unwrap())]);
 }

@@ -1,14 +1,34 @@
 //! What a node does with a message that arrived, before it is forwarded or delivered: the
-//! header checks of §6.3.2, §6.6 and §13.6.5, and the error answers they send.
+//! header checks of §6.3.2, §6.6 and §13.6.5, the routing decision of §6.1.1, and the
+//! error answers they send.
 //!
 //! Only requests get error answers, back along the reversed Via List as any answer
 //! (§6.2.2). A refused answer is dropped and counted in [`NodeStats`](crate::proto::stats::NodeStats).
 
 use super::Node;
+use crate::proto::id::NodeId;
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::message::is_request;
 use crate::proto::wire::{Body, Destination, HeaderView};
 use crate::time::Time;
+
+/// The routing decision for a message that passed the header checks (§6.1).
+#[derive(Debug)]
+pub(super) enum Decision {
+    /// This node is the destination.
+    Deliver,
+    /// Send it on toward the Destination List entry `pop` (after removing the `pop`
+    /// entries before it, which name this node).
+    Forward { pop: usize },
+    /// The Destination List breaks a rule (empty, undecodable, a Resource-ID that is not
+    /// the last entry): counted as `malformed`.
+    Malformed,
+    /// A Node-ID in this node's range that is not connected: counted as `no_route`.
+    NoRoute,
+    /// Nothing this node can route on (an opaque id, a Resource-ID off the ring): counted
+    /// as `dropped`.
+    Drop,
+}
 
 impl Node {
     /// Header checks at receipt, before the routing decision. Returns false when the
@@ -47,6 +67,48 @@ impl Node {
             }
             None => true,
         }
+    }
+
+    /// The routing decision of §6.1.1: leading entries that name this node (its Node-ID,
+    /// or the wildcard Node-ID, which is consumed here and never forwarded) are popped,
+    /// and the decision is repeated on the next entry. The message is delivered when the
+    /// list runs out on such an entry, or ends on a Resource-ID this node is responsible
+    /// for.
+    pub(super) fn route_decision(&self, view: &HeaderView<'_>) -> Decision {
+        let count = view.destination_count();
+        for (i, entry) in view.destinations().enumerate() {
+            let last = i + 1 == count;
+            let Ok(entry) = entry else {
+                return Decision::Malformed;
+            };
+            match entry {
+                Destination::Node(id) if id == self.id || id == NodeId::WILDCARD => {
+                    if last {
+                        return Decision::Deliver;
+                    }
+                }
+                Destination::Resource(r) => {
+                    return match r.ring_position() {
+                        // A Resource-ID must be the last entry (§6.3.2.2).
+                        Some(k) if self.is_responsible(k) && last => Decision::Deliver,
+                        Some(k) if self.is_responsible(k) => Decision::Malformed,
+                        Some(_) => Decision::Forward { pop: i },
+                        None => Decision::Drop,
+                    };
+                }
+                // A Node-ID in our range that is not us: deliver only to a directly
+                // connected node (a client); otherwise that node is gone and the message
+                // is dropped (§6.1.1), rather than looping until its TTL runs out.
+                Destination::Node(id)
+                    if self.is_responsible(id) && self.links.by_peer(id).is_none() =>
+                {
+                    return Decision::NoRoute;
+                }
+                Destination::Node(_) => return Decision::Forward { pop: i },
+                _ => return Decision::Drop,
+            }
+        }
+        Decision::Malformed
     }
 
     /// Answers the request in `view`, which arrived on link `li`, with error `code`: to

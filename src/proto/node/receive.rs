@@ -1,6 +1,7 @@
 //! The input path: frames, acks, forwarding (§6.1) and delivery to this node.
 
 use super::Node;
+use super::inbound::Decision;
 use crate::proto::config::Addr;
 use crate::proto::event::NodeState;
 use crate::proto::id::NodeId;
@@ -100,45 +101,12 @@ impl Node {
         if !self.check_header(now, li, &view) {
             return;
         }
-        let first = match view.first_destination() {
-            Ok(Some(d)) => d,
-            _ => {
-                self.stats.malformed += 1;
-                return;
-            }
-        };
-        let last = view.destination_count() == 1;
-        match first {
-            Destination::Node(id) if id == self.id || id == NodeId::WILDCARD => {
-                if last {
-                    self.deliver(now, li, bytes, view.header_len());
-                } else if id == self.id {
-                    self.forward(now, li, &view, 1);
-                } else {
-                    self.stats.malformed += 1;
-                }
-            }
-            Destination::Resource(r) => match r.ring_position() {
-                Some(k) if self.is_responsible(k) => {
-                    if last {
-                        self.deliver(now, li, bytes, view.header_len());
-                    } else {
-                        self.stats.malformed += 1;
-                    }
-                }
-                Some(_) => self.forward(now, li, &view, 0),
-                None => self.stats.dropped += 1,
-            },
-            // A Node-ID in our range that is not us: deliver only to a directly connected
-            // node (a client); otherwise that node is gone and the message is dropped
-            // (§6.1.1), rather than looping until its TTL runs out.
-            Destination::Node(id)
-                if self.is_responsible(id) && self.links.by_peer(id).is_none() =>
-            {
-                self.stats.no_route += 1
-            }
-            Destination::Node(_) => self.forward(now, li, &view, 0),
-            _ => self.stats.dropped += 1,
+        match self.route_decision(&view) {
+            Decision::Deliver => self.deliver(now, li, bytes, view.header_len()),
+            Decision::Forward { pop } => self.forward(now, li, &view, pop),
+            Decision::Malformed => self.stats.malformed += 1,
+            Decision::NoRoute => self.stats.no_route += 1,
+            Decision::Drop => self.stats.dropped += 1,
         }
     }
 
