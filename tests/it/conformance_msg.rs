@@ -15,7 +15,7 @@ use reload_sim::proto::link::{Link, LinkState};
 use reload_sim::proto::node::Node;
 use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
 use reload_sim::proto::wire::framing::Frame;
-use reload_sim::proto::wire::topology::{PingAns, PingReq};
+use reload_sim::proto::wire::topology::{ConfigUpdateReq, PingAns, PingReq};
 use reload_sim::proto::wire::{Body, Destination, ForwardingHeader, MessageContents};
 use reload_sim::time::Time;
 
@@ -373,4 +373,71 @@ fn the_routing_decision_is_repeated_after_popping_own_entries() {
     want.header.via_list.push(Destination::Node(p1.id));
     want.header.ttl -= 1;
     assert_eq!(out, vec![(p2.addr, want.to_bytes().unwrap())]);
+}
+
+/// §6.3.2.1: a request delivered here with another configuration_sequence gets
+/// Error_Config_Too_Old (older than ours; 0 is not a wildcard) or Error_Config_Too_New
+/// (newer); 65535 is accepted on a ConfigUpdate. The field used to be ignored.
+#[test]
+fn a_configuration_sequence_mismatch_is_answered_too_old_or_too_new() {
+    let cfg = config();
+    assert_eq!(cfg.configuration_sequence, 1);
+    let (mut node, mut p1, _p2) = node_with_peers(&cfg);
+    let to_me = vec![Destination::Node(NodeId(ME))];
+    for (txid, seq, code, info) in [
+        (
+            0x800u64,
+            2u16,
+            error_code::CONFIG_TOO_NEW,
+            "configuration sequence too new",
+        ),
+        (
+            0x801,
+            0,
+            error_code::CONFIG_TOO_OLD,
+            "configuration sequence too old",
+        ),
+        (
+            0x802,
+            0xffff,
+            error_code::CONFIG_TOO_NEW,
+            "configuration sequence too new",
+        ),
+    ] {
+        let (f, _) = frame_with(&mut p1, &cfg, txid, vec![], to_me.clone(), ping(), |h| {
+            h.configuration_sequence = seq
+        });
+        node.handle_datagram(Time(3), p1.addr, &f);
+        let want = error_from_node(&cfg, txid, vec![Destination::Node(p1.id)], code, info);
+        assert_eq!(sent(&mut node), vec![(p1.addr, want)], "sequence {seq}");
+    }
+    assert_eq!(node.stats().dropped, 3);
+
+    // 65535 on a ConfigUpdate passes the check (this peer then refuses the method).
+    let (f, _) = frame_with(
+        &mut p1,
+        &cfg,
+        0x803,
+        vec![],
+        to_me.clone(),
+        Body::ConfigUpdateReq(ConfigUpdateReq::Kinds(vec![])),
+        |h| h.configuration_sequence = 0xffff,
+    );
+    node.handle_datagram(Time(4), p1.addr, &f);
+    let out = sent(&mut node);
+    assert!(
+        matches!(decode(&out[0].1).contents.body, Body::Error(ref e) if e.code == error_code::FORBIDDEN),
+        "{out:?}"
+    );
+    // A matching sequence is served.
+    let (f, _) = frame_with(&mut p1, &cfg, 0x804, vec![], to_me, ping(), |_| {});
+    node.handle_datagram(Time(5), p1.addr, &f);
+    let out = sent(&mut node);
+    assert!(matches!(decode(&out[0].1).contents.body, Body::PingAns(_)));
+    // Messages passing through are not checked: only the destination node checks.
+    let (f, _) = frame_with(&mut p1, &cfg, 0x805, vec![], vec![far_key()], ping(), |h| {
+        h.configuration_sequence = 9
+    });
+    node.handle_datagram(Time(6), p1.addr, &f);
+    assert_eq!(node.stats().forwarded, 1);
 }

@@ -1,5 +1,5 @@
 //! What a node does with a message that arrived, before it is forwarded or delivered: the
-//! header checks of §6.3.2, §6.6 and §13.6.5, the routing decision of §6.1.1, and the
+//! header checks of §6.3.2, §6.3.2.1, §6.6 and §13.6.5, the routing decision of §6.1.1, and the
 //! error answers they send.
 //!
 //! Only requests get error answers, back along the reversed Via List as any answer
@@ -8,7 +8,7 @@
 use super::Node;
 use crate::proto::id::NodeId;
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
-use crate::proto::wire::message::is_request;
+use crate::proto::wire::message::{code, is_request};
 use crate::proto::wire::{Body, Destination, HeaderView};
 use crate::time::Time;
 
@@ -67,6 +67,38 @@ impl Node {
             }
             None => true,
         }
+    }
+
+    /// §6.3.2.1: a request delivered here must carry this node's configuration sequence;
+    /// otherwise it is answered with Error_Config_Too_Old (the sender's is older) or
+    /// Error_Config_Too_New (newer), and counted as `dropped`. 0 is an ordinary value, not
+    /// a wildcard; 65535 is accepted only on a ConfigUpdate. Answers are not checked.
+    ///
+    /// Not yet: the RFC also has the node send a ConfigUpdate to a sender whose
+    /// configuration is too old; nodes hold no configuration document to send.
+    pub(super) fn check_config_sequence(
+        &mut self,
+        now: Time,
+        li: usize,
+        view: &HeaderView<'_>,
+    ) -> bool {
+        // Later fragments carry no message code; the first fragment was checked.
+        let Some(message_code) = view.message_code().filter(|c| is_request(*c)) else {
+            return true;
+        };
+        let theirs = view.configuration_sequence;
+        let ours = self.config.configuration_sequence;
+        if theirs == ours || (theirs == u16::MAX && message_code == code::CONFIG_UPDATE_REQ) {
+            return true;
+        }
+        self.stats.dropped += 1;
+        let (code, info) = if config_newer(theirs, ours) {
+            (error_code::CONFIG_TOO_NEW, "configuration sequence too new")
+        } else {
+            (error_code::CONFIG_TOO_OLD, "configuration sequence too old")
+        };
+        self.answer_error(now, li, view, code, info);
+        false
     }
 
     /// The routing decision of §6.1.1: leading entries that name this node (its Node-ID,
@@ -135,5 +167,39 @@ impl Node {
         if let Some(m) = self.build(view.transaction_id, dest, body) {
             self.send_on_link(now, li, m);
         }
+    }
+}
+
+/// True if configuration sequence `a` is newer than `b`. Both count modulo 65535 and
+/// compare as TCP sequence numbers do (§6.3.2.1): `a` is newer when it lies 1..=32767
+/// ahead of `b`. 65535, outside that space, counts as newer than any other value.
+fn config_newer(a: u16, b: u16) -> bool {
+    const SPACE: u32 = 65535;
+    match (a, b) {
+        (u16::MAX, _) => a != b,
+        (_, u16::MAX) => false,
+        _ => {
+            let ahead = (u32::from(a) + SPACE - u32::from(b)) % SPACE;
+            (1..=SPACE / 2).contains(&ahead)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_newer;
+
+    #[test]
+    fn configuration_sequences_compare_modulo_65535() {
+        assert!(config_newer(2, 1));
+        assert!(!config_newer(1, 2));
+        assert!(!config_newer(7, 7));
+        // After 65534 comes 0 (§6.3.2.1).
+        assert!(config_newer(0, 65534));
+        assert!(!config_newer(65534, 0));
+        assert!(config_newer(32768, 1));
+        assert!(!config_newer(32769, 1));
+        assert!(config_newer(u16::MAX, 3));
+        assert!(!config_newer(3, u16::MAX));
     }
 }

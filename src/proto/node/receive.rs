@@ -102,7 +102,11 @@ impl Node {
             return;
         }
         match self.route_decision(&view) {
-            Decision::Deliver => self.deliver(now, li, bytes, view.header_len()),
+            Decision::Deliver => {
+                if self.check_config_sequence(now, li, &view) {
+                    self.deliver(now, li, bytes, view.header_len());
+                }
+            }
             Decision::Forward { pop } => self.forward(now, li, &view, pop),
             Decision::Malformed => self.stats.malformed += 1,
             Decision::NoRoute => self.stats.no_route += 1,
