@@ -20,7 +20,7 @@ macro_rules! counters {
 counters! {
     /// Datagrams or messages that failed to decode, or broke a protocol rule.
     malformed,
-    /// Messages dropped for another reason (wrong overlay or config sequence, over max_message_size …).
+    /// Messages dropped for another reason (wrong overlay or config sequence, oversized, address conflict …).
     dropped,
     /// Frames from a link this node does not know (or whose peer it cannot name).
     unknown_link,

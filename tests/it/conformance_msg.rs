@@ -441,3 +441,43 @@ fn a_configuration_sequence_mismatch_is_answered_too_old_or_too_new() {
     node.handle_datagram(Time(6), p1.addr, &f);
     assert_eq!(node.stats().forwarded, 1);
 }
+
+/// §6.3.2: "If this value is non-zero, responding peers MUST check that any response
+/// would not exceed it" (max_response_length), answered with Error_Response_Too_Large
+/// (reload-spec.md Ambiguities #5). A 20-byte limit used to get the whole PingAns.
+#[test]
+fn an_answer_over_max_response_length_becomes_response_too_large() {
+    let cfg = config();
+    let (mut node, mut p1, _p2) = node_with_peers(&cfg);
+    let upstream = Destination::Node(NodeId(0xabc));
+    let (f, _) = frame_with(
+        &mut p1,
+        &cfg,
+        0x900,
+        vec![upstream.clone()],
+        vec![Destination::Node(NodeId(ME))],
+        ping(),
+        |h| h.max_response_length = 20,
+    );
+    node.handle_datagram(Time(3), p1.addr, &f);
+    let want = error_from_node(
+        &cfg,
+        0x900,
+        vec![Destination::Node(p1.id), upstream],
+        error_code::RESPONSE_TOO_LARGE,
+        "answer longer than max_response_length",
+    );
+    assert_eq!(sent(&mut node), vec![(p1.addr, want)]);
+
+    // A limit the answer fits in, and no limit, get the PingAns.
+    for (txid, limit) in [(0x901u64, 5000u32), (0x902, 0)] {
+        let to_me = vec![Destination::Node(NodeId(ME))];
+        let (f, _) = frame_with(&mut p1, &cfg, txid, vec![], to_me, ping(), |h| {
+            h.max_response_length = limit
+        });
+        node.handle_datagram(Time(4), p1.addr, &f);
+        let out = sent(&mut node);
+        assert!(out[0].1.len() <= 5000);
+        assert!(matches!(decode(&out[0].1).contents.body, Body::PingAns(_)));
+    }
+}

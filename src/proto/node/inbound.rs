@@ -1,6 +1,6 @@
 //! What a node does with a message that arrived, before it is forwarded or delivered: the
-//! header checks of §6.3.2, §6.3.2.1, §6.6 and §13.6.5, the routing decision of §6.1.1, and the
-//! error answers they send.
+//! header checks of §6.3.2, §6.3.2.1, §6.6 and §13.6.5, the routing decision of §6.1.1, the
+//! error answers they send, and the §6.3.2 max_response_length limit on answers.
 //!
 //! Only requests get error answers, back along the reversed Via List as any answer
 //! (§6.2.2). A refused answer is dropped and counted in [`NodeStats`](crate::proto::stats::NodeStats).
@@ -9,7 +9,7 @@ use super::Node;
 use crate::proto::id::NodeId;
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::message::{code, is_request};
-use crate::proto::wire::{Body, Destination, HeaderView};
+use crate::proto::wire::{Body, Destination, HeaderView, Message};
 use crate::time::Time;
 
 /// The routing decision for a message that passed the header checks (§6.1).
@@ -167,6 +167,31 @@ impl Node {
         if let Some(m) = self.build(view.transaction_id, dest, body) {
             self.send_on_link(now, li, m);
         }
+    }
+
+    /// §6.3.2: an answer longer than the request's nonzero `max_response_length` is
+    /// replaced by Error_Response_Too_Large (reload-spec.md Ambiguities #5: the RFC text
+    /// names Error_Incompatible_with_Overlay, but 0x0E is defined for exactly this). The
+    /// error is sent even if it is itself longer than the limit: it is the shortest
+    /// answer there is. `prev` is the hop the request came from.
+    pub(super) fn fit_response_length(
+        &self,
+        request: &Message,
+        prev: NodeId,
+        answer: Vec<u8>,
+    ) -> Option<Vec<u8>> {
+        let limit = request.header.max_response_length as usize;
+        if limit == 0 || answer.len() <= limit {
+            return Some(answer);
+        }
+        let mut dest = Vec::with_capacity(request.header.via_list.len() + 1);
+        dest.push(Destination::Node(prev));
+        dest.extend(request.header.via_list.iter().rev().cloned());
+        let body = Body::Error(ErrorResponse::new(
+            error_code::RESPONSE_TOO_LARGE,
+            "answer longer than max_response_length",
+        ));
+        self.build(request.header.transaction_id, dest, body)
     }
 }
 

@@ -232,7 +232,10 @@ impl Node {
         dest.push(Destination::Node(prev));
         dest.extend(request.header.via_list.iter().rev().cloned());
         let txid = request.header.transaction_id;
-        let Some(message) = self.build(txid, dest, body) else {
+        let Some(message) = self
+            .build(txid, dest, body)
+            .and_then(|m| self.fit_response_length(request, prev, m))
+        else {
             return;
         };
         // Answers to idempotent requests are regenerated for duplicates (semantically
