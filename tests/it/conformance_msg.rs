@@ -309,14 +309,14 @@ fn a_message_over_max_message_size_gets_message_too_large() {
 
 /// §13.6.5: "implementations SHOULD check the Destination List for duplicate entries and
 /// discard such records with an Error_Invalid_Message error". [ME, p2, ME, p2] used to be
-/// forwarded to p2.
+/// forwarded to p2. Answers are exempt (see `Node::check_header`).
 #[test]
 fn duplicate_destination_entries_get_invalid_message() {
     let cfg = config();
     let (mut node, mut p1, p2) = node_with_peers(&cfg);
     let me = Destination::Node(NodeId(ME));
     let q = Destination::Node(p2.id);
-    let looped = vec![me.clone(), q.clone(), me, q];
+    let looped = vec![me.clone(), q.clone(), me.clone(), q.clone()];
     let (f, _) = frame_with(&mut p1, &cfg, 0xb00, vec![], looped, ping(), |_| {});
     node.handle_datagram(Time(3), p1.addr, &f);
     let want = error_from_node(
@@ -328,6 +328,19 @@ fn duplicate_destination_entries_get_invalid_message() {
     );
     assert_eq!(sent(&mut node), vec![(p1.addr, want)]);
     assert_eq!((node.stats().forwarded, node.stats().malformed), (0, 1));
+
+    // An answer retracing a request whose route looped (p2 twice) is passed on.
+    let retrace = vec![me, q.clone(), Destination::Node(NodeId(0xabc)), q];
+    let answer = Body::PingAns(PingAns {
+        response_id: 1,
+        time: 2,
+    });
+    let (f, _) = frame_with(&mut p1, &cfg, 0xb01, vec![], retrace, answer, |_| {});
+    node.handle_datagram(Time(4), p1.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, p2.addr);
+    assert_eq!((node.stats().forwarded, node.stats().malformed), (1, 1));
 }
 
 /// §6.1.1: after removing its own entry the node repeats the routing decision on the next

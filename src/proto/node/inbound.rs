@@ -39,8 +39,10 @@ impl Node {
     /// - §6.3.2: a TTL above `initial-ttl` → discarded with Error_TTL_Exceeded (counted as
     ///   `ttl_exceeded`).
     /// - §13.6.5: duplicate Destination List entries (a source-routed loop) →
-    ///   Error_Invalid_Message (counted as `malformed`). Answers are checked too: an
-    ///   answer retracing a request that looped is dropped rather than sent round the loop.
+    ///   Error_Invalid_Message (counted as `malformed`). Requests only: an answer's list
+    ///   is the reversed Via List, the path its request took, which repeats an entry
+    ///   whenever that route looped while the ring changed; dropping such answers turned
+    ///   served requests into timeouts (quickstart join time p99 1.4 s → 4.0 s).
     pub(super) fn check_header(&mut self, now: Time, li: usize, view: &HeaderView<'_>) -> bool {
         let refused = if view.bytes().len() > self.config.max_message_size {
             self.stats.dropped += 1;
@@ -51,7 +53,7 @@ impl Node {
         } else if view.ttl > self.config.initial_ttl {
             self.stats.ttl_exceeded += 1;
             Some((error_code::TTL_EXCEEDED, "TTL above initial-ttl"))
-        } else if view.has_duplicate_destinations() {
+        } else if is_request_view(view) && view.has_duplicate_destinations() {
             self.stats.malformed += 1;
             Some((
                 error_code::INVALID_MESSAGE,
@@ -154,7 +156,7 @@ impl Node {
         code: u16,
         info: &str,
     ) {
-        if !view.message_code().is_some_and(is_request) {
+        if !is_request_view(view) {
             return;
         }
         let (Some(prev), Ok(via)) = (self.links.get(li).peer, view.via_list()) else {
@@ -193,6 +195,11 @@ impl Node {
         ));
         self.build(request.header.transaction_id, dest, body)
     }
+}
+
+/// True if `view` starts a request (a whole message or its first fragment).
+fn is_request_view(view: &HeaderView<'_>) -> bool {
+    view.message_code().is_some_and(is_request)
 }
 
 /// True if configuration sequence `a` is newer than `b`. Both count modulo 65535 and
