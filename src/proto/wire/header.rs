@@ -435,22 +435,27 @@ impl<'a> HeaderView<'a> {
     }
 
     /// True if two Destination List entries are the same bytes (§13.6.5 duplicate check).
-    /// Compares raw entries pairwise without allocating; lists are a few entries long.
+    /// Short lists (the usual one or two entries) are compared pairwise without
+    /// allocating; longer ones are sorted, so a crafted list costs O(n log n), not O(n²).
     pub fn has_duplicate_destinations(&self) -> bool {
+        const PAIRWISE_MAX: usize = 8;
         let dest = self.destination_bytes();
-        let mut at = 0;
-        while let Some(n) = entry_len(&dest[at..]) {
-            let entry = &dest[at..at + n];
-            let mut later = at + n;
-            while let Some(m) = entry_len(&dest[later..]) {
-                if &dest[later..later + m] == entry {
-                    return true;
-                }
-                later += m;
-            }
-            at += n;
+        let entries = || {
+            let mut at = 0;
+            std::iter::from_fn(move || {
+                let n = entry_len(&dest[at..])?;
+                at += n;
+                Some(&dest[at - n..at])
+            })
+        };
+        if entries().nth(PAIRWISE_MAX).is_none() {
+            return entries()
+                .enumerate()
+                .any(|(i, e)| entries().skip(i + 1).any(|later| later == e));
         }
-        false
+        let mut sorted: Vec<&[u8]> = entries().collect();
+        sorted.sort_unstable();
+        sorted.windows(2).any(|w| w[0] == w[1])
     }
 
     /// The `message_code` of the MessageContents, when this message (or fragment) starts
@@ -604,6 +609,33 @@ mod tests {
         let mut short = good.clone();
         short[16..20].copy_from_slice(&10u32.to_be_bytes());
         assert!(ForwardingHeader::from_bytes(&short).is_err());
+    }
+
+    #[test]
+    fn duplicate_destinations_are_found_in_short_and_long_lists() {
+        let bytes = |h: &ForwardingHeader| {
+            let mut v = Vec::new();
+            h.encode_with_body_len(0, &mut v).unwrap();
+            v
+        };
+        for n in [1u128, 2, 8, 9, 300] {
+            let mut h = sample();
+            h.destination_list = (0..n).map(|i| Destination::Node(NodeId(i))).collect();
+            let distinct = bytes(&h);
+            assert!(
+                !HeaderView::parse(&distinct)
+                    .unwrap()
+                    .has_duplicate_destinations()
+            );
+            h.destination_list.push(Destination::Node(NodeId(0)));
+            let repeated = bytes(&h);
+            assert!(
+                HeaderView::parse(&repeated)
+                    .unwrap()
+                    .has_duplicate_destinations(),
+                "{n}"
+            );
+        }
     }
 
     #[test]
