@@ -168,7 +168,7 @@ impl Link {
         let before = buf.inflight.len();
         buf.inflight.retain(|f| {
             let back = ack_sequence.wrapping_sub(f.seq);
-            !(back == 0 || ((1..=32).contains(&back) && received & (1 << (back - 1)) != 0))
+            !(back == 0 || received & bit_back(back) != 0)
         });
         let acked = buf.inflight.len() != before;
         if acked {
@@ -202,23 +202,24 @@ impl Link {
     }
 
     /// Records a received data frame and returns the ack frame to send back.
+    ///
+    /// The link remembers the highest sequence number received (in serial order, so
+    /// sequence numbers wrap) and which of the 32 before it arrived (§6.6.2: "MUST
+    /// remember the last 32 received sequence numbers"). When the high mark moves `ahead`
+    /// frames, the window slides by `ahead`: a gap of 32 or more clears it, so no bit ever
+    /// claims a frame that did not arrive. Any `seq` is accepted without panicking.
     pub fn on_data(&mut self, seq: u32) -> Transmit {
         match self.recv_high {
             None => self.recv_high = Some(seq),
             Some(h) => {
                 let ahead = seq.wrapping_sub(h);
                 if ahead != 0 && ahead < 0x8000_0000 {
-                    self.recv_mask = if ahead > 32 {
-                        0
-                    } else {
-                        (self.recv_mask << ahead) | (1 << (ahead - 1))
-                    };
+                    // The old high mark lands at bit `ahead - 1`: outside the window
+                    // (with everything older) once `ahead` exceeds 32.
+                    self.recv_mask = shl_or_zero(self.recv_mask, ahead) | bit_back(ahead);
                     self.recv_high = Some(seq);
                 } else if ahead != 0 {
-                    let back = h.wrapping_sub(seq);
-                    if (1..=32).contains(&back) {
-                        self.recv_mask |= 1 << (back - 1);
-                    }
+                    self.recv_mask |= bit_back(h.wrapping_sub(seq));
                 }
             }
         }
@@ -243,7 +244,7 @@ impl Link {
             Some(h) if h == m => true,
             Some(h) => {
                 let back = h.wrapping_sub(m);
-                (1..=32).contains(&back) && self.recv_mask & (1 << (back - 1)) != 0
+                self.recv_mask & bit_back(back) != 0
             }
             None => false,
         }
@@ -287,6 +288,21 @@ impl Link {
     /// Earliest retransmission deadline.
     pub fn next_deadline(&self) -> Option<Time> {
         (self.earliest != Time::NEVER).then_some(self.earliest)
+    }
+}
+
+/// `mask << by`, or 0 once every bit has been shifted out (`by` ≥ 32).
+fn shl_or_zero(mask: u32, by: u32) -> u32 {
+    mask.checked_shl(by).unwrap_or(0)
+}
+
+/// The `received` bit of the frame `back` sequence numbers before the reference one:
+/// bit 0 = one before, bit 31 = 32 before (reload-spec.md Ambiguities #6); 0 outside 1..=32.
+fn bit_back(back: u32) -> u32 {
+    if (1..=32).contains(&back) {
+        1 << (back - 1)
+    } else {
+        0
     }
 }
 

@@ -20,7 +20,7 @@ macro_rules! counters {
 counters! {
     /// Datagrams or messages that failed to decode, or broke a protocol rule.
     malformed,
-    /// Messages dropped for another reason (wrong overlay, oversized, address conflict …).
+    /// Messages dropped for another reason (wrong overlay or config sequence, oversized, address conflict …).
     dropped,
     /// Frames from a link this node does not know (or whose peer it cannot name).
     unknown_link,
@@ -28,7 +28,7 @@ counters! {
     table_full,
     /// Messages that could not be forwarded: no connected peer to send them to.
     no_route,
-    /// Messages not forwarded because their TTL ran out.
+    /// Messages not forwarded because their TTL ran out, or refused for a TTL above initial_ttl.
     ttl_exceeded,
     /// Messages forwarded for other nodes.
     forwarded,

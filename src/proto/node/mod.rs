@@ -12,6 +12,7 @@
 
 mod answer;
 mod client;
+mod inbound;
 mod join;
 mod local;
 mod maintain;

@@ -1,12 +1,13 @@
 //! The input path: frames, acks, forwarding (§6.1) and delivery to this node.
 
 use super::Node;
+use super::inbound::Decision;
 use crate::proto::config::Addr;
 use crate::proto::event::NodeState;
 use crate::proto::id::NodeId;
 use crate::proto::identity::{SimVerifier, Verifier};
 use crate::proto::link::{Link, LinkState};
-use crate::proto::wire::error_response::{ErrorResponse, error_code};
+use crate::proto::wire::error_response::error_code;
 use crate::proto::wire::framing::Frame;
 use crate::proto::wire::message::is_request;
 use crate::proto::wire::security::message_signature_input;
@@ -93,49 +94,23 @@ impl Node {
                 return;
             }
         };
-        if view.overlay != self.config.overlay || bytes.len() > self.config.max_message_size {
+        if view.overlay != self.config.overlay {
             self.stats.dropped += 1;
             return;
         }
-        let first = match view.first_destination() {
-            Ok(Some(d)) => d,
-            _ => {
-                self.stats.malformed += 1;
-                return;
-            }
-        };
-        let last = view.destination_count() == 1;
-        match first {
-            Destination::Node(id) if id == self.id || id == NodeId::WILDCARD => {
-                if last {
+        if !self.check_header(now, li, &view) {
+            return;
+        }
+        match self.route_decision(&view) {
+            Decision::Deliver => {
+                if self.check_config_sequence(now, li, &view) {
                     self.deliver(now, li, bytes, view.header_len());
-                } else if id == self.id {
-                    self.forward(now, li, &view, 1);
-                } else {
-                    self.stats.malformed += 1;
                 }
             }
-            Destination::Resource(r) => match r.ring_position() {
-                Some(k) if self.is_responsible(k) => {
-                    if last {
-                        self.deliver(now, li, bytes, view.header_len());
-                    } else {
-                        self.stats.malformed += 1;
-                    }
-                }
-                Some(_) => self.forward(now, li, &view, 0),
-                None => self.stats.dropped += 1,
-            },
-            // A Node-ID in our range that is not us: deliver only to a directly connected
-            // node (a client); otherwise that node is gone and the message is dropped
-            // (§6.1.1), rather than looping until its TTL runs out.
-            Destination::Node(id)
-                if self.is_responsible(id) && self.links.by_peer(id).is_none() =>
-            {
-                self.stats.no_route += 1
-            }
-            Destination::Node(_) => self.forward(now, li, &view, 0),
-            _ => self.stats.dropped += 1,
+            Decision::Forward { pop } => self.forward(now, li, &view, pop),
+            Decision::Malformed => self.stats.malformed += 1,
+            Decision::NoRoute => self.stats.no_route += 1,
+            Decision::Drop => self.stats.dropped += 1,
         }
     }
 
@@ -191,23 +166,7 @@ impl Node {
 
     /// Answers a request that ran out of TTL with Error_TTL_Exceeded (§6.3.2).
     fn answer_ttl_exceeded(&mut self, now: Time, li: usize, view: &HeaderView<'_>) {
-        let code_at = view.header_len();
-        let bytes = view.bytes();
-        let is_req = bytes
-            .get(code_at..code_at + 2)
-            .is_some_and(|c| is_request(u16::from_be_bytes([c[0], c[1]])));
-        let (Some(prev), Ok(via)) = (self.links.get(li).peer, view.via_list()) else {
-            return;
-        };
-        if !is_req {
-            return;
-        }
-        let mut dest = vec![Destination::Node(prev)];
-        dest.extend(via.into_iter().rev());
-        let body = Body::Error(ErrorResponse::new(error_code::TTL_EXCEEDED, "TTL exceeded"));
-        if let Some(m) = self.build(view.transaction_id, dest, body) {
-            self.send_on_link(now, li, m);
-        }
+        self.answer_error(now, li, view, error_code::TTL_EXCEEDED, "TTL exceeded");
     }
 
     /// Decodes, verifies and dispatches a message addressed to this node.

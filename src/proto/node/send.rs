@@ -254,7 +254,10 @@ impl Node {
         dest.extend(request.header.via_list.iter().rev().cloned());
         let txid = request.header.transaction_id;
         let copied = super::options::response_copies(&request.header.options);
-        let Some(message) = self.build_response(txid, dest, copied, body) else {
+        let Some(message) = self
+            .build_response(txid, dest, copied, body)
+            .and_then(|m| self.fit_response_length(request, prev, m))
+        else {
             return;
         };
         // Answers to idempotent requests are regenerated for duplicates (semantically

@@ -368,6 +368,8 @@ pub struct HeaderView<'a> {
     pub fragment: u32,
     /// Transaction id.
     pub transaction_id: TransactionId,
+    /// Largest answer the requester accepts, in bytes (0 = no limit).
+    pub max_response_length: u32,
     via: Range<usize>,
     dest: Range<usize>,
     options: Range<usize>,
@@ -422,6 +424,7 @@ impl<'a> HeaderView<'a> {
             configuration_sequence: f.configuration_sequence,
             fragment: f.fragment,
             transaction_id: f.transaction_id,
+            max_response_length: f.max_response_length,
             via,
             dest,
             options,
@@ -476,6 +479,57 @@ impl<'a> HeaderView<'a> {
         } else {
             Destination::decode(&mut r).map(Some)
         }
+    }
+
+    /// The Destination List entries in order, decoded one at a time without collecting
+    /// them; a bad entry ends the iteration with its error.
+    pub fn destinations(&self) -> impl Iterator<Item = Result<Destination, DecodeError>> + 'a {
+        let mut r = Reader::with_base(self.destination_bytes(), self.dest.start);
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            if failed || r.is_empty() {
+                return None;
+            }
+            let d = Destination::decode(&mut r);
+            failed = d.is_err();
+            Some(d)
+        })
+    }
+
+    /// True if two Destination List entries are the same bytes (§13.6.5 duplicate check).
+    /// Short lists (the usual one or two entries) are compared pairwise without
+    /// allocating; longer ones are sorted, so a crafted list costs O(n log n), not O(n²).
+    pub fn has_duplicate_destinations(&self) -> bool {
+        const PAIRWISE_MAX: usize = 8;
+        let dest = self.destination_bytes();
+        let entries = || {
+            let mut at = 0;
+            std::iter::from_fn(move || {
+                let n = entry_len(&dest[at..])?;
+                at += n;
+                Some(&dest[at - n..at])
+            })
+        };
+        if entries().nth(PAIRWISE_MAX).is_none() {
+            return entries()
+                .enumerate()
+                .any(|(i, e)| entries().skip(i + 1).any(|later| later == e));
+        }
+        let mut sorted: Vec<&[u8]> = entries().collect();
+        sorted.sort_unstable();
+        sorted.windows(2).any(|w| w[0] == w[1])
+    }
+
+    /// The `message_code` of the MessageContents, when this message (or fragment) starts
+    /// with it: whole messages and first fragments (§6.7). `None` for later fragments or
+    /// a body too short to hold one.
+    pub fn message_code(&self) -> Option<u16> {
+        if self.fragment & 0x00ff_ffff != 0 {
+            return None;
+        }
+        self.payload()
+            .get(..2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
     }
 
     /// Decodes the Via List.
@@ -657,6 +711,33 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert!(got[0].is_ok());
         assert_eq!(got[1].as_ref().unwrap_err().offset, msg.len() - 4);
+    }
+
+    #[test]
+    fn duplicate_destinations_are_found_in_short_and_long_lists() {
+        let bytes = |h: &ForwardingHeader| {
+            let mut v = Vec::new();
+            h.encode_with_body_len(0, &mut v).unwrap();
+            v
+        };
+        for n in [1u128, 2, 8, 9, 300] {
+            let mut h = sample();
+            h.destination_list = (0..n).map(|i| Destination::Node(NodeId(i))).collect();
+            let distinct = bytes(&h);
+            assert!(
+                !HeaderView::parse(&distinct)
+                    .unwrap()
+                    .has_duplicate_destinations()
+            );
+            h.destination_list.push(Destination::Node(NodeId(0)));
+            let repeated = bytes(&h);
+            assert!(
+                HeaderView::parse(&repeated)
+                    .unwrap()
+                    .has_duplicate_destinations(),
+                "{n}"
+            );
+        }
     }
 
     #[test]
