@@ -5,6 +5,7 @@ mod cli;
 mod clients;
 mod codec_props;
 mod common;
+mod conformance_sec;
 mod engine;
 mod expect;
 mod field_table;

@@ -19,19 +19,19 @@ use reload_sim::proto::wire::{
 };
 use reload_sim::time::Time;
 
-fn addr(i: u8) -> SocketAddr {
+pub(crate) fn addr(i: u8) -> SocketAddr {
     SocketAddr::from(([10, 0, 0, i], 6084))
 }
 
 /// A scripted peer: an id, an address and a frame sequence counter.
-struct Peer {
-    id: NodeId,
-    addr: SocketAddr,
+pub(crate) struct Peer {
+    pub(crate) id: NodeId,
+    pub(crate) addr: SocketAddr,
     seq: u32,
 }
 
 impl Peer {
-    fn new(id: u128, a: u8) -> Peer {
+    pub(crate) fn new(id: u128, a: u8) -> Peer {
         Peer {
             id: NodeId(id),
             addr: addr(a),
@@ -40,7 +40,7 @@ impl Peer {
     }
 
     /// A signed message from this peer, framed.
-    fn frame(
+    pub(crate) fn frame(
         &mut self,
         cfg: &OverlayConfig,
         txid: u64,
@@ -75,7 +75,7 @@ impl Peer {
     }
 }
 
-fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body {
+pub(crate) fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body {
     let SocketAddr::V4(v4) = a else { panic!() };
     let ans = AttachReqAns {
         ufrag: vec![],
@@ -99,7 +99,7 @@ fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body {
 }
 
 /// The node's data-frame transmits since the last call: (to, message bytes).
-fn sent(node: &mut Node) -> Vec<(SocketAddr, Vec<u8>)> {
+pub(crate) fn sent(node: &mut Node) -> Vec<(SocketAddr, Vec<u8>)> {
     let mut v = Vec::new();
     while let Some(t) = node.poll_transmit() {
         if let Frame::Data { message, .. } = Frame::decode(&t.bytes).unwrap() {
@@ -109,15 +109,15 @@ fn sent(node: &mut Node) -> Vec<(SocketAddr, Vec<u8>)> {
     v
 }
 
-fn decode(bytes: &[u8]) -> Message {
+pub(crate) fn decode(bytes: &[u8]) -> Message {
     Message::decode(bytes).unwrap()
 }
 
-fn config() -> Arc<OverlayConfig> {
+pub(crate) fn config() -> Arc<OverlayConfig> {
     Arc::new(OverlayConfig::new("scripted.example.org"))
 }
 
-fn first_node(cfg: &Arc<OverlayConfig>, id: u128) -> Node {
+pub(crate) fn first_node(cfg: &Arc<OverlayConfig>, id: u128) -> Node {
     let mut n = Node::new(
         cfg.clone(),
         Identity::new(NodeId(id), "first@scripted.example.org"),
@@ -131,7 +131,7 @@ fn first_node(cfg: &Arc<OverlayConfig>, id: u128) -> Node {
 
 /// Brings up a link from a scripted peer (handshake Ping to the wildcard) and makes it a
 /// ready peer (an Update from it).
-fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
+pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
     let (f, _) = p.frame(
         cfg,
         txid,
@@ -163,7 +163,7 @@ fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
 
 /// A SIP registration value under `node`'s dictionary key, signed by `user` on `node`
 /// (USER-NODE-MATCH), stored at `storage_time`.
-fn registration_value(
+pub(crate) fn registration_value(
     resource: &reload_sim::proto::id::ResourceId,
     node: NodeId,
     user: &str,
