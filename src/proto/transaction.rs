@@ -78,6 +78,9 @@ pub struct Pending {
     pub message: Vec<u8>,
     /// The first Destination List entry (to re-route on retransmission).
     pub first: Destination,
+    /// The Node-ID the request is for (its last Destination List entry), which must sign
+    /// the answer (§6.3.4); `None` for a Resource-ID or the wildcard, answered by any node.
+    pub to: Option<NodeId>,
     /// Send every copy straight over the link to this address rather than routing.
     pub direct: Option<Addr>,
     /// Sends so far.

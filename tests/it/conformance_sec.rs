@@ -6,10 +6,14 @@
 
 use std::net::SocketAddr;
 
-use reload_sim::proto::id::ResourceId;
+use reload_sim::proto::config::OverlayConfig;
+use reload_sim::proto::event::Event;
+use reload_sim::proto::id::{NodeId, ResourceId};
 use reload_sim::proto::node::Node;
+use reload_sim::proto::wire::error_response::error_code;
 use reload_sim::proto::wire::framing::Frame;
 use reload_sim::proto::wire::storage::{KindId, StoreKindData, StoreReq};
+use reload_sim::proto::wire::topology::{LeaveReq, PingAns};
 use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
@@ -18,7 +22,7 @@ use crate::scripted::{Peer, config, decode, first_node, link_peer, registration_
 /// The user every scripted peer's certificate names.
 const USER: &str = "scripted@scripted.example.org";
 
-fn store_req(resource: ResourceId, node: reload_sim::proto::id::NodeId, t: u64) -> StoreReq {
+fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
     StoreReq {
         resource,
         replica_number: 0,
@@ -144,4 +148,110 @@ fn a_duplicate_by_another_path_is_answered_along_that_path() {
     assert_eq!(second.contents, first.contents, "the same answer");
     assert_eq!(second.security, first.security, "the same signature");
     assert_eq!(node.stats().duplicate_requests, 1);
+}
+
+/// Two ready peers linked to a fresh first node: (node, p, q).
+fn node_with_two_peers() -> (Node, Peer, Peer, std::sync::Arc<OverlayConfig>) {
+    let cfg = config();
+    let mut node = first_node(&cfg, 1u128 << 100);
+    let mut p = Peer::new(9u128 << 124, 2);
+    let mut q = Peer::new(10u128 << 124, 3);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    link_peer(&mut node, &cfg, &mut q, 0x200);
+    let _ = sent_acked(&mut node, Time(3));
+    (node, p, q, cfg)
+}
+
+fn links_to(node: &Node, id: NodeId) -> usize {
+    node.connections()
+        .iter()
+        .filter(|c| c.1 == Some(id))
+        .count()
+}
+
+/// §6.4.2.2: a Leave signed by Q but relayed by P (non-empty Via List, P's link) is refused
+/// with Error_Forbidden and the link to Q stays; the same Leave straight from Q is obeyed.
+#[test]
+fn a_relayed_leave_is_refused_and_a_direct_one_obeyed() {
+    let (mut node, p, mut q, cfg) = node_with_two_peers();
+    let leave = Body::LeaveReq(LeaveReq {
+        leaving_peer_id: q.id,
+        chord: None,
+    });
+    let me = vec![Destination::Node(node.node_id())];
+    let (f, _) = q.frame(
+        &cfg,
+        0x700,
+        vec![Destination::Node(q.id)],
+        me.clone(),
+        leave.clone(),
+    );
+    node.handle_datagram(Time(10), p.addr, &f);
+    let out = sent_acked(&mut node, Time(10));
+    let ans = out
+        .iter()
+        .map(|(to, m)| (*to, decode(m)))
+        .find(|(_, m)| m.header.transaction_id.0 == 0x700)
+        .expect("an answer");
+    assert_eq!(ans.0, p.addr, "back along the path it came");
+    match ans.1.contents.body {
+        Body::Error(e) => assert_eq!(e.code, error_code::FORBIDDEN),
+        other => panic!("expected Error_Forbidden, got {other:?}"),
+    }
+    assert_eq!(links_to(&node, q.id), 1, "the link to Q stays");
+    assert!(node.successors().contains(&q.id));
+
+    let (f, _) = q.frame(&cfg, 0x701, vec![], me, leave);
+    node.handle_datagram(Time(20), q.addr, &f);
+    let out = sent_acked(&mut node, Time(20));
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == q.addr && matches!(decode(m).contents.body, Body::LeaveAns)),
+        "LeaveAns to Q"
+    );
+    assert_eq!(links_to(&node, q.id), 0, "Q is forgotten");
+}
+
+/// §6.3.4: an answer to a Ping for Q signed by P is not Q's answer: it is dropped and
+/// counted, and the request still completes when Q itself answers.
+#[test]
+fn an_answer_for_a_node_id_must_come_from_that_node() {
+    let (mut node, mut p, mut q, cfg) = node_with_two_peers();
+    while node.poll_event().is_some() {}
+    let req = node.ping(Time(10), Destination::Node(q.id)).unwrap();
+    let out = sent_acked(&mut node, Time(10));
+    let (to, bytes) = out.first().expect("the ping");
+    assert_eq!(*to, q.addr);
+    let txid = decode(bytes).header.transaction_id.0;
+    let me = vec![Destination::Node(node.node_id())];
+    let ans = Body::PingAns(PingAns {
+        response_id: 1,
+        time: 0,
+    });
+    let before = node.stats().unmatched_answers;
+    let (f, _) = p.frame(&cfg, txid, vec![], me.clone(), ans.clone());
+    node.handle_datagram(Time(20), p.addr, &f);
+    let _ = sent_acked(&mut node, Time(20));
+    assert_eq!(node.stats().unmatched_answers, before + 1);
+    assert!(
+        std::iter::from_fn(|| node.poll_event()).all(|e| !matches!(e, Event::RequestDone { .. })),
+        "P's answer does not complete the Ping to Q"
+    );
+    let (f, _) = q.frame(&cfg, txid, vec![], me, ans);
+    node.handle_datagram(Time(30), q.addr, &f);
+    let done: Vec<Event> = std::iter::from_fn(|| node.poll_event())
+        .filter(|e| matches!(e, Event::RequestDone { .. }))
+        .collect();
+    match done.as_slice() {
+        [
+            Event::RequestDone {
+                request,
+                outcome: Ok(a),
+            },
+        ] => {
+            assert_eq!(*request, req);
+            assert_eq!(a.responder, q.id);
+        }
+        other => panic!("expected Q's answer, got {other:?}"),
+    }
 }

@@ -7,7 +7,7 @@ use crate::proto::event::{Answer, Event, NodeState, RequestError};
 use crate::proto::id::NodeId;
 use crate::proto::identity::SignerInfo;
 use crate::proto::link::{Link, LinkState};
-use crate::proto::transaction::Purpose;
+use crate::proto::transaction::{Pending, Purpose};
 use crate::proto::wire::attach::{
     AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
 };
@@ -90,10 +90,10 @@ impl Node {
                 return;
             }
             Body::LeaveReq(l) => {
-                if l.leaving_peer_id != signer {
+                if !self.leave_is_direct(li, &msg, l.leaving_peer_id, signer) {
                     Body::Error(ErrorResponse::new(
                         error_code::FORBIDDEN,
-                        "leaving_peer_id is not the signer",
+                        "leave must come directly from the leaving peer",
                     ))
                 } else {
                     let l = l.clone();
@@ -138,6 +138,15 @@ impl Node {
             )),
         };
         self.send_answer(now, li, &msg, signer, answer);
+    }
+
+    /// §6.4.2.2: a LeaveReq is only acted on when it arrived over the connection bound to
+    /// the leaving peer: an empty Via List, and link peer = leaving_peer_id = signer. A
+    /// Leave signed by Q but relayed by another peer must not tear down the link to Q.
+    fn leave_is_direct(&self, li: usize, msg: &Message, leaving: NodeId, signer: NodeId) -> bool {
+        msg.header.via_list.is_empty()
+            && leaving == signer
+            && self.links.get(li).peer == Some(signer)
     }
 
     fn probe_value(&self, now: Time, t: u8) -> Option<ProbeInformation> {
@@ -222,6 +231,12 @@ impl Node {
             self.stats.unmatched_answers += 1;
             return;
         };
+        if !answered_by_destination(&p, signer) {
+            // Not this request's answer: keep waiting for the node it was sent to.
+            self.stats.unmatched_answers += 1;
+            self.txns.insert(p);
+            return;
+        }
         let code = msg.contents.body.code();
         if let Body::Error(e) = &msg.contents.body {
             self.request_failed(now, p.id, p.purpose, RequestError::ErrorResponse(e.code));
@@ -345,6 +360,15 @@ impl Node {
             self.internal_request_failed(now, Purpose::Handshake { for_join });
         }
     }
+}
+
+/// §6.3.4: an answer to a request for a Node-ID must be signed by that Node-ID. The
+/// request's final destination is what the answer is matched to (a source-routed Attach
+/// is answered by its last entry); a wildcard (the first handshake over a new link, whose
+/// peer is not yet known) and a Resource-ID (answered by whichever peer is responsible)
+/// accept any signer.
+fn answered_by_destination(p: &Pending, signer: NodeId) -> bool {
+    p.to.is_none_or(|to| to == signer)
 }
 
 /// The first usable transport address among an Attach's candidates.

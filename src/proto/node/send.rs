@@ -165,6 +165,10 @@ impl Node {
         direct: Option<Addr>,
     ) -> Result<TransactionId, RequestError> {
         let first = destinations.first().cloned().ok_or(RequestError::NoRoute)?;
+        let to = match destinations.last() {
+            Some(Destination::Node(n)) if *n != NodeId::WILDCARD => Some(*n),
+            _ => None,
+        };
         let destinations_len = destinations.len();
         let message = self
             .build_as(signer, txid, destinations, body)
@@ -175,6 +179,7 @@ impl Node {
                 purpose,
                 message: Vec::new(),
                 first,
+                to,
                 direct,
                 sends: 1,
                 deadline: now + self.config.reliability_timer,
@@ -194,6 +199,7 @@ impl Node {
             purpose,
             message,
             first,
+            to,
             direct,
             sends: 1,
             deadline: now + self.config.reliability_timer,
