@@ -7,12 +7,19 @@
 use std::net::SocketAddr;
 
 use reload_sim::proto::config::OverlayConfig;
-use reload_sim::proto::event::Event;
+use reload_sim::proto::event::{CallError, Event};
 use reload_sim::proto::id::{NodeId, ResourceId};
+use reload_sim::proto::identity::{Signer, SignerInfo, SimCrypto};
 use reload_sim::proto::node::Node;
+use reload_sim::proto::wire::codec::Wire;
 use reload_sim::proto::wire::error_response::error_code;
 use reload_sim::proto::wire::framing::Frame;
-use reload_sim::proto::wire::storage::{KindId, StoreKindData, StoreReq};
+use reload_sim::proto::wire::security::Signature;
+use reload_sim::proto::wire::sip::SipRegistration;
+use reload_sim::proto::wire::storage::{
+    DataValue, FetchAns, FetchKindResponse, KindId, SpecifierIndices, StoreKindData, StoreReq,
+    StoredData, StoredDataSpecifier, StoredDataValue, data_signature_input,
+};
 use reload_sim::proto::wire::topology::{LeaveReq, PingAns};
 use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
@@ -253,5 +260,171 @@ fn an_answer_for_a_node_id_must_come_from_that_node() {
             assert_eq!(a.responder, q.id);
         }
         other => panic!("expected Q's answer, got {other:?}"),
+    }
+}
+
+/// A SIP registration route to `dest` under `key`'s dictionary entry, signed by `signer`
+/// on `user` at `resource`.
+fn route_value(
+    resource: &ResourceId,
+    key: NodeId,
+    signer: NodeId,
+    user: &str,
+    dest: NodeId,
+) -> StoredData {
+    let mut reg = Vec::new();
+    SipRegistration::Route {
+        contact_prefs: Vec::new(),
+        destination_list: vec![Destination::Node(dest)],
+    }
+    .encode(&mut reg)
+    .unwrap();
+    let crypto = SimCrypto {
+        signer: SignerInfo::new(signer, user),
+    };
+    let value = StoredDataValue::Dictionary {
+        key: key.octets().to_vec(),
+        value: DataValue {
+            exists: true,
+            value: reg,
+        },
+    };
+    let input = data_signature_input(
+        resource,
+        KindId::SIP_REGISTRATION,
+        77,
+        &value,
+        &crypto.identity(),
+    )
+    .unwrap();
+    StoredData {
+        storage_time: 77,
+        lifetime: 600,
+        value,
+        signature: crypto.sign(&input),
+    }
+}
+
+/// A node whose range excludes H(USER), and the peer p that owns it: (node, p, resource).
+fn node_beside_owner() -> (Node, Peer, ResourceId, std::sync::Arc<OverlayConfig>) {
+    let cfg = config();
+    let resource = ResourceId::hash(USER.as_bytes());
+    let k = resource.ring_position().unwrap().0;
+    let mut node = first_node(&cfg, k.wrapping_sub(1000));
+    let mut p = Peer::new(k.wrapping_add(1), 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent_acked(&mut node, Time(3));
+    while node.poll_event().is_some() {}
+    (node, p, resource, cfg)
+}
+
+fn fetch_ans(values: Vec<StoredData>) -> Body {
+    Body::FetchAns(FetchAns {
+        kind_responses: vec![FetchKindResponse {
+            kind: KindId::SIP_REGISTRATION,
+            generation: 1,
+            values,
+        }],
+    })
+}
+
+/// §7.4.2.2: values of a FetchAns are verified; a value whose signature fails, or whose
+/// signer the Kind's policy refuses (USER-NODE-MATCH: another user), is discarded.
+/// A synthetic nonexistent value (anonymous signature) is kept.
+#[test]
+fn fetched_values_with_bad_signatures_are_discarded() {
+    let (mut node, mut p, resource, cfg) = node_beside_owner();
+    let spec = StoredDataSpecifier {
+        kind: KindId::SIP_REGISTRATION,
+        generation: 0,
+        indices: SpecifierIndices::Dictionary(Vec::new()),
+    };
+    let req = node.fetch(Time(10), resource, vec![spec]).unwrap();
+    let out = sent_acked(&mut node, Time(10));
+    let (to, bytes) = out.first().expect("the fetch");
+    assert_eq!(*to, p.addr);
+    let txid = decode(bytes).header.transaction_id.0;
+    let good = route_value(&resource, p.id, p.id, USER, p.id);
+    let mut altered = route_value(&resource, NodeId(5), NodeId(5), USER, NodeId(5));
+    if let StoredDataValue::Dictionary { value, .. } = &mut altered.value {
+        value.value.push(0);
+    }
+    let other_user = route_value(
+        &resource,
+        NodeId(6),
+        NodeId(6),
+        "other@scripted.example.org",
+        NodeId(6),
+    );
+    let missing = StoredData {
+        storage_time: 0,
+        lifetime: 0,
+        value: StoredDataValue::Dictionary {
+            key: NodeId(7).octets().to_vec(),
+            value: DataValue {
+                exists: false,
+                value: Vec::new(),
+            },
+        },
+        signature: Signature::anonymous(),
+    };
+    let body = fetch_ans(vec![good.clone(), altered, other_user, missing.clone()]);
+    let (f, _) = p.frame(
+        &cfg,
+        txid,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        body,
+    );
+    node.handle_datagram(Time(20), p.addr, &f);
+    let fetched: Vec<FetchAns> = std::iter::from_fn(|| node.poll_event())
+        .filter_map(|e| match e {
+            Event::Fetched { request, answer } if request == req => Some(answer),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].kind_responses[0].values, vec![good, missing]);
+    assert_eq!(node.stats().bad_signature, 2);
+}
+
+/// §7.4.2.2: a call does not follow a registration whose signature fails: no AppAttach to
+/// the Node-ID it names, and the call ends `not registered`.
+#[test]
+fn a_call_ignores_a_badly_signed_registration() {
+    let (mut node, mut p, resource, cfg) = node_beside_owner();
+    let call = node.call(Time(10), USER).unwrap();
+    let out = sent_acked(&mut node, Time(10));
+    let (_, bytes) = out.first().expect("the registration fetch");
+    let fetch = decode(bytes);
+    assert!(matches!(fetch.contents.body, Body::FetchReq(_)));
+    let victim = NodeId(42u128 << 100);
+    let mut forged = route_value(&resource, victim, victim, USER, victim);
+    forged.storage_time += 1;
+    let (f, _) = p.frame(
+        &cfg,
+        fetch.header.transaction_id.0,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        fetch_ans(vec![forged]),
+    );
+    node.handle_datagram(Time(20), p.addr, &f);
+    let out = sent_acked(&mut node, Time(20));
+    assert!(
+        !out.iter()
+            .any(|(_, m)| matches!(decode(m).contents.body, Body::AppAttachReq(_))),
+        "no AppAttach for a forged registration"
+    );
+    let done: Vec<Event> = std::iter::from_fn(|| node.poll_event())
+        .filter(|e| matches!(e, Event::CallDone { .. }))
+        .collect();
+    match done.as_slice() {
+        [
+            Event::CallDone {
+                call: c,
+                outcome: Err(CallError::NotRegistered),
+            },
+        ] => assert_eq!(*c, call),
+        other => panic!("expected not registered, got {other:?}"),
     }
 }

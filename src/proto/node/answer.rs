@@ -14,6 +14,7 @@ use crate::proto::wire::attach::{
 use crate::proto::wire::chord::ChordRouteQueryAns;
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::message::code;
+use crate::proto::wire::storage::FetchAns;
 use crate::proto::wire::topology::{JoinAns, PingAns, ProbeAns, ProbeInformation, probe_type};
 use crate::proto::wire::{Body, Destination, Message};
 use crate::time::Time;
@@ -237,6 +238,10 @@ impl Node {
             self.txns.insert(p);
             return;
         }
+        let mut msg = msg;
+        if let Body::FetchAns(a) = &mut msg.contents.body {
+            self.verify_fetched(&p, a);
+        }
         let code = msg.contents.body.code();
         if let Body::Error(e) = &msg.contents.body {
             self.request_failed(now, p.id, p.purpose, RequestError::ErrorResponse(e.code));
@@ -358,6 +363,18 @@ impl Node {
             .is_err()
         {
             self.internal_request_failed(now, Purpose::Handshake { for_join });
+        }
+    }
+}
+
+impl Node {
+    /// Discards the values of a FetchAns that fail verification (§7.4.2.2). The values were
+    /// signed over the Resource-ID the Fetch was for: a request whose Resource-ID is not
+    /// known here keeps none (it cannot be checked).
+    fn verify_fetched(&mut self, p: &Pending, a: &mut FetchAns) {
+        match &p.first {
+            Destination::Resource(r) => self.discard_unverified(r, a),
+            _ => a.kind_responses.iter_mut().for_each(|k| k.values.clear()),
         }
     }
 }

@@ -8,10 +8,12 @@ use crate::proto::event::{CommandError, Event, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{Signer, SignerInfo, SimCrypto, SimVerifier, Verifier};
 use crate::proto::store::StoreContext;
+use crate::proto::store::access::authorized;
 use crate::proto::transaction::Purpose;
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
+use crate::proto::wire::security::Signature;
 use crate::proto::wire::storage::{
-    FetchReq, FindReq, KindId, StoreKindData, StoreReq, StoredData, StoredDataSpecifier,
+    FetchAns, FetchReq, FindReq, KindId, StoreKindData, StoreReq, StoredData, StoredDataSpecifier,
     StoredDataValue, data_signature_input,
 };
 use crate::proto::wire::{Body, Destination, Message};
@@ -34,6 +36,12 @@ fn verify_value(resource: &ResourceId, kind: KindId, d: &StoredData) -> Option<S
     )
     .ok()?;
     SimVerifier.verify(&d.signature, &input)
+}
+
+/// A responder's synthetic "nonexistent value" (§7.4.2.2): exists = False with an
+/// anonymous, empty signature.
+fn is_synthetic(d: &StoredData) -> bool {
+    !d.value.data().exists && d.signature == Signature::anonymous()
 }
 
 impl Node {
@@ -217,6 +225,32 @@ impl Node {
                 direct,
             );
         }
+    }
+
+    /// §7.4.2.2: "Upon receipt of a FetchAns message, nodes MUST verify the signatures on
+    /// all the received values. Any values with invalid signatures ... MUST be discarded."
+    /// Each value of a FetchAns for `resource` is checked as the datastore checks a Store:
+    /// its signature (the same verifier) and the Kind's access policy (for
+    /// SIP-REGISTRATION, USER-NODE-MATCH: the dictionary key is the signer's Node-ID).
+    /// Synthetic "no such value" entries (exists = False, anonymous signature, §7.4.2.2)
+    /// are kept: the whole answer is signed by the responder. A value of a Kind this
+    /// node does not know is kept only if its signature verifies. Discarded values are
+    /// counted in `bad_signature`; the values kept are reported as the answer.
+    pub(super) fn discard_unverified(&mut self, resource: &ResourceId, a: &mut FetchAns) {
+        let mut discarded = 0;
+        for kr in &mut a.kind_responses {
+            let policy = self.config.kinds.get(kr.kind).map(|d| d.access);
+            let kind = kr.kind;
+            kr.values.retain(|v| {
+                let keep = is_synthetic(v)
+                    || verify_value(resource, kind, v).is_some_and(|signer| {
+                        policy.is_none_or(|p| authorized(p, resource, &signer, Some(&v.value)))
+                    });
+                discarded += u64::from(!keep);
+                keep
+            });
+        }
+        self.stats.bad_signature += discarded;
     }
 
     /// Emits the values of a FetchAns answering one of our `fetch` commands.
