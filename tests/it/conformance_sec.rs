@@ -428,3 +428,102 @@ fn a_call_ignores_a_badly_signed_registration() {
         other => panic!("expected not registered, got {other:?}"),
     }
 }
+
+/// A node at `k + at` with three predecessors, two successors (a successor table of two)
+/// and one more linked peer that is no neighbour, all placed relative to `k` = H(USER)'s
+/// ring position by offset: (node, [p1, p2, p3, s1, s2, x]).
+fn small_ring(at: u128, peers: [u128; 6]) -> (Node, Vec<Peer>, std::sync::Arc<OverlayConfig>) {
+    let mut c = OverlayConfig::new("scripted.example.org");
+    c.successors = 2;
+    let cfg = std::sync::Arc::new(c);
+    let k = ResourceId::hash(USER.as_bytes()).ring_position().unwrap().0;
+    let mut node = first_node(&cfg, k.wrapping_add(at));
+    let mut out = Vec::new();
+    for (i, off) in peers.into_iter().enumerate() {
+        let mut p = Peer::new(k.wrapping_add(off), 2 + i as u8);
+        link_peer(&mut node, &cfg, &mut p, 0x100 * (i as u64 + 1));
+        out.push(p);
+    }
+    let _ = sent_acked(&mut node, Time(3));
+    let ids: Vec<NodeId> = out.iter().map(|p| p.id).collect();
+    assert_eq!(node.predecessors(), &ids[0..3]);
+    assert_eq!(node.successors(), &ids[3..5]);
+    (node, out, cfg)
+}
+
+/// Sends a replica Store (replica_number 1, generation 1000) of H(USER) from `from`; the
+/// answer's code.
+fn replica_store(node: &mut Node, cfg: &OverlayConfig, from: &mut Peer, txid: u64) -> Body {
+    let resource = ResourceId::hash(USER.as_bytes());
+    let req = StoreReq {
+        resource,
+        replica_number: 1,
+        kind_data: vec![StoreKindData {
+            kind: KindId::SIP_REGISTRATION,
+            generation_counter: 1000,
+            values: vec![registration_value(&resource, from.id, USER, 77, 600)],
+        }],
+    };
+    let me = vec![Destination::Node(node.node_id())];
+    let (f, _) = from.frame(cfg, txid, vec![], me, Body::StoreReq(req));
+    node.handle_datagram(Time(10), from.addr, &f);
+    sent_acked(node, Time(10))
+        .into_iter()
+        .map(|(_, m)| decode(&m))
+        .find(|m| m.header.transaction_id.0 == txid)
+        .expect("an answer")
+        .contents
+        .body
+}
+
+fn forbidden(b: &Body) -> bool {
+    matches!(b, Body::Error(e) if e.code == error_code::FORBIDDEN)
+}
+
+const FAR: u128 = 1 << 127;
+
+/// §7.4.1.1, §10.4: replica Stores are accepted only from the replica set's view of the
+/// data: the owner (a predecessor whose range holds the key) or, for data this node owns
+/// or knows a predecessor owns, a neighbour handing it over. A connected non-neighbour is
+/// refused and nothing is stored.
+#[test]
+fn replica_stores_come_only_from_plausible_peers() {
+    let resource = ResourceId::hash(USER.as_bytes());
+    let m = u128::MAX;
+    // The node owns the key: a non-neighbour is refused, a successor's handoff accepted.
+    let (mut node, mut peers, cfg) = small_ring(10, [m - 9, m - 19, m - 29, 20, 30, FAR]);
+    let b = replica_store(&mut node, &cfg, &mut peers[5], 0x900);
+    assert!(forbidden(&b), "a non-neighbour's replica: {b:?}");
+    assert_eq!(
+        node.datastore()
+            .generation(&resource, KindId::SIP_REGISTRATION),
+        0
+    );
+    let b = replica_store(&mut node, &cfg, &mut peers[3], 0x901);
+    assert!(
+        matches!(b, Body::StoreAns(_)),
+        "a successor's handoff: {b:?}"
+    );
+    assert_eq!(
+        node.datastore()
+            .generation(&resource, KindId::SIP_REGISTRATION),
+        1000
+    );
+
+    // The key is the first predecessor's: it replicates to us.
+    let (mut node, mut peers, cfg) = small_ring(20, [10, m - 9, m - 19, 30, 40, FAR]);
+    let b = replica_store(&mut node, &cfg, &mut peers[0], 0x900);
+    assert!(matches!(b, Body::StoreAns(_)), "the owner's replica: {b:?}");
+
+    // The key is beyond every predecessor this node knows: nobody here may place it.
+    let (mut node, mut peers, cfg) = small_ring(40, [30, 20, 10, 50, 60, FAR]);
+    for (i, p) in peers.iter_mut().enumerate() {
+        let b = replica_store(&mut node, &cfg, p, 0x900 + i as u64);
+        assert!(forbidden(&b), "peer {i}: {b:?}");
+    }
+    assert_eq!(
+        node.datastore()
+            .generation(&resource, KindId::SIP_REGISTRATION),
+        0
+    );
+}

@@ -4,7 +4,7 @@
 
 use super::Node;
 use crate::proto::chord::NeighborTable;
-use crate::proto::event::{CommandError, Event, RequestId};
+use crate::proto::event::{CommandError, Event, NodeState, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{Signer, SignerInfo, SimCrypto, SimVerifier, Verifier};
 use crate::proto::store::StoreContext;
@@ -138,15 +138,9 @@ impl Node {
                 let placed = if original {
                     responsible(self, &req.resource)
                 } else {
-                    // A replica or handoff store must come from a plausible peer: a
-                    // neighbour or another connected peer (§10.4: a predecessor
-                    // replicating; the admitting peer handing over the range of a peer that
-                    // is still finishing its join).
-                    self.neighbors.contains(who.node_id)
-                        || self
-                            .links
-                            .by_peer(who.node_id)
-                            .is_some_and(|li| self.links.get(li).ready)
+                    req.resource
+                        .ring_position()
+                        .is_some_and(|k| self.replica_accepted(who.node_id, k))
                 };
                 let replicas = if original {
                     self.replica_set()
@@ -194,6 +188,38 @@ impl Node {
             Body::FindReq(req) => self.answer_find(now, req),
             _ => return None,
         })
+    }
+
+    /// Whether a replica or handoff Store (replica_number > 0) of key `k` from `sender` is
+    /// accepted (§7.4.1.1: "the storing peer MUST check that it is a valid replica for this
+    /// data"; §10.4: replicas come from the responsible peer). Accepted are:
+    /// - the owner replicating: `sender` is one of this peer's first two predecessors and
+    ///   `k` lies in `sender`'s range as this table sees it (from the next predecessor out,
+    ///   or, beyond the table, anywhere not this peer's own);
+    /// - a handoff: this peer is responsible for `k` and `sender` is a neighbour (the
+    ///   successor that held it, or a peer passing a copy on toward its owner);
+    /// - a copy passed on toward the owner by a successor whose view was stale (a peer
+    ///   that had not yet learnt of a concurrent joiner): `k` lies in the range of this
+    ///   peer or of a predecessor it knows, and this peer passes it on (docs/peer.md);
+    /// - while this peer finishes its join, its admitting peer handing over the range it
+    ///   will own (its table is not built yet, so the range cannot be checked).
+    ///
+    /// Anything else is refused with Error_Forbidden and nothing is stored.
+    fn replica_accepted(&self, sender: NodeId, k: NodeId) -> bool {
+        let preds = &self.neighbors.predecessors;
+        if let Some(i) = preds.iter().take(REPLICAS).position(|p| *p == sender) {
+            let lower = preds.get(i + 1).copied().unwrap_or(self.id);
+            if k.in_half_open(lower, sender) {
+                return true;
+            }
+        }
+        if self.state != NodeState::Joined {
+            return self.admitting() == Some(sender);
+        }
+        if self.is_responsible(k) && self.neighbors.contains(sender) {
+            return true;
+        }
+        self.neighbors.successors.contains(&sender) && self.neighbors.owner_of(self.id, k).is_some()
     }
 
     fn answer_find(&self, now: Time, req: &FindReq) -> Body {
