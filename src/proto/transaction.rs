@@ -42,8 +42,17 @@ pub enum Purpose {
     },
     /// A Leave request.
     Leave,
-    /// A replica Store to a successor (§10.4).
-    Replicate,
+    /// A replica or handoff Store of `resource` (§10.4).
+    Replicate {
+        /// The Resource-ID copied.
+        resource: ResourceId,
+    },
+    /// The Fetch of `resource` from a peer that refused our copy as older than its own
+    /// (§7.4.1.1); the answer replaces our copy.
+    Refresh {
+        /// The Resource-ID refetched.
+        resource: ResourceId,
+    },
     /// A client's Attach to the peer responsible for its Node-ID.
     ClientAttach,
     /// A client's Ping checking that its peer is still responsible for it.

@@ -12,13 +12,13 @@ use reload_sim::proto::id::{NodeId, ResourceId};
 use reload_sim::proto::identity::{Signer, SignerInfo, SimCrypto};
 use reload_sim::proto::node::Node;
 use reload_sim::proto::wire::codec::Wire;
-use reload_sim::proto::wire::error_response::error_code;
+use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
 use reload_sim::proto::wire::framing::Frame;
 use reload_sim::proto::wire::security::Signature;
 use reload_sim::proto::wire::sip::SipRegistration;
 use reload_sim::proto::wire::storage::{
-    DataValue, FetchAns, FetchKindResponse, KindId, SpecifierIndices, StoreKindData, StoreReq,
-    StoredData, StoredDataSpecifier, StoredDataValue, data_signature_input,
+    DataValue, FetchAns, FetchKindResponse, FetchReq, KindId, SpecifierIndices, StoreKindData,
+    StoreReq, StoredData, StoredDataSpecifier, StoredDataValue, data_signature_input,
 };
 use reload_sim::proto::wire::topology::{LeaveReq, PingAns};
 use reload_sim::proto::wire::{Body, Destination};
@@ -526,4 +526,117 @@ fn replica_stores_come_only_from_plausible_peers() {
             .generation(&resource, KindId::SIP_REGISTRATION),
         0
     );
+}
+
+/// §7.4.1.1: a replica Store this node sent that is refused with Error_Data_Too_Old makes
+/// it Fetch the newer data from the refusing peer (by Node-ID, every Kind it holds there)
+/// and replace its copy with the answer, generation counter included.
+#[test]
+fn a_refused_replica_is_replaced_by_the_newer_copy() {
+    let cfg = config();
+    let resource = ResourceId::hash(USER.as_bytes());
+    let k = resource.ring_position().unwrap().0;
+    let mut node = first_node(&cfg, k.wrapping_add(10));
+    let mut s = Peer::new(k.wrapping_add(20), 2);
+    link_peer(&mut node, &cfg, &mut s, 0x100);
+    let _ = sent_acked(&mut node, Time(3));
+    let to = vec![Destination::Resource(resource)];
+    let (f, _) = s.frame(
+        &cfg,
+        0x500,
+        vec![],
+        to,
+        Body::StoreReq(store_req(resource, s.id, 77)),
+    );
+    node.handle_datagram(Time(10), s.addr, &f);
+    let out = sent_acked(&mut node, Time(10));
+    let replica = out
+        .iter()
+        .map(|(_, m)| decode(m))
+        .find(|m| matches!(&m.contents.body, Body::StoreReq(r) if r.replica_number == 1))
+        .expect("a replica Store to the successor");
+    let me = vec![Destination::Node(node.node_id())];
+    let too_old = Body::Error(ErrorResponse::new(error_code::DATA_TOO_OLD, "newer here"));
+    let (f, _) = s.frame(
+        &cfg,
+        replica.header.transaction_id.0,
+        vec![],
+        me.clone(),
+        too_old,
+    );
+    node.handle_datagram(Time(20), s.addr, &f);
+    let out = sent_acked(&mut node, Time(20));
+    let fetch = out
+        .iter()
+        .filter(|(to, _)| *to == s.addr)
+        .map(|(_, m)| decode(m))
+        .find(|m| matches!(m.contents.body, Body::FetchReq(_)))
+        .expect("a Fetch of the newer data");
+    assert_eq!(fetch.header.destination_list, vec![Destination::Node(s.id)]);
+    let Body::FetchReq(req) = &fetch.contents.body else {
+        unreachable!()
+    };
+    assert_eq!(req.resource, resource);
+    assert_eq!(
+        req.specifiers,
+        vec![StoredDataSpecifier {
+            kind: KindId::SIP_REGISTRATION,
+            generation: 0,
+            indices: SpecifierIndices::Dictionary(Vec::new()),
+        }]
+    );
+    let newer = registration_value(&resource, s.id, USER, 99, 600);
+    // A forged value in the answer is discarded (§7.4.2.2), not stored.
+    let mut forged = registration_value(&resource, NodeId(5), USER, 99, 600);
+    forged.storage_time += 1;
+    let ans = Body::FetchAns(FetchAns {
+        kind_responses: vec![FetchKindResponse {
+            kind: KindId::SIP_REGISTRATION,
+            generation: 5,
+            values: vec![newer, forged],
+        }],
+    });
+    let (f, _) = s.frame(&cfg, fetch.header.transaction_id.0, vec![], me, ans);
+    node.handle_datagram(Time(30), s.addr, &f);
+    let store = node.datastore();
+    assert_eq!(store.generation(&resource, KindId::SIP_REGISTRATION), 5);
+    let held = store.export(Time(30), &resource);
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].values.len(), 1);
+    assert_eq!(
+        held[0].values[0].storage_time, 99,
+        "the newer copy replaced ours"
+    );
+}
+
+/// A peer answers a Fetch addressed to its Node-ID from the copies it holds, also for a
+/// key it is not responsible for (the Fetch of §7.4.1.1 goes to a replica).
+#[test]
+fn a_fetch_by_node_id_is_answered_from_a_replica_copy() {
+    let (mut node, mut peers, cfg) =
+        small_ring(20, [10, u128::MAX - 9, u128::MAX - 19, 30, 40, FAR]);
+    let resource = ResourceId::hash(USER.as_bytes());
+    let b = replica_store(&mut node, &cfg, &mut peers[0], 0x900);
+    assert!(matches!(b, Body::StoreAns(_)));
+    let spec = StoredDataSpecifier {
+        kind: KindId::SIP_REGISTRATION,
+        generation: 0,
+        indices: SpecifierIndices::Dictionary(Vec::new()),
+    };
+    let req = Body::FetchReq(FetchReq {
+        resource,
+        specifiers: vec![spec],
+    });
+    let me = vec![Destination::Node(node.node_id())];
+    let (f, _) = peers[3].frame(&cfg, 0x950, vec![], me, req);
+    node.handle_datagram(Time(20), peers[3].addr, &f);
+    let ans = sent_acked(&mut node, Time(20))
+        .into_iter()
+        .map(|(_, m)| decode(&m))
+        .find(|m| m.header.transaction_id.0 == 0x950)
+        .expect("an answer");
+    match ans.contents.body {
+        Body::FetchAns(a) => assert_eq!(a.kind_responses[0].values.len(), 1),
+        other => panic!("expected the replica's copy, got {other:?}"),
+    }
 }

@@ -244,6 +244,9 @@ impl Node {
         }
         let code = msg.contents.body.code();
         if let Body::Error(e) = &msg.contents.body {
+            if self.replica_refused(now, &p, e.code) {
+                return;
+            }
             self.request_failed(now, p.id, p.purpose, RequestError::ErrorResponse(e.code));
             return;
         }
@@ -275,7 +278,12 @@ impl Node {
                     }),
                 });
             }
-            Purpose::Replicate => {}
+            Purpose::Replicate { .. } => {}
+            Purpose::Refresh { resource } => {
+                if let Body::FetchAns(a) = &msg.contents.body {
+                    self.replace_copy(now, resource, a);
+                }
+            }
             Purpose::Handshake { for_join } if code == code::PING_ANS => {
                 let Some(li) = li else { return };
                 let link = self.links.get_mut(li);
@@ -372,8 +380,10 @@ impl Node {
     /// signed over the Resource-ID the Fetch was for: a request whose Resource-ID is not
     /// known here keeps none (it cannot be checked).
     fn verify_fetched(&mut self, p: &Pending, a: &mut FetchAns) {
-        match &p.first {
-            Destination::Resource(r) => self.discard_unverified(r, a),
+        match (&p.purpose, &p.first) {
+            (Purpose::Refresh { resource }, _) | (_, Destination::Resource(resource)) => {
+                self.discard_unverified(resource, a)
+            }
             _ => a.kind_responses.iter_mut().for_each(|k| k.values.clear()),
         }
     }

@@ -9,12 +9,13 @@ use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{Signer, SignerInfo, SimCrypto, SimVerifier, Verifier};
 use crate::proto::store::StoreContext;
 use crate::proto::store::access::authorized;
-use crate::proto::transaction::Purpose;
+use crate::proto::store::datastore::ARRAY_END;
+use crate::proto::transaction::{Pending, Purpose};
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::security::Signature;
 use crate::proto::wire::storage::{
-    FetchAns, FetchReq, FindReq, KindId, StoreKindData, StoreReq, StoredData, StoredDataSpecifier,
-    StoredDataValue, data_signature_input,
+    ArrayRange, DataModel, FetchAns, FetchReq, FindReq, KindId, SpecifierIndices, StoreKindData,
+    StoreReq, StoredData, StoredDataSpecifier, StoredDataValue, data_signature_input,
 };
 use crate::proto::wire::{Body, Destination, Message};
 use crate::time::{Duration, Time};
@@ -168,7 +169,10 @@ impl Node {
                 }
             }
             Body::FetchReq(req) => {
-                if !responsible(self, &req.resource) {
+                // A Fetch by Node-ID asks this peer what it holds (a replica's copy,
+                // §7.4.1.1); one by Resource-ID goes to the responsible peer.
+                let to_me = msg.header.destination_list.last() == Some(&Destination::Node(self.id));
+                if !to_me && !responsible(self, &req.resource) {
                     return Some(not_found());
                 }
                 match self.data.fetch(now, req, &self.config.kinds) {
@@ -247,7 +251,9 @@ impl Node {
                 now,
                 vec![Destination::Node(*peer)],
                 Body::StoreReq(req),
-                Purpose::Replicate,
+                Purpose::Replicate {
+                    resource: *resource,
+                },
                 direct,
             );
         }
@@ -391,7 +397,9 @@ impl Node {
             now,
             vec![Destination::Node(peer)],
             Body::StoreReq(req),
-            Purpose::Replicate,
+            Purpose::Replicate {
+                resource: *resource,
+            },
             direct,
         );
     }
@@ -436,5 +444,102 @@ pub(super) fn sign_value_as(
         lifetime,
         value,
         signature,
+    }
+}
+
+impl Node {
+    /// §7.4.1.1: "if a peer attempts to store data previously stored by another node (e.g.,
+    /// for replicas or topology shifts) and that store fails with either an
+    /// Error_Generation_Counter_Too_Low or an Error_Data_Too_Old error, the peer MUST fetch
+    /// the newer data from the peer generating the error and use that to replace its own
+    /// copy." Called with a failed request `p` and the error's code: for a refused replica
+    /// or handoff Store, Fetches every Kind this peer holds at the Resource-ID from the
+    /// refusing peer (by Node-ID). Returns true if the error was handled here.
+    pub(super) fn replica_refused(&mut self, now: Time, p: &Pending, code: u16) -> bool {
+        let (Purpose::Replicate { resource }, Some(peer)) = (&p.purpose, p.to) else {
+            return false;
+        };
+        if code != error_code::DATA_TOO_OLD && code != error_code::GENERATION_COUNTER_TOO_LOW {
+            return false;
+        }
+        let resource = *resource;
+        let specifiers: Vec<StoredDataSpecifier> = self
+            .data
+            .export(now, &resource)
+            .iter()
+            .filter_map(|kd| {
+                let indices = match self.config.kinds.get(kd.kind)?.model {
+                    DataModel::Single => SpecifierIndices::Single,
+                    DataModel::Array => SpecifierIndices::Array(vec![ArrayRange {
+                        first: 0,
+                        last: ARRAY_END,
+                    }]),
+                    DataModel::Dictionary => SpecifierIndices::Dictionary(Vec::new()),
+                };
+                Some(StoredDataSpecifier {
+                    kind: kd.kind,
+                    generation: 0,
+                    indices,
+                })
+            })
+            .collect();
+        if specifiers.is_empty() {
+            return true;
+        }
+        let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+        let _ = self.start_request(
+            now,
+            vec![Destination::Node(peer)],
+            Body::FetchReq(FetchReq {
+                resource,
+                specifiers,
+            }),
+            Purpose::Refresh { resource },
+            direct,
+        );
+        true
+    }
+
+    /// The newer data of `resource` fetched from a peer that refused our copy (already
+    /// verified, §7.4.2.2) replaces our copy (§7.4.1.1), generation counters included. If
+    /// it cannot be stored, our copy is kept.
+    pub(super) fn replace_copy(&mut self, now: Time, resource: ResourceId, a: &FetchAns) {
+        let kind_data: Vec<StoreKindData> = a
+            .kind_responses
+            .iter()
+            .filter(|k| k.generation != 0)
+            .map(|k| StoreKindData {
+                kind: k.kind,
+                generation_counter: k.generation,
+                values: k
+                    .values
+                    .iter()
+                    .filter(|v| !is_synthetic(v))
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        if kind_data.is_empty() {
+            return;
+        }
+        let newer = StoreReq {
+            resource,
+            replica_number: 1,
+            kind_data,
+        };
+        let old = self.data.replica_request(now, &resource, 1);
+        self.data.remove(&resource);
+        let ctx = StoreContext {
+            signer: None,
+            verify: &verify_value,
+            kinds: &self.config.kinds,
+            responsible: true,
+            replicas: &[],
+        };
+        if self.data.store(now, &newer, &ctx).is_err()
+            && let Some(old) = old
+        {
+            let _ = self.data.store(now, &old, &ctx);
+        }
     }
 }
