@@ -46,6 +46,6 @@ counters! {
     request_retransmits,
     /// Duplicate requests answered from the answer cache.
     duplicate_requests,
-    /// Answers that matched no pending request (late or duplicate).
+    /// Answers that matched no pending request (late, duplicate, or signed by a node other than the one addressed, §6.3.4).
     unmatched_answers,
 }

@@ -5,7 +5,7 @@
 //! has failed. A responder keeps its answers for the duplicate window (15 s) and sends the
 //! same answer again when a retransmitted request arrives.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use crate::proto::config::Addr;
 use crate::proto::id::{NodeId, ResourceId, TransactionId};
@@ -42,8 +42,17 @@ pub enum Purpose {
     },
     /// A Leave request.
     Leave,
-    /// A replica Store to a successor (§10.4).
-    Replicate,
+    /// A replica or handoff Store of `resource` (§10.4).
+    Replicate {
+        /// The Resource-ID copied.
+        resource: ResourceId,
+    },
+    /// The Fetch of `resource` from a peer that refused our copy as older than its own
+    /// (§7.4.1.1); the answer replaces our copy.
+    Refresh {
+        /// The Resource-ID refetched.
+        resource: ResourceId,
+    },
     /// The partition check's Ping for own id + 1 routed through a bootstrap peer
     /// (§10.7.4.4).
     PartitionPing {
@@ -84,6 +93,9 @@ pub struct Pending {
     pub message: Vec<u8>,
     /// The first Destination List entry (to re-route on retransmission).
     pub first: Destination,
+    /// The Node-ID the request is for (its last Destination List entry), which must sign
+    /// the answer (§6.3.4); `None` for a Resource-ID or the wildcard, answered by any node.
+    pub to: Option<NodeId>,
     /// Send every copy straight over the link to this address rather than routing.
     pub direct: Option<Addr>,
     /// Sends so far.
@@ -160,31 +172,69 @@ impl Transactions {
     }
 }
 
-/// Answers kept for duplicate requests, oldest first, bounded in number.
+/// A kept answer: its expiry and its signed part.
+type CachedAnswer = (Time, Box<[u8]>);
+
+/// Answers kept for duplicate requests (§6.2.1), for as long as a duplicate can arrive.
+///
+/// Bounded by time, not count: an entry lives until its expiry (the duplicate window), so
+/// a retransmission inside the window always finds its answer, however many other answers
+/// were sent meanwhile. Only the answer's signed part (MessageContents ‖ SecurityBlock) is
+/// kept; the Forwarding Header is rebuilt for the path each duplicate came by (§6.1.2).
 #[derive(Debug, Default)]
 pub struct AnswerCache {
-    entries: VecDeque<(TransactionId, NodeId, Time, Vec<u8>)>,
+    by_request: HashMap<(TransactionId, NodeId), CachedAnswer>,
+    /// Expiry order: (expires, id, origin), oldest first.
+    expiry: VecDeque<(Time, TransactionId, NodeId)>,
 }
 
-/// Answers kept at most.
-const ANSWER_CACHE_MAX: usize = 64;
-
 impl AnswerCache {
-    /// Remembers the answer `message` to `origin`'s request `id` until `expires`.
-    pub fn insert(&mut self, id: TransactionId, origin: NodeId, expires: Time, message: Vec<u8>) {
-        if self.entries.len() == ANSWER_CACHE_MAX {
-            self.entries.pop_front();
-        }
-        self.entries.push_back((id, origin, expires, message));
+    /// Remembers the signed part `payload` of the answer to `origin`'s request `id` until
+    /// `expires`, dropping entries expired at `now`.
+    pub fn insert(
+        &mut self,
+        now: Time,
+        id: TransactionId,
+        origin: NodeId,
+        expires: Time,
+        payload: &[u8],
+    ) {
+        self.expire(now);
+        self.by_request
+            .insert((id, origin), (expires, payload.into()));
+        self.expiry.push_back((expires, id, origin));
     }
-    /// The cached answer to `origin`'s request `id`, if still fresh.
+
+    /// The signed part of the cached answer to `origin`'s request `id`, if still fresh.
     pub fn get(&mut self, now: Time, id: TransactionId, origin: NodeId) -> Option<&[u8]> {
-        while self.entries.front().is_some_and(|e| e.2 <= now) {
-            self.entries.pop_front();
+        self.expire(now);
+        self.by_request.get(&(id, origin)).map(|e| &*e.1)
+    }
+
+    /// Answers kept.
+    pub fn len(&self) -> usize {
+        self.by_request.len()
+    }
+
+    /// True when no answer is kept.
+    pub fn is_empty(&self) -> bool {
+        self.by_request.is_empty()
+    }
+
+    fn expire(&mut self, now: Time) {
+        while let Some(&(at, id, origin)) = self.expiry.front() {
+            if at > now {
+                break;
+            }
+            self.expiry.pop_front();
+            // A re-inserted entry has a later expiry of its own: keep it.
+            if self
+                .by_request
+                .get(&(id, origin))
+                .is_some_and(|e| e.0 <= now)
+            {
+                self.by_request.remove(&(id, origin));
+            }
         }
-        self.entries
-            .iter()
-            .find(|e| e.0 == id && e.1 == origin)
-            .map(|e| e.3.as_slice())
     }
 }

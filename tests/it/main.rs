@@ -8,6 +8,7 @@ mod common;
 mod conformance_chord;
 mod conformance_ext;
 mod conformance_msg;
+mod conformance_sec;
 mod engine;
 mod expect;
 mod field_table;

@@ -7,13 +7,14 @@ use crate::proto::event::{Answer, Event, NodeState, RequestError};
 use crate::proto::id::NodeId;
 use crate::proto::identity::SignerInfo;
 use crate::proto::link::{Link, LinkState};
-use crate::proto::transaction::Purpose;
+use crate::proto::transaction::{Pending, Purpose};
 use crate::proto::wire::attach::{
     AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
 };
 use crate::proto::wire::chord::ChordRouteQueryAns;
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::message::code;
+use crate::proto::wire::storage::FetchAns;
 use crate::proto::wire::topology::{JoinAns, PingAns, ProbeAns, ProbeInformation, probe_type};
 use crate::proto::wire::{Body, Destination, Message};
 use crate::time::Time;
@@ -94,10 +95,10 @@ impl Node {
                 return;
             }
             Body::LeaveReq(l) => {
-                if l.leaving_peer_id != signer {
+                if !self.leave_is_direct(li, &msg, l.leaving_peer_id, signer) {
                     Body::Error(ErrorResponse::new(
                         error_code::FORBIDDEN,
-                        "leaving_peer_id is not the signer",
+                        "leave must come directly from the leaving peer",
                     ))
                 } else {
                     let l = l.clone();
@@ -146,6 +147,15 @@ impl Node {
             )),
         };
         self.send_answer(now, li, &msg, signer, answer);
+    }
+
+    /// §6.4.2.2: a LeaveReq is only acted on when it arrived over the connection bound to
+    /// the leaving peer: an empty Via List, and link peer = leaving_peer_id = signer. A
+    /// Leave signed by Q but relayed by another peer must not tear down the link to Q.
+    fn leave_is_direct(&self, li: usize, msg: &Message, leaving: NodeId, signer: NodeId) -> bool {
+        msg.header.via_list.is_empty()
+            && leaving == signer
+            && self.links.get(li).peer == Some(signer)
     }
 
     fn probe_value(&self, now: Time, t: u8) -> Option<ProbeInformation> {
@@ -264,8 +274,21 @@ impl Node {
             self.stats.unmatched_answers += 1;
             return;
         };
+        if !answered_by_destination(&p, signer) {
+            // Not this request's answer: keep waiting for the node it was sent to.
+            self.stats.unmatched_answers += 1;
+            self.txns.insert(p);
+            return;
+        }
+        let mut msg = msg;
+        if let Body::FetchAns(a) = &mut msg.contents.body {
+            self.verify_fetched(&p, a);
+        }
         let code = msg.contents.body.code();
         if let Body::Error(e) = &msg.contents.body {
+            if self.replica_refused(now, &p, e.code) {
+                return;
+            }
             self.request_failed(now, p.id, p.purpose, RequestError::ErrorResponse(e.code));
             return;
         }
@@ -297,7 +320,12 @@ impl Node {
                     }),
                 });
             }
-            Purpose::Replicate => {}
+            Purpose::Replicate { .. } => {}
+            Purpose::Refresh { resource } => {
+                if let Body::FetchAns(a) = &msg.contents.body {
+                    self.replace_copy(now, resource, a);
+                }
+            }
             Purpose::Handshake { for_join } if code == code::PING_ANS => {
                 let Some(li) = li else { return };
                 let link = self.links.get_mut(li);
@@ -399,6 +427,29 @@ struct AttachAccepted {
     update_now: bool,
     /// The tie-break cancelled an Attach of our join (§6.5.1.2).
     cancelled_join_attach: bool,
+}
+
+impl Node {
+    /// Discards the values of a FetchAns that fail verification (§7.4.2.2). The values were
+    /// signed over the Resource-ID the Fetch was for: a request whose Resource-ID is not
+    /// known here keeps none (it cannot be checked).
+    fn verify_fetched(&mut self, p: &Pending, a: &mut FetchAns) {
+        match (&p.purpose, &p.first) {
+            (Purpose::Refresh { resource }, _) | (_, Destination::Resource(resource)) => {
+                self.discard_unverified(resource, a)
+            }
+            _ => a.kind_responses.iter_mut().for_each(|k| k.values.clear()),
+        }
+    }
+}
+
+/// §6.3.4: an answer to a request for a Node-ID must be signed by that Node-ID. The
+/// request's final destination is what the answer is matched to (a source-routed Attach
+/// is answered by its last entry); a wildcard (the first handshake over a new link, whose
+/// peer is not yet known) and a Resource-ID (answered by whichever peer is responsible)
+/// accept any signer.
+fn answered_by_destination(p: &Pending, signer: NodeId) -> bool {
+    p.to.is_none_or(|to| to == signer)
 }
 
 /// The first usable transport address among an Attach's candidates.

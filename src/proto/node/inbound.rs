@@ -179,21 +179,18 @@ impl Node {
     pub(super) fn fit_response_length(
         &self,
         request: &Message,
-        prev: NodeId,
+        dest: &[Destination],
         answer: Vec<u8>,
     ) -> Option<Vec<u8>> {
         let limit = request.header.max_response_length as usize;
         if limit == 0 || answer.len() <= limit {
             return Some(answer);
         }
-        let mut dest = Vec::with_capacity(request.header.via_list.len() + 1);
-        dest.push(Destination::Node(prev));
-        dest.extend(request.header.via_list.iter().rev().cloned());
         let body = Body::Error(ErrorResponse::new(
             error_code::RESPONSE_TOO_LARGE,
             "answer longer than max_response_length",
         ));
-        self.build(request.header.transaction_id, dest, body)
+        self.build(request.header.transaction_id, dest.to_vec(), body)
     }
 }
 

@@ -90,7 +90,8 @@ impl Node {
         }
     }
 
-    fn admitting(&self) -> Option<NodeId> {
+    /// The admitting peer of the join in progress, once known.
+    pub(super) fn admitting(&self) -> Option<NodeId> {
         self.join.as_ref().and_then(|j| j.admitting)
     }
 

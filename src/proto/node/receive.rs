@@ -243,10 +243,7 @@ impl Node {
                     self.links.get_mut(li).peer_uses = true;
                 }
             }
-            if let Some(cached) = self.answers.get(now, msg.header.transaction_id, signer) {
-                let cached = cached.to_vec();
-                self.stats.duplicate_requests += 1;
-                self.send_on_link(now, li, cached);
+            if self.answer_duplicate(now, li, &msg, signer) {
                 return;
             }
             self.handle_request(now, li, msg, who);

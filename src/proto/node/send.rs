@@ -9,8 +9,11 @@ use crate::proto::event::{CallError, Event, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
 use crate::proto::identity::{SimCrypto, encode_signed};
 use crate::proto::transaction::{Pending, Purpose};
+use crate::proto::wire::codec::Wire;
 use crate::proto::wire::header::ForwardingOption;
-use crate::proto::wire::{Body, Destination, ForwardingHeader, Message, MessageContents};
+use crate::proto::wire::{
+    Body, Destination, ForwardingHeader, HeaderView, Message, MessageContents,
+};
 use crate::time::Time;
 
 impl Node {
@@ -183,6 +186,10 @@ impl Node {
         direct: Option<Addr>,
     ) -> Result<TransactionId, RequestError> {
         let first = destinations.first().cloned().ok_or(RequestError::NoRoute)?;
+        let to = match destinations.last() {
+            Some(Destination::Node(n)) if *n != NodeId::WILDCARD => Some(*n),
+            _ => None,
+        };
         let destinations_len = destinations.len();
         let message = self
             .build_as(signer, txid, destinations, body)
@@ -193,6 +200,7 @@ impl Node {
                 purpose,
                 message: Vec::new(),
                 first,
+                to,
                 direct,
                 sends: 1,
                 deadline: now + self.config.reliability_timer,
@@ -212,6 +220,7 @@ impl Node {
             purpose,
             message,
             first,
+            to,
             direct,
             sends: 1,
             deadline: now + self.config.reliability_timer,
@@ -235,6 +244,16 @@ impl Node {
         }
     }
 
+    /// The Destination List of an answer to `request`, arrived on link `li`: the previous
+    /// hop (the link's peer) ‖ reversed Via List (§6.2.2, §6.3.2.2).
+    fn answer_route(&self, li: usize, request: &Message) -> Option<Vec<Destination>> {
+        let prev = self.links.get(li).peer?;
+        let mut dest = Vec::with_capacity(request.header.via_list.len() + 1);
+        dest.push(Destination::Node(prev));
+        dest.extend(request.header.via_list.iter().rev().cloned());
+        Some(dest)
+    }
+
     /// Sends an answer to a request that arrived on link `li` from `prev` (the link's
     /// peer): Destination List = [prev] ‖ reversed Via List (§6.2.2). Cached for duplicates.
     pub(super) fn send_answer(
@@ -245,32 +264,70 @@ impl Node {
         origin: NodeId,
         body: Body,
     ) {
-        let Some(prev) = self.links.get(li).peer else {
+        let Some(dest) = self.answer_route(li, request) else {
             self.stats.dropped += 1;
             return;
         };
-        let mut dest = Vec::with_capacity(request.header.via_list.len() + 1);
-        dest.push(Destination::Node(prev));
-        dest.extend(request.header.via_list.iter().rev().cloned());
         let txid = request.header.transaction_id;
         let copied = super::options::response_copies(&request.header.options);
         let Some(message) = self
-            .build_response(txid, dest, copied, body)
-            .and_then(|m| self.fit_response_length(request, prev, m))
+            .build_response(txid, dest.clone(), copied, body)
+            .and_then(|m| self.fit_response_length(request, &dest, m))
         else {
             return;
         };
         // Answers to idempotent requests are regenerated for duplicates (semantically
         // equivalent, §6.2.1); only those that change state are kept for the window.
-        if request.contents.body.code() == crate::proto::wire::message::code::STORE_REQ {
+        if request.contents.body.code() == crate::proto::wire::message::code::STORE_REQ
+            && let Ok(view) = HeaderView::parse(&message)
+        {
             self.answers.insert(
+                now,
                 txid,
                 origin,
                 now + self.config.duplicate_window,
-                message.clone(),
+                view.payload(),
             );
         }
         self.send_on_link(now, li, message);
+    }
+
+    /// Answers a duplicate of `request` from the answer cache, if the original was
+    /// answered within the duplicate window (§6.2.1). The cached signed part is sent with
+    /// a Forwarding Header for the duplicate's own path (§6.1.2): a retransmission that
+    /// came another way (the first path failed) is answered back along the way it came.
+    pub(super) fn answer_duplicate(
+        &mut self,
+        now: Time,
+        li: usize,
+        request: &Message,
+        origin: NodeId,
+    ) -> bool {
+        let txid = request.header.transaction_id;
+        let Some(dest) = self.answer_route(li, request) else {
+            return false;
+        };
+        let Some(payload) = self.answers.get(now, txid, origin) else {
+            return false;
+        };
+        let mut header = ForwardingHeader::new(
+            self.config.overlay,
+            self.config.configuration_sequence,
+            txid,
+            dest,
+        );
+        header.ttl = self.config.initial_ttl;
+        let mut message = Vec::with_capacity(header.encoded_len() + payload.len());
+        if header
+            .encode_with_body_len(payload.len(), &mut message)
+            .is_err()
+        {
+            return false;
+        }
+        message.extend_from_slice(payload);
+        self.stats.duplicate_requests += 1;
+        self.send_on_link(now, li, message);
+        true
     }
 
     /// A request finished without a usable answer.

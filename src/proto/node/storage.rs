@@ -4,15 +4,18 @@
 
 use super::Node;
 use crate::proto::chord::NeighborTable;
-use crate::proto::event::{CommandError, Event, RequestId};
+use crate::proto::event::{CommandError, Event, NodeState, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{Signer, SignerInfo, SimCrypto, SimVerifier, Verifier};
 use crate::proto::store::StoreContext;
-use crate::proto::transaction::Purpose;
+use crate::proto::store::access::authorized;
+use crate::proto::store::datastore::ARRAY_END;
+use crate::proto::transaction::{Pending, Purpose};
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
+use crate::proto::wire::security::Signature;
 use crate::proto::wire::storage::{
-    FetchReq, FindReq, KindId, StoreKindData, StoreReq, StoredData, StoredDataSpecifier,
-    StoredDataValue, data_signature_input,
+    ArrayRange, DataModel, FetchAns, FetchReq, FindReq, KindId, SpecifierIndices, StoreKindData,
+    StoreReq, StoredData, StoredDataSpecifier, StoredDataValue, data_signature_input,
 };
 use crate::proto::wire::{Body, Destination, Message};
 use crate::time::{Duration, Time};
@@ -34,6 +37,12 @@ fn verify_value(resource: &ResourceId, kind: KindId, d: &StoredData) -> Option<S
     )
     .ok()?;
     SimVerifier.verify(&d.signature, &input)
+}
+
+/// A responder's synthetic "nonexistent value" (§7.4.2.2): exists = False with an
+/// anonymous, empty signature.
+fn is_synthetic(d: &StoredData) -> bool {
+    !d.value.data().exists && d.signature == Signature::anonymous()
 }
 
 impl Node {
@@ -130,15 +139,9 @@ impl Node {
                 let placed = if original {
                     responsible(self, &req.resource)
                 } else {
-                    // A replica or handoff store must come from a plausible peer: a
-                    // neighbour or another connected peer (§10.4: a predecessor
-                    // replicating; the admitting peer handing over the range of a peer that
-                    // is still finishing its join).
-                    self.neighbors.contains(who.node_id)
-                        || self
-                            .links
-                            .by_peer(who.node_id)
-                            .is_some_and(|li| self.links.get(li).ready)
+                    req.resource
+                        .ring_position()
+                        .is_some_and(|k| self.replica_accepted(who.node_id, k))
                 };
                 let replicas = if original {
                     self.replica_set()
@@ -166,7 +169,10 @@ impl Node {
                 }
             }
             Body::FetchReq(req) => {
-                if !responsible(self, &req.resource) {
+                // A Fetch by Node-ID asks this peer what it holds (a replica's copy,
+                // §7.4.1.1); one by Resource-ID goes to the responsible peer.
+                let to_me = msg.header.destination_list.last() == Some(&Destination::Node(self.id));
+                if !to_me && !responsible(self, &req.resource) {
                     return Some(not_found());
                 }
                 match self.data.fetch(now, req, &self.config.kinds) {
@@ -186,6 +192,38 @@ impl Node {
             Body::FindReq(req) => self.answer_find(now, req),
             _ => return None,
         })
+    }
+
+    /// Whether a replica or handoff Store (replica_number > 0) of key `k` from `sender` is
+    /// accepted (§7.4.1.1: "the storing peer MUST check that it is a valid replica for this
+    /// data"; §10.4: replicas come from the responsible peer). Accepted are:
+    /// - the owner replicating: `sender` is one of this peer's first two predecessors and
+    ///   `k` lies in `sender`'s range as this table sees it (from the next predecessor out,
+    ///   or, beyond the table, anywhere not this peer's own);
+    /// - a handoff: this peer is responsible for `k` and `sender` is a neighbour (the
+    ///   successor that held it, or a peer passing a copy on toward its owner);
+    /// - a copy passed on toward the owner by a successor whose view was stale (a peer
+    ///   that had not yet learnt of a concurrent joiner): `k` lies in the range of this
+    ///   peer or of a predecessor it knows, and this peer passes it on (docs/peer.md);
+    /// - while this peer finishes its join, its admitting peer handing over the range it
+    ///   will own (its table is not built yet, so the range cannot be checked).
+    ///
+    /// Anything else is refused with Error_Forbidden and nothing is stored.
+    fn replica_accepted(&self, sender: NodeId, k: NodeId) -> bool {
+        let preds = &self.neighbors.predecessors;
+        if let Some(i) = preds.iter().take(REPLICAS).position(|p| *p == sender) {
+            let lower = preds.get(i + 1).copied().unwrap_or(self.id);
+            if k.in_half_open(lower, sender) {
+                return true;
+            }
+        }
+        if self.state != NodeState::Joined {
+            return self.admitting() == Some(sender);
+        }
+        if self.is_responsible(k) && self.neighbors.contains(sender) {
+            return true;
+        }
+        self.neighbors.successors.contains(&sender) && self.neighbors.owner_of(self.id, k).is_some()
     }
 
     fn answer_find(&self, now: Time, req: &FindReq) -> Body {
@@ -213,10 +251,38 @@ impl Node {
                 now,
                 vec![Destination::Node(*peer)],
                 Body::StoreReq(req),
-                Purpose::Replicate,
+                Purpose::Replicate {
+                    resource: *resource,
+                },
                 direct,
             );
         }
+    }
+
+    /// §7.4.2.2: "Upon receipt of a FetchAns message, nodes MUST verify the signatures on
+    /// all the received values. Any values with invalid signatures ... MUST be discarded."
+    /// Each value of a FetchAns for `resource` is checked as the datastore checks a Store:
+    /// its signature (the same verifier) and the Kind's access policy (for
+    /// SIP-REGISTRATION, USER-NODE-MATCH: the dictionary key is the signer's Node-ID).
+    /// Synthetic "no such value" entries (exists = False, anonymous signature, §7.4.2.2)
+    /// are kept: the whole answer is signed by the responder. A value of a Kind this
+    /// node does not know is kept only if its signature verifies. Discarded values are
+    /// counted in `bad_signature`; the values kept are reported as the answer.
+    pub(super) fn discard_unverified(&mut self, resource: &ResourceId, a: &mut FetchAns) {
+        let mut discarded = 0;
+        for kr in &mut a.kind_responses {
+            let policy = self.config.kinds.get(kr.kind).map(|d| d.access);
+            let kind = kr.kind;
+            kr.values.retain(|v| {
+                let keep = is_synthetic(v)
+                    || verify_value(resource, kind, v).is_some_and(|signer| {
+                        policy.is_none_or(|p| authorized(p, resource, &signer, Some(&v.value)))
+                    });
+                discarded += u64::from(!keep);
+                keep
+            });
+        }
+        self.stats.bad_signature += discarded;
     }
 
     /// Emits the values of a FetchAns answering one of our `fetch` commands.
@@ -331,7 +397,9 @@ impl Node {
             now,
             vec![Destination::Node(peer)],
             Body::StoreReq(req),
-            Purpose::Replicate,
+            Purpose::Replicate {
+                resource: *resource,
+            },
             direct,
         );
     }
@@ -376,5 +444,102 @@ pub(super) fn sign_value_as(
         lifetime,
         value,
         signature,
+    }
+}
+
+impl Node {
+    /// §7.4.1.1: "if a peer attempts to store data previously stored by another node (e.g.,
+    /// for replicas or topology shifts) and that store fails with either an
+    /// Error_Generation_Counter_Too_Low or an Error_Data_Too_Old error, the peer MUST fetch
+    /// the newer data from the peer generating the error and use that to replace its own
+    /// copy." Called with a failed request `p` and the error's code: for a refused replica
+    /// or handoff Store, Fetches every Kind this peer holds at the Resource-ID from the
+    /// refusing peer (by Node-ID). Returns true if the error was handled here.
+    pub(super) fn replica_refused(&mut self, now: Time, p: &Pending, code: u16) -> bool {
+        let (Purpose::Replicate { resource }, Some(peer)) = (&p.purpose, p.to) else {
+            return false;
+        };
+        if code != error_code::DATA_TOO_OLD && code != error_code::GENERATION_COUNTER_TOO_LOW {
+            return false;
+        }
+        let resource = *resource;
+        let specifiers: Vec<StoredDataSpecifier> = self
+            .data
+            .export(now, &resource)
+            .iter()
+            .filter_map(|kd| {
+                let indices = match self.config.kinds.get(kd.kind)?.model {
+                    DataModel::Single => SpecifierIndices::Single,
+                    DataModel::Array => SpecifierIndices::Array(vec![ArrayRange {
+                        first: 0,
+                        last: ARRAY_END,
+                    }]),
+                    DataModel::Dictionary => SpecifierIndices::Dictionary(Vec::new()),
+                };
+                Some(StoredDataSpecifier {
+                    kind: kd.kind,
+                    generation: 0,
+                    indices,
+                })
+            })
+            .collect();
+        if specifiers.is_empty() {
+            return true;
+        }
+        let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+        let _ = self.start_request(
+            now,
+            vec![Destination::Node(peer)],
+            Body::FetchReq(FetchReq {
+                resource,
+                specifiers,
+            }),
+            Purpose::Refresh { resource },
+            direct,
+        );
+        true
+    }
+
+    /// The newer data of `resource` fetched from a peer that refused our copy (already
+    /// verified, §7.4.2.2) replaces our copy (§7.4.1.1), generation counters included. If
+    /// it cannot be stored, our copy is kept.
+    pub(super) fn replace_copy(&mut self, now: Time, resource: ResourceId, a: &FetchAns) {
+        let kind_data: Vec<StoreKindData> = a
+            .kind_responses
+            .iter()
+            .filter(|k| k.generation != 0)
+            .map(|k| StoreKindData {
+                kind: k.kind,
+                generation_counter: k.generation,
+                values: k
+                    .values
+                    .iter()
+                    .filter(|v| !is_synthetic(v))
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        if kind_data.is_empty() {
+            return;
+        }
+        let newer = StoreReq {
+            resource,
+            replica_number: 1,
+            kind_data,
+        };
+        let old = self.data.replica_request(now, &resource, 1);
+        self.data.remove(&resource);
+        let ctx = StoreContext {
+            signer: None,
+            verify: &verify_value,
+            kinds: &self.config.kinds,
+            responsible: true,
+            replicas: &[],
+        };
+        if self.data.store(now, &newer, &ctx).is_err()
+            && let Some(old) = old
+        {
+            let _ = self.data.store(now, &old, &ctx);
+        }
     }
 }

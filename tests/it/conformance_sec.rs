@@ -1,0 +1,642 @@
+//! RFC 6940 security and reliability rules, one scripted node at a time: answers come
+//! from the node addressed (§6.3.4), fetched values are verified (§7.4.2.2), a Leave comes
+//! over the leaving peer's own link (§6.4.2.2), replica Stores come from the replica set
+//! (§7.4.1.1, §10.4), refused copies are refreshed (§7.4.1.1), and duplicates get the
+//! same answer along their own path for the whole window (§6.1.2, §6.2.1).
+
+use std::net::SocketAddr;
+
+use reload_sim::proto::config::OverlayConfig;
+use reload_sim::proto::event::{CallError, Event};
+use reload_sim::proto::id::{NodeId, ResourceId};
+use reload_sim::proto::identity::{Signer, SignerInfo, SimCrypto};
+use reload_sim::proto::node::Node;
+use reload_sim::proto::wire::codec::Wire;
+use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
+use reload_sim::proto::wire::framing::Frame;
+use reload_sim::proto::wire::security::Signature;
+use reload_sim::proto::wire::sip::SipRegistration;
+use reload_sim::proto::wire::storage::{
+    DataValue, FetchAns, FetchKindResponse, FetchReq, KindId, SpecifierIndices, StoreKindData,
+    StoreReq, StoredData, StoredDataSpecifier, StoredDataValue, data_signature_input,
+};
+use reload_sim::proto::wire::topology::{LeaveReq, PingAns};
+use reload_sim::proto::wire::{Body, Destination};
+use reload_sim::time::Time;
+
+use crate::scripted::{Peer, config, decode, first_node, link_peer, registration_value, sent};
+
+/// The user every scripted peer's certificate names.
+const USER: &str = "scripted@scripted.example.org";
+
+fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
+    StoreReq {
+        resource,
+        replica_number: 0,
+        kind_data: vec![StoreKindData {
+            kind: KindId::SIP_REGISTRATION,
+            generation_counter: 0,
+            values: vec![registration_value(&resource, node, USER, t, 60)],
+        }],
+    }
+}
+
+/// Like [`sent`], but every data frame is acknowledged by its receiver at `now`, so the
+/// node's links never stall on Simple Reliability's window.
+fn sent_acked(node: &mut Node, now: Time) -> Vec<(SocketAddr, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut acks = Vec::new();
+    while let Some(t) = node.poll_transmit() {
+        if let Frame::Data { sequence, message } = Frame::decode(&t.bytes).unwrap() {
+            out.push((t.to, message.to_vec()));
+            let mut ack = Vec::new();
+            Frame::Ack {
+                ack_sequence: sequence,
+                received: 0,
+            }
+            .encode(&mut ack)
+            .unwrap();
+            acks.push((t.to, ack));
+        }
+    }
+    for (from, ack) in acks {
+        node.handle_datagram(now, from, &ack);
+    }
+    out
+}
+
+fn store_ans(out: &[(SocketAddr, Vec<u8>)]) -> Vec<u8> {
+    out.iter()
+        .find(|(_, m)| matches!(decode(m).contents.body, Body::StoreAns(_)))
+        .map(|(_, m)| m.clone())
+        .unwrap_or_else(|| panic!("a StoreAns in {out:?}"))
+}
+
+/// §6.2.1: a retransmitted Store inside the duplicate window gets the first answer, even
+/// after 64 other Stores were answered in between (the cache is bounded by time).
+#[test]
+fn a_duplicate_after_many_other_stores_still_gets_its_answer() {
+    let cfg = config();
+    let mut node = first_node(&cfg, 1u128 << 100);
+    let mut p = Peer::new(9u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent(&mut node);
+    let resource = ResourceId::hash(USER.as_bytes());
+    let to = vec![Destination::Resource(resource)];
+    let (f, _) = p.frame(
+        &cfg,
+        0x500,
+        vec![],
+        to.clone(),
+        Body::StoreReq(store_req(resource, p.id, 77)),
+    );
+    node.handle_datagram(Time(10), p.addr, &f);
+    let first = store_ans(&sent_acked(&mut node, Time(10)));
+    for i in 0..64u64 {
+        let req = store_req(resource, p.id, 78 + i);
+        let (f, _) = p.frame(&cfg, 0x1000 + i, vec![], to.clone(), Body::StoreReq(req));
+        node.handle_datagram(Time(20 + i), p.addr, &f);
+        let _ = sent_acked(&mut node, Time(20 + i));
+    }
+    let (f, _) = p.frame(
+        &cfg,
+        0x500,
+        vec![],
+        to,
+        Body::StoreReq(store_req(resource, p.id, 77)),
+    );
+    node.handle_datagram(Time(1_000), p.addr, &f);
+    assert_eq!(
+        store_ans(&sent(&mut node)),
+        first,
+        "the first answer, byte for byte"
+    );
+    assert_eq!(node.stats().duplicate_requests, 1);
+}
+
+/// §6.1.2: the answer to a duplicate that came by another path goes back along that path:
+/// Destination List = its previous hop ‖ its reversed Via List, with the same signed
+/// contents as the first answer.
+#[test]
+fn a_duplicate_by_another_path_is_answered_along_that_path() {
+    let cfg = config();
+    let mut node = first_node(&cfg, 1u128 << 100);
+    let mut hop1 = Peer::new(9u128 << 124, 2);
+    let mut hop2 = Peer::new(10u128 << 124, 3);
+    link_peer(&mut node, &cfg, &mut hop1, 0x100);
+    link_peer(&mut node, &cfg, &mut hop2, 0x200);
+    let _ = sent(&mut node);
+    // The origin is two hops away; its Store arrives through hop1, then through hop2.
+    let mut origin = Peer::new(11u128 << 124, 9);
+    let resource = ResourceId::hash(USER.as_bytes());
+    let to = vec![Destination::Resource(resource)];
+    let via = vec![Destination::Node(origin.id)];
+    let req = Body::StoreReq(store_req(resource, origin.id, 77));
+    let (f, _) = origin.frame(&cfg, 0x500, via.clone(), to.clone(), req.clone());
+    node.handle_datagram(Time(10), hop1.addr, &f);
+    let first = decode(&store_ans(&sent(&mut node)));
+    assert_eq!(
+        first.header.destination_list,
+        vec![Destination::Node(hop1.id), Destination::Node(origin.id)]
+    );
+    let (f, _) = origin.frame(&cfg, 0x500, via, to, req);
+    node.handle_datagram(Time(500), hop2.addr, &f);
+    let out = sent(&mut node);
+    let (to_addr, bytes) = out
+        .iter()
+        .find(|(_, m)| matches!(decode(m).contents.body, Body::StoreAns(_)))
+        .expect("an answer to the duplicate");
+    assert_eq!(*to_addr, hop2.addr);
+    let second = decode(bytes);
+    assert_eq!(
+        second.header.destination_list,
+        vec![Destination::Node(hop2.id), Destination::Node(origin.id)]
+    );
+    assert_eq!(second.contents, first.contents, "the same answer");
+    assert_eq!(second.security, first.security, "the same signature");
+    assert_eq!(node.stats().duplicate_requests, 1);
+}
+
+/// Two ready peers linked to a fresh first node: (node, p, q).
+fn node_with_two_peers() -> (Node, Peer, Peer, std::sync::Arc<OverlayConfig>) {
+    let cfg = config();
+    let mut node = first_node(&cfg, 1u128 << 100);
+    let mut p = Peer::new(9u128 << 124, 2);
+    let mut q = Peer::new(10u128 << 124, 3);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    link_peer(&mut node, &cfg, &mut q, 0x200);
+    let _ = sent_acked(&mut node, Time(3));
+    (node, p, q, cfg)
+}
+
+fn links_to(node: &Node, id: NodeId) -> usize {
+    node.connections()
+        .iter()
+        .filter(|c| c.1 == Some(id))
+        .count()
+}
+
+/// §6.4.2.2: a Leave signed by Q but relayed by P (non-empty Via List, P's link) is refused
+/// with Error_Forbidden and the link to Q stays; the same Leave straight from Q is obeyed.
+#[test]
+fn a_relayed_leave_is_refused_and_a_direct_one_obeyed() {
+    let (mut node, p, mut q, cfg) = node_with_two_peers();
+    let leave = Body::LeaveReq(LeaveReq {
+        leaving_peer_id: q.id,
+        chord: None,
+    });
+    let me = vec![Destination::Node(node.node_id())];
+    let (f, _) = q.frame(
+        &cfg,
+        0x700,
+        vec![Destination::Node(q.id)],
+        me.clone(),
+        leave.clone(),
+    );
+    node.handle_datagram(Time(10), p.addr, &f);
+    let out = sent_acked(&mut node, Time(10));
+    let ans = out
+        .iter()
+        .map(|(to, m)| (*to, decode(m)))
+        .find(|(_, m)| m.header.transaction_id.0 == 0x700)
+        .expect("an answer");
+    assert_eq!(ans.0, p.addr, "back along the path it came");
+    match ans.1.contents.body {
+        Body::Error(e) => assert_eq!(e.code, error_code::FORBIDDEN),
+        other => panic!("expected Error_Forbidden, got {other:?}"),
+    }
+    assert_eq!(links_to(&node, q.id), 1, "the link to Q stays");
+    assert!(node.successors().contains(&q.id));
+
+    let (f, _) = q.frame(&cfg, 0x701, vec![], me, leave);
+    node.handle_datagram(Time(20), q.addr, &f);
+    let out = sent_acked(&mut node, Time(20));
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == q.addr && matches!(decode(m).contents.body, Body::LeaveAns)),
+        "LeaveAns to Q"
+    );
+    assert_eq!(links_to(&node, q.id), 0, "Q is forgotten");
+}
+
+/// §6.3.4: an answer to a Ping for Q signed by P is not Q's answer: it is dropped and
+/// counted, and the request still completes when Q itself answers.
+#[test]
+fn an_answer_for_a_node_id_must_come_from_that_node() {
+    let (mut node, mut p, mut q, cfg) = node_with_two_peers();
+    while node.poll_event().is_some() {}
+    let req = node.ping(Time(10), Destination::Node(q.id)).unwrap();
+    let out = sent_acked(&mut node, Time(10));
+    let (to, bytes) = out.first().expect("the ping");
+    assert_eq!(*to, q.addr);
+    let txid = decode(bytes).header.transaction_id.0;
+    let me = vec![Destination::Node(node.node_id())];
+    let ans = Body::PingAns(PingAns {
+        response_id: 1,
+        time: 0,
+    });
+    let before = node.stats().unmatched_answers;
+    let (f, _) = p.frame(&cfg, txid, vec![], me.clone(), ans.clone());
+    node.handle_datagram(Time(20), p.addr, &f);
+    let _ = sent_acked(&mut node, Time(20));
+    assert_eq!(node.stats().unmatched_answers, before + 1);
+    assert!(
+        std::iter::from_fn(|| node.poll_event()).all(|e| !matches!(e, Event::RequestDone { .. })),
+        "P's answer does not complete the Ping to Q"
+    );
+    let (f, _) = q.frame(&cfg, txid, vec![], me, ans);
+    node.handle_datagram(Time(30), q.addr, &f);
+    let done: Vec<Event> = std::iter::from_fn(|| node.poll_event())
+        .filter(|e| matches!(e, Event::RequestDone { .. }))
+        .collect();
+    match done.as_slice() {
+        [
+            Event::RequestDone {
+                request,
+                outcome: Ok(a),
+            },
+        ] => {
+            assert_eq!(*request, req);
+            assert_eq!(a.responder, q.id);
+        }
+        other => panic!("expected Q's answer, got {other:?}"),
+    }
+}
+
+/// A SIP registration route to `dest` under `key`'s dictionary entry, signed by `signer`
+/// on `user` at `resource`.
+fn route_value(
+    resource: &ResourceId,
+    key: NodeId,
+    signer: NodeId,
+    user: &str,
+    dest: NodeId,
+) -> StoredData {
+    let mut reg = Vec::new();
+    SipRegistration::Route {
+        contact_prefs: Vec::new(),
+        destination_list: vec![Destination::Node(dest)],
+    }
+    .encode(&mut reg)
+    .unwrap();
+    let crypto = SimCrypto {
+        signer: SignerInfo::new(signer, user),
+    };
+    let value = StoredDataValue::Dictionary {
+        key: key.octets().to_vec(),
+        value: DataValue {
+            exists: true,
+            value: reg,
+        },
+    };
+    let input = data_signature_input(
+        resource,
+        KindId::SIP_REGISTRATION,
+        77,
+        &value,
+        &crypto.identity(),
+    )
+    .unwrap();
+    StoredData {
+        storage_time: 77,
+        lifetime: 600,
+        value,
+        signature: crypto.sign(&input),
+    }
+}
+
+/// A node whose range excludes H(USER), and the peer p that owns it: (node, p, resource).
+fn node_beside_owner() -> (Node, Peer, ResourceId, std::sync::Arc<OverlayConfig>) {
+    let cfg = config();
+    let resource = ResourceId::hash(USER.as_bytes());
+    let k = resource.ring_position().unwrap().0;
+    let mut node = first_node(&cfg, k.wrapping_sub(1000));
+    let mut p = Peer::new(k.wrapping_add(1), 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent_acked(&mut node, Time(3));
+    while node.poll_event().is_some() {}
+    (node, p, resource, cfg)
+}
+
+fn fetch_ans(values: Vec<StoredData>) -> Body {
+    Body::FetchAns(FetchAns {
+        kind_responses: vec![FetchKindResponse {
+            kind: KindId::SIP_REGISTRATION,
+            generation: 1,
+            values,
+        }],
+    })
+}
+
+/// §7.4.2.2: values of a FetchAns are verified; a value whose signature fails, or whose
+/// signer the Kind's policy refuses (USER-NODE-MATCH: another user), is discarded.
+/// A synthetic nonexistent value (anonymous signature) is kept.
+#[test]
+fn fetched_values_with_bad_signatures_are_discarded() {
+    let (mut node, mut p, resource, cfg) = node_beside_owner();
+    let spec = StoredDataSpecifier {
+        kind: KindId::SIP_REGISTRATION,
+        generation: 0,
+        indices: SpecifierIndices::Dictionary(Vec::new()),
+    };
+    let req = node.fetch(Time(10), resource, vec![spec]).unwrap();
+    let out = sent_acked(&mut node, Time(10));
+    let (to, bytes) = out.first().expect("the fetch");
+    assert_eq!(*to, p.addr);
+    let txid = decode(bytes).header.transaction_id.0;
+    let good = route_value(&resource, p.id, p.id, USER, p.id);
+    let mut altered = route_value(&resource, NodeId(5), NodeId(5), USER, NodeId(5));
+    if let StoredDataValue::Dictionary { value, .. } = &mut altered.value {
+        value.value.push(0);
+    }
+    let other_user = route_value(
+        &resource,
+        NodeId(6),
+        NodeId(6),
+        "other@scripted.example.org",
+        NodeId(6),
+    );
+    let missing = StoredData {
+        storage_time: 0,
+        lifetime: 0,
+        value: StoredDataValue::Dictionary {
+            key: NodeId(7).octets().to_vec(),
+            value: DataValue {
+                exists: false,
+                value: Vec::new(),
+            },
+        },
+        signature: Signature::anonymous(),
+    };
+    let body = fetch_ans(vec![good.clone(), altered, other_user, missing.clone()]);
+    let (f, _) = p.frame(
+        &cfg,
+        txid,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        body,
+    );
+    node.handle_datagram(Time(20), p.addr, &f);
+    let fetched: Vec<FetchAns> = std::iter::from_fn(|| node.poll_event())
+        .filter_map(|e| match e {
+            Event::Fetched { request, answer } if request == req => Some(answer),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(fetched.len(), 1);
+    assert_eq!(fetched[0].kind_responses[0].values, vec![good, missing]);
+    assert_eq!(node.stats().bad_signature, 2);
+}
+
+/// §7.4.2.2: a call does not follow a registration whose signature fails: no AppAttach to
+/// the Node-ID it names, and the call ends `not registered`.
+#[test]
+fn a_call_ignores_a_badly_signed_registration() {
+    let (mut node, mut p, resource, cfg) = node_beside_owner();
+    let call = node.call(Time(10), USER).unwrap();
+    let out = sent_acked(&mut node, Time(10));
+    let (_, bytes) = out.first().expect("the registration fetch");
+    let fetch = decode(bytes);
+    assert!(matches!(fetch.contents.body, Body::FetchReq(_)));
+    let victim = NodeId(42u128 << 100);
+    let mut forged = route_value(&resource, victim, victim, USER, victim);
+    forged.storage_time += 1;
+    let (f, _) = p.frame(
+        &cfg,
+        fetch.header.transaction_id.0,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        fetch_ans(vec![forged]),
+    );
+    node.handle_datagram(Time(20), p.addr, &f);
+    let out = sent_acked(&mut node, Time(20));
+    assert!(
+        !out.iter()
+            .any(|(_, m)| matches!(decode(m).contents.body, Body::AppAttachReq(_))),
+        "no AppAttach for a forged registration"
+    );
+    let done: Vec<Event> = std::iter::from_fn(|| node.poll_event())
+        .filter(|e| matches!(e, Event::CallDone { .. }))
+        .collect();
+    match done.as_slice() {
+        [
+            Event::CallDone {
+                call: c,
+                outcome: Err(CallError::NotRegistered),
+            },
+        ] => assert_eq!(*c, call),
+        other => panic!("expected not registered, got {other:?}"),
+    }
+}
+
+/// A node at `k + at` with three predecessors, two successors (a successor table of two)
+/// and one more linked peer that is no neighbour, all placed relative to `k` = H(USER)'s
+/// ring position by offset: (node, [p1, p2, p3, s1, s2, x]).
+fn small_ring(at: u128, peers: [u128; 6]) -> (Node, Vec<Peer>, std::sync::Arc<OverlayConfig>) {
+    let mut c = OverlayConfig::new("scripted.example.org");
+    c.successors = 2;
+    let cfg = std::sync::Arc::new(c);
+    let k = ResourceId::hash(USER.as_bytes()).ring_position().unwrap().0;
+    let mut node = first_node(&cfg, k.wrapping_add(at));
+    let mut out = Vec::new();
+    for (i, off) in peers.into_iter().enumerate() {
+        let mut p = Peer::new(k.wrapping_add(off), 2 + i as u8);
+        link_peer(&mut node, &cfg, &mut p, 0x100 * (i as u64 + 1));
+        out.push(p);
+    }
+    let _ = sent_acked(&mut node, Time(3));
+    let ids: Vec<NodeId> = out.iter().map(|p| p.id).collect();
+    assert_eq!(node.predecessors(), &ids[0..3]);
+    assert_eq!(node.successors(), &ids[3..5]);
+    (node, out, cfg)
+}
+
+/// Sends a replica Store (replica_number 1, generation 1000) of H(USER) from `from`; the
+/// answer's code.
+fn replica_store(node: &mut Node, cfg: &OverlayConfig, from: &mut Peer, txid: u64) -> Body {
+    let resource = ResourceId::hash(USER.as_bytes());
+    let req = StoreReq {
+        resource,
+        replica_number: 1,
+        kind_data: vec![StoreKindData {
+            kind: KindId::SIP_REGISTRATION,
+            generation_counter: 1000,
+            values: vec![registration_value(&resource, from.id, USER, 77, 600)],
+        }],
+    };
+    let me = vec![Destination::Node(node.node_id())];
+    let (f, _) = from.frame(cfg, txid, vec![], me, Body::StoreReq(req));
+    node.handle_datagram(Time(10), from.addr, &f);
+    sent_acked(node, Time(10))
+        .into_iter()
+        .map(|(_, m)| decode(&m))
+        .find(|m| m.header.transaction_id.0 == txid)
+        .expect("an answer")
+        .contents
+        .body
+}
+
+fn forbidden(b: &Body) -> bool {
+    matches!(b, Body::Error(e) if e.code == error_code::FORBIDDEN)
+}
+
+const FAR: u128 = 1 << 127;
+
+/// §7.4.1.1, §10.4: replica Stores are accepted only from the replica set's view of the
+/// data: the owner (a predecessor whose range holds the key) or, for data this node owns
+/// or knows a predecessor owns, a neighbour handing it over. A connected non-neighbour is
+/// refused and nothing is stored.
+#[test]
+fn replica_stores_come_only_from_plausible_peers() {
+    let resource = ResourceId::hash(USER.as_bytes());
+    let m = u128::MAX;
+    // The node owns the key: a non-neighbour is refused, a successor's handoff accepted.
+    let (mut node, mut peers, cfg) = small_ring(10, [m - 9, m - 19, m - 29, 20, 30, FAR]);
+    let b = replica_store(&mut node, &cfg, &mut peers[5], 0x900);
+    assert!(forbidden(&b), "a non-neighbour's replica: {b:?}");
+    assert_eq!(
+        node.datastore()
+            .generation(&resource, KindId::SIP_REGISTRATION),
+        0
+    );
+    let b = replica_store(&mut node, &cfg, &mut peers[3], 0x901);
+    assert!(
+        matches!(b, Body::StoreAns(_)),
+        "a successor's handoff: {b:?}"
+    );
+    assert_eq!(
+        node.datastore()
+            .generation(&resource, KindId::SIP_REGISTRATION),
+        1000
+    );
+
+    // The key is the first predecessor's: it replicates to us.
+    let (mut node, mut peers, cfg) = small_ring(20, [10, m - 9, m - 19, 30, 40, FAR]);
+    let b = replica_store(&mut node, &cfg, &mut peers[0], 0x900);
+    assert!(matches!(b, Body::StoreAns(_)), "the owner's replica: {b:?}");
+
+    // The key is beyond every predecessor this node knows: nobody here may place it.
+    let (mut node, mut peers, cfg) = small_ring(40, [30, 20, 10, 50, 60, FAR]);
+    for (i, p) in peers.iter_mut().enumerate() {
+        let b = replica_store(&mut node, &cfg, p, 0x900 + i as u64);
+        assert!(forbidden(&b), "peer {i}: {b:?}");
+    }
+    assert_eq!(
+        node.datastore()
+            .generation(&resource, KindId::SIP_REGISTRATION),
+        0
+    );
+}
+
+/// §7.4.1.1: a replica Store this node sent that is refused with Error_Data_Too_Old makes
+/// it Fetch the newer data from the refusing peer (by Node-ID, every Kind it holds there)
+/// and replace its copy with the answer, generation counter included.
+#[test]
+fn a_refused_replica_is_replaced_by_the_newer_copy() {
+    let cfg = config();
+    let resource = ResourceId::hash(USER.as_bytes());
+    let k = resource.ring_position().unwrap().0;
+    let mut node = first_node(&cfg, k.wrapping_add(10));
+    let mut s = Peer::new(k.wrapping_add(20), 2);
+    link_peer(&mut node, &cfg, &mut s, 0x100);
+    let _ = sent_acked(&mut node, Time(3));
+    let to = vec![Destination::Resource(resource)];
+    let (f, _) = s.frame(
+        &cfg,
+        0x500,
+        vec![],
+        to,
+        Body::StoreReq(store_req(resource, s.id, 77)),
+    );
+    node.handle_datagram(Time(10), s.addr, &f);
+    let out = sent_acked(&mut node, Time(10));
+    let replica = out
+        .iter()
+        .map(|(_, m)| decode(m))
+        .find(|m| matches!(&m.contents.body, Body::StoreReq(r) if r.replica_number == 1))
+        .expect("a replica Store to the successor");
+    let me = vec![Destination::Node(node.node_id())];
+    let too_old = Body::Error(ErrorResponse::new(error_code::DATA_TOO_OLD, "newer here"));
+    let (f, _) = s.frame(
+        &cfg,
+        replica.header.transaction_id.0,
+        vec![],
+        me.clone(),
+        too_old,
+    );
+    node.handle_datagram(Time(20), s.addr, &f);
+    let out = sent_acked(&mut node, Time(20));
+    let fetch = out
+        .iter()
+        .filter(|(to, _)| *to == s.addr)
+        .map(|(_, m)| decode(m))
+        .find(|m| matches!(m.contents.body, Body::FetchReq(_)))
+        .expect("a Fetch of the newer data");
+    assert_eq!(fetch.header.destination_list, vec![Destination::Node(s.id)]);
+    let Body::FetchReq(req) = &fetch.contents.body else {
+        unreachable!()
+    };
+    assert_eq!(req.resource, resource);
+    assert_eq!(
+        req.specifiers,
+        vec![StoredDataSpecifier {
+            kind: KindId::SIP_REGISTRATION,
+            generation: 0,
+            indices: SpecifierIndices::Dictionary(Vec::new()),
+        }]
+    );
+    let newer = registration_value(&resource, s.id, USER, 99, 600);
+    // A forged value in the answer is discarded (§7.4.2.2), not stored.
+    let mut forged = registration_value(&resource, NodeId(5), USER, 99, 600);
+    forged.storage_time += 1;
+    let ans = Body::FetchAns(FetchAns {
+        kind_responses: vec![FetchKindResponse {
+            kind: KindId::SIP_REGISTRATION,
+            generation: 5,
+            values: vec![newer, forged],
+        }],
+    });
+    let (f, _) = s.frame(&cfg, fetch.header.transaction_id.0, vec![], me, ans);
+    node.handle_datagram(Time(30), s.addr, &f);
+    let store = node.datastore();
+    assert_eq!(store.generation(&resource, KindId::SIP_REGISTRATION), 5);
+    let held = store.export(Time(30), &resource);
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].values.len(), 1);
+    assert_eq!(
+        held[0].values[0].storage_time, 99,
+        "the newer copy replaced ours"
+    );
+}
+
+/// A peer answers a Fetch addressed to its Node-ID from the copies it holds, also for a
+/// key it is not responsible for (the Fetch of §7.4.1.1 goes to a replica).
+#[test]
+fn a_fetch_by_node_id_is_answered_from_a_replica_copy() {
+    let (mut node, mut peers, cfg) =
+        small_ring(20, [10, u128::MAX - 9, u128::MAX - 19, 30, 40, FAR]);
+    let resource = ResourceId::hash(USER.as_bytes());
+    let b = replica_store(&mut node, &cfg, &mut peers[0], 0x900);
+    assert!(matches!(b, Body::StoreAns(_)));
+    let spec = StoredDataSpecifier {
+        kind: KindId::SIP_REGISTRATION,
+        generation: 0,
+        indices: SpecifierIndices::Dictionary(Vec::new()),
+    };
+    let req = Body::FetchReq(FetchReq {
+        resource,
+        specifiers: vec![spec],
+    });
+    let me = vec![Destination::Node(node.node_id())];
+    let (f, _) = peers[3].frame(&cfg, 0x950, vec![], me, req);
+    node.handle_datagram(Time(20), peers[3].addr, &f);
+    let ans = sent_acked(&mut node, Time(20))
+        .into_iter()
+        .map(|(_, m)| decode(&m))
+        .find(|m| m.header.transaction_id.0 == 0x950)
+        .expect("an answer");
+    match ans.contents.body {
+        Body::FetchAns(a) => assert_eq!(a.kind_responses[0].values.len(), 1),
+        other => panic!("expected the replica's copy, got {other:?}"),
+    }
+}
