@@ -585,23 +585,18 @@ fn a_handshake_from_the_wrong_node_closes_the_link() {
     assert_eq!(node.connections()[0].1, Some(p1.id));
 }
 
-/// §10.7.4.4: a peer periodically repeats the discovery of its join and Pings one past its
-/// own id through a bootstrap peer; an answer from a peer other than its successor is a
-/// partition, healed by an Attach through the bootstrap peer and an Update. Two overlays
-/// formed apart, whose second half knows a bootstrap peer of the first, merge into one ring.
-#[test]
-fn partitioned_overlays_merge_through_the_partition_check() {
+/// Two overlays formed apart: nodes 0–4 in one, nodes 5–7 in another whose joiners also
+/// know node 0 as a bootstrap peer; a partition check every `interval` (zero: none).
+fn two_overlays(interval: reload_sim::time::Duration) -> crate::harness::Net {
     use crate::harness::{Net, addr as net_addr};
     use reload_sim::time::Duration;
     let mut cfg = Net::fast_config();
-    cfg.partition_check_interval = Duration::from_secs(30);
+    cfg.partition_check_interval = interval;
     let mut net = Net::start(cfg);
     for _ in 0..4 {
         net.run_for(Duration::from_millis(300));
         net.join_new();
     }
-    // A second overlay, apart: node 5 starts it, 6 and 7 join through it but also know
-    // node 0 as a bootstrap peer.
     let b = net.add();
     let now = net.now;
     net.node_mut(b).start_overlay(now).unwrap();
@@ -615,6 +610,16 @@ fn partitioned_overlays_merge_through_the_partition_check() {
             .unwrap();
         net.service(i);
     }
+    net
+}
+
+/// §10.7.4.4: a peer periodically Pings its own id + 1 through a bootstrap peer; an answer
+/// from someone other than its successor reveals a partition, healed by an Attach through
+/// the bootstrap peer and an Update. Two overlays formed apart merge into one ring.
+#[test]
+fn partitioned_overlays_merge_through_the_partition_check() {
+    use reload_sim::time::Duration;
+    let mut net = two_overlays(Duration::from_secs(30));
     net.run_for(Duration::from_secs(5));
     assert!(
         !net.ring_errors().is_empty(),
@@ -628,28 +633,8 @@ fn partitioned_overlays_merge_through_the_partition_check() {
 /// partition check's doing.
 #[test]
 fn partitioned_overlays_stay_apart_without_the_check() {
-    use crate::harness::{Net, addr as net_addr};
     use reload_sim::time::Duration;
-    let mut cfg = Net::fast_config();
-    cfg.partition_check_interval = Duration::ZERO;
-    let mut net = Net::start(cfg);
-    for _ in 0..4 {
-        net.run_for(Duration::from_millis(300));
-        net.join_new();
-    }
-    let b = net.add();
-    let now = net.now;
-    net.node_mut(b).start_overlay(now).unwrap();
-    net.service(b);
-    for _ in 0..2 {
-        net.run_for(Duration::from_millis(300));
-        let i = net.add();
-        let now = net.now;
-        net.node_mut(i)
-            .join(now, &[net_addr(b), net_addr(0)])
-            .unwrap();
-        net.service(i);
-    }
+    let mut net = two_overlays(Duration::ZERO);
     net.run_for(Duration::from_secs(245));
     assert!(!net.ring_errors().is_empty());
 }

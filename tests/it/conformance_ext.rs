@@ -3,11 +3,9 @@
 //! robustness property over random frames.
 
 use reload_sim::proto::config::OverlayConfig;
-use reload_sim::proto::id::{NodeId, TransactionId};
-use reload_sim::proto::identity::{SignerInfo, SimCrypto, encode_signed};
+use reload_sim::proto::id::NodeId;
 use reload_sim::proto::node::Node;
 use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
-use reload_sim::proto::wire::framing::Frame;
 use reload_sim::proto::wire::header::{ForwardingOption, option_flags};
 use reload_sim::proto::wire::message::extension_type;
 use reload_sim::proto::wire::topology::{PingAns, PingReq};
@@ -16,33 +14,9 @@ use reload_sim::proto::wire::{
 };
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, config, decode, first_node, link_peer, sent};
+use crate::scripted::{self, Peer, config, decode, first_node, link_peer, sent};
 
 const ME: u128 = 1u128 << 100;
-
-/// A signed message from `p` with the given header and contents, framed: (frame, message).
-fn frame_with(
-    p: &mut Peer,
-    header: &ForwardingHeader,
-    contents: &MessageContents,
-) -> (Vec<u8>, Vec<u8>) {
-    let msg = encode_signed(&peer_signer(p.id), header, contents).unwrap();
-    let mut f = Vec::new();
-    Frame::Data {
-        sequence: p.seq,
-        message: &msg,
-    }
-    .encode(&mut f)
-    .unwrap();
-    p.seq += 1;
-    (f, msg)
-}
-
-fn peer_signer(id: NodeId) -> SimCrypto {
-    SimCrypto {
-        signer: SignerInfo::new(id, "scripted@scripted.example.org"),
-    }
-}
 
 fn header(
     cfg: &OverlayConfig,
@@ -50,12 +24,7 @@ fn header(
     via: Vec<Destination>,
     dest: Vec<Destination>,
 ) -> ForwardingHeader {
-    let mut h = ForwardingHeader::new(
-        cfg.overlay,
-        cfg.configuration_sequence,
-        TransactionId(txid),
-        dest,
-    );
+    let mut h = scripted::header(cfg, txid, dest);
     h.via_list = via;
     h
 }
@@ -68,17 +37,7 @@ fn node_response(
     options: Vec<ForwardingOption>,
     body: Body,
 ) -> Vec<u8> {
-    let mut h = header(cfg, txid, vec![], dest);
-    h.ttl = cfg.initial_ttl;
-    h.options = options;
-    encode_signed(
-        &SimCrypto {
-            signer: SignerInfo::new(NodeId(ME), "first@scripted.example.org"),
-        },
-        &h,
-        &MessageContents::new(body),
-    )
-    .unwrap()
+    scripted::from_first_node(cfg, ME, txid, dest, options, body)
 }
 
 fn option(option_type: u8, flags: u8, value: &[u8]) -> ForwardingOption {
@@ -124,7 +83,7 @@ fn forward_critical_option_is_refused_by_a_forwarding_peer() {
         option_flags::FORWARD_CRITICAL | option_flags::RESPONSE_COPY,
         &[1, 2],
     )];
-    let (f, _) = frame_with(&mut p1, &h, &ping());
+    let (f, _) = p1.frame_header(&h, &ping());
     node.handle_datagram(Time(3), p1.addr, &f);
     let out = sent(&mut node);
     let expected = node_response(
@@ -147,7 +106,7 @@ fn destination_critical_option_is_forwarded_unchanged() {
     let (cfg, mut node, mut p1, p2) = forwarding_setup();
     let mut h = header(&cfg, 0x301, vec![], vec![key_beyond_p2()]);
     h.options = vec![option(0x7f, option_flags::DESTINATION_CRITICAL, b"x")];
-    let (f, original) = frame_with(&mut p1, &h, &ping());
+    let (f, original) = p1.frame_header(&h, &ping());
     node.handle_datagram(Time(3), p1.addr, &f);
     let out = sent(&mut node);
     let mut want = decode(&original);
@@ -168,7 +127,7 @@ fn destination_critical_option_is_refused_by_the_destination() {
     let _ = sent(&mut node);
     let mut h = header(&cfg, 0x400, vec![], vec![Destination::Node(NodeId(ME))]);
     h.options = vec![option(0x21, option_flags::DESTINATION_CRITICAL, &[])];
-    let (f, _) = frame_with(&mut p, &h, &ping());
+    let (f, _) = p.frame_header(&h, &ping());
     node.handle_datagram(Time(3), p.addr, &f);
     let expected = node_response(
         &cfg,
@@ -203,7 +162,7 @@ fn response_copy_option_is_copied_into_the_answer() {
         ),
         option(10, 0, b"not copied"),
     ];
-    let (f, _) = frame_with(&mut p, &h, &ping());
+    let (f, _) = p.frame_header(&h, &ping());
     node.handle_datagram(Time(3), p.addr, &f);
     let out = sent(&mut node);
     assert_eq!(out.len(), 1);
@@ -240,7 +199,7 @@ fn critical_unknown_extension_gets_error_unknown_extension() {
     link_peer(&mut node, &cfg, &mut p, 0x100);
     let _ = sent(&mut node);
     let h = header(&cfg, 0x600, vec![], vec![Destination::Node(NodeId(ME))]);
-    let (f, _) = frame_with(&mut p, &h, &ping_with_extension(0x1234, true));
+    let (f, _) = p.frame_header(&h, &ping_with_extension(0x1234, true));
     node.handle_datagram(Time(3), p.addr, &f);
     let expected = node_response(
         &cfg,
@@ -268,7 +227,7 @@ fn diagnostic_ping_extension_is_ignored_unless_critical() {
     let to_me = vec![Destination::Node(NodeId(ME))];
     let h = header(&cfg, 0x700, vec![], to_me.clone());
     let ext = extension_type::DIAGNOSTIC_PING;
-    let (f, _) = frame_with(&mut p, &h, &ping_with_extension(ext, true));
+    let (f, _) = p.frame_header(&h, &ping_with_extension(ext, true));
     node.handle_datagram(Time(3), p.addr, &f);
     let out = sent(&mut node);
     assert_eq!(out.len(), 1);
@@ -277,7 +236,7 @@ fn diagnostic_ping_extension_is_ignored_unless_critical() {
         other => panic!("{other:?}"),
     }
     let h = header(&cfg, 0x701, vec![], to_me);
-    let (f, _) = frame_with(&mut p, &h, &ping_with_extension(ext, false));
+    let (f, _) = p.frame_header(&h, &ping_with_extension(ext, false));
     node.handle_datagram(Time(4), p.addr, &f);
     let out = sent(&mut node);
     assert_eq!(out.len(), 1);
@@ -307,7 +266,7 @@ fn answer_with_a_critical_extension_is_dropped() {
         critical: true,
         contents: vec![],
     }];
-    let (f, _) = frame_with(&mut p, &h, &c);
+    let (f, _) = p.frame_header(&h, &c);
     while node.poll_event().is_some() {}
     let (malformed, pending) = (node.stats().malformed, node.pending_requests());
     node.handle_datagram(Time(4), p.addr, &f);
@@ -411,25 +370,12 @@ fn fragments(msg: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// `message` in the next data frame of `p`.
-fn frame_raw(p: &mut Peer, message: &[u8]) -> Vec<u8> {
-    let mut f = Vec::new();
-    Frame::Data {
-        sequence: p.seq,
-        message,
-    }
-    .encode(&mut f)
-    .unwrap();
-    p.seq += 1;
-    f
-}
-
 fn padded_ping(cfg: &OverlayConfig, p: &mut Peer, txid: u64, padding: usize) -> Vec<u8> {
     let h = header(cfg, txid, vec![], vec![Destination::Node(NodeId(ME))]);
     let c = MessageContents::new(Body::PingReq(PingReq {
         padding: vec![0x5a; padding],
     }));
-    frame_with(p, &h, &c).1
+    p.frame_header(&h, &c).1
 }
 
 fn linked_node() -> (std::sync::Arc<OverlayConfig>, Node, Peer) {
@@ -451,11 +397,11 @@ fn fragments_out_of_order_and_duplicated_are_reassembled() {
     let msg = padded_ping(&cfg, &mut p, 0x800, 900);
     let parts = fragments(&msg, &[400, 800]);
     for i in [2, 0, 0] {
-        let f = frame_raw(&mut p, &parts[i]);
+        let f = p.frame_raw(&parts[i]);
         node.handle_datagram(Time(5), p.addr, &f);
         assert_eq!(sent(&mut node), vec![], "fragment {i} alone");
     }
-    let f = frame_raw(&mut p, &parts[1]);
+    let f = p.frame_raw(&parts[1]);
     node.handle_datagram(Time(6), p.addr, &f);
     let out = sent(&mut node);
     assert_eq!(out.len(), 1);
@@ -470,7 +416,7 @@ fn fragments_out_of_order_and_duplicated_are_reassembled() {
     );
     assert_eq!(out[0], (p.addr, expected));
     // A late duplicate starts nothing new: it waits alone and is never answered.
-    let f = frame_raw(&mut p, &parts[1]);
+    let f = p.frame_raw(&parts[1]);
     node.handle_datagram(Time(7), p.addr, &f);
     assert_eq!(sent(&mut node), vec![]);
 }
@@ -482,10 +428,10 @@ fn a_reassembled_message_over_max_message_size_gets_error_message_too_large() {
     let (cfg, mut node, mut p) = linked_node();
     let msg = padded_ping(&cfg, &mut p, 0x900, 6000);
     let parts = fragments(&msg, &[3000]);
-    let f = frame_raw(&mut p, &parts[0]);
+    let f = p.frame_raw(&parts[0]);
     node.handle_datagram(Time(5), p.addr, &f);
     assert_eq!(sent(&mut node), vec![]);
-    let f = frame_raw(&mut p, &parts[1]);
+    let f = p.frame_raw(&parts[1]);
     node.handle_datagram(Time(6), p.addr, &f);
     let expected = node_response(
         &cfg,
@@ -509,11 +455,11 @@ fn fragments_time_out_and_buffers_are_bounded_per_sender() {
     let msg = padded_ping(&cfg, &mut p, 0xa00, 900);
     let parts = fragments(&msg, &[400, 800]);
     for i in [0, 1] {
-        let f = frame_raw(&mut p, &parts[i]);
+        let f = p.frame_raw(&parts[i]);
         node.handle_datagram(Time(5), p.addr, &f);
     }
     let late = Time(5) + reload_sim::time::Duration::from_secs(15);
-    let f = frame_raw(&mut p, &parts[2]);
+    let f = p.frame_raw(&parts[2]);
     node.handle_datagram(late, p.addr, &f);
     assert_eq!(sent(&mut node), vec![], "the first two fragments expired");
 
@@ -524,14 +470,14 @@ fn fragments_time_out_and_buffers_are_bounded_per_sender() {
     let parts: Vec<Vec<Vec<u8>>> = msgs.iter().map(|m| fragments(m, &[2400])).collect();
     let dropped = node.stats().dropped;
     for m in &parts {
-        let f = frame_raw(&mut p, &m[0]);
+        let f = p.frame_raw(&m[0]);
         node.handle_datagram(late, p.addr, &f);
     }
     // With the expired message's last fragment (about 410 bytes), three fit in 10,000
     // bytes, and each one's second fragment (about 1,950) too; the fourth does not.
     assert_eq!(node.stats().dropped, dropped + 1);
     for m in &parts {
-        let f = frame_raw(&mut p, &m[1]);
+        let f = p.frame_raw(&m[1]);
         node.handle_datagram(late, p.addr, &f);
     }
     let answered: Vec<u64> = sent(&mut node)

@@ -10,7 +10,6 @@ use proptest::prelude::*;
 
 use reload_sim::proto::config::OverlayConfig;
 use reload_sim::proto::id::{NodeId, TransactionId};
-use reload_sim::proto::identity::{SignerInfo, SimCrypto, encode_signed};
 use reload_sim::proto::link::{Link, LinkState};
 use reload_sim::proto::node::Node;
 use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
@@ -19,7 +18,7 @@ use reload_sim::proto::wire::topology::{ConfigUpdateReq, PingAns, PingReq};
 use reload_sim::proto::wire::{Body, Destination, ForwardingHeader, MessageContents};
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, config, decode, first_node, link_peer, sent};
+use crate::scripted::{self, Peer, config, decode, first_node, link_peer, sent};
 
 /// The node of these tests.
 const ME: u128 = 1 << 100;
@@ -46,31 +45,10 @@ fn frame_with(
     body: Body,
     edit: impl FnOnce(&mut ForwardingHeader),
 ) -> (Vec<u8>, Vec<u8>) {
-    let mut h = ForwardingHeader::new(
-        cfg.overlay,
-        cfg.configuration_sequence,
-        TransactionId(txid),
-        dest,
-    );
+    let mut h = scripted::header(cfg, txid, dest);
     h.via_list = via;
     edit(&mut h);
-    let msg = encode_signed(
-        &SimCrypto {
-            signer: SignerInfo::new(p.id, "scripted@scripted.example.org"),
-        },
-        &h,
-        &MessageContents::new(body),
-    )
-    .unwrap();
-    let mut f = Vec::new();
-    Frame::Data {
-        sequence: p.seq,
-        message: &msg,
-    }
-    .encode(&mut f)
-    .unwrap();
-    p.seq += 1;
-    (f, msg)
+    p.frame_header(&h, &MessageContents::new(body))
 }
 
 /// The exact bytes of the error answer the node (ME) sends for transaction `txid`.
@@ -81,21 +59,8 @@ fn error_from_node(
     code: u16,
     info: &str,
 ) -> Vec<u8> {
-    let mut h = ForwardingHeader::new(
-        cfg.overlay,
-        cfg.configuration_sequence,
-        TransactionId(txid),
-        dest,
-    );
-    h.ttl = cfg.initial_ttl;
-    encode_signed(
-        &SimCrypto {
-            signer: SignerInfo::new(NodeId(ME), "first@scripted.example.org"),
-        },
-        &h,
-        &MessageContents::new(Body::Error(ErrorResponse::new(code, info))),
-    )
-    .unwrap()
+    let body = Body::Error(ErrorResponse::new(code, info));
+    scripted::from_first_node(cfg, ME, txid, dest, vec![], body)
 }
 
 /// A Resource-ID in the node's own range (p1, ME].

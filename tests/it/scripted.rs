@@ -48,31 +48,65 @@ impl Peer {
         dest: Vec<Destination>,
         body: Body,
     ) -> (Vec<u8>, Vec<u8>) {
-        let mut h = ForwardingHeader::new(
-            cfg.overlay,
-            cfg.configuration_sequence,
-            TransactionId(txid),
-            dest,
-        );
+        let mut h = header(cfg, txid, dest);
         h.via_list = via;
-        let msg = encode_signed(
-            &SimCrypto {
-                signer: SignerInfo::new(self.id, "scripted@scripted.example.org"),
-            },
-            &h,
-            &MessageContents::new(body),
-        )
-        .unwrap();
+        self.frame_header(&h, &MessageContents::new(body))
+    }
+
+    /// `header` and `contents` signed by this peer, framed: (frame, message).
+    pub(crate) fn frame_header(
+        &mut self,
+        header: &ForwardingHeader,
+        contents: &MessageContents,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let signer = SimCrypto {
+            signer: SignerInfo::new(self.id, "scripted@scripted.example.org"),
+        };
+        let msg = encode_signed(&signer, header, contents).unwrap();
+        (self.frame_raw(&msg), msg)
+    }
+
+    /// `message` in this peer's next data frame.
+    pub(crate) fn frame_raw(&mut self, message: &[u8]) -> Vec<u8> {
         let mut f = Vec::new();
         Frame::Data {
             sequence: self.seq,
-            message: &msg,
+            message,
         }
         .encode(&mut f)
         .unwrap();
         self.seq += 1;
-        (f, msg)
+        f
     }
+}
+
+/// A forwarding header of the overlay `cfg` for `txid` to `dest` (default TTL, no via).
+pub(crate) fn header(cfg: &OverlayConfig, txid: u64, dest: Vec<Destination>) -> ForwardingHeader {
+    ForwardingHeader::new(
+        cfg.overlay,
+        cfg.configuration_sequence,
+        TransactionId(txid),
+        dest,
+    )
+}
+
+/// The exact message [`first_node`] with id `me` sends: `body` to `dest`, initial TTL,
+/// `options`, signed by the node.
+pub(crate) fn from_first_node(
+    cfg: &OverlayConfig,
+    me: u128,
+    txid: u64,
+    dest: Vec<Destination>,
+    options: Vec<reload_sim::proto::wire::header::ForwardingOption>,
+    body: Body,
+) -> Vec<u8> {
+    let mut h = header(cfg, txid, dest);
+    h.ttl = cfg.initial_ttl;
+    h.options = options;
+    let signer = SimCrypto {
+        signer: SignerInfo::new(NodeId(me), "first@scripted.example.org"),
+    };
+    encode_signed(&signer, &h, &MessageContents::new(body)).unwrap()
 }
 
 pub(crate) fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body {
@@ -237,21 +271,14 @@ fn answers_an_update_with_exact_bytes() {
     let out = sent(&mut node);
     // The UpdateAns, byte for byte: to the sender, same transaction id, TTL 100, signed by
     // the node; then the node's own reactive Update (its Neighbor Table changed).
-    let mut h = ForwardingHeader::new(
-        cfg.overlay,
-        cfg.configuration_sequence,
-        TransactionId(0x22),
+    let expected = from_first_node(
+        &cfg,
+        me,
+        0x22,
         vec![Destination::Node(p.id)],
+        vec![],
+        Body::UpdateAns,
     );
-    h.ttl = cfg.initial_ttl;
-    let expected = encode_signed(
-        &SimCrypto {
-            signer: SignerInfo::new(NodeId(me), "first@scripted.example.org"),
-        },
-        &h,
-        &MessageContents::new(Body::UpdateAns),
-    )
-    .unwrap();
     assert_eq!(out[0], (p.addr, expected));
     let reactive = decode(&out[1].1);
     match reactive.contents.body {
@@ -455,14 +482,7 @@ fn joins_against_scripted_peers() {
             &mut popped,
         )
         .unwrap();
-        let mut frame = Vec::new();
-        Frame::Data {
-            sequence: ap.seq,
-            message: &popped,
-        }
-        .encode(&mut frame)
-        .unwrap();
-        ap.seq += 1;
+        let frame = ap.frame_raw(&popped);
         node.handle_datagram(t, ap.addr, &frame);
         let out = sent(&mut node);
         assert_eq!(out.len(), 1, "a handshake to {:?}", peer.addr);
@@ -591,28 +611,14 @@ fn answers_route_query_probe_and_ttl_exhaustion() {
     );
 
     // A request that must be forwarded but has TTL 0 is answered with Error_TTL_Exceeded.
-    let mut h = ForwardingHeader::new(
-        cfg.overlay,
-        cfg.configuration_sequence,
-        TransactionId(0x402),
+    let mut h = header(
+        &cfg,
+        0x402,
         vec![Destination::Resource(key.to_resource_id())],
     );
     h.ttl = 0;
-    let msg = encode_signed(
-        &SimCrypto {
-            signer: SignerInfo::new(p1.id, "scripted@scripted.example.org"),
-        },
-        &h,
-        &MessageContents::new(Body::PingReq(PingReq::default())),
-    )
-    .unwrap();
-    let mut f = Vec::new();
-    Frame::Data {
-        sequence: 50,
-        message: &msg,
-    }
-    .encode(&mut f)
-    .unwrap();
+    p1.seq = 50;
+    let (f, _) = p1.frame_header(&h, &MessageContents::new(Body::PingReq(PingReq::default())));
     node.handle_datagram(Time(3_000_000_000), p1.addr, &f);
     let out = sent(&mut node);
     let err = decode(&out[0].1);

@@ -11,11 +11,9 @@
 
 use super::Node;
 use crate::proto::event::Event;
-use crate::proto::identity::{SimVerifier, Verifier};
 use crate::proto::transaction::Purpose;
 use crate::proto::wire::codec::Wire;
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
-use crate::proto::wire::security::message_signature_input;
 use crate::proto::wire::topology::PingAns;
 use crate::proto::wire::{Body, Destination, Message};
 use crate::time::Time;
@@ -79,16 +77,7 @@ impl Node {
     /// Decodes and verifies a message this node signed.
     fn open_own(&self, bytes: &[u8]) -> Option<(Message, crate::proto::identity::SignerInfo)> {
         let msg = Message::decode_with(bytes, &self.config.kinds).ok()?;
-        let header_len = msg.header.encoded_len();
-        let contents_end = header_len + msg.contents.encoded_len();
-        let input = message_signature_input(
-            self.config.overlay,
-            msg.header.transaction_id.0,
-            bytes.get(header_len..contents_end)?,
-            &msg.security.signature.identity,
-        )
-        .ok()?;
-        let who = SimVerifier.verify(&msg.security.signature, &input)?;
+        let who = self.verify_signature(bytes, &msg, msg.header.encoded_len())?;
         Some((msg, who))
     }
 }

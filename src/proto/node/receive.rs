@@ -5,7 +5,7 @@ use super::inbound::Decision;
 use crate::proto::config::Addr;
 use crate::proto::event::NodeState;
 use crate::proto::id::NodeId;
-use crate::proto::identity::{SimVerifier, Verifier};
+use crate::proto::identity::{SignerInfo, SimVerifier, Verifier};
 use crate::proto::link::{Link, LinkState};
 use crate::proto::wire::error_response::error_code;
 use crate::proto::wire::framing::Frame;
@@ -181,16 +181,7 @@ impl Node {
                 return;
             }
         };
-        let contents_end = header_len + msg.contents.encoded_len();
-        let signer = message_signature_input(
-            self.config.overlay,
-            msg.header.transaction_id.0,
-            &bytes[header_len..contents_end],
-            &msg.security.signature.identity,
-        )
-        .ok()
-        .and_then(|input| SimVerifier.verify(&msg.security.signature, &input));
-        let Some(who) = signer else {
+        let Some(who) = self.verify_signature(bytes, &msg, header_len) else {
             self.stats.bad_signature += 1;
             return;
         };
@@ -250,6 +241,26 @@ impl Node {
         } else {
             self.handle_answer(now, Some(li), msg, signer);
         }
+    }
+
+    /// The signer of `msg` (decoded from `bytes`, whose forwarding header is `header_len`
+    /// bytes), if its signature verifies (§6.3.4: over overlay ‖ transaction id ‖
+    /// MessageContents ‖ SignerIdentity).
+    pub(super) fn verify_signature(
+        &self,
+        bytes: &[u8],
+        msg: &Message,
+        header_len: usize,
+    ) -> Option<SignerInfo> {
+        let contents_end = header_len + msg.contents.encoded_len();
+        let input = message_signature_input(
+            self.config.overlay,
+            msg.header.transaction_id.0,
+            bytes.get(header_len..contents_end)?,
+            &msg.security.signature.identity,
+        )
+        .ok()?;
+        SimVerifier.verify(&msg.security.signature, &input)
     }
 
     /// A link finished its handshake.

@@ -47,15 +47,7 @@ impl Node {
         options: Vec<ForwardingOption>,
         body: Body,
     ) -> Option<Vec<u8>> {
-        let mut header = ForwardingHeader::new(
-            self.config.overlay,
-            self.config.configuration_sequence,
-            txid,
-            destinations,
-        );
-        header.ttl = self.config.initial_ttl;
-        header.options = options;
-        encode_signed(&self.crypto, &header, &MessageContents::new(body)).ok()
+        self.build_signed(&self.crypto, txid, destinations, options, body)
     }
 
     /// [`Node::build`] signed by `signer`: one of this node's certificates.
@@ -66,6 +58,19 @@ impl Node {
         destinations: Vec<Destination>,
         body: Body,
     ) -> Option<Vec<u8>> {
+        self.build_signed(signer, txid, destinations, Vec::new(), body)
+    }
+
+    /// The one message builder: initial TTL, this overlay's configuration sequence,
+    /// forwarding `options`, signed by `signer`.
+    fn build_signed(
+        &self,
+        signer: &SimCrypto,
+        txid: TransactionId,
+        destinations: Vec<Destination>,
+        options: Vec<ForwardingOption>,
+        body: Body,
+    ) -> Option<Vec<u8>> {
         let mut header = ForwardingHeader::new(
             self.config.overlay,
             self.config.configuration_sequence,
@@ -73,6 +78,7 @@ impl Node {
             destinations,
         );
         header.ttl = self.config.initial_ttl;
+        header.options = options;
         encode_signed(signer, &header, &MessageContents::new(body)).ok()
     }
 
