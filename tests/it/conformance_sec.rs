@@ -528,11 +528,14 @@ fn replica_stores_come_only_from_plausible_peers() {
     );
 }
 
-/// §7.4.1.1: a replica Store this node sent that is refused with Error_Data_Too_Old makes
-/// it Fetch the newer data from the refusing peer (by Node-ID, every Kind it holds there)
-/// and replace its copy with the answer, generation counter included.
-#[test]
-fn a_refused_replica_is_replaced_by_the_newer_copy() {
+/// A node owning H(USER), with one linked successor `s` that has just stored an original
+/// there, and the node's replica Store (replica_number 1) to `s`.
+fn owner_with_a_replica() -> (
+    Node,
+    Peer,
+    reload_sim::proto::wire::Message,
+    std::sync::Arc<OverlayConfig>,
+) {
     let cfg = config();
     let resource = ResourceId::hash(USER.as_bytes());
     let k = resource.ring_position().unwrap().0;
@@ -541,20 +544,31 @@ fn a_refused_replica_is_replaced_by_the_newer_copy() {
     link_peer(&mut node, &cfg, &mut s, 0x100);
     let _ = sent_acked(&mut node, Time(3));
     let to = vec![Destination::Resource(resource)];
-    let (f, _) = s.frame(
-        &cfg,
-        0x500,
-        vec![],
-        to,
-        Body::StoreReq(store_req(resource, s.id, 77)),
-    );
+    let store = Body::StoreReq(store_req(resource, s.id, 77));
+    let (f, _) = s.frame(&cfg, 0x500, vec![], to, store);
     node.handle_datagram(Time(10), s.addr, &f);
-    let out = sent_acked(&mut node, Time(10));
-    let replica = out
-        .iter()
-        .map(|(_, m)| decode(m))
+    let replica = replica_to(s.addr, sent_acked(&mut node, Time(10))).expect("a replica Store");
+    (node, s, replica, cfg)
+}
+
+/// The first replica Store (replica_number 1) in `out` sent to `to`.
+fn replica_to(
+    to: SocketAddr,
+    out: Vec<(SocketAddr, Vec<u8>)>,
+) -> Option<reload_sim::proto::wire::Message> {
+    out.into_iter()
+        .filter(|(a, _)| *a == to)
+        .map(|(_, m)| decode(&m))
         .find(|m| matches!(&m.contents.body, Body::StoreReq(r) if r.replica_number == 1))
-        .expect("a replica Store to the successor");
+}
+
+/// §7.4.1.1: a replica Store this node sent that is refused with Error_Data_Too_Old makes
+/// it Fetch the newer data from the refusing peer (by Node-ID, every Kind it holds there)
+/// and replace its copy with the answer, generation counter included.
+#[test]
+fn a_refused_replica_is_replaced_by_the_newer_copy() {
+    let (mut node, mut s, replica, cfg) = owner_with_a_replica();
+    let resource = ResourceId::hash(USER.as_bytes());
     let me = vec![Destination::Node(node.node_id())];
     let too_old = Body::Error(ErrorResponse::new(error_code::DATA_TOO_OLD, "newer here"));
     let (f, _) = s.frame(
@@ -638,5 +652,89 @@ fn a_fetch_by_node_id_is_answered_from_a_replica_copy() {
     match ans.contents.body {
         Body::FetchAns(a) => assert_eq!(a.kind_responses[0].values.len(), 1),
         other => panic!("expected the replica's copy, got {other:?}"),
+    }
+}
+
+/// Brings up a link from `p` (its handshake Ping) without the Update that makes it a
+/// ready peer.
+fn handshake_only(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
+    let wildcard = vec![Destination::Node(NodeId::WILDCARD)];
+    let (f, _) = p.frame(
+        cfg,
+        txid,
+        vec![],
+        wildcard,
+        Body::PingReq(Default::default()),
+    );
+    node.handle_datagram(Time(5), p.addr, &f);
+    let out = sent_acked(node, Time(5));
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == p.addr && matches!(decode(m).contents.body, Body::PingAns(_)))
+    );
+}
+
+/// §7.4.1.1: a replica Store is accepted when "the request sender is consistent with being
+/// the responsible node (i.e., that the receiving peer does not know of a better node)".
+/// A peer that has just linked to this one and belongs in its Neighbor Table hands over the
+/// data it held for this node's range; its Store may arrive before its Update, and is
+/// accepted. A peer linked the same way that would not enter the table is refused.
+#[test]
+fn a_handoff_over_a_new_link_before_its_update_is_accepted() {
+    let resource = ResourceId::hash(USER.as_bytes());
+    let k = resource.ring_position().unwrap().0;
+    let m = u128::MAX;
+    let (mut node, _peers, cfg) = small_ring(10, [m - 9, m - 19, m - 29, 20, 30, FAR]);
+    let mut far = Peer::new(k.wrapping_add(1 << 126), 10);
+    handshake_only(&mut node, &cfg, &mut far, 0x700);
+    let b = replica_store(&mut node, &cfg, &mut far, 0x900);
+    assert!(forbidden(&b), "a linked peer outside the table: {b:?}");
+    // Between this node (k + 10) and its first successor (k + 20).
+    let mut newcomer = Peer::new(k.wrapping_add(15), 9);
+    handshake_only(&mut node, &cfg, &mut newcomer, 0x800);
+    assert!(!node.successors().contains(&newcomer.id), "no Update yet");
+    let b = replica_store(&mut node, &cfg, &mut newcomer, 0x901);
+    assert!(
+        matches!(b, Body::StoreAns(_)),
+        "the newcomer's handoff: {b:?}"
+    );
+    assert_eq!(
+        node.datastore()
+            .generation(&resource, KindId::SIP_REGISTRATION),
+        1000
+    );
+}
+
+/// A replica Store refused with Error_Forbidden (the replica's view of the ring is stale,
+/// or ours) is sent again 2 s later, at most three times, and the copy is kept meanwhile.
+#[test]
+fn a_copy_refused_as_forbidden_is_sent_again() {
+    let (mut node, mut s, mut replica, cfg) = owner_with_a_replica();
+    let resource = ResourceId::hash(USER.as_bytes());
+    let me = vec![Destination::Node(node.node_id())];
+    let mut now = Time(10);
+    let second = reload_sim::time::Duration::from_secs(1);
+    for resend in 1..=4 {
+        let refusal = Body::Error(ErrorResponse::new(error_code::FORBIDDEN, "not a replica"));
+        let txid = replica.header.transaction_id.0;
+        let (f, _) = s.frame(&cfg, txid, vec![], me.clone(), refusal);
+        node.handle_datagram(now, s.addr, &f);
+        let _ = sent_acked(&mut node, now);
+        now += second;
+        node.handle_timeout(now);
+        assert!(
+            replica_to(s.addr, sent_acked(&mut node, now)).is_none(),
+            "resend {resend}: not before 2 s"
+        );
+        now += second;
+        node.handle_timeout(now);
+        let again = replica_to(s.addr, sent_acked(&mut node, now));
+        if resend == 4 {
+            assert!(again.is_none(), "given up after three resends");
+            break;
+        }
+        replica = again.unwrap_or_else(|| panic!("resend {resend}"));
+        assert_ne!(replica.header.transaction_id.0, txid, "a new request");
+        assert!(node.datastore().export(now, &resource).len() == 1);
     }
 }

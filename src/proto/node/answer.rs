@@ -320,7 +320,7 @@ impl Node {
                     }),
                 });
             }
-            Purpose::Replicate { .. } => {}
+            Purpose::Replicate { resource } => self.copy_accepted(resource),
             Purpose::Refresh { resource } => {
                 if let Body::FetchAns(a) = &msg.contents.body {
                     self.replace_copy(now, resource, a);

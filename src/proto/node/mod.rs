@@ -20,6 +20,7 @@ mod options;
 mod partition;
 mod reassembly;
 mod receive;
+mod refused;
 mod send;
 mod sip;
 mod storage;
@@ -116,6 +117,10 @@ pub struct Node {
     last_storage_time: u64,
     /// When to re-replicate owned data after a successor loss (§10.7.1 hold-down).
     rereplicate_at: Option<Time>,
+    /// Copies refused by peers with a stale view, to resend (refused.rs).
+    refused: Vec<refused::RefusedCopy>,
+    /// When the refused copies are resent.
+    copy_retry_at: Option<Time>,
     /// A client's peer, and the peer it is moving to.
     client_peer: Option<NodeId>,
     client_target: Option<NodeId>,
@@ -166,6 +171,8 @@ impl Node {
             calls: Vec::new(),
             last_storage_time: 0,
             rereplicate_at: None,
+            refused: Vec::new(),
+            copy_retry_at: None,
             client_peer: None,
             client_target: None,
             stats: NodeStats::default(),

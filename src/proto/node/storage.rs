@@ -7,27 +7,31 @@ use crate::proto::chord::NeighborTable;
 use crate::proto::event::{CommandError, Event, NodeState, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{Signer, SignerInfo, SimCrypto, SimVerifier, Verifier};
+use crate::proto::link::LinkState;
 use crate::proto::store::StoreContext;
 use crate::proto::store::access::authorized;
-use crate::proto::store::datastore::ARRAY_END;
-use crate::proto::transaction::{Pending, Purpose};
+use crate::proto::transaction::Purpose;
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::security::Signature;
 use crate::proto::wire::storage::{
-    ArrayRange, DataModel, FetchAns, FetchReq, FindReq, KindId, SpecifierIndices, StoreKindData,
-    StoreReq, StoredData, StoredDataSpecifier, StoredDataValue, data_signature_input,
+    FetchAns, FetchReq, FindReq, KindId, StoreKindData, StoreReq, StoredData, StoredDataSpecifier,
+    StoredDataValue, data_signature_input,
 };
 use crate::proto::wire::{Body, Destination, Message};
 use crate::time::{Duration, Time};
 
 /// Copies kept besides the responsible peer's (§10.4: replicas 1 and 2).
-const REPLICAS: usize = 2;
+pub(super) const REPLICAS: usize = 2;
 
 /// Wait after losing a successor before making new replicas (§10.7.1).
 pub const REPLICA_HOLD_DOWN: Duration = Duration::from_secs(30);
 
 /// Verifies a StoredData signature (§7.1).
-fn verify_value(resource: &ResourceId, kind: KindId, d: &StoredData) -> Option<SignerInfo> {
+pub(super) fn verify_value(
+    resource: &ResourceId,
+    kind: KindId,
+    d: &StoredData,
+) -> Option<SignerInfo> {
     let input = data_signature_input(
         resource,
         kind,
@@ -41,13 +45,13 @@ fn verify_value(resource: &ResourceId, kind: KindId, d: &StoredData) -> Option<S
 
 /// A responder's synthetic "nonexistent value" (§7.4.2.2): exists = False with an
 /// anonymous, empty signature.
-fn is_synthetic(d: &StoredData) -> bool {
+pub(super) fn is_synthetic(d: &StoredData) -> bool {
     !d.value.data().exists && d.signature == Signature::anonymous()
 }
 
 impl Node {
     /// The replica set: the next `REPLICAS` successors.
-    fn replica_set(&self) -> Vec<NodeId> {
+    pub(super) fn replica_set(&self) -> Vec<NodeId> {
         self.neighbors
             .successors
             .iter()
@@ -205,6 +209,9 @@ impl Node {
     /// - a copy passed on toward the owner by a successor whose view was stale (a peer
     ///   that had not yet learnt of a concurrent joiner): `k` lies in the range of this
     ///   peer or of a predecessor it knows, and this peer passes it on (docs/peer.md);
+    /// - a handoff from a peer linked to this one that belongs in its Neighbor Table but
+    ///   whose Update has not arrived yet (a peer that joined next to this one hands over
+    ///   over the new link, and its Store may overtake its Update);
     /// - while this peer finishes its join, its admitting peer handing over the range it
     ///   will own (its table is not built yet, so the range cannot be checked).
     ///
@@ -220,10 +227,26 @@ impl Node {
         if self.state != NodeState::Joined {
             return self.admitting() == Some(sender);
         }
-        if self.is_responsible(k) && self.neighbors.contains(sender) {
+        if self.is_responsible(k)
+            && (self.neighbors.contains(sender) || self.linked_newcomer(sender))
+        {
             return true;
         }
         self.neighbors.successors.contains(&sender) && self.neighbors.owner_of(self.id, k).is_some()
+    }
+
+    /// True if `peer` is linked to this peer (link up, authenticated) and would enter its
+    /// Neighbor Table: a neighbour whose Update is still on its way.
+    fn linked_newcomer(&self, peer: NodeId) -> bool {
+        self.links
+            .by_peer(peer)
+            .is_some_and(|li| self.links.get(li).state == LinkState::Up)
+            && self.neighbors.would_accept(
+                self.id,
+                peer,
+                self.config.predecessors,
+                self.config.successors,
+            )
     }
 
     fn answer_find(&self, now: Time, req: &FindReq) -> Body {
@@ -367,7 +390,9 @@ impl Node {
                 if let Some(o) = owner.filter(|o| *o != me && owner != old.owner_of(me, k)) {
                     self.send_copy(now, &r, 1, o);
                 }
-                if keep_from.is_some_and(|far| !k.in_half_open(far, self.id)) {
+                if keep_from.is_some_and(|far| !k.in_half_open(far, self.id))
+                    && !self.copy_pending(&r)
+                {
                     self.data.remove(&r);
                 }
             }
@@ -388,7 +413,13 @@ impl Node {
         }
     }
 
-    fn send_copy(&mut self, now: Time, resource: &ResourceId, replica_number: u8, peer: NodeId) {
+    pub(super) fn send_copy(
+        &mut self,
+        now: Time,
+        resource: &ResourceId,
+        replica_number: u8,
+        peer: NodeId,
+    ) {
         let Some(req) = self.data.replica_request(now, resource, replica_number) else {
             return;
         };
@@ -444,102 +475,5 @@ pub(super) fn sign_value_as(
         lifetime,
         value,
         signature,
-    }
-}
-
-impl Node {
-    /// §7.4.1.1: "if a peer attempts to store data previously stored by another node (e.g.,
-    /// for replicas or topology shifts) and that store fails with either an
-    /// Error_Generation_Counter_Too_Low or an Error_Data_Too_Old error, the peer MUST fetch
-    /// the newer data from the peer generating the error and use that to replace its own
-    /// copy." Called with a failed request `p` and the error's code: for a refused replica
-    /// or handoff Store, Fetches every Kind this peer holds at the Resource-ID from the
-    /// refusing peer (by Node-ID). Returns true if the error was handled here.
-    pub(super) fn replica_refused(&mut self, now: Time, p: &Pending, code: u16) -> bool {
-        let (Purpose::Replicate { resource }, Some(peer)) = (&p.purpose, p.to) else {
-            return false;
-        };
-        if code != error_code::DATA_TOO_OLD && code != error_code::GENERATION_COUNTER_TOO_LOW {
-            return false;
-        }
-        let resource = *resource;
-        let specifiers: Vec<StoredDataSpecifier> = self
-            .data
-            .export(now, &resource)
-            .iter()
-            .filter_map(|kd| {
-                let indices = match self.config.kinds.get(kd.kind)?.model {
-                    DataModel::Single => SpecifierIndices::Single,
-                    DataModel::Array => SpecifierIndices::Array(vec![ArrayRange {
-                        first: 0,
-                        last: ARRAY_END,
-                    }]),
-                    DataModel::Dictionary => SpecifierIndices::Dictionary(Vec::new()),
-                };
-                Some(StoredDataSpecifier {
-                    kind: kd.kind,
-                    generation: 0,
-                    indices,
-                })
-            })
-            .collect();
-        if specifiers.is_empty() {
-            return true;
-        }
-        let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
-        let _ = self.start_request(
-            now,
-            vec![Destination::Node(peer)],
-            Body::FetchReq(FetchReq {
-                resource,
-                specifiers,
-            }),
-            Purpose::Refresh { resource },
-            direct,
-        );
-        true
-    }
-
-    /// The newer data of `resource` fetched from a peer that refused our copy (already
-    /// verified, §7.4.2.2) replaces our copy (§7.4.1.1), generation counters included. If
-    /// it cannot be stored, our copy is kept.
-    pub(super) fn replace_copy(&mut self, now: Time, resource: ResourceId, a: &FetchAns) {
-        let kind_data: Vec<StoreKindData> = a
-            .kind_responses
-            .iter()
-            .filter(|k| k.generation != 0)
-            .map(|k| StoreKindData {
-                kind: k.kind,
-                generation_counter: k.generation,
-                values: k
-                    .values
-                    .iter()
-                    .filter(|v| !is_synthetic(v))
-                    .cloned()
-                    .collect(),
-            })
-            .collect();
-        if kind_data.is_empty() {
-            return;
-        }
-        let newer = StoreReq {
-            resource,
-            replica_number: 1,
-            kind_data,
-        };
-        let old = self.data.replica_request(now, &resource, 1);
-        self.data.remove(&resource);
-        let ctx = StoreContext {
-            signer: None,
-            verify: &verify_value,
-            kinds: &self.config.kinds,
-            responsible: true,
-            replicas: &[],
-        };
-        if self.data.store(now, &newer, &ctx).is_err()
-            && let Some(old) = old
-        {
-            let _ = self.data.store(now, &old, &ctx);
-        }
     }
 }

@@ -57,6 +57,9 @@ impl Node {
         if self.state == NodeState::Joined && self.rereplicate_at.is_some_and(|t| t <= now) {
             self.rereplicate(now);
         }
+        if self.state == NodeState::Joined && self.copy_retry_at.is_some_and(|t| t <= now) {
+            self.resend_refused(now);
+        }
         if self.can_request() && self.next_refresh().is_some_and(|t| t <= now) {
             self.refresh_registrations(now);
         }
@@ -113,11 +116,13 @@ impl Node {
         if let Some(d) = self.data.next_expiry() {
             t = t.min(d);
         }
-        if let Some(d) = self
-            .rereplicate_at
-            .filter(|_| self.state == NodeState::Joined)
-        {
-            t = t.min(d);
+        if self.state == NodeState::Joined {
+            for d in [self.rereplicate_at, self.copy_retry_at]
+                .into_iter()
+                .flatten()
+            {
+                t = t.min(d);
+            }
         }
         if self.can_request() {
             if let Some(d) = self.next_refresh() {

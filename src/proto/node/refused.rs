@@ -1,0 +1,201 @@
+//! Copies another peer refused (RFC 6940 §7.4.1.1, §10.4): fetching the newer data a
+//! replica or new owner holds, and retrying copies refused by a peer whose view of the
+//! ring was stale.
+
+use super::Node;
+use super::storage::{REPLICAS, is_synthetic, verify_value};
+use crate::proto::id::ResourceId;
+use crate::proto::store::StoreContext;
+use crate::proto::store::datastore::ARRAY_END;
+use crate::proto::transaction::{Pending, Purpose};
+use crate::proto::wire::error_response::error_code;
+use crate::proto::wire::storage::{
+    ArrayRange, DataModel, FetchAns, FetchReq, SpecifierIndices, StoreKindData, StoreReq,
+    StoredDataSpecifier,
+};
+use crate::proto::wire::{Body, Destination};
+use crate::time::{Duration, Time};
+
+/// Wait before resending a copy refused with Error_Forbidden: long enough for the Updates
+/// that correct the refusing peer's view (or ours) to arrive.
+pub const COPY_RETRY: Duration = Duration::from_secs(2);
+
+/// Resends of one refused copy before it is given up.
+const COPY_RETRIES: u8 = 3;
+
+/// A copy of the data at a Resource-ID that a peer refused, waiting to be sent again.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RefusedCopy {
+    resource: ResourceId,
+    /// Resends so far.
+    resent: u8,
+}
+
+impl Node {
+    /// §7.4.1.1: "if a peer attempts to store data previously stored by another node (e.g.,
+    /// for replicas or topology shifts) and that store fails with either an
+    /// Error_Generation_Counter_Too_Low or an Error_Data_Too_Old error, the peer MUST fetch
+    /// the newer data from the peer generating the error and use that to replace its own
+    /// copy." Called with a failed request `p` and the error's code: for a refused replica
+    /// or handoff Store, Fetches every Kind this peer holds at the Resource-ID from the
+    /// refusing peer (by Node-ID). A copy refused with Error_Forbidden (the refusing peer
+    /// does not count this one as the owner or a neighbour) is resent later. Returns true
+    /// if the error was handled here.
+    pub(super) fn replica_refused(&mut self, now: Time, p: &Pending, code: u16) -> bool {
+        let (Purpose::Replicate { resource }, Some(peer)) = (&p.purpose, p.to) else {
+            return false;
+        };
+        if code == error_code::FORBIDDEN {
+            self.copy_refused(now, *resource);
+            return true;
+        }
+        if code != error_code::DATA_TOO_OLD && code != error_code::GENERATION_COUNTER_TOO_LOW {
+            return false;
+        }
+        let resource = *resource;
+        let specifiers: Vec<StoredDataSpecifier> = self
+            .data
+            .export(now, &resource)
+            .iter()
+            .filter_map(|kd| {
+                let indices = match self.config.kinds.get(kd.kind)?.model {
+                    DataModel::Single => SpecifierIndices::Single,
+                    DataModel::Array => SpecifierIndices::Array(vec![ArrayRange {
+                        first: 0,
+                        last: ARRAY_END,
+                    }]),
+                    DataModel::Dictionary => SpecifierIndices::Dictionary(Vec::new()),
+                };
+                Some(StoredDataSpecifier {
+                    kind: kd.kind,
+                    generation: 0,
+                    indices,
+                })
+            })
+            .collect();
+        if specifiers.is_empty() {
+            return true;
+        }
+        let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+        let _ = self.start_request(
+            now,
+            vec![Destination::Node(peer)],
+            Body::FetchReq(FetchReq {
+                resource,
+                specifiers,
+            }),
+            Purpose::Refresh { resource },
+            direct,
+        );
+        true
+    }
+
+    /// The newer data of `resource` fetched from a peer that refused our copy (already
+    /// verified, §7.4.2.2) replaces our copy (§7.4.1.1), generation counters included. If
+    /// it cannot be stored, our copy is kept.
+    pub(super) fn replace_copy(&mut self, now: Time, resource: ResourceId, a: &FetchAns) {
+        let kind_data: Vec<StoreKindData> = a
+            .kind_responses
+            .iter()
+            .filter(|k| k.generation != 0)
+            .map(|k| StoreKindData {
+                kind: k.kind,
+                generation_counter: k.generation,
+                values: k
+                    .values
+                    .iter()
+                    .filter(|v| !is_synthetic(v))
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        if kind_data.is_empty() {
+            return;
+        }
+        let newer = StoreReq {
+            resource,
+            replica_number: 1,
+            kind_data,
+        };
+        let old = self.data.replica_request(now, &resource, 1);
+        self.data.remove(&resource);
+        let ctx = StoreContext {
+            signer: None,
+            verify: &verify_value,
+            kinds: &self.config.kinds,
+            responsible: true,
+            replicas: &[],
+        };
+        if self.data.store(now, &newer, &ctx).is_err()
+            && let Some(old) = old
+        {
+            let _ = self.data.store(now, &old, &ctx);
+        }
+    }
+}
+
+impl Node {
+    /// A copy of `resource` was refused with Error_Forbidden: the refusing peer's view of
+    /// the ring, or ours, is stale (peers joined concurrently). Unless it was resent
+    /// [`COPY_RETRIES`] times already, send it again after [`COPY_RETRY`], to whichever
+    /// peers our table then names; until then the copy is kept even if it falls outside
+    /// the range this peer replicates.
+    fn copy_refused(&mut self, now: Time, resource: ResourceId) {
+        if !self.data.resource_ids().any(|r| *r == resource) {
+            return;
+        }
+        match self.refused.iter_mut().find(|c| c.resource == resource) {
+            Some(c) if c.resent >= COPY_RETRIES => {
+                self.refused.retain(|c| c.resource != resource);
+                return;
+            }
+            Some(_) => {}
+            None => self.refused.push(RefusedCopy {
+                resource,
+                resent: 0,
+            }),
+        }
+        let at = now + COPY_RETRY;
+        self.copy_retry_at = Some(self.copy_retry_at.map_or(at, |t| t.min(at)));
+    }
+
+    /// A copy of `resource` was accepted: it no longer waits for a resend.
+    pub(super) fn copy_accepted(&mut self, resource: ResourceId) {
+        if !self.refused.is_empty() {
+            self.refused.retain(|c| c.resource != resource);
+        }
+    }
+
+    /// True while a refused copy of `resource` waits to be resent or answered.
+    pub(super) fn copy_pending(&self, resource: &ResourceId) -> bool {
+        self.refused.iter().any(|c| c.resource == *resource)
+    }
+
+    /// Resends the refused copies. Owned data goes to the replica set; other data to its
+    /// owner as our table now names it, or, when the owner lies beyond the table, to the
+    /// farthest predecessor, which passes it on (`pass_toward_owner`).
+    pub(super) fn resend_refused(&mut self, now: Time) {
+        self.copy_retry_at = None;
+        let pending: Vec<ResourceId> = self.refused.iter().map(|c| c.resource).collect();
+        for c in self.refused.iter_mut() {
+            c.resent += 1;
+        }
+        for r in pending {
+            let Some(k) = r.ring_position() else { continue };
+            if self.is_responsible(k) {
+                let set = self.replica_set();
+                for (i, peer) in set.iter().take(REPLICAS).enumerate() {
+                    self.send_copy(now, &r, (i + 1) as u8, *peer);
+                }
+                continue;
+            }
+            if let Some(peer) = self
+                .neighbors
+                .owner_of(self.id, k)
+                .filter(|p| *p != self.id)
+            {
+                self.send_copy(now, &r, 1, peer);
+            }
+        }
+    }
+}
