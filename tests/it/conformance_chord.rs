@@ -638,3 +638,100 @@ fn partitioned_overlays_stay_apart_without_the_check() {
     net.run_for(Duration::from_secs(245));
     assert!(!net.ring_errors().is_empty());
 }
+
+/// §10.7.1: "If connectivity is lost to all the peers in the Finger Table, this peer
+/// SHOULD assume that it has been disconnected from the rest of the network, and it
+/// SHOULD periodically try to join the DHT." Peer A keeps only a peer closer than its
+/// nearest finger interval when the far peer (also the bootstrap peer) crashes: A starts
+/// the join's discovery through its bootstrap address at once (a new link to it), though
+/// the regular partition check is an hour away.
+#[test]
+fn losing_every_finger_starts_discovery_through_the_bootstrap() {
+    use crate::harness::{Net, addr as net_addr};
+    use reload_sim::proto::link::LinkState;
+    use reload_sim::time::Duration;
+    let mut cfg = Net::fast_config();
+    cfg.partition_check_interval = Duration::from_secs(3600);
+    let mut net = Net::new(cfg);
+    let z = net.add_with_id(NodeId(1 << 127));
+    let now = net.now;
+    net.node_mut(z).start_overlay(now).unwrap();
+    net.service(z);
+    let join = |net: &mut Net, id: u128| {
+        let i = net.add_with_id(NodeId(id));
+        let now = net.now;
+        net.node_mut(i).join(now, &[net_addr(z)]).unwrap();
+        net.service(i);
+        net.run_for(Duration::from_secs(2));
+        i
+    };
+    let a = join(&mut net, 1 << 100);
+    let b = join(&mut net, (1 << 100) + (1 << 90));
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(net.node(a).fingers(), vec![NodeId(1 << 127)]);
+    assert!(
+        net.node(a)
+            .successors()
+            .contains(&NodeId((1 << 100) + (1 << 90)))
+    );
+    net.crash(z);
+    let bootstrap_link = |net: &Net| {
+        net.node(a)
+            .connections()
+            .into_iter()
+            .find(|c| c.0 == net_addr(z))
+            .map(|c| c.2)
+    };
+    // Steps of 100 ms: when the finger table empties, when the old link to the
+    // bootstrap address is gone, and when a new one (the discovery) is being set up.
+    let (mut cut_off, mut gone, mut rediscovered) = (None, None, None);
+    for step in 0..600 {
+        net.run_for(Duration::from_millis(100));
+        if cut_off.is_none() && net.node(a).fingers().is_empty() {
+            cut_off = Some(step);
+        }
+        match bootstrap_link(&net) {
+            None if gone.is_none() => gone = Some(step),
+            Some(LinkState::Handshaking) if gone.is_some() => {
+                rediscovered = Some(step);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let cut_off = cut_off.expect("A noticed the crash");
+    let rediscovered = rediscovered.expect("a new discovery through the bootstrap address");
+    // Within chord_update_interval (20 s) ± 10 % of losing the last finger.
+    assert!(rediscovered - cut_off <= 230, "{cut_off} → {rediscovered}");
+    assert!(net.node(b).state() == reload_sim::proto::event::NodeState::Joined);
+}
+
+/// §10.7.1: "If connectivity is lost to all successor peers in the Neighbor Table, then
+/// this peer SHOULD behave as if it is joining the network and MUST use Pings to find a
+/// peer and send it a Join." Peer 7 of the second overlay loses every other peer of it (5
+/// and 6 crash); it joins again through its bootstrap addresses: 5 is gone, so after the
+/// join timeout it links to 0 (a handshake Ping) and joins the first overlay's ring.
+#[test]
+fn a_peer_left_alone_joins_again_through_its_bootstrap_addresses() {
+    use reload_sim::proto::event::NodeState;
+    use reload_sim::time::Duration;
+    let mut net = two_overlays(Duration::from_secs(3600));
+    net.run_for(Duration::from_secs(5));
+    assert_eq!(net.node(7).state(), NodeState::Joined);
+    assert!(!net.ring_errors().is_empty(), "two rings");
+    net.crash(5);
+    net.crash(6);
+    net.run_for(Duration::from_secs(120));
+    assert_eq!(net.node(7).state(), NodeState::Joined);
+    assert_eq!(
+        net.ring_errors(),
+        Vec::<String>::new(),
+        "one ring of 0–4 and 7"
+    );
+    assert!(
+        net.node(7)
+            .successors()
+            .iter()
+            .all(|s| net.ring_ids().contains(s))
+    );
+}

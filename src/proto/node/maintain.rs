@@ -134,6 +134,7 @@ impl Node {
     /// what changed.
     pub(super) fn refresh_tables_quietly(&mut self, now: Time) -> TableChange {
         let ready: Vec<NodeId> = self.links.ready_peers().collect();
+        let had_fingers = !self.fingers.filled().is_empty();
         let best = NeighborTable::best(
             self.id,
             ready.iter().copied(),
@@ -155,6 +156,10 @@ impl Node {
             link.routing = link
                 .peer
                 .is_some_and(|p| self.neighbors.contains(p) || fingers.contains(&p));
+        }
+        if had_fingers && fingers.is_empty() && !ready.is_empty() && self.state == NodeState::Joined
+        {
+            self.fingers_lost(now);
         }
         let range = old.predecessors.first() != self.neighbors.predecessors.first();
         if changed {
@@ -323,15 +328,27 @@ impl Node {
         if self.state == NodeState::Joined && self.config.chord_reactive {
             self.search_lost_fingers(now, &finger_slots);
         }
-        if self.state == NodeState::Joined {
-            if self.links.ready_peers().next().is_none() {
-                self.rejoin(now);
-            } else if self.neighbors.successors.is_empty() {
-                // Ask the closest remaining peer for its table.
-                if let Some(p) = self.route_candidates().first().copied() {
-                    self.send_update_full(now, p);
-                }
-            }
+        // §10.7.1: "If connectivity is lost to all successor peers in the Neighbor Table,
+        // then this peer SHOULD behave as if it is joining the network and MUST use Pings
+        // to find a peer and send it a Join." The table is rebuilt from every connected
+        // peer (the best match from the Routing Table), so it runs out of successors only
+        // when no peer is left: then the join starts again through the bootstrap
+        // addresses (handshake Ping, then the join of §10.5). Whatever peers are left
+        // serve as successors meanwhile, and their Updates name the real ones (on_update).
+        if self.state == NodeState::Joined && self.links.ready_peers().next().is_none() {
+            self.rejoin(now);
+        }
+    }
+
+    /// §10.7.1: "If connectivity is lost to all the peers in the Finger Table, this peer
+    /// SHOULD assume that it has been disconnected from the rest of the network, and it
+    /// SHOULD periodically try to join the DHT." The join's discovery through a bootstrap
+    /// node is the partition check of §10.7.4.4 (partition.rs): it runs now, and while the
+    /// Finger Table stays empty it repeats every `chord_update_interval` rather than every
+    /// `partition_check_interval`; a check that finds the rest of the ring links to it.
+    fn fingers_lost(&mut self, now: Time) {
+        if self.partition.is_none() {
+            self.start_partition_check(now);
         }
     }
 

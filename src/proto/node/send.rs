@@ -82,27 +82,6 @@ impl Node {
         encode_signed(signer, &header, &MessageContents::new(body)).ok()
     }
 
-    /// Candidate next hops: the Routing Table (neighbours and fingers) while joined; any
-    /// ready connected peer while joining.
-    pub(super) fn route_candidates(&self) -> Vec<NodeId> {
-        if self.state == crate::proto::event::NodeState::Joined {
-            let mut c = self.neighbors.all();
-            for f in self.fingers.filled() {
-                if !c.contains(&f) {
-                    c.push(f);
-                }
-            }
-            c.retain(|id| {
-                self.links
-                    .by_peer(*id)
-                    .is_some_and(|li| !self.links.get(li).suspect)
-            });
-            c
-        } else {
-            self.links.ready_peers().collect()
-        }
-    }
-
     /// The link a message addressed to `first` leaves on: a direct link to a Node-ID
     /// destination, else the CHORD-RELOAD next hop (§10.3).
     pub(super) fn route_link(&self, first: &Destination) -> Option<usize> {
