@@ -10,7 +10,9 @@ use reload_sim::proto::wire::topology::RouteQueryReq;
 use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, addr, attach_body, config, decode, first_node, link_peer, sent};
+use crate::scripted::{
+    Peer, addr, attach_body, config, decode, first_node, handshake_only, link_peer, sent,
+};
 
 /// §10.8: "the responder SHOULD initiate an Update immediately after sending the
 /// RouteQueryAns": the answer leaves first, then the Update (type full).
@@ -137,29 +139,6 @@ fn an_attach_learned_from_a_leave_is_source_routed_through_the_leave_list() {
     );
 }
 
-/// Brings up a link from a scripted node that never says it is a peer (a client, §6.4.1):
-/// handshake only, no Update.
-fn link_client(node: &mut reload_sim::proto::node::Node, cfg: &OverlayConfig, c: &mut Peer) {
-    use reload_sim::proto::wire::topology::PingReq;
-    let (f, _) = c.frame(
-        cfg,
-        0x900,
-        vec![],
-        vec![Destination::Node(NodeId::WILDCARD)],
-        Body::PingReq(PingReq::default()),
-    );
-    node.handle_datagram(Time(3), c.addr, &f);
-    let out = sent(node);
-    assert!(
-        out.iter()
-            .any(|(a, m)| *a == c.addr && matches!(decode(m).contents.body, Body::PingAns(_))),
-        "{:?}",
-        out.iter()
-            .map(|(a, m)| (a, decode(m).contents.body))
-            .collect::<Vec<_>>()
-    );
-}
-
 /// The Updates among `out` and where they went.
 fn updates(out: &[(std::net::SocketAddr, Vec<u8>)]) -> Vec<std::net::SocketAddr> {
     out.iter()
@@ -179,7 +158,7 @@ fn a_range_change_updates_the_whole_connection_table() {
     let mut p1 = Peer::new(2u128 << 124, 2);
     let mut client = Peer::new(5u128 << 124, 3);
     link_peer(&mut node, &cfg, &mut p1, 0x100);
-    link_client(&mut node, &cfg, &mut client);
+    handshake_only(&mut node, &cfg, &mut client, 0x900);
     let _ = sent(&mut node);
 
     // A nearer predecessor: our range shrinks to (6 << 124, me].

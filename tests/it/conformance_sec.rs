@@ -13,7 +13,6 @@ use reload_sim::proto::identity::{Signer, SignerInfo, SimCrypto};
 use reload_sim::proto::node::Node;
 use reload_sim::proto::wire::codec::Wire;
 use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
-use reload_sim::proto::wire::framing::Frame;
 use reload_sim::proto::wire::security::Signature;
 use reload_sim::proto::wire::sip::SipRegistration;
 use reload_sim::proto::wire::storage::{
@@ -24,7 +23,10 @@ use reload_sim::proto::wire::topology::{LeaveReq, PingAns};
 use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, config, decode, first_node, link_peer, registration_value, sent};
+use crate::scripted::{
+    Peer, config, decode, first_node, handshake_only, link_peer, registration_value, sent,
+    sent_acked,
+};
 
 /// The user every scripted peer's certificate names.
 const USER: &str = "scripted@scripted.example.org";
@@ -39,30 +41,6 @@ fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
             values: vec![registration_value(&resource, node, USER, t, 60)],
         }],
     }
-}
-
-/// Like [`sent`], but every data frame is acknowledged by its receiver at `now`, so the
-/// node's links never stall on Simple Reliability's window.
-fn sent_acked(node: &mut Node, now: Time) -> Vec<(SocketAddr, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut acks = Vec::new();
-    while let Some(t) = node.poll_transmit() {
-        if let Frame::Data { sequence, message } = Frame::decode(&t.bytes).unwrap() {
-            out.push((t.to, message.to_vec()));
-            let mut ack = Vec::new();
-            Frame::Ack {
-                ack_sequence: sequence,
-                received: 0,
-            }
-            .encode(&mut ack)
-            .unwrap();
-            acks.push((t.to, ack));
-        }
-    }
-    for (from, ack) in acks {
-        node.handle_datagram(now, from, &ack);
-    }
-    out
 }
 
 fn store_ans(out: &[(SocketAddr, Vec<u8>)]) -> Vec<u8> {
@@ -653,25 +631,6 @@ fn a_fetch_by_node_id_is_answered_from_a_replica_copy() {
         Body::FetchAns(a) => assert_eq!(a.kind_responses[0].values.len(), 1),
         other => panic!("expected the replica's copy, got {other:?}"),
     }
-}
-
-/// Brings up a link from `p` (its handshake Ping) without the Update that makes it a
-/// ready peer.
-fn handshake_only(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
-    let wildcard = vec![Destination::Node(NodeId::WILDCARD)];
-    let (f, _) = p.frame(
-        cfg,
-        txid,
-        vec![],
-        wildcard,
-        Body::PingReq(Default::default()),
-    );
-    node.handle_datagram(Time(5), p.addr, &f);
-    let out = sent_acked(node, Time(5));
-    assert!(
-        out.iter()
-            .any(|(to, m)| *to == p.addr && matches!(decode(m).contents.body, Body::PingAns(_)))
-    );
 }
 
 /// §7.4.1.1: a replica Store is accepted when "the request sender is consistent with being

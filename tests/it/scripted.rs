@@ -143,6 +143,41 @@ pub(crate) fn sent(node: &mut Node) -> Vec<(SocketAddr, Vec<u8>)> {
     v
 }
 
+/// Like [`sent`], but every data frame is acknowledged by its receiver at `now`, so the
+/// node's links never stall on Simple Reliability's window.
+pub(crate) fn sent_acked(node: &mut Node, now: Time) -> Vec<(SocketAddr, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut acks = Vec::new();
+    while let Some(t) = node.poll_transmit() {
+        if let Frame::Data { sequence, message } = Frame::decode(&t.bytes).unwrap() {
+            out.push((t.to, message.to_vec()));
+            let mut ack = Vec::new();
+            Frame::Ack {
+                ack_sequence: sequence,
+                received: 0,
+            }
+            .encode(&mut ack)
+            .unwrap();
+            acks.push((t.to, ack));
+        }
+    }
+    for (from, ack) in acks {
+        node.handle_datagram(now, from, &ack);
+    }
+    out
+}
+
+/// Runs `node`'s timers up to `until`, each data frame acknowledged by its receiver: the
+/// (time, to, message) of every data frame sent meanwhile.
+pub(crate) fn run_timers(node: &mut Node, until: Time) -> Vec<(Time, SocketAddr, Vec<u8>)> {
+    let mut out = Vec::new();
+    while let Some(t) = node.poll_timeout().filter(|t| *t <= until) {
+        node.handle_timeout(t);
+        out.extend(sent_acked(node, t).into_iter().map(|(to, m)| (t, to, m)));
+    }
+    out
+}
+
 pub(crate) fn decode(bytes: &[u8]) -> Message {
     Message::decode(bytes).unwrap()
 }
@@ -152,12 +187,17 @@ pub(crate) fn config() -> Arc<OverlayConfig> {
 }
 
 pub(crate) fn first_node(cfg: &Arc<OverlayConfig>, id: u128) -> Node {
+    first_node_seeded(cfg, id, 7)
+}
+
+/// [`first_node`] with its RNG seeded by `seed`.
+pub(crate) fn first_node_seeded(cfg: &Arc<OverlayConfig>, id: u128, seed: u64) -> Node {
     let mut n = Node::new(
         cfg.clone(),
         Identity::new(NodeId(id), "first@scripted.example.org"),
         addr(1),
         Time::ZERO,
-        7,
+        seed,
     );
     n.start_overlay(Time::ZERO).unwrap();
     n
@@ -193,6 +233,25 @@ pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid
         Body::UpdateReq(up),
     );
     node.handle_datagram(Time(2), p.addr, &f);
+}
+
+/// Brings up a link from `p` (its handshake Ping) without the Update that makes it a
+/// ready peer: a client (§6.4.1), or a peer whose Update has not come yet.
+pub(crate) fn handshake_only(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
+    let wildcard = vec![Destination::Node(NodeId::WILDCARD)];
+    let (f, _) = p.frame(
+        cfg,
+        txid,
+        vec![],
+        wildcard,
+        Body::PingReq(Default::default()),
+    );
+    node.handle_datagram(Time(5), p.addr, &f);
+    let out = sent_acked(node, Time(5));
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == p.addr && matches!(decode(m).contents.body, Body::PingAns(_)))
+    );
 }
 
 /// A SIP registration value under `node`'s dictionary key, signed by `user` on `node`
