@@ -31,7 +31,7 @@ use crate::scripted::{
 };
 
 /// The user every scripted peer's certificate names.
-const USER: &str = "scripted@scripted.example.org";
+pub(crate) const USER: &str = "scripted@scripted.example.org";
 
 fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
     StoreReq {
@@ -250,7 +250,7 @@ fn an_answer_for_a_node_id_must_come_from_that_node() {
 
 /// A SIP registration route to `dest` under `key`'s dictionary entry, signed by `signer`
 /// on `user` at `resource`.
-fn route_value(
+pub(crate) fn route_value(
     resource: &ResourceId,
     key: NodeId,
     signer: NodeId,
@@ -291,7 +291,7 @@ fn route_value(
 }
 
 /// A node whose range excludes H(USER), and the peer p that owns it: (node, p, resource).
-fn node_beside_owner() -> (Node, Peer, ResourceId, std::sync::Arc<OverlayConfig>) {
+pub(crate) fn node_beside_owner() -> (Node, Peer, ResourceId, std::sync::Arc<OverlayConfig>) {
     let cfg = config();
     let resource = ResourceId::hash(USER.as_bytes());
     let k = resource.ring_position().unwrap().0;
@@ -303,7 +303,7 @@ fn node_beside_owner() -> (Node, Peer, ResourceId, std::sync::Arc<OverlayConfig>
     (node, p, resource, cfg)
 }
 
-fn fetch_ans(values: Vec<StoredData>) -> Body {
+pub(crate) fn fetch_ans(values: Vec<StoredData>) -> Body {
     Body::FetchAns(FetchAns {
         kind_responses: vec![FetchKindResponse {
             kind: KindId::SIP_REGISTRATION,

@@ -9,7 +9,7 @@ use reload_sim::proto::id::{NodeId, TransactionId};
 use reload_sim::proto::identity::{SignerInfo, SimCrypto, encode_signed};
 use reload_sim::proto::node::{Identity, JoinPhase, Node};
 use reload_sim::proto::wire::attach::{
-    AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
+    AppAttachReqAns, AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
 };
 use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
 use reload_sim::proto::wire::framing::Frame;
@@ -64,6 +64,26 @@ impl Peer {
         };
         let msg = encode_signed(&signer, header, contents).unwrap();
         (self.frame_raw(&msg), msg)
+    }
+
+    /// A message signed by `origin` and forwarded by this peer to the node: `origin` on the
+    /// Via List, framed on this peer's link.
+    pub(crate) fn relay(
+        &mut self,
+        cfg: &OverlayConfig,
+        origin: NodeId,
+        txid: u64,
+        dest: Vec<Destination>,
+        body: Body,
+    ) -> Vec<u8> {
+        let mut o = Peer {
+            id: origin,
+            addr: self.addr,
+            seq: self.seq,
+        };
+        let (f, _) = o.frame(cfg, txid, vec![Destination::Node(origin)], dest, body);
+        self.seq = o.seq;
+        f
     }
 
     /// `message` in this peer's next data frame.
@@ -132,6 +152,27 @@ pub(crate) fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body 
     }
 }
 
+/// An AppAttachReq (`answer` false) or AppAttachAns for `application`, offering the one
+/// No-ICE candidate of [`attach_body`] at `a`.
+pub(crate) fn app_attach_body(a: SocketAddr, application: u16, answer: bool) -> Body {
+    let role = if answer { "active" } else { "passive" };
+    let (Body::AttachAns(x) | Body::AttachReq(x)) = attach_body(a, role, false) else {
+        unreachable!()
+    };
+    let app = AppAttachReqAns {
+        ufrag: x.ufrag,
+        password: x.password,
+        application,
+        role: x.role,
+        candidates: x.candidates,
+    };
+    if answer {
+        Body::AppAttachAns(app)
+    } else {
+        Body::AppAttachReq(app)
+    }
+}
+
 /// The node's data-frame transmits since the last call: (to, message bytes).
 pub(crate) fn sent(node: &mut Node) -> Vec<(SocketAddr, Vec<u8>)> {
     let mut v = Vec::new();
@@ -146,25 +187,43 @@ pub(crate) fn sent(node: &mut Node) -> Vec<(SocketAddr, Vec<u8>)> {
 /// Like [`sent`], but every data frame is acknowledged by its receiver at `now`, so the
 /// node's links never stall on Simple Reliability's window.
 pub(crate) fn sent_acked(node: &mut Node, now: Time) -> Vec<(SocketAddr, Vec<u8>)> {
+    sent_acked_but(node, now, None)
+        .into_iter()
+        .map(|(to, _, m)| (to, m))
+        .collect()
+}
+
+/// Like [`sent_acked`], but frames to `silent` are not acknowledged (that peer has gone
+/// quiet): (to, sequence number, message) of every data frame.
+pub(crate) fn sent_acked_but(
+    node: &mut Node,
+    now: Time,
+    silent: Option<SocketAddr>,
+) -> Vec<(SocketAddr, u32, Vec<u8>)> {
     let mut out = Vec::new();
-    let mut acks = Vec::new();
     while let Some(t) = node.poll_transmit() {
         if let Frame::Data { sequence, message } = Frame::decode(&t.bytes).unwrap() {
-            out.push((t.to, message.to_vec()));
-            let mut ack = Vec::new();
-            Frame::Ack {
-                ack_sequence: sequence,
-                received: 0,
-            }
-            .encode(&mut ack)
-            .unwrap();
-            acks.push((t.to, ack));
+            out.push((t.to, sequence, message.to_vec()));
         }
     }
-    for (from, ack) in acks {
-        node.handle_datagram(now, from, &ack);
+    for (to, sequence, _) in &out {
+        if Some(*to) != silent {
+            node.handle_datagram(now, *to, &ack_frame(*sequence));
+        }
     }
     out
+}
+
+/// An ack frame for data frame `sequence` alone.
+pub(crate) fn ack_frame(sequence: u32) -> Vec<u8> {
+    let mut ack = Vec::new();
+    Frame::Ack {
+        ack_sequence: sequence,
+        received: 0,
+    }
+    .encode(&mut ack)
+    .unwrap();
+    ack
 }
 
 /// Runs `node`'s timers up to `until`, each data frame acknowledged by its receiver: the
