@@ -265,6 +265,17 @@ pub(crate) fn first_node_seeded(cfg: &Arc<OverlayConfig>, id: u128, seed: u64) -
 /// Brings up a link from a scripted peer (handshake Ping to the wildcard) and makes it a
 /// ready peer (an Update from it).
 pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
+    link_peer_at(node, cfg, p, txid, Time(1));
+}
+
+/// [`link_peer`] at time `at` (the Update comes 1 ns later).
+pub(crate) fn link_peer_at(
+    node: &mut Node,
+    cfg: &OverlayConfig,
+    p: &mut Peer,
+    txid: u64,
+    at: Time,
+) {
     let (f, _) = p.frame(
         cfg,
         txid,
@@ -273,7 +284,7 @@ pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid
         Body::PingReq(PingReq::default()),
     );
     let _ = sent(node);
-    node.handle_datagram(Time(1), p.addr, &f);
+    node.handle_datagram(at, p.addr, &f);
     let out = sent(node);
     assert_eq!(out.len(), 1);
     let ans = decode(&out[0].1);
@@ -291,7 +302,7 @@ pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid
         vec![Destination::Node(node.node_id())],
         Body::UpdateReq(up),
     );
-    node.handle_datagram(Time(2), p.addr, &f);
+    node.handle_datagram(Time(at.0 + 1), p.addr, &f);
 }
 
 /// Brings up a link from `p` (its handshake Ping) without the Update that makes it a
