@@ -775,3 +775,55 @@ fn every_refusal_names_its_code_and_cause() {
         assert_eq!(sent(&mut node), vec![(p1.addr, want)], "{info}");
     }
 }
+
+/// §7.4.4.2: "If the processing peer is not responsible for the specified Resource-ID, it
+/// SHOULD return an Error_Not_Found error code." A Find addressed to the node for a
+/// Resource-ID beyond its range is refused byte for byte; one for a Resource-ID of its own
+/// range gets a FindAns.
+#[test]
+fn a_find_for_a_resource_id_not_ours_is_not_found() {
+    use reload_sim::proto::wire::storage::{FindReq, KindId};
+    let cfg = config();
+    let (mut node, mut p1, _p2) = node_with_peers(&cfg);
+    let to_me = vec![Destination::Node(NodeId(ME))];
+    let find = |resource| {
+        Body::FindReq(FindReq {
+            resource,
+            kinds: vec![KindId::SIP_REGISTRATION],
+        })
+    };
+    let elsewhere = NodeId(4u128 << 124).to_resource_id();
+    assert!(!node.is_responsible(NodeId(4u128 << 124)));
+    let (f, _) = frame_with(
+        &mut p1,
+        &cfg,
+        0xe10,
+        vec![],
+        to_me.clone(),
+        find(elsewhere),
+        |_| {},
+    );
+    node.handle_datagram(Time(3), p1.addr, &f);
+    let want = error_from_node(
+        &cfg,
+        0xe10,
+        vec![Destination::Node(p1.id)],
+        error_code::NOT_FOUND,
+        "not responsible for this Resource-ID",
+    );
+    assert_eq!(sent(&mut node), vec![(p1.addr, want)]);
+
+    let (f, _) = frame_with(
+        &mut p1,
+        &cfg,
+        0xe11,
+        vec![],
+        to_me,
+        find(own_resource()),
+        |_| {},
+    );
+    node.handle_datagram(Time(4), p1.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(out.len(), 1);
+    assert!(matches!(decode(&out[0].1).contents.body, Body::FindAns(_)));
+}
