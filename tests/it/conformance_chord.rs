@@ -10,7 +10,9 @@ use reload_sim::proto::wire::topology::RouteQueryReq;
 use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, addr, attach_body, config, decode, first_node, link_peer, sent};
+use crate::scripted::{
+    Peer, addr, attach_body, config, decode, first_node, handshake_only, link_peer, sent,
+};
 
 /// §10.8: "the responder SHOULD initiate an Update immediately after sending the
 /// RouteQueryAns": the answer leaves first, then the Update (type full).
@@ -137,29 +139,6 @@ fn an_attach_learned_from_a_leave_is_source_routed_through_the_leave_list() {
     );
 }
 
-/// Brings up a link from a scripted node that never says it is a peer (a client, §6.4.1):
-/// handshake only, no Update.
-fn link_client(node: &mut reload_sim::proto::node::Node, cfg: &OverlayConfig, c: &mut Peer) {
-    use reload_sim::proto::wire::topology::PingReq;
-    let (f, _) = c.frame(
-        cfg,
-        0x900,
-        vec![],
-        vec![Destination::Node(NodeId::WILDCARD)],
-        Body::PingReq(PingReq::default()),
-    );
-    node.handle_datagram(Time(3), c.addr, &f);
-    let out = sent(node);
-    assert!(
-        out.iter()
-            .any(|(a, m)| *a == c.addr && matches!(decode(m).contents.body, Body::PingAns(_))),
-        "{:?}",
-        out.iter()
-            .map(|(a, m)| (a, decode(m).contents.body))
-            .collect::<Vec<_>>()
-    );
-}
-
 /// The Updates among `out` and where they went.
 fn updates(out: &[(std::net::SocketAddr, Vec<u8>)]) -> Vec<std::net::SocketAddr> {
     out.iter()
@@ -179,7 +158,7 @@ fn a_range_change_updates_the_whole_connection_table() {
     let mut p1 = Peer::new(2u128 << 124, 2);
     let mut client = Peer::new(5u128 << 124, 3);
     link_peer(&mut node, &cfg, &mut p1, 0x100);
-    link_client(&mut node, &cfg, &mut client);
+    handshake_only(&mut node, &cfg, &mut client, 0x900);
     let _ = sent(&mut node);
 
     // A nearer predecessor: our range shrinks to (6 << 124, me].
@@ -346,14 +325,15 @@ fn a_failed_finger_starts_a_search_for_a_new_one() {
     assert!(start.distance_to(searches[0]) < len);
 }
 
-/// Makes `node` (linked to `p1`) Attach to `x`: `p1`'s Update names `x` as a nearer
-/// neighbour. Returns the Attach sent, source-routed through `p1`.
-fn provoke_attach(
+/// The Attaches `node` sends after `p1`'s Update (transaction `txid`) names `x` as a nearer
+/// neighbour.
+fn attaches_after_update_naming(
     node: &mut reload_sim::proto::node::Node,
     cfg: &OverlayConfig,
     p1: &mut Peer,
     x: NodeId,
-) -> reload_sim::proto::wire::Message {
+    txid: u64,
+) -> Vec<reload_sim::proto::wire::Message> {
     use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
     let up = ChordUpdate {
         uptime: 9,
@@ -364,18 +344,30 @@ fn provoke_attach(
     };
     let (f, _) = p1.frame(
         cfg,
-        0x800,
+        txid,
         vec![],
         vec![Destination::Node(node.node_id())],
         Body::UpdateReq(up),
     );
     node.handle_datagram(Time(20), p1.addr, &f);
-    let out = sent(node);
-    let attach = out
+    sent(node)
         .iter()
         .map(|(_, m)| decode(m))
-        .find(|m| matches!(m.contents.body, Body::AttachReq(_)))
-        .expect("an Attach to x");
+        .filter(|m| matches!(m.contents.body, Body::AttachReq(_)))
+        .collect()
+}
+
+/// Makes `node` (linked to `p1`) Attach to `x`: `p1`'s Update names `x` as a nearer
+/// neighbour. Returns the Attach sent, source-routed through `p1`.
+fn provoke_attach(
+    node: &mut reload_sim::proto::node::Node,
+    cfg: &OverlayConfig,
+    p1: &mut Peer,
+    x: NodeId,
+) -> reload_sim::proto::wire::Message {
+    let mut attaches = attaches_after_update_naming(node, cfg, p1, x, 0x800);
+    assert_eq!(attaches.len(), 1, "an Attach to x");
+    let attach = attaches.remove(0);
     assert_eq!(
         attach.header.destination_list,
         vec![Destination::Node(p1.id), Destination::Node(x)]
@@ -451,31 +443,41 @@ fn crossing_attaches_follow_the_tie_breaker() {
     }
 }
 
-/// §6.5.1.2: our Attach to the sender was answered and the handshake over the link (the
-/// stand-in for ICE and (D)TLS) is under way: a crossing Attach gets Error_In_Progress.
-#[test]
-fn an_attach_during_our_handshake_is_in_progress() {
+/// A node at 6 << 124 linked to p1 (2 << 124) whose Attach to x (7 << 124), source-routed
+/// through p1, x has answered: the node's handshake to x's address is out. (node, p1, x,
+/// the handshake Ping, the Attach).
+fn handshaking_with_x() -> (
+    reload_sim::proto::node::Node,
+    Peer,
+    Peer,
+    reload_sim::proto::wire::Message,
+    reload_sim::proto::wire::Message,
+) {
     let cfg = config();
     let me = 6u128 << 124;
     let mut node = first_node(&cfg, me);
     let mut p1 = Peer::new(2u128 << 124, 2);
     link_peer(&mut node, &cfg, &mut p1, 0x100);
     let _ = sent(&mut node);
-    let mut x = Peer::new(7u128 << 124, 5);
+    let x = Peer::new(7u128 << 124, 5);
     let ours = provoke_attach(&mut node, &cfg, &mut p1, x.id);
-    // x answers our Attach (through p1): we start the handshake to x's address.
-    x.seq = p1.seq;
-    let (f, _) = x.frame(
-        &cfg,
-        ours.header.transaction_id.0,
-        vec![Destination::Node(x.id)],
-        vec![Destination::Node(NodeId(me))],
-        attach_body(x.addr, "active", false),
-    );
-    p1.seq += 1;
+    let to_me = vec![Destination::Node(NodeId(me))];
+    let answer = attach_body(x.addr, "active", false);
+    let f = p1.relay(&cfg, x.id, ours.header.transaction_id.0, to_me, answer);
     node.handle_datagram(Time(21), p1.addr, &f);
-    let out = sent(&mut node);
-    assert!(out.iter().any(|(a, _)| *a == x.addr), "handshake to x");
+    let (_, hs) = sent(&mut node)
+        .into_iter()
+        .find(|(a, _)| *a == x.addr)
+        .expect("the handshake to x");
+    (node, p1, x, decode(&hs), ours)
+}
+
+/// §6.5.1.2: our Attach to the sender was answered and the handshake over the link (the
+/// stand-in for ICE and (D)TLS) is under way: a crossing Attach gets Error_In_Progress.
+#[test]
+fn an_attach_during_our_handshake_is_in_progress() {
+    let cfg = config();
+    let (mut node, mut p1, mut x, _, _) = handshaking_with_x();
     let ans = crossing_attach(&mut node, &cfg, &mut p1, &mut x, Time(22));
     assert!(
         matches!(ans, Body::Error(ref e) if e.code == error_code::IN_PROGRESS),
@@ -733,5 +735,158 @@ fn a_peer_left_alone_joins_again_through_its_bootstrap_addresses() {
             .successors()
             .iter()
             .all(|s| net.ring_ids().contains(s))
+    );
+}
+
+/// §6.5.1.12: "An agent MUST NOT send a subsequent offer or answer." The node offers x one
+/// Attach: an Update naming x again while that Attach is unanswered, while the handshake it
+/// led to is under way, and once the link to x is up, sends no other Attach.
+#[test]
+fn a_peer_is_offered_one_attach() {
+    use reload_sim::proto::wire::topology::PingAns;
+    let cfg = config();
+    let x_id = NodeId(7u128 << 124);
+    let again = |node: &mut _, p1: &mut Peer, txid| {
+        attaches_after_update_naming(node, &cfg, p1, x_id, txid).len()
+    };
+    // Before x answers: the Attach of `handshaking_with_x`, then an Update naming x again.
+    let mut node = first_node(&cfg, 6u128 << 124);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    let _ = sent(&mut node);
+    let _ = provoke_attach(&mut node, &cfg, &mut p1, x_id);
+    assert_eq!(
+        again(&mut node, &mut p1, 0x810),
+        0,
+        "while ours is unanswered"
+    );
+
+    let (mut node, mut p1, mut x, hs, _) = handshaking_with_x();
+    assert_eq!(
+        again(&mut node, &mut p1, 0x811),
+        0,
+        "while the handshake is on"
+    );
+    let pong = Body::PingAns(PingAns {
+        response_id: 1,
+        time: 0,
+    });
+    let to_me = vec![Destination::Node(node.node_id())];
+    let (f, _) = x.frame(&cfg, hs.header.transaction_id.0, vec![], to_me, pong);
+    node.handle_datagram(Time(22), x.addr, &f);
+    assert_eq!(node.successors().first(), Some(&x.id), "linked");
+    assert_eq!(again(&mut node, &mut p1, 0x812), 0, "once linked");
+}
+
+/// §10.7.2: "all references to the failed peer MUST be removed from the Finger Table and
+/// replaced with the closest preceding peer from the Finger Table or Neighbor Table." `far`
+/// holds entry 1; when its link goes, no entry names it, and the entry is refilled at once
+/// from the Neighbor Table with `g`, the remaining peer valid for it (nearest the entry's
+/// start), so no search for it is sent.
+#[test]
+fn a_failed_finger_is_replaced_from_the_neighbor_table() {
+    use reload_sim::proto::chord::FingerTable;
+    let cfg = config();
+    let me = NodeId(1u128 << 100);
+    let mut node = first_node(&cfg, me.0);
+    let mut far = Peer::new(5u128 << 124, 2);
+    let mut g = Peer::new(6u128 << 124, 3);
+    let mut near = Peer::new(1u128 << 124, 4);
+    let mut pred = Peer::new(14u128 << 124, 5);
+    for (i, p) in [&mut far, &mut g, &mut near, &mut pred]
+        .into_iter()
+        .enumerate()
+    {
+        link_peer(&mut node, &cfg, p, 0x100 * (i as u64 + 1));
+    }
+    let _ = sent(&mut node);
+    assert!(FingerTable::in_range(me, 1, far.id) && FingerTable::in_range(me, 1, g.id));
+    assert!(node.fingers().contains(&far.id));
+    assert!(
+        !node.fingers().contains(&g.id),
+        "far is nearer the start of entry 1"
+    );
+    assert!(node.successors().contains(&g.id));
+
+    node.handle_link_close(Time(10), far.addr);
+    assert!(
+        !node.fingers().contains(&far.id),
+        "no reference to far is left"
+    );
+    assert!(node.fingers().contains(&g.id), "entry 1 holds g");
+    let searches = sent(&mut node)
+        .iter()
+        .map(|(_, m)| decode(m))
+        .filter(|m| matches!(m.contents.body, Body::PingReq(_)))
+        .filter(|m| match m.header.destination_list.first() {
+            Some(Destination::Resource(r)) => r
+                .ring_position()
+                .is_some_and(|k| FingerTable::in_range(me, 1, k)),
+            _ => false,
+        })
+        .count();
+    assert_eq!(searches, 0, "entry 1 is filled: nothing to search");
+}
+
+/// §10.7.3: "A peer MUST NOT enter itself in its successor or predecessor table and instead
+/// should leave the entries empty." An Update naming the node in every list (and as a
+/// finger), and a peer with the node's own Node-ID linking from another address, leave the
+/// node out of its own tables, and it sends no Attach to itself.
+#[test]
+fn the_node_never_enters_itself_in_its_tables() {
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    let cfg = config();
+    let me = NodeId(8u128 << 124);
+    let mut node = first_node(&cfg, me.0);
+    let mut p1 = Peer::new(2u128 << 124, 2);
+    link_peer(&mut node, &cfg, &mut p1, 0x100);
+    let _ = sent(&mut node);
+    let absent = |node: &reload_sim::proto::node::Node| {
+        !node.predecessors().contains(&me)
+            && !node.successors().contains(&me)
+            && !node.fingers().contains(&me)
+    };
+    let full = ChordUpdate {
+        uptime: 9,
+        kind: ChordUpdateKind::Full {
+            predecessors: vec![me, p1.id],
+            successors: vec![me],
+            fingers: vec![me],
+        },
+    };
+    let (f, _) = p1.frame(
+        &cfg,
+        0x900,
+        vec![],
+        vec![Destination::Node(me)],
+        Body::UpdateReq(full),
+    );
+    node.handle_datagram(Time(10), p1.addr, &f);
+    let out = sent(&mut node);
+    assert!(
+        !out.iter()
+            .any(|(_, m)| matches!(decode(m).contents.body, Body::AttachReq(_))),
+        "no Attach to itself"
+    );
+    assert!(
+        absent(&node),
+        "{:?} {:?}",
+        node.predecessors(),
+        node.successors()
+    );
+    assert_eq!(node.successors(), &[p1.id]);
+
+    // A peer claiming the node's Node-ID links and says it is ready.
+    let mut twin = Peer::new(me.0, 6);
+    link_peer(&mut node, &cfg, &mut twin, 0x910);
+    assert!(
+        absent(&node),
+        "{:?} {:?}",
+        node.predecessors(),
+        node.successors()
+    );
+    assert_eq!(
+        (node.predecessors(), node.successors()),
+        (&[p1.id][..], &[p1.id][..])
     );
 }

@@ -5,29 +5,33 @@
 //! same answer along their own path for the whole window (§6.1.2, §6.2.1).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use reload_sim::proto::config::OverlayConfig;
-use reload_sim::proto::event::{CallError, Event};
+use reload_sim::proto::event::{CallError, Event, NodeState};
 use reload_sim::proto::id::{NodeId, ResourceId};
 use reload_sim::proto::identity::{Signer, SignerInfo, SimCrypto};
-use reload_sim::proto::node::Node;
+use reload_sim::proto::node::{Identity, JoinPhase, Node};
+use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
 use reload_sim::proto::wire::codec::Wire;
 use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
-use reload_sim::proto::wire::framing::Frame;
 use reload_sim::proto::wire::security::Signature;
 use reload_sim::proto::wire::sip::SipRegistration;
 use reload_sim::proto::wire::storage::{
     DataValue, FetchAns, FetchKindResponse, FetchReq, KindId, SpecifierIndices, StoreKindData,
     StoreReq, StoredData, StoredDataSpecifier, StoredDataValue, data_signature_input,
 };
-use reload_sim::proto::wire::topology::{LeaveReq, PingAns};
-use reload_sim::proto::wire::{Body, Destination};
+use reload_sim::proto::wire::topology::{JoinAns, JoinReq, LeaveReq, PingAns};
+use reload_sim::proto::wire::{Body, Destination, Message};
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, config, decode, first_node, link_peer, registration_value, sent};
+use crate::scripted::{
+    Peer, addr, attach_body, config, decode, first_node, from_first_node, handshake_only,
+    link_peer, registration_value, sent, sent_acked,
+};
 
 /// The user every scripted peer's certificate names.
-const USER: &str = "scripted@scripted.example.org";
+pub(crate) const USER: &str = "scripted@scripted.example.org";
 
 fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
     StoreReq {
@@ -39,30 +43,6 @@ fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
             values: vec![registration_value(&resource, node, USER, t, 60)],
         }],
     }
-}
-
-/// Like [`sent`], but every data frame is acknowledged by its receiver at `now`, so the
-/// node's links never stall on Simple Reliability's window.
-fn sent_acked(node: &mut Node, now: Time) -> Vec<(SocketAddr, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut acks = Vec::new();
-    while let Some(t) = node.poll_transmit() {
-        if let Frame::Data { sequence, message } = Frame::decode(&t.bytes).unwrap() {
-            out.push((t.to, message.to_vec()));
-            let mut ack = Vec::new();
-            Frame::Ack {
-                ack_sequence: sequence,
-                received: 0,
-            }
-            .encode(&mut ack)
-            .unwrap();
-            acks.push((t.to, ack));
-        }
-    }
-    for (from, ack) in acks {
-        node.handle_datagram(now, from, &ack);
-    }
-    out
 }
 
 fn store_ans(out: &[(SocketAddr, Vec<u8>)]) -> Vec<u8> {
@@ -176,15 +156,20 @@ fn links_to(node: &Node, id: NodeId) -> usize {
         .count()
 }
 
+/// A LeaveReq saying `leaving` leaves, without CHORD-RELOAD data.
+fn leave_of(leaving: NodeId) -> Body {
+    Body::LeaveReq(LeaveReq {
+        leaving_peer_id: leaving,
+        chord: None,
+    })
+}
+
 /// §6.4.2.2: a Leave signed by Q but relayed by P (non-empty Via List, P's link) is refused
 /// with Error_Forbidden and the link to Q stays; the same Leave straight from Q is obeyed.
 #[test]
 fn a_relayed_leave_is_refused_and_a_direct_one_obeyed() {
     let (mut node, p, mut q, cfg) = node_with_two_peers();
-    let leave = Body::LeaveReq(LeaveReq {
-        leaving_peer_id: q.id,
-        chord: None,
-    });
+    let leave = leave_of(q.id);
     let me = vec![Destination::Node(node.node_id())];
     let (f, _) = q.frame(
         &cfg,
@@ -265,7 +250,7 @@ fn an_answer_for_a_node_id_must_come_from_that_node() {
 
 /// A SIP registration route to `dest` under `key`'s dictionary entry, signed by `signer`
 /// on `user` at `resource`.
-fn route_value(
+pub(crate) fn route_value(
     resource: &ResourceId,
     key: NodeId,
     signer: NodeId,
@@ -306,7 +291,7 @@ fn route_value(
 }
 
 /// A node whose range excludes H(USER), and the peer p that owns it: (node, p, resource).
-fn node_beside_owner() -> (Node, Peer, ResourceId, std::sync::Arc<OverlayConfig>) {
+pub(crate) fn node_beside_owner() -> (Node, Peer, ResourceId, std::sync::Arc<OverlayConfig>) {
     let cfg = config();
     let resource = ResourceId::hash(USER.as_bytes());
     let k = resource.ring_position().unwrap().0;
@@ -318,7 +303,7 @@ fn node_beside_owner() -> (Node, Peer, ResourceId, std::sync::Arc<OverlayConfig>
     (node, p, resource, cfg)
 }
 
-fn fetch_ans(values: Vec<StoredData>) -> Body {
+pub(crate) fn fetch_ans(values: Vec<StoredData>) -> Body {
     Body::FetchAns(FetchAns {
         kind_responses: vec![FetchKindResponse {
             kind: KindId::SIP_REGISTRATION,
@@ -655,25 +640,6 @@ fn a_fetch_by_node_id_is_answered_from_a_replica_copy() {
     }
 }
 
-/// Brings up a link from `p` (its handshake Ping) without the Update that makes it a
-/// ready peer.
-fn handshake_only(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
-    let wildcard = vec![Destination::Node(NodeId::WILDCARD)];
-    let (f, _) = p.frame(
-        cfg,
-        txid,
-        vec![],
-        wildcard,
-        Body::PingReq(Default::default()),
-    );
-    node.handle_datagram(Time(5), p.addr, &f);
-    let out = sent_acked(node, Time(5));
-    assert!(
-        out.iter()
-            .any(|(to, m)| *to == p.addr && matches!(decode(m).contents.body, Body::PingAns(_)))
-    );
-}
-
 /// §7.4.1.1: a replica Store is accepted when "the request sender is consistent with being
 /// the responsible node (i.e., that the receiving peer does not know of a better node)".
 /// A peer that has just linked to this one and belongs in its Neighbor Table hands over the
@@ -737,4 +703,149 @@ fn a_copy_refused_as_forbidden_is_sent_again() {
         assert_ne!(replica.header.transaction_id.0, txid, "a new request");
         assert!(node.datastore().export(now, &resource).len() == 1);
     }
+}
+
+/// Sends `body` from `from` straight to the node at `now` and checks the answer: exactly
+/// Error_Forbidden saying `info`, and nothing else.
+fn assert_forbidden(
+    node: &mut Node,
+    cfg: &OverlayConfig,
+    from: &mut Peer,
+    txid: u64,
+    body: Body,
+    info: &str,
+) {
+    let me = vec![Destination::Node(node.node_id())];
+    let (f, _) = from.frame(cfg, txid, vec![], me, body);
+    node.handle_datagram(Time(10), from.addr, &f);
+    let error = Body::Error(ErrorResponse::new(error_code::FORBIDDEN, info));
+    let dest = vec![Destination::Node(from.id)];
+    let want = from_first_node(cfg, node.node_id().0, txid, dest, vec![], error);
+    assert_eq!(sent_acked(node, Time(10)), vec![(from.addr, want)]);
+}
+
+/// §6.4.2.1: "Receivers of the JoinReq MUST verify that the joining_peer_id field matches
+/// the Node-ID used to sign the message and, if not, the message MUST be rejected with an
+/// Error_Forbidden error." A linked joiner whose JoinReq names another Node-ID is refused,
+/// byte for byte, and not admitted; its JoinReq for its own Node-ID is.
+#[test]
+fn a_join_for_another_node_id_is_forbidden() {
+    let (mut node, p, _q, cfg) = node_with_two_peers();
+    let mut joiner = Peer::new(12u128 << 124, 9);
+    handshake_only(&mut node, &cfg, &mut joiner, 0x710);
+    let join = |id| {
+        Body::JoinReq(JoinReq {
+            joining_peer_id: id,
+            overlay_specific_data: vec![],
+        })
+    };
+    let info = "join must come directly from the joining peer";
+    assert_forbidden(&mut node, &cfg, &mut joiner, 0x711, join(p.id), info);
+    assert!(!node.successors().contains(&joiner.id));
+    assert!(!node.predecessors().contains(&joiner.id));
+
+    let me = vec![Destination::Node(node.node_id())];
+    let (f, _) = joiner.frame(&cfg, 0x712, vec![], me, join(joiner.id));
+    node.handle_datagram(Time(20), joiner.addr, &f);
+    let out = sent_acked(&mut node, Time(20));
+    assert!(
+        out.iter()
+            .any(|(a, m)| *a == joiner.addr && matches!(decode(m).contents.body, Body::JoinAns(_))),
+        "the joiner's own Join is admitted"
+    );
+    assert!(node.predecessors().contains(&joiner.id));
+}
+
+/// A node joining through `ap`, the only peer of its overlay (bootstrap and admitting peer),
+/// driven to the point where its JoinReq is out: (node, JoinReq).
+fn joining_through(cfg: &Arc<OverlayConfig>, ap: &mut Peer) -> (Node, Message) {
+    let j = NodeId(8u128 << 120);
+    let mut node = Node::new(
+        cfg.clone(),
+        Identity::new(j, "joiner@scripted.example.org"),
+        addr(1),
+        Time::ZERO,
+        3,
+    );
+    let t = Time(1_000);
+    node.join(t, &[ap.addr]).unwrap();
+    let to_j = vec![Destination::Node(j)];
+    let ap_addr = ap.addr;
+    let mut answer = |node: &mut Node, txid: u64, body: Body| {
+        let (f, _) = ap.frame(cfg, txid, vec![], to_j.clone(), body);
+        node.handle_datagram(t, ap.addr, &f);
+        sent(node)
+            .into_iter()
+            .map(|(_, m)| decode(&m))
+            .collect::<Vec<_>>()
+    };
+    let handshake = decode(&sent(&mut node)[0].1).header.transaction_id.0;
+    let pong = Body::PingAns(PingAns {
+        response_id: 1,
+        time: 0,
+    });
+    let attach = answer(&mut node, handshake, pong).remove(0);
+    assert!(matches!(attach.contents.body, Body::AttachReq(_)));
+    let txid = attach.header.transaction_id.0;
+    answer(&mut node, txid, attach_body(ap_addr, "active", false));
+    assert_eq!(node.join_phase(), Some(JoinPhase::AwaitingUpdate));
+    let alone = ChordUpdate {
+        uptime: 100,
+        kind: ChordUpdateKind::Full {
+            predecessors: vec![],
+            successors: vec![],
+            fingers: vec![],
+        },
+    };
+    let join = answer(&mut node, 0x5000, Body::UpdateReq(alone))
+        .into_iter()
+        .find(|m| matches!(m.contents.body, Body::JoinReq(_)))
+        .expect("the JoinReq");
+    assert_eq!(join.header.destination_list, vec![Destination::Node(ap.id)]);
+    assert_eq!(node.join_phase(), Some(JoinPhase::Joining));
+    (node, join)
+}
+
+/// §6.4.2.1: "Joining Nodes MUST verify that the signature on the JoinAns message matches
+/// the expected target (i.e., the adjacency over which they are joining). If not, they
+/// MUST discard the message." A JoinAns signed by another node, relayed over the
+/// admitting peer's link or sent straight over it, leaves the node joining; the admitting
+/// peer's own JoinAns then completes the join.
+#[test]
+fn a_join_answer_from_another_node_is_discarded() {
+    let cfg = config();
+    let mut ap = Peer::new(9u128 << 120, 2);
+    let (mut node, join) = joining_through(&cfg, &mut ap);
+    let txid = join.header.transaction_id.0;
+    let me = vec![Destination::Node(node.node_id())];
+    let ans = Body::JoinAns(JoinAns::default());
+    let mut other = Peer::new(10u128 << 120, 2);
+    let (unmatched, dropped) = (node.stats().unmatched_answers, node.stats().dropped);
+    for via in [vec![Destination::Node(other.id)], vec![]] {
+        other.seq = ap.seq;
+        let (f, _) = other.frame(&cfg, txid, via, me.clone(), ans.clone());
+        ap.seq += 1;
+        node.handle_datagram(Time(2_000), ap.addr, &f);
+        assert_eq!(node.state(), NodeState::Joining);
+        assert_eq!(node.join_phase(), Some(JoinPhase::Joining));
+    }
+    assert_eq!(node.stats().unmatched_answers, unmatched + 1, "relayed");
+    assert_eq!(node.stats().dropped, dropped + 1, "over a link bound to ap");
+    assert!(std::iter::from_fn(|| node.poll_event()).all(|e| e != Event::Joined));
+    let (f, _) = ap.frame(&cfg, txid, vec![], me, ans);
+    node.handle_datagram(Time(3_000), ap.addr, &f);
+    assert_eq!(node.state(), NodeState::Joined);
+}
+
+/// §6.4.2.2: "Receivers of the LeaveReq MUST verify that the leaving_peer_id field matches
+/// the Node-ID used to sign the message and, if not, the message MUST be rejected with an
+/// Error_Forbidden error." Q, over its own link, says P is leaving: refused, and both
+/// stay.
+#[test]
+fn a_leave_naming_another_peer_is_forbidden() {
+    let (mut node, p, mut q, cfg) = node_with_two_peers();
+    let info = "leave must come directly from the leaving peer";
+    assert_forbidden(&mut node, &cfg, &mut q, 0x720, leave_of(p.id), info);
+    assert_eq!((links_to(&node, p.id), links_to(&node, q.id)), (1, 1));
+    assert!(node.successors().contains(&p.id) && node.successors().contains(&q.id));
 }

@@ -38,6 +38,8 @@ pub struct Net {
     lcg: u64,
     pub config: Arc<OverlayConfig>,
     pub delivered: u64,
+    /// When set, every datagram a node sends is recorded here: (from, to, bytes).
+    pub tap: Option<Vec<(SocketAddr, SocketAddr, Vec<u8>)>>,
 }
 
 enum Item {
@@ -77,6 +79,7 @@ impl Net {
             lcg: 1,
             config: Arc::new(config),
             delivered: 0,
+            tap: None,
         }
     }
 
@@ -155,6 +158,9 @@ impl Net {
             self.push(at, Item::Close { to: index(a), from });
         }
         for t in out {
+            if let Some(tap) = self.tap.as_mut() {
+                tap.push((from, t.to, t.bytes.clone()));
+            }
             if self.lost() {
                 continue;
             }

@@ -7,6 +7,7 @@ mod codec_props;
 mod common;
 mod conformance_chord;
 mod conformance_ext;
+mod conformance_more;
 mod conformance_msg;
 mod conformance_sec;
 mod engine;

@@ -9,7 +9,7 @@ use reload_sim::proto::id::{NodeId, TransactionId};
 use reload_sim::proto::identity::{SignerInfo, SimCrypto, encode_signed};
 use reload_sim::proto::node::{Identity, JoinPhase, Node};
 use reload_sim::proto::wire::attach::{
-    AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
+    AppAttachReqAns, AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
 };
 use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
 use reload_sim::proto::wire::framing::Frame;
@@ -64,6 +64,26 @@ impl Peer {
         };
         let msg = encode_signed(&signer, header, contents).unwrap();
         (self.frame_raw(&msg), msg)
+    }
+
+    /// A message signed by `origin` and forwarded by this peer to the node: `origin` on the
+    /// Via List, framed on this peer's link.
+    pub(crate) fn relay(
+        &mut self,
+        cfg: &OverlayConfig,
+        origin: NodeId,
+        txid: u64,
+        dest: Vec<Destination>,
+        body: Body,
+    ) -> Vec<u8> {
+        let mut o = Peer {
+            id: origin,
+            addr: self.addr,
+            seq: self.seq,
+        };
+        let (f, _) = o.frame(cfg, txid, vec![Destination::Node(origin)], dest, body);
+        self.seq = o.seq;
+        f
     }
 
     /// `message` in this peer's next data frame.
@@ -132,6 +152,27 @@ pub(crate) fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body 
     }
 }
 
+/// An AppAttachReq (`answer` false) or AppAttachAns for `application`, offering the one
+/// No-ICE candidate of [`attach_body`] at `a`.
+pub(crate) fn app_attach_body(a: SocketAddr, application: u16, answer: bool) -> Body {
+    let role = if answer { "active" } else { "passive" };
+    let (Body::AttachAns(x) | Body::AttachReq(x)) = attach_body(a, role, false) else {
+        unreachable!()
+    };
+    let app = AppAttachReqAns {
+        ufrag: x.ufrag,
+        password: x.password,
+        application,
+        role: x.role,
+        candidates: x.candidates,
+    };
+    if answer {
+        Body::AppAttachAns(app)
+    } else {
+        Body::AppAttachReq(app)
+    }
+}
+
 /// The node's data-frame transmits since the last call: (to, message bytes).
 pub(crate) fn sent(node: &mut Node) -> Vec<(SocketAddr, Vec<u8>)> {
     let mut v = Vec::new();
@@ -143,6 +184,59 @@ pub(crate) fn sent(node: &mut Node) -> Vec<(SocketAddr, Vec<u8>)> {
     v
 }
 
+/// Like [`sent`], but every data frame is acknowledged by its receiver at `now`, so the
+/// node's links never stall on Simple Reliability's window.
+pub(crate) fn sent_acked(node: &mut Node, now: Time) -> Vec<(SocketAddr, Vec<u8>)> {
+    sent_acked_but(node, now, None)
+        .into_iter()
+        .map(|(to, _, m)| (to, m))
+        .collect()
+}
+
+/// Like [`sent_acked`], but frames to `silent` are not acknowledged (that peer has gone
+/// quiet): (to, sequence number, message) of every data frame.
+pub(crate) fn sent_acked_but(
+    node: &mut Node,
+    now: Time,
+    silent: Option<SocketAddr>,
+) -> Vec<(SocketAddr, u32, Vec<u8>)> {
+    let mut out = Vec::new();
+    while let Some(t) = node.poll_transmit() {
+        if let Frame::Data { sequence, message } = Frame::decode(&t.bytes).unwrap() {
+            out.push((t.to, sequence, message.to_vec()));
+        }
+    }
+    for (to, sequence, _) in &out {
+        if Some(*to) != silent {
+            node.handle_datagram(now, *to, &ack_frame(*sequence));
+        }
+    }
+    out
+}
+
+/// An ack frame for data frame `sequence` alone.
+pub(crate) fn ack_frame(sequence: u32) -> Vec<u8> {
+    let mut ack = Vec::new();
+    Frame::Ack {
+        ack_sequence: sequence,
+        received: 0,
+    }
+    .encode(&mut ack)
+    .unwrap();
+    ack
+}
+
+/// Runs `node`'s timers up to `until`, each data frame acknowledged by its receiver: the
+/// (time, to, message) of every data frame sent meanwhile.
+pub(crate) fn run_timers(node: &mut Node, until: Time) -> Vec<(Time, SocketAddr, Vec<u8>)> {
+    let mut out = Vec::new();
+    while let Some(t) = node.poll_timeout().filter(|t| *t <= until) {
+        node.handle_timeout(t);
+        out.extend(sent_acked(node, t).into_iter().map(|(to, m)| (t, to, m)));
+    }
+    out
+}
+
 pub(crate) fn decode(bytes: &[u8]) -> Message {
     Message::decode(bytes).unwrap()
 }
@@ -152,12 +246,17 @@ pub(crate) fn config() -> Arc<OverlayConfig> {
 }
 
 pub(crate) fn first_node(cfg: &Arc<OverlayConfig>, id: u128) -> Node {
+    first_node_seeded(cfg, id, 7)
+}
+
+/// [`first_node`] with its RNG seeded by `seed`.
+pub(crate) fn first_node_seeded(cfg: &Arc<OverlayConfig>, id: u128, seed: u64) -> Node {
     let mut n = Node::new(
         cfg.clone(),
         Identity::new(NodeId(id), "first@scripted.example.org"),
         addr(1),
         Time::ZERO,
-        7,
+        seed,
     );
     n.start_overlay(Time::ZERO).unwrap();
     n
@@ -166,6 +265,17 @@ pub(crate) fn first_node(cfg: &Arc<OverlayConfig>, id: u128) -> Node {
 /// Brings up a link from a scripted peer (handshake Ping to the wildcard) and makes it a
 /// ready peer (an Update from it).
 pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
+    link_peer_at(node, cfg, p, txid, Time(1));
+}
+
+/// [`link_peer`] at time `at` (the Update comes 1 ns later).
+pub(crate) fn link_peer_at(
+    node: &mut Node,
+    cfg: &OverlayConfig,
+    p: &mut Peer,
+    txid: u64,
+    at: Time,
+) {
     let (f, _) = p.frame(
         cfg,
         txid,
@@ -174,7 +284,7 @@ pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid
         Body::PingReq(PingReq::default()),
     );
     let _ = sent(node);
-    node.handle_datagram(Time(1), p.addr, &f);
+    node.handle_datagram(at, p.addr, &f);
     let out = sent(node);
     assert_eq!(out.len(), 1);
     let ans = decode(&out[0].1);
@@ -192,7 +302,26 @@ pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid
         vec![Destination::Node(node.node_id())],
         Body::UpdateReq(up),
     );
-    node.handle_datagram(Time(2), p.addr, &f);
+    node.handle_datagram(Time(at.0 + 1), p.addr, &f);
+}
+
+/// Brings up a link from `p` (its handshake Ping) without the Update that makes it a
+/// ready peer: a client (§6.4.1), or a peer whose Update has not come yet.
+pub(crate) fn handshake_only(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
+    let wildcard = vec![Destination::Node(NodeId::WILDCARD)];
+    let (f, _) = p.frame(
+        cfg,
+        txid,
+        vec![],
+        wildcard,
+        Body::PingReq(Default::default()),
+    );
+    node.handle_datagram(Time(5), p.addr, &f);
+    let out = sent_acked(node, Time(5));
+    assert!(
+        out.iter()
+            .any(|(to, m)| *to == p.addr && matches!(decode(m).contents.body, Body::PingAns(_)))
+    );
 }
 
 /// A SIP registration value under `node`'s dictionary key, signed by `user` on `node`

@@ -274,6 +274,31 @@ mod tests {
     use crate::proto::wire::storage::{DataValue, DictionaryKey, KindId};
     use crate::time::Duration;
 
+    /// §7.4.2.1: in an ArrayRange "first <= last" (MUST); a range with first > last, alone
+    /// or beside a good one, and a specifier of the wrong data model are refused with
+    /// Error_Invalid_Message saying which (§6.3.3.1: "a meaningful error_info").
+    #[test]
+    fn a_reversed_array_range_or_a_wrong_model_is_invalid() {
+        let (s, k, r) = with_alice();
+        let good = ArrayRange { first: 0, last: 2 };
+        let reversed = ArrayRange { first: 5, last: 2 };
+        for ranges in [vec![reversed], vec![good, reversed]] {
+            let f = fetch_req(r, vec![spec(CERT_USER, 0, SpecifierIndices::Array(ranges))]);
+            for e in [
+                s.fetch(T0, &f, &k).map(|_| ()),
+                s.stat(T0, &f, &k).map(|_| ()),
+            ] {
+                let e = assert_code(e, error_code::INVALID_MESSAGE);
+                assert_eq!(e.info, b"bad ArrayRange");
+            }
+        }
+        let f = fetch_req(r, vec![spec(CERT_USER, 0, range(2, 2))]);
+        assert!(s.fetch(T0, &f, &k).is_ok(), "first = last is a range");
+        let f = fetch_req(r, vec![spec(SIP, 0, SpecifierIndices::Single)]);
+        let e = assert_code(s.fetch(T0, &f, &k), error_code::INVALID_MESSAGE);
+        assert_eq!(e.info, b"specifier does not match the Kind's data model");
+    }
+
     #[test]
     fn dictionary_wildcard_and_keyed_fetch() {
         let (mut s, k, r) = with_alice();

@@ -764,3 +764,43 @@ fn remove_drops_a_resource() {
     assert_eq!((s.len(), s.num_resources(), s.next_expiry()), (0, 0, None));
     assert!(s.replica_request(T0, &r, 1).is_none());
 }
+
+/// §6.3.3.1: Error_Invalid_Message "SHOULD be accompanied by a meaningful error_info": a
+/// Kind twice, a value of the wrong data model and a replica with generation counter 0
+/// each say what is wrong.
+#[test]
+fn invalid_stores_say_what_is_wrong() {
+    let (mut s, k, r) = with_alice();
+    let a = alice();
+    let v = sd(&r, SIP, 200, 60, dict(a.node_id, b"x"), &a);
+    let wrong = sd(&r, SIP, 201, 60, single(b"x"), &a);
+    let cases = [
+        (
+            req(
+                r,
+                0,
+                vec![kd(SIP, 0, vec![v.clone()]), kd(SIP, 0, vec![v.clone()])],
+            ),
+            Some(a),
+            "Kind-ID appears twice in StoreReq",
+        ),
+        (
+            req(r, 0, vec![kd(SIP, 0, vec![wrong])]),
+            Some(a),
+            "value does not match the Kind's data model",
+        ),
+        (
+            req(r, 1, vec![kd(SIP, 0, vec![v])]),
+            None,
+            "replica store with generation counter 0",
+        ),
+    ];
+    for (request, signer, text) in cases {
+        let e = assert_code(
+            s.store(T0, &request, &ctx(&k, signer)),
+            error_code::INVALID_MESSAGE,
+        );
+        assert_eq!(String::from_utf8_lossy(&e.info), text);
+    }
+    assert_alice_unchanged(&s, r);
+}
