@@ -2,11 +2,14 @@
 //! shares. Units are in the field names; defaults follow the RFC.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 
+use crate::proto::config_doc::{self, ConfigDocument};
 use crate::proto::id::{NodeId, TransactionId, overlay_hash};
 use crate::proto::identity::{SignerInfo, SimCrypto, encode_signed};
 use crate::proto::store::KindConfig;
 use crate::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+use crate::proto::wire::storage::KindId;
 use crate::proto::wire::{Body, Destination, ForwardingHeader, MessageContents};
 use crate::time::Duration;
 
@@ -72,6 +75,44 @@ pub struct OverlayConfig {
     pub partition_check_interval: Duration,
     /// The Kinds this overlay stores (§7.2, `required-kinds`).
     pub kinds: KindConfig,
+    /// `configuration-signer`s (§11.1): the Node-IDs whose signature a new Configuration
+    /// Document must carry to be accepted (§6.5.4.2). Empty by default: no update is
+    /// accepted.
+    pub configuration_signers: Vec<NodeId>,
+    /// `kind-signer`s (§11.1): the Node-IDs allowed to sign Kind definitions. Empty by
+    /// default.
+    pub kind_signers: Vec<NodeId>,
+    /// Simulator stand-in for the overlay administrator's key: the identity whose
+    /// SimCrypto signature the generated document and its kind-blocks carry
+    /// (config_doc/mod.rs). `None` (the default): the generated document is unsigned.
+    pub document_signer: Option<SignerInfo>,
+    /// The Configuration Document (§11.1).
+    document: DocumentCell,
+}
+
+/// Where an [`OverlayConfig`]'s document is kept: written from the fields on first use
+/// (config_doc/write.rs) and then shared by every node holding that configuration, or
+/// pinned by [`OverlayConfig::with_document`] (a received document, whose bytes must be
+/// sent on unchanged). A clone keeps a pinned document but not a written one, which the
+/// clone writes again from its own fields: changing a field of a clone never leaves it
+/// with a stale document.
+#[derive(Debug, Default)]
+struct DocumentCell {
+    document: OnceLock<Arc<ConfigDocument>>,
+    pinned: bool,
+}
+
+impl Clone for DocumentCell {
+    fn clone(&self) -> DocumentCell {
+        if self.pinned {
+            DocumentCell {
+                document: self.document.clone(),
+                pinned: true,
+            }
+        } else {
+            DocumentCell::default()
+        }
+    }
 }
 
 impl OverlayConfig {
@@ -99,7 +140,36 @@ impl OverlayConfig {
             join_timeout: Duration::from_secs(60),
             partition_check_interval: Duration::from_secs(3600),
             kinds: KindConfig::standard(),
+            configuration_signers: Vec::new(),
+            kind_signers: Vec::new(),
+            document_signer: None,
+            document: DocumentCell::default(),
         }
+    }
+
+    /// The Configuration Document this configuration came from, or one written from its
+    /// fields.
+    pub fn document(&self) -> &Arc<ConfigDocument> {
+        self.document
+            .document
+            .get_or_init(|| Arc::new(config_doc::write(self)))
+    }
+
+    /// This configuration with `document` pinned as its Configuration Document.
+    pub fn with_document(mut self, document: Arc<ConfigDocument>) -> OverlayConfig {
+        self.document = DocumentCell {
+            document: OnceLock::from(document),
+            pinned: true,
+        };
+        self
+    }
+
+    /// Who signed the definition of `kind` (§6.5.4.2 "signed by a different signer"): the
+    /// signer of the kind-block it was learnt from, or for a Kind of the configuration
+    /// itself the document's signer.
+    pub fn kind_signer(&self, kind: KindId) -> Option<NodeId> {
+        let def = self.kinds.get(kind)?;
+        def.signer.or(self.document_signer.map(|s| s.node_id))
     }
 
     /// Bytes of the largest message whose size this configuration sets: the signed Update

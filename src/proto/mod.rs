@@ -3,6 +3,7 @@
 
 pub mod chord;
 pub mod config;
+pub mod config_doc;
 pub mod event;
 pub mod id;
 pub mod identity;

@@ -73,6 +73,8 @@ pub enum Purpose {
         /// The call.
         call: TransactionId,
     },
+    /// A ConfigUpdate pushing our configuration or Kind definitions (§6.5.4).
+    ConfigUpdate,
     /// The AppAttach of call lookup `call` to a route ending at `expected`.
     CallAttach {
         /// The call.

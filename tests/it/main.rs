@@ -6,6 +6,7 @@ mod clients;
 mod codec_props;
 mod common;
 mod conformance_chord;
+mod conformance_config;
 mod conformance_ext;
 mod conformance_more;
 mod conformance_msg;

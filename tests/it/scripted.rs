@@ -123,10 +123,15 @@ pub(crate) fn from_first_node(
     let mut h = header(cfg, txid, dest);
     h.ttl = cfg.initial_ttl;
     h.options = options;
+    signed_by_first_node(me, &h, body)
+}
+
+/// `body` under header `h`, signed as [`first_node`] with id `me` signs.
+pub(crate) fn signed_by_first_node(me: u128, h: &ForwardingHeader, body: Body) -> Vec<u8> {
     let signer = SimCrypto {
         signer: SignerInfo::new(NodeId(me), "first@scripted.example.org"),
     };
-    encode_signed(&signer, &h, &MessageContents::new(body)).unwrap()
+    encode_signed(&signer, h, &MessageContents::new(body)).unwrap()
 }
 
 pub(crate) fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body {
@@ -276,6 +281,29 @@ pub(crate) fn link_peer_at(
     txid: u64,
     at: Time,
 ) {
+    handshake_at(node, cfg, p, txid, at);
+    let up = ChordUpdate {
+        uptime: 5,
+        kind: ChordUpdateKind::PeerReady,
+    };
+    let (f, _) = p.frame(
+        cfg,
+        txid + 1,
+        vec![],
+        vec![Destination::Node(node.node_id())],
+        Body::UpdateReq(up),
+    );
+    node.handle_datagram(Time(at.0 + 1), p.addr, &f);
+}
+
+/// Brings up a link from a scripted peer (handshake Ping to the wildcard, answered); the
+/// peer is linked but not yet a neighbour.
+pub(crate) fn handshake(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64) {
+    handshake_at(node, cfg, p, txid, Time(1));
+}
+
+/// [`handshake`] at time `at`.
+fn handshake_at(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid: u64, at: Time) {
     let (f, _) = p.frame(
         cfg,
         txid,
@@ -291,18 +319,6 @@ pub(crate) fn link_peer_at(
     assert_eq!(out[0].0, p.addr);
     assert!(matches!(ans.contents.body, Body::PingAns(_)));
     assert_eq!(ans.header.destination_list, vec![Destination::Node(p.id)]);
-    let up = ChordUpdate {
-        uptime: 5,
-        kind: ChordUpdateKind::PeerReady,
-    };
-    let (f, _) = p.frame(
-        cfg,
-        txid + 1,
-        vec![],
-        vec![Destination::Node(node.node_id())],
-        Body::UpdateReq(up),
-    );
-    node.handle_datagram(Time(at.0 + 1), p.addr, &f);
 }
 
 /// Brings up a link from `p` (its handshake Ping) without the Update that makes it a
@@ -333,13 +349,7 @@ pub(crate) fn registration_value(
     storage_time: u64,
     lifetime: u32,
 ) -> reload_sim::proto::wire::storage::StoredData {
-    use reload_sim::proto::identity::Signer;
-    use reload_sim::proto::wire::storage::{
-        DataValue, KindId, StoredData, StoredDataValue, data_signature_input,
-    };
-    let signer = SimCrypto {
-        signer: SignerInfo::new(node, user),
-    };
+    use reload_sim::proto::wire::storage::{DataValue, KindId, StoredDataValue};
     let value = StoredDataValue::Dictionary {
         key: node.octets().to_vec(),
         value: DataValue {
@@ -347,14 +357,27 @@ pub(crate) fn registration_value(
             value: b"route".to_vec(),
         },
     };
-    let input = data_signature_input(
-        resource,
-        KindId::SIP_REGISTRATION,
-        storage_time,
-        &value,
-        &signer.identity(),
-    )
-    .unwrap();
+    let at = (storage_time, lifetime);
+    signed_value(resource, KindId::SIP_REGISTRATION, value, node, user, at)
+}
+
+/// `value` of `kind` at `resource`, signed by `user` on `node`, with (storage_time,
+/// lifetime) `at` (§7.1).
+pub(crate) fn signed_value(
+    resource: &reload_sim::proto::id::ResourceId,
+    kind: reload_sim::proto::wire::storage::KindId,
+    value: reload_sim::proto::wire::storage::StoredDataValue,
+    node: NodeId,
+    user: &str,
+    (storage_time, lifetime): (u64, u32),
+) -> reload_sim::proto::wire::storage::StoredData {
+    use reload_sim::proto::identity::Signer;
+    use reload_sim::proto::wire::storage::{StoredData, data_signature_input};
+    let signer = SimCrypto {
+        signer: SignerInfo::new(node, user),
+    };
+    let input =
+        data_signature_input(resource, kind, storage_time, &value, &signer.identity()).unwrap();
     StoredData {
         storage_time,
         lifetime,

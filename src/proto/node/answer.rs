@@ -130,6 +130,7 @@ impl Node {
                 return;
             }
             Body::AppAttachReq(a) => self.answer_app_attach(a),
+            Body::ConfigUpdateReq(r) => self.answer_config_update(r),
             Body::ProbeReq(p) => Body::ProbeAns(ProbeAns {
                 probe_info: p
                     .requested_info
@@ -286,6 +287,9 @@ impl Node {
         }
         let code = msg.contents.body.code();
         if let Body::Error(e) = &msg.contents.body {
+            if let Some(Ok(unknown)) = e.parse_unknown_kinds() {
+                self.push_kinds(now, signer, &unknown);
+            }
             if self.replica_refused(now, &p, e.code) {
                 return;
             }
@@ -363,7 +367,7 @@ impl Node {
             Purpose::PartitionPing { via } if code == code::PING_ANS => {
                 self.partition_answered(now, via, signer)
             }
-            Purpose::Update => {}
+            Purpose::Update | Purpose::ConfigUpdate => {}
             other => self.internal_request_failed(now, other),
         }
     }

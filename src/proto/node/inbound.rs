@@ -76,8 +76,11 @@ impl Node {
     /// Error_Config_Too_New (newer), and counted as `dropped`. 0 is an ordinary value, not
     /// a wildcard; 65535 is accepted only on a ConfigUpdate. Answers are not checked.
     ///
-    /// Not yet: the RFC also has the node send a ConfigUpdate to a sender whose
-    /// configuration is too old; nodes hold no configuration document to send.
+    /// A sender whose configuration is too old also gets a ConfigUpdate with our document
+    /// (node/config_update.rs, bounded per sender). The request is refused before it is
+    /// decoded (it may name Kinds of a configuration we do not know), so the sender is the
+    /// one its header names: the first Via List entry, or the link's peer when the Via
+    /// List is empty.
     pub(super) fn check_config_sequence(
         &mut self,
         now: Time,
@@ -94,12 +97,21 @@ impl Node {
             return true;
         }
         self.stats.dropped += 1;
-        let (code, info) = if config_newer(theirs, ours) {
-            (error_code::CONFIG_TOO_NEW, "configuration sequence too new")
-        } else {
-            (error_code::CONFIG_TOO_OLD, "configuration sequence too old")
+        if config_newer(theirs, ours) {
+            let info = "configuration sequence too new";
+            self.answer_error(now, li, view, error_code::CONFIG_TOO_NEW, info);
+            return false;
+        }
+        let info = "configuration sequence too old";
+        self.answer_error(now, li, view, error_code::CONFIG_TOO_OLD, info);
+        let origin = match view.via_list().ok().and_then(|v| v.into_iter().next()) {
+            Some(Destination::Node(id)) => Some((id, false)),
+            Some(_) => None,
+            None => self.links.get(li).peer.map(|id| (id, true)),
         };
-        self.answer_error(now, li, view, code, info);
+        if let Some((origin, direct)) = origin {
+            self.push_config(now, li, origin, direct);
+        }
         false
     }
 
@@ -156,6 +168,17 @@ impl Node {
         code: u16,
         info: &str,
     ) {
+        self.answer_error_response(now, li, view, ErrorResponse::new(code, info));
+    }
+
+    /// [`Node::answer_error`] with a whole ErrorResponse (a structured `error_info`).
+    pub(super) fn answer_error_response(
+        &mut self,
+        now: Time,
+        li: usize,
+        view: &HeaderView<'_>,
+        error: ErrorResponse,
+    ) {
         if !is_request_view(view) {
             return;
         }
@@ -165,8 +188,7 @@ impl Node {
         let mut dest = Vec::with_capacity(via.len() + 1);
         dest.push(Destination::Node(prev));
         dest.extend(via.into_iter().rev());
-        let body = Body::Error(ErrorResponse::new(code, info));
-        if let Some(m) = self.build(view.transaction_id, dest, body) {
+        if let Some(m) = self.build(view.transaction_id, dest, Body::Error(error)) {
             self.send_on_link(now, li, m);
         }
     }
@@ -202,7 +224,7 @@ fn is_request_view(view: &HeaderView<'_>) -> bool {
 /// True if configuration sequence `a` is newer than `b`. Both count modulo 65535 and
 /// compare as TCP sequence numbers do (§6.3.2.1): `a` is newer when it lies 1..=32767
 /// ahead of `b`. 65535, outside that space, counts as newer than any other value.
-fn config_newer(a: u16, b: u16) -> bool {
+pub(super) fn config_newer(a: u16, b: u16) -> bool {
     const SPACE: u32 = 65535;
     match (a, b) {
         (u16::MAX, _) => a != b,

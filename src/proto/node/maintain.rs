@@ -291,6 +291,8 @@ impl Node {
     /// A request this node made for its own upkeep failed.
     pub(super) fn internal_request_failed(&mut self, now: Time, purpose: Purpose) {
         match &purpose {
+            // A push that failed is not retried (config_update.rs).
+            Purpose::ConfigUpdate => {}
             Purpose::Leave => self.leave_answered(now),
             Purpose::PartitionPing { .. } => self.partition_done(),
             _ if matches!(self.state, NodeState::Client | NodeState::ClientConnecting) => {

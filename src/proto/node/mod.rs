@@ -7,11 +7,13 @@
 //!
 //! The node's parts live in submodules: `receive` (frames, forwarding, delivery), `send`
 //! (building, signing and routing messages), `answer` (answering requests), `join` (§10.5),
-//! `maintain` (Updates, stabilization, failures, fingers, leave), `partition` (§10.7.4.4)
-//! and `timers`.
+//! `maintain` (Updates, stabilization, failures, fingers, leave), `partition` (§10.7.4.4),
+//! `config_update` (§6.5.4 ConfigUpdate: pushing and applying configurations) and
+//! `timers`.
 
 mod answer;
 mod client;
+mod config_update;
 mod inbound;
 mod join;
 mod local;
@@ -124,6 +126,9 @@ pub struct Node {
     /// A client's peer, and the peer it is moving to.
     client_peer: Option<NodeId>,
     client_target: Option<NodeId>,
+    /// ConfigUpdates sent lately: (destination, when), for the push bound
+    /// (config_update.rs).
+    config_pushes: Vec<(NodeId, Time)>,
     stats: NodeStats,
 }
 
@@ -175,6 +180,7 @@ impl Node {
             copy_retry_at: None,
             client_peer: None,
             client_target: None,
+            config_pushes: Vec::new(),
             stats: NodeStats::default(),
             config,
         }
@@ -196,7 +202,8 @@ impl Node {
     pub fn join_phase(&self) -> Option<JoinPhase> {
         self.join.as_ref().map(|j| j.phase)
     }
-    /// The overlay configuration.
+    /// The overlay configuration: the one the node was made with, or the one a
+    /// ConfigUpdate switched it to (§6.5.4.2).
     pub fn config(&self) -> &OverlayConfig {
         &self.config
     }

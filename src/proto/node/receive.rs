@@ -7,11 +7,14 @@ use crate::proto::event::NodeState;
 use crate::proto::id::NodeId;
 use crate::proto::identity::{SignerInfo, SimVerifier, Verifier};
 use crate::proto::link::{Link, LinkState};
-use crate::proto::wire::error_response::error_code;
+use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::framing::Frame;
 use crate::proto::wire::message::is_request;
 use crate::proto::wire::security::message_signature_input;
-use crate::proto::wire::{Body, Destination, ForwardEdit, HeaderView, Message};
+use crate::proto::wire::storage::KindId;
+use crate::proto::wire::{
+    Body, DecodeError, DecodeErrorKind, Destination, ForwardEdit, HeaderView, Message,
+};
 use crate::time::Time;
 
 impl Node {
@@ -176,8 +179,8 @@ impl Node {
         }
         let msg = match Message::decode_with(bytes, &self.config.kinds) {
             Ok(m) => m,
-            Err(_) => {
-                self.stats.malformed += 1;
+            Err(e) => {
+                self.refuse_undecodable(now, li, bytes, e);
                 return;
             }
         };
@@ -240,6 +243,26 @@ impl Node {
             self.handle_request(now, li, msg, who);
         } else {
             self.handle_answer(now, Some(li), msg, signer);
+        }
+    }
+
+    /// A message addressed here did not decode. A request naming a Kind whose data model
+    /// we do not know (a StoreReq's values cannot be read without it) is answered with
+    /// Error_Unknown_Kind listing that Kind (§7.4.1.2; decoding stops at the first one), so
+    /// its sender can send us the definition (node/config_update.rs) and is counted as
+    /// `dropped`; anything else is `malformed`. The answer is sent before the signature
+    /// is checked, as the header checks' errors are (inbound.rs).
+    fn refuse_undecodable(&mut self, now: Time, li: usize, bytes: &[u8], e: DecodeError) {
+        let DecodeErrorKind::UnknownKind(kind) = e.kind else {
+            self.stats.malformed += 1;
+            return;
+        };
+        self.stats.dropped += 1;
+        if let (Ok(view), Ok(error)) = (
+            HeaderView::parse(bytes),
+            ErrorResponse::unknown_kinds(&[KindId(kind)]),
+        ) {
+            self.answer_error_response(now, li, &view, error);
         }
     }
 

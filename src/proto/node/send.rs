@@ -11,6 +11,7 @@ use crate::proto::identity::{SimCrypto, encode_signed};
 use crate::proto::transaction::{Pending, Purpose};
 use crate::proto::wire::codec::Wire;
 use crate::proto::wire::header::ForwardingOption;
+use crate::proto::wire::message::code;
 use crate::proto::wire::{
     Body, Destination, ForwardingHeader, HeaderView, Message, MessageContents,
 };
@@ -61,8 +62,9 @@ impl Node {
         self.build_signed(signer, txid, destinations, Vec::new(), body)
     }
 
-    /// The one message builder: initial TTL, this overlay's configuration sequence,
-    /// forwarding `options`, signed by `signer`.
+    /// The one message builder: initial TTL, this overlay's configuration sequence (65535
+    /// on a ConfigUpdate request, which §6.3.2.1 makes every receiver accept whatever its
+    /// own sequence: config_update.rs), forwarding `options`, signed by `signer`.
     fn build_signed(
         &self,
         signer: &SimCrypto,
@@ -71,12 +73,11 @@ impl Node {
         options: Vec<ForwardingOption>,
         body: Body,
     ) -> Option<Vec<u8>> {
-        let mut header = ForwardingHeader::new(
-            self.config.overlay,
-            self.config.configuration_sequence,
-            txid,
-            destinations,
-        );
+        let sequence = match body {
+            Body::ConfigUpdateReq(_) => u16::MAX,
+            _ => self.config.configuration_sequence,
+        };
+        let mut header = ForwardingHeader::new(self.config.overlay, sequence, txid, destinations);
         header.ttl = self.config.initial_ttl;
         header.options = options;
         encode_signed(signer, &header, &MessageContents::new(body)).ok()
@@ -262,8 +263,10 @@ impl Node {
             return;
         };
         // Answers to idempotent requests are regenerated for duplicates (semantically
-        // equivalent, §6.2.1); only those that change state are kept for the window.
-        if request.contents.body.code() == crate::proto::wire::message::code::STORE_REQ
+        // equivalent, §6.2.1); only those that change state (Store, ConfigUpdate) are kept
+        // for the window.
+        let code = request.contents.body.code();
+        if matches!(code, code::STORE_REQ | code::CONFIG_UPDATE_REQ)
             && let Ok(view) = HeaderView::parse(&message)
         {
             self.answers.insert(

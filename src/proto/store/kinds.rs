@@ -50,6 +50,10 @@ pub struct KindDef {
     pub max_count: u32,
     /// `max-size`: the largest `DataValue.value`, in bytes (length prefix excluded).
     pub max_size: u32,
+    /// The Node-ID that signed this definition, when it was learnt from a ConfigUpdate
+    /// of type `kind` (§6.5.4.2); `None` for the configuration's own Kinds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<crate::proto::id::NodeId>,
 }
 
 impl KindDef {
@@ -69,6 +73,7 @@ impl KindDef {
             access,
             max_count,
             max_size,
+            signer: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! peer route and rewrite a message without decoding its body.
 
 pub mod attach;
+pub mod base64;
 pub mod chord;
 pub mod codec;
 pub mod destination;

@@ -121,55 +121,14 @@ impl Wire for SipRegistration {
     }
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Base64 (RFC 4648 Table 1) with `~` in place of the `=` pad, as RFC 7904 §6 requires.
 pub fn gruu_base64(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = u32::from_be_bytes([0, b[0], b[1], b[2]]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                s.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                s.push('~');
-            }
-        }
-    }
-    s
+    super::base64::encode(bytes, '~')
 }
 
 /// Inverse of [`gruu_base64`]; `None` on any character or length error.
 pub fn gruu_unbase64(text: &str) -> Option<Vec<u8>> {
-    let t = text.as_bytes();
-    if t.len() % 4 != 0 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(t.len() / 4 * 3);
-    for (ci, chunk) in t.chunks(4).enumerate() {
-        let last = ci == t.len() / 4 - 1;
-        let pads = chunk.iter().rev().take_while(|c| **c == b'~').count();
-        if pads > 2 || (pads > 0 && !last) {
-            return None;
-        }
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            let v = if i >= 4 - pads {
-                0
-            } else {
-                B64.iter().position(|x| x == c)? as u32
-            };
-            n |= v << (18 - 6 * i);
-        }
-        let b = n.to_be_bytes();
-        out.extend_from_slice(&b[1..4 - pads]);
-    }
-    Some(out)
+    super::base64::decode(text.as_bytes(), b'~')
 }
 
 /// A GRUU for `aor` (`user@domain`, no scheme) that routes to `destinations`:
