@@ -7,6 +7,7 @@ mod codec_props;
 mod common;
 mod conformance_chord;
 mod conformance_config;
+mod conformance_doc;
 mod conformance_ext;
 mod conformance_more;
 mod conformance_msg;
