@@ -10,7 +10,9 @@ use reload_sim::proto::wire::topology::RouteQueryReq;
 use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, addr, attach_body, config, decode, first_node, link_peer, sent};
+use crate::scripted::{
+    Peer, addr, attach_body, config, decode, first_node, link_peer, node_linked_to, sent,
+};
 
 /// §10.8: "the responder SHOULD initiate an Update immediately after sending the
 /// RouteQueryAns": the answer leaves first, then the Update (type full).
@@ -637,4 +639,36 @@ fn partitioned_overlays_stay_apart_without_the_check() {
     let mut net = two_overlays(Duration::ZERO);
     net.run_for(Duration::from_secs(245));
     assert!(!net.ring_errors().is_empty());
+}
+
+/// §10.3: "If a peer is not responsible for a Resource-ID k, but is directly connected to
+/// a node with Node-ID k, then it MUST route the message to that node." The node (owning
+/// (p1, me]) is linked to p2 and p3; a request for the Resource-ID equal to p3's Node-ID
+/// goes straight to p3. It used to go to p2, the closest peer preceding k in (me, k). One
+/// below p3's Node-ID still goes to p2.
+#[test]
+fn a_resource_id_equal_to_a_connected_node_id_goes_to_that_node() {
+    use reload_sim::proto::wire::topology::PingReq;
+    let cfg = config();
+    let (mut node, [mut p1, p2, p3]) = node_linked_to(
+        &cfg,
+        1 << 100,
+        [(9 << 124, 2), (3 << 124, 3), (5 << 124, 4)],
+    );
+    assert_eq!(node.successors(), &[p2.id, p3.id, p1.id]);
+    for (txid, key, next) in [(0x400, p3.id.0, p3.addr), (0x401, p3.id.0 - 1, p2.addr)] {
+        let (f, original) = p1.frame(
+            &cfg,
+            txid,
+            vec![],
+            vec![Destination::Resource(NodeId(key).to_resource_id())],
+            Body::PingReq(PingReq::default()),
+        );
+        node.handle_datagram(Time(4), p1.addr, &f);
+        // Forwarded unchanged but for p1 appended to the Via List and the TTL.
+        let mut want = decode(&original);
+        want.header.via_list.push(Destination::Node(p1.id));
+        want.header.ttl -= 1;
+        assert_eq!(sent(&mut node), vec![(next, want.to_bytes().unwrap())]);
+    }
 }

@@ -195,6 +195,22 @@ pub(crate) fn link_peer(node: &mut Node, cfg: &OverlayConfig, p: &mut Peer, txid
     node.handle_datagram(Time(2), p.addr, &f);
 }
 
+/// A [`first_node`] with id `me`, linked to scripted peers `(id, address byte)` in that
+/// order (handshake txids 0x100, 0x200, …), its transmits drained.
+pub(crate) fn node_linked_to<const N: usize>(
+    cfg: &Arc<OverlayConfig>,
+    me: u128,
+    peers: [(u128, u8); N],
+) -> (Node, [Peer; N]) {
+    let mut node = first_node(cfg, me);
+    let mut peers = peers.map(|(id, a)| Peer::new(id, a));
+    for (i, p) in peers.iter_mut().enumerate() {
+        link_peer(&mut node, cfg, p, 0x100 * (i as u64 + 1));
+    }
+    let _ = sent(&mut node);
+    (node, peers)
+}
+
 /// A SIP registration value under `node`'s dictionary key, signed by `user` on `node`
 /// (USER-NODE-MATCH), stored at `storage_time`.
 pub(crate) fn registration_value(

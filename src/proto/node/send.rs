@@ -104,7 +104,10 @@ impl Node {
     }
 
     /// The link a message addressed to `first` leaves on: a direct link to a Node-ID
-    /// destination, else the CHORD-RELOAD next hop (§10.3).
+    /// destination, else the CHORD-RELOAD next hop (§10.3). A Resource-ID equal to the
+    /// Node-ID of a connected, joined peer goes to that peer, which is responsible for it
+    /// (§10.3: "directly connected to a node with Node-ID k … MUST route the message to
+    /// that node"); a client is not, as it is responsible for nothing.
     pub(super) fn route_link(&self, first: &Destination) -> Option<usize> {
         let key = match first {
             Destination::Node(id) => {
@@ -119,7 +122,16 @@ impl Node {
                 }
                 *id
             }
-            Destination::Resource(r) => r.ring_position()?,
+            Destination::Resource(r) => {
+                let k = r.ring_position()?;
+                if let Some(li) = self.links.by_peer(k).filter(|li| {
+                    let l = self.links.get(*li);
+                    l.ready && !l.suspect
+                }) {
+                    return Some(li);
+                }
+                k
+            }
             _ => return None,
         };
         let joined = self.state == crate::proto::event::NodeState::Joined;
