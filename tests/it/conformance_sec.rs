@@ -24,7 +24,10 @@ use reload_sim::proto::wire::topology::{LeaveReq, PingAns};
 use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
-use crate::scripted::{Peer, config, decode, first_node, link_peer, registration_value, sent};
+use crate::scripted::{
+    Peer, config, decode, first_node, from_first_node, link_peer, node_linked_to,
+    registration_value, sent,
+};
 
 /// The user every scripted peer's certificate names.
 const USER: &str = "scripted@scripted.example.org";
@@ -261,6 +264,63 @@ fn an_answer_for_a_node_id_must_come_from_that_node() {
         }
         other => panic!("expected Q's answer, got {other:?}"),
     }
+}
+
+/// §6.3.4: "The response to a message sent to a Resource-ID MUST have been sent by a
+/// Node-ID which is at least as close to the target Resource-ID as any node in the
+/// requesting node's Neighbor Table." The node (ME, owning (p1, ME]) knows p2 and p3; the
+/// owner of k = 4 << 124 is p3, the first of them at or after k. Answers from p2 (before
+/// k) and p1 (after p3) are dropped and counted, and the Ping waits for p3's. Either used
+/// to complete it.
+#[test]
+fn an_answer_for_a_resource_id_must_come_from_a_node_as_close_as_any_neighbour() {
+    let cfg = config();
+    let me = 1u128 << 100;
+    let (mut node, [p1, mut p2, p3]) =
+        node_linked_to(&cfg, me, [(9 << 124, 2), (3 << 124, 3), (5 << 124, 4)]);
+    while node.poll_event().is_some() {}
+    let k = Destination::Resource(NodeId(4u128 << 124).to_resource_id());
+    let req = node.ping(Time(10), k.clone()).unwrap();
+    let ping = Body::PingReq(Default::default());
+    let want = from_first_node(&cfg, me, req.0, vec![k], vec![], ping);
+    assert_eq!(sent_acked(&mut node, Time(10)), vec![(p2.addr, want)]);
+    // Each answer arrives over p2's link: p2's own, or relayed by p2 (via [signer]).
+    let mut answer_from = |node: &mut Node, signer: NodeId| {
+        let via = if signer == p2.id {
+            vec![]
+        } else {
+            vec![Destination::Node(signer)]
+        };
+        let mut relayed = Peer {
+            id: signer,
+            addr: p2.addr,
+            seq: p2.seq,
+        };
+        p2.seq += 1;
+        let ans = Body::PingAns(PingAns {
+            response_id: 1,
+            time: 0,
+        });
+        let to_me = vec![Destination::Node(NodeId(me))];
+        let (f, _) = relayed.frame(&cfg, req.0, via, to_me, ans);
+        node.handle_datagram(Time(20), p2.addr, &f);
+        let _ = sent_acked(node, Time(20));
+        std::iter::from_fn(|| node.poll_event())
+            .filter_map(|e| match e {
+                Event::RequestDone { request, outcome } if request == req => Some(outcome),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(answer_from(&mut node, p2.id), vec![], "p2 precedes k");
+    assert_eq!(answer_from(&mut node, p1.id), vec![], "p1 is beyond p3");
+    assert_eq!(node.stats().distant_answers, 2);
+    let done = answer_from(&mut node, p3.id);
+    assert!(
+        matches!(done.as_slice(), [Ok(a)] if a.responder == p3.id),
+        "{done:?}"
+    );
+    assert_eq!(node.stats().distant_answers, 2);
 }
 
 /// A SIP registration route to `dest` under `key`'s dictionary entry, signed by `signer`

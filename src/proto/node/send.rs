@@ -204,46 +204,43 @@ impl Node {
         direct: Option<Addr>,
     ) -> Result<TransactionId, RequestError> {
         let first = destinations.first().cloned().ok_or(RequestError::NoRoute)?;
-        let to = match destinations.last() {
-            Some(Destination::Node(n)) if *n != NodeId::WILDCARD => Some(*n),
-            _ => None,
+        let (to, key) = match destinations.last() {
+            Some(Destination::Node(n)) if *n != NodeId::WILDCARD => (Some(*n), None),
+            Some(Destination::Resource(r)) => (None, r.ring_position()),
+            _ => (None, None),
         };
         let destinations_len = destinations.len();
         let message = self
             .build_as(signer, txid, destinations, body)
             .ok_or(RequestError::NoRoute)?;
-        if direct.is_none() && destinations_len == 1 && self.serves_locally(&first, &purpose) {
-            self.txns.insert(Pending {
-                id: txid,
-                purpose,
-                message: Vec::new(),
-                first,
-                to,
-                direct,
-                sends: 1,
-                deadline: now + self.config.reliability_timer,
-                started: now,
-            });
+        let mut pending = Pending {
+            id: txid,
+            purpose,
+            message: Vec::new(),
+            first,
+            to,
+            key,
+            direct,
+            sends: 1,
+            deadline: now + self.config.reliability_timer,
+            started: now,
+        };
+        if direct.is_none()
+            && destinations_len == 1
+            && self.serves_locally(&pending.first, &pending.purpose)
+        {
+            self.txns.insert(pending);
             self.serve_local_request(now, &message);
             return Ok(txid);
         }
-        let sent = self.dispatch(now, message.clone(), &first, direct);
+        let sent = self.dispatch(now, message.clone(), &pending.first, direct);
         if !sent && direct.is_some() {
             return Err(RequestError::NoRoute);
         }
         // Unsent (no route yet) requests are still tracked: the retransmission timer tries
         // again, which lets a request ride out a moment without routes.
-        self.txns.insert(Pending {
-            id: txid,
-            purpose,
-            message,
-            first,
-            to,
-            direct,
-            sends: 1,
-            deadline: now + self.config.reliability_timer,
-            started: now,
-        });
+        pending.message = message;
+        self.txns.insert(pending);
         Ok(txid)
     }
 
