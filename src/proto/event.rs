@@ -63,6 +63,10 @@ pub enum CommandError {
     /// The message could not be encoded.
     #[error("encoding failed")]
     Encode,
+    /// The configuration's overlay name is not a DNS name (§6.3.2,
+    /// [`crate::proto::config::check_overlay_name`]): the node takes part in no overlay.
+    #[error("the overlay name is not a DNS name")]
+    BadOverlayName,
 }
 
 /// A successful answer to a request.

@@ -459,3 +459,43 @@ fn an_answer_over_max_response_length_becomes_response_too_large() {
         assert!(matches!(decode(&out[0].1).contents.body, Body::PingAns(_)));
     }
 }
+
+/// §6.3.2: "The overlay name MUST consist of a sequence of characters that would be
+/// allowable as a DNS name". A node configured with another name refuses to start an
+/// overlay, join or connect as a client, and sends nothing; `OverlayConfig::try_new`
+/// refuses the name too. With a DNS name the same join sends its handshake Ping to the
+/// wildcard, byte for byte. Any name used to be taken.
+#[test]
+fn a_node_whose_overlay_name_is_no_dns_name_refuses_to_start() {
+    use reload_sim::proto::event::{CommandError, NodeState};
+    use reload_sim::proto::node::Identity;
+    let node_on = |cfg: &Arc<OverlayConfig>| {
+        let me = Identity::new(NodeId(ME), "first@scripted.example.org");
+        Node::new(cfg.clone(), me, scripted::addr(1), Time::ZERO, 7)
+    };
+    let bootstrap = [scripted::addr(2)];
+    for name in [
+        "my overlay",
+        "under_score.example",
+        "trailing.dot.",
+        "-x",
+        "",
+    ] {
+        assert!(OverlayConfig::try_new(name).is_err(), "{name:?}");
+        let mut node = node_on(&Arc::new(OverlayConfig::new(name)));
+        let refused = Err(CommandError::BadOverlayName);
+        assert_eq!(node.start_overlay(Time::ZERO), refused, "{name:?}");
+        assert_eq!(node.join(Time::ZERO, &bootstrap), refused, "{name:?}");
+        assert_eq!(node.connect_client(Time::ZERO, &bootstrap), refused);
+        assert_eq!(node.state(), NodeState::Idle);
+        assert_eq!(node.poll_transmit(), None, "{name:?}");
+    }
+    let cfg = config();
+    let mut node = node_on(&cfg);
+    node.join(Time::ZERO, &bootstrap).unwrap();
+    let out = sent(&mut node);
+    let txid = decode(&out[0].1).header.transaction_id.0;
+    let hs = vec![Destination::Node(NodeId::WILDCARD)];
+    let want = scripted::from_first_node(&cfg, ME, txid, hs, vec![], ping());
+    assert_eq!(out, vec![(bootstrap[0], want)]);
+}

@@ -33,7 +33,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::proto::chord::{FingerTable, NeighborTable};
-use crate::proto::config::{Addr, OverlayConfig};
+use crate::proto::config::{Addr, OverlayConfig, check_overlay_name};
 use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{SignerInfo, SimCrypto};
@@ -255,20 +255,27 @@ impl Node {
         self.state == NodeState::Joined && self.neighbors.responsible(self.id, k)
     }
 
-    /// Starts a new overlay as its first peer (§6.4.2.1): joined at once, owning the ring.
-    pub fn start_overlay(&mut self, now: Time) -> Result<(), CommandError> {
+    /// Whether this node may start taking part in an overlay: it is Idle, and its
+    /// configuration's overlay name is a DNS name (§6.3.2: the name "MUST consist of a
+    /// sequence of characters that would be allowable as a DNS name"). A node with a bad
+    /// name refuses to start, join or connect, with [`CommandError::BadOverlayName`].
+    pub(super) fn may_start(&self) -> Result<(), CommandError> {
         if self.state != NodeState::Idle {
             return Err(CommandError::InvalidState(self.state));
         }
+        check_overlay_name(&self.config.overlay_name).map_err(|_| CommandError::BadOverlayName)
+    }
+
+    /// Starts a new overlay as its first peer (§6.4.2.1): joined at once, owning the ring.
+    pub fn start_overlay(&mut self, now: Time) -> Result<(), CommandError> {
+        self.may_start()?;
         self.become_joined(now);
         Ok(())
     }
 
     /// Joins through the given bootstrap peers (§10.5, §11.4).
     pub fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
-        if self.state != NodeState::Idle {
-            return Err(CommandError::InvalidState(self.state));
-        }
+        self.may_start()?;
         let bootstrap: Vec<Addr> = bootstrap
             .iter()
             .copied()
