@@ -9,28 +9,21 @@ use std::net::SocketAddr;
 use reload_sim::proto::config::OverlayConfig;
 use reload_sim::proto::event::{CallError, Event};
 use reload_sim::proto::id::{NodeId, ResourceId};
-use reload_sim::proto::identity::{Signer, SignerInfo, SimCrypto};
 use reload_sim::proto::node::Node;
-use reload_sim::proto::wire::codec::Wire;
 use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
-use reload_sim::proto::wire::framing::Frame;
 use reload_sim::proto::wire::security::Signature;
-use reload_sim::proto::wire::sip::SipRegistration;
 use reload_sim::proto::wire::storage::{
     DataValue, FetchAns, FetchKindResponse, FetchReq, KindId, SpecifierIndices, StoreKindData,
-    StoreReq, StoredData, StoredDataSpecifier, StoredDataValue, data_signature_input,
+    StoreReq, StoredData, StoredDataSpecifier, StoredDataValue,
 };
 use reload_sim::proto::wire::topology::{LeaveReq, PingAns};
 use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
 use crate::scripted::{
-    Peer, config, decode, first_node, from_first_node, link_peer, node_linked_to,
-    registration_value, sent,
+    Peer, USER, config, decode, first_node, from_first_node, link_peer, node_beside_owner,
+    node_linked_to, registration_value, route_value, sent, sent_acked,
 };
-
-/// The user every scripted peer's certificate names.
-const USER: &str = "scripted@scripted.example.org";
 
 fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
     StoreReq {
@@ -42,30 +35,6 @@ fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
             values: vec![registration_value(&resource, node, USER, t, 60)],
         }],
     }
-}
-
-/// Like [`sent`], but every data frame is acknowledged by its receiver at `now`, so the
-/// node's links never stall on Simple Reliability's window.
-fn sent_acked(node: &mut Node, now: Time) -> Vec<(SocketAddr, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut acks = Vec::new();
-    while let Some(t) = node.poll_transmit() {
-        if let Frame::Data { sequence, message } = Frame::decode(&t.bytes).unwrap() {
-            out.push((t.to, message.to_vec()));
-            let mut ack = Vec::new();
-            Frame::Ack {
-                ack_sequence: sequence,
-                received: 0,
-            }
-            .encode(&mut ack)
-            .unwrap();
-            acks.push((t.to, ack));
-        }
-    }
-    for (from, ack) in acks {
-        node.handle_datagram(now, from, &ack);
-    }
-    out
 }
 
 fn store_ans(out: &[(SocketAddr, Vec<u8>)]) -> Vec<u8> {
@@ -323,61 +292,6 @@ fn an_answer_for_a_resource_id_must_come_from_a_node_as_close_as_any_neighbour()
     assert_eq!(node.stats().distant_answers, 2);
 }
 
-/// A SIP registration route to `dest` under `key`'s dictionary entry, signed by `signer`
-/// on `user` at `resource`.
-fn route_value(
-    resource: &ResourceId,
-    key: NodeId,
-    signer: NodeId,
-    user: &str,
-    dest: NodeId,
-) -> StoredData {
-    let mut reg = Vec::new();
-    SipRegistration::Route {
-        contact_prefs: Vec::new(),
-        destination_list: vec![Destination::Node(dest)],
-    }
-    .encode(&mut reg)
-    .unwrap();
-    let crypto = SimCrypto {
-        signer: SignerInfo::new(signer, user),
-    };
-    let value = StoredDataValue::Dictionary {
-        key: key.octets().to_vec(),
-        value: DataValue {
-            exists: true,
-            value: reg,
-        },
-    };
-    let input = data_signature_input(
-        resource,
-        KindId::SIP_REGISTRATION,
-        77,
-        &value,
-        &crypto.identity(),
-    )
-    .unwrap();
-    StoredData {
-        storage_time: 77,
-        lifetime: 600,
-        value,
-        signature: crypto.sign(&input),
-    }
-}
-
-/// A node whose range excludes H(USER), and the peer p that owns it: (node, p, resource).
-fn node_beside_owner() -> (Node, Peer, ResourceId, std::sync::Arc<OverlayConfig>) {
-    let cfg = config();
-    let resource = ResourceId::hash(USER.as_bytes());
-    let k = resource.ring_position().unwrap().0;
-    let mut node = first_node(&cfg, k.wrapping_sub(1000));
-    let mut p = Peer::new(k.wrapping_add(1), 2);
-    link_peer(&mut node, &cfg, &mut p, 0x100);
-    let _ = sent_acked(&mut node, Time(3));
-    while node.poll_event().is_some() {}
-    (node, p, resource, cfg)
-}
-
 fn fetch_ans(values: Vec<StoredData>) -> Body {
     Body::FetchAns(FetchAns {
         kind_responses: vec![FetchKindResponse {
@@ -404,18 +318,13 @@ fn fetched_values_with_bad_signatures_are_discarded() {
     let (to, bytes) = out.first().expect("the fetch");
     assert_eq!(*to, p.addr);
     let txid = decode(bytes).header.transaction_id.0;
-    let good = route_value(&resource, p.id, p.id, USER, p.id);
-    let mut altered = route_value(&resource, NodeId(5), NodeId(5), USER, NodeId(5));
+    let good = route_value(&resource, (p.id, p.id, USER), b"", p.id);
+    let mut altered = route_value(&resource, (NodeId(5), NodeId(5), USER), b"", NodeId(5));
     if let StoredDataValue::Dictionary { value, .. } = &mut altered.value {
         value.value.push(0);
     }
-    let other_user = route_value(
-        &resource,
-        NodeId(6),
-        NodeId(6),
-        "other@scripted.example.org",
-        NodeId(6),
-    );
+    let other = (NodeId(6), NodeId(6), "other@scripted.example.org");
+    let other_user = route_value(&resource, other, b"", NodeId(6));
     let missing = StoredData {
         storage_time: 0,
         lifetime: 0,
@@ -459,7 +368,7 @@ fn a_call_ignores_a_badly_signed_registration() {
     let fetch = decode(bytes);
     assert!(matches!(fetch.contents.body, Body::FetchReq(_)));
     let victim = NodeId(42u128 << 100);
-    let mut forged = route_value(&resource, victim, victim, USER, victim);
+    let mut forged = route_value(&resource, (victim, victim, USER), b"", victim);
     forged.storage_time += 1;
     let (f, _) = p.frame(
         &cfg,

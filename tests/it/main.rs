@@ -9,6 +9,7 @@ mod conformance_chord;
 mod conformance_ext;
 mod conformance_msg;
 mod conformance_sec;
+mod conformance_sip;
 mod engine;
 mod expect;
 mod field_table;

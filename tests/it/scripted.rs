@@ -103,10 +103,22 @@ pub(crate) fn from_first_node(
     let mut h = header(cfg, txid, dest);
     h.ttl = cfg.initial_ttl;
     h.options = options;
-    let signer = SimCrypto {
-        signer: SignerInfo::new(NodeId(me), "first@scripted.example.org"),
-    };
+    let signer = cert(NodeId(me), "first@scripted.example.org");
     encode_signed(&signer, &h, &MessageContents::new(body)).unwrap()
+}
+
+/// The exact request a node sends under `signer` (one of its certificates): `body` to
+/// `dest`, initial TTL, no options.
+pub(crate) fn request_as(
+    cfg: &OverlayConfig,
+    signer: &SimCrypto,
+    txid: u64,
+    dest: Vec<Destination>,
+    body: Body,
+) -> Vec<u8> {
+    let mut h = header(cfg, txid, dest);
+    h.ttl = cfg.initial_ttl;
+    encode_signed(signer, &h, &MessageContents::new(body)).unwrap()
 }
 
 pub(crate) fn attach_body(a: SocketAddr, role: &str, send_update: bool) -> Body {
@@ -211,28 +223,26 @@ pub(crate) fn node_linked_to<const N: usize>(
     (node, peers)
 }
 
-/// A SIP registration value under `node`'s dictionary key, signed by `user` on `node`
-/// (USER-NODE-MATCH), stored at `storage_time`.
-pub(crate) fn registration_value(
+/// The user every scripted peer's certificate names.
+pub(crate) const USER: &str = "scripted@scripted.example.org";
+
+/// A SIP-REGISTRATION dictionary entry `data` under `key`, stored at `resource` at
+/// `storage_time`, signed by `signer` (a user's certificate on a node).
+pub(crate) fn signed_entry(
     resource: &reload_sim::proto::id::ResourceId,
-    node: NodeId,
-    user: &str,
+    signer: &SimCrypto,
+    key: NodeId,
     storage_time: u64,
     lifetime: u32,
+    data: reload_sim::proto::wire::storage::DataValue,
 ) -> reload_sim::proto::wire::storage::StoredData {
     use reload_sim::proto::identity::Signer;
     use reload_sim::proto::wire::storage::{
-        DataValue, KindId, StoredData, StoredDataValue, data_signature_input,
-    };
-    let signer = SimCrypto {
-        signer: SignerInfo::new(node, user),
+        KindId, StoredData, StoredDataValue, data_signature_input,
     };
     let value = StoredDataValue::Dictionary {
-        key: node.octets().to_vec(),
-        value: DataValue {
-            exists: true,
-            value: b"route".to_vec(),
-        },
+        key: key.octets().to_vec(),
+        value: data,
     };
     let input = data_signature_input(
         resource,
@@ -248,6 +258,99 @@ pub(crate) fn registration_value(
         value,
         signature: signer.sign(&input),
     }
+}
+
+/// The certificate of `user` on node `node`.
+pub(crate) fn cert(node: NodeId, user: &str) -> SimCrypto {
+    SimCrypto {
+        signer: SignerInfo::new(node, user),
+    }
+}
+
+/// A SIP registration value under `node`'s dictionary key, signed by `user` on `node`
+/// (USER-NODE-MATCH), stored at `storage_time`.
+pub(crate) fn registration_value(
+    resource: &reload_sim::proto::id::ResourceId,
+    node: NodeId,
+    user: &str,
+    storage_time: u64,
+    lifetime: u32,
+) -> reload_sim::proto::wire::storage::StoredData {
+    let data = reload_sim::proto::wire::storage::DataValue {
+        exists: true,
+        value: b"route".to_vec(),
+    };
+    signed_entry(
+        resource,
+        &cert(node, user),
+        node,
+        storage_time,
+        lifetime,
+        data,
+    )
+}
+
+/// A SIP registration route to `dest` with `contact_prefs` under `key`'s dictionary
+/// entry, signed by `signer` on `user` at `resource` (storage time 77, lifetime 600).
+pub(crate) fn route_value(
+    resource: &reload_sim::proto::id::ResourceId,
+    (key, signer, user): (NodeId, NodeId, &str),
+    contact_prefs: &[u8],
+    dest: NodeId,
+) -> reload_sim::proto::wire::storage::StoredData {
+    use reload_sim::proto::wire::Wire;
+    use reload_sim::proto::wire::sip::SipRegistration;
+    let reg = SipRegistration::Route {
+        contact_prefs: contact_prefs.to_vec(),
+        destination_list: vec![Destination::Node(dest)],
+    };
+    let data = reload_sim::proto::wire::storage::DataValue {
+        exists: true,
+        value: reg.to_bytes().unwrap(),
+    };
+    signed_entry(resource, &cert(signer, user), key, 77, 600, data)
+}
+
+/// Like [`sent`], but every data frame is acknowledged by its receiver at `now`, so the
+/// node's links never stall on Simple Reliability's window.
+pub(crate) fn sent_acked(node: &mut Node, now: Time) -> Vec<(SocketAddr, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut acks = Vec::new();
+    while let Some(t) = node.poll_transmit() {
+        if let Frame::Data { sequence, message } = Frame::decode(&t.bytes).unwrap() {
+            out.push((t.to, message.to_vec()));
+            let mut ack = Vec::new();
+            Frame::Ack {
+                ack_sequence: sequence,
+                received: 0,
+            }
+            .encode(&mut ack)
+            .unwrap();
+            acks.push((t.to, ack));
+        }
+    }
+    for (from, ack) in acks {
+        node.handle_datagram(now, from, &ack);
+    }
+    out
+}
+
+/// A node whose range excludes H(USER), and the peer p that owns it: (node, p, resource).
+pub(crate) fn node_beside_owner() -> (
+    Node,
+    Peer,
+    reload_sim::proto::id::ResourceId,
+    Arc<OverlayConfig>,
+) {
+    let cfg = config();
+    let resource = reload_sim::proto::id::ResourceId::hash(USER.as_bytes());
+    let k = resource.ring_position().unwrap().0;
+    let mut node = first_node(&cfg, k.wrapping_sub(1000));
+    let mut p = Peer::new(k.wrapping_add(1), 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent_acked(&mut node, Time(3));
+    while node.poll_event().is_some() {}
+    (node, p, resource, cfg)
 }
 
 #[test]

@@ -23,13 +23,19 @@ use crate::time::{Duration, Time};
 /// `uri` indirections followed at most (RFC 7904 §4: "bound recursion").
 pub const MAX_INDIRECTIONS: usize = 4;
 
-/// A registration this node keeps alive.
+/// The lifetime of a tombstone for an AoR this node keeps no value of (§7.4.1.3): it
+/// may have stored one before, under a lifetime this node no longer knows.
+const TOMBSTONE_LIFETIME_S: u32 = 600;
+
+/// The value this node last stored for an AoR: a route it keeps alive, or an alias.
 #[derive(Clone, Debug)]
 pub(super) struct Registration {
     /// The certificate of the AoR's user on this node; H(AoR) is its user.
     cert: SimCrypto,
+    /// The lifetime of the value last stored.
     lifetime_s: u32,
-    refresh_at: Time,
+    /// When the route is stored again; `None` for an alias, which is not refreshed.
+    refresh_at: Option<Time>,
 }
 
 /// Where a call lookup stands.
@@ -63,18 +69,25 @@ impl Node {
     ) -> Result<RequestId, CommandError> {
         let cert = self.user_cert(aor);
         let id = self.store_registration(now, &cert, lifetime_s)?;
+        self.remember_value(cert, lifetime_s, Some(now + refresh_after(lifetime_s)));
+        Ok(id)
+    }
+
+    /// Records the value just stored for `cert`'s AoR: it replaces any before it (one
+    /// dictionary entry per AoR and node).
+    fn remember_value(&mut self, cert: SimCrypto, lifetime_s: u32, refresh_at: Option<Time>) {
         self.registrations.retain(|r| r.cert != cert);
         self.registrations.push(Registration {
             cert,
             lifetime_s,
-            refresh_at: now + refresh_after(lifetime_s),
+            refresh_at,
         });
-        Ok(id)
     }
 
     /// Registers `aor` as an alias: a `uri` registration pointing at `target` (another AoR
     /// or a GRUU), stored under this node's Node-ID; callers follow it (RFC 7904 §3.2). Not
-    /// refreshed; the answer comes as `Event::RequestDone`.
+    /// refreshed, and it replaces a route registered for `aor` (the same dictionary entry),
+    /// which is no longer refreshed either; the answer comes as `Event::RequestDone`.
     pub fn register_alias(
         &mut self,
         now: Time,
@@ -87,21 +100,39 @@ impl Node {
             .map_err(|_| CommandError::Encode)?;
         let value = own_entry(self.id, true, bytes);
         let cert = self.user_cert(aor);
+        let id = self.store_value(now, &cert, lifetime_s, value, Purpose::Command)?;
+        self.remember_value(cert, lifetime_s, None);
+        Ok(id)
+    }
+
+    /// Stops refreshing `aor` and deletes its value (exists = false, §7.2). The answer
+    /// comes as `Event::RequestDone`.
+    ///
+    /// §7.4.1.3: the owner "SHOULD use a lifetime for the nonexistent value that is at
+    /// least as long as the remainder of the lifetime of the value it is replacing", or
+    /// the value could be stored again after the tombstone expired. The tombstone gets
+    /// the whole lifetime of the value this node last stored for `aor` (route or alias):
+    /// every holder counts a lifetime from its own receipt, and received the value before
+    /// the tombstone, so what is left of the value is never longer. An AoR this node has
+    /// no value of gets 600 s.
+    pub fn unregister(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
+        let cert = self.user_cert(aor);
+        let lifetime_s = self
+            .registrations
+            .iter()
+            .find(|r| r.cert == cert)
+            .map_or(TOMBSTONE_LIFETIME_S, |r| r.lifetime_s);
+        self.registrations.retain(|r| r.cert != cert);
+        let value = own_entry(self.id, false, Vec::new());
         self.store_value(now, &cert, lifetime_s, value, Purpose::Command)
     }
 
-    /// Stops refreshing `aor` and deletes the registration (exists = false, §7.2). The
-    /// answer comes as `Event::RequestDone`.
-    pub fn unregister(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
-        let cert = self.user_cert(aor);
-        self.registrations.retain(|r| r.cert != cert);
-        let value = own_entry(self.id, false, Vec::new());
-        self.store_value(now, &cert, 600, value, Purpose::Command)
-    }
-
-    /// AoRs this node keeps registered.
+    /// AoRs this node keeps registered (routes it refreshes; aliases are not counted).
     pub fn registered_count(&self) -> usize {
-        self.registrations.len()
+        self.registrations
+            .iter()
+            .filter(|r| r.refresh_at.is_some())
+            .count()
     }
 
     /// The certificate of user `aor` on this node.
@@ -173,20 +204,20 @@ impl Node {
         let due: Vec<(SimCrypto, u32)> = self
             .registrations
             .iter()
-            .filter(|r| r.refresh_at <= now)
+            .filter(|r| r.refresh_at.is_some_and(|t| t <= now))
             .map(|r| (r.cert, r.lifetime_s))
             .collect();
         for (cert, lifetime_s) in due {
             let _ = self.store_registration(now, &cert, lifetime_s);
             if let Some(r) = self.registrations.iter_mut().find(|r| r.cert == cert) {
-                r.refresh_at = now + refresh_after(lifetime_s);
+                r.refresh_at = Some(now + refresh_after(lifetime_s));
             }
         }
     }
 
     /// Next registration refresh.
     pub(super) fn next_refresh(&self) -> Option<Time> {
-        self.registrations.iter().map(|r| r.refresh_at).min()
+        self.registrations.iter().filter_map(|r| r.refresh_at).min()
     }
 
     /// Finds where `aor` can be reached and connects to it (RFC 7904 §4–5). A GRUU
