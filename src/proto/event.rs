@@ -110,8 +110,12 @@ pub enum Event {
     Fetched {
         /// The request.
         request: RequestId,
-        /// The answer, one entry per requested Kind.
+        /// The answer, one entry per requested Kind, with only the values that verified.
         answer: FetchAns,
+        /// Values of the FetchAns that failed verification (signature or the Kind's access
+        /// policy) and were left out of `answer`. Nonzero: a partial response, which
+        /// §7.4.2.2 says the application SHOULD be told of.
+        discarded: u32,
     },
     /// A call lookup finished (RFC 7904 §4–5).
     CallDone {

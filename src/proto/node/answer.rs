@@ -287,9 +287,10 @@ impl Node {
             return;
         }
         let mut msg = msg;
-        if let Body::FetchAns(a) = &mut msg.contents.body {
-            self.verify_fetched(&p, a);
-        }
+        let discarded = match &mut msg.contents.body {
+            Body::FetchAns(a) => self.verify_fetched(&p, a),
+            _ => 0,
+        };
         let code = msg.contents.body.code();
         if let Body::Error(e) = &msg.contents.body {
             if self.replica_refused(now, &p, e.code) {
@@ -317,7 +318,7 @@ impl Node {
                 }),
             }),
             Purpose::Command => {
-                self.fetched(p.id, &msg);
+                self.fetched(p.id, &msg, discarded);
                 self.events.push_back(Event::RequestDone {
                     request: p.id,
                     outcome: Ok(Answer {
@@ -436,15 +437,19 @@ struct AttachAccepted {
 }
 
 impl Node {
-    /// Discards the values of a FetchAns that fail verification (§7.4.2.2). The values were
-    /// signed over the Resource-ID the Fetch was for: a request whose Resource-ID is not
-    /// known here keeps none (it cannot be checked).
-    fn verify_fetched(&mut self, p: &Pending, a: &mut FetchAns) {
+    /// Discards the values of a FetchAns that fail verification (§7.4.2.2) and returns how
+    /// many. The values were signed over the Resource-ID the Fetch was for: a request
+    /// whose Resource-ID is not known here keeps none (it cannot be checked).
+    fn verify_fetched(&mut self, p: &Pending, a: &mut FetchAns) -> u32 {
         match (&p.purpose, &p.first) {
             (Purpose::Refresh { resource }, _) | (_, Destination::Resource(resource)) => {
                 self.discard_unverified(resource, a)
             }
-            _ => a.kind_responses.iter_mut().for_each(|k| k.values.clear()),
+            _ => a
+                .kind_responses
+                .iter_mut()
+                .map(|k| u32::try_from(std::mem::take(&mut k.values).len()).unwrap_or(u32::MAX))
+                .fold(0, u32::saturating_add),
         }
     }
 }
