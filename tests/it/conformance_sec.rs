@@ -21,8 +21,8 @@ use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
 use crate::scripted::{
-    Peer, USER, config, decode, first_node, from_first_node, link_peer, node_beside_owner,
-    node_linked_to, registration_value, route_value, sent, sent_acked,
+    Peer, USER, config, decode, fetch_ans, first_node, from_first_node, link_peer,
+    node_beside_owner, node_linked_to, registration_value, route_value, sent, sent_acked,
 };
 
 fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
@@ -290,16 +290,6 @@ fn an_answer_for_a_resource_id_must_come_from_a_node_as_close_as_any_neighbour()
         "{done:?}"
     );
     assert_eq!(node.stats().distant_answers, 2);
-}
-
-fn fetch_ans(values: Vec<StoredData>) -> Body {
-    Body::FetchAns(FetchAns {
-        kind_responses: vec![FetchKindResponse {
-            kind: KindId::SIP_REGISTRATION,
-            generation: 1,
-            values,
-        }],
-    })
 }
 
 /// §7.4.2.2: values of a FetchAns are verified; a value whose signature fails, or whose

@@ -9,7 +9,10 @@ use reload_sim::proto::wire::storage::{DataValue, KindId, StoreKindData, StoreRe
 use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
-use crate::scripted::{cert, config, decode, node_linked_to, request_as, sent_acked, signed_entry};
+use crate::scripted::{
+    self, USER, cert, config, decode, fetch_ans, from_first_node, node_beside_owner,
+    node_linked_to, request_as, route_value, sent_acked, signed_entry,
+};
 
 /// The node of these tests, and its one peer just before it, which owns every other
 /// Resource-ID: every Store the node sends goes out to that peer.
@@ -87,4 +90,63 @@ fn a_tombstone_lives_as_long_as_the_value_it_replaces() {
     let lifetimes: Vec<u32> = stores(&out).iter().map(|(_, r)| lifetime(r)).collect();
     assert_eq!(lifetimes, vec![7200, 600]);
     assert_eq!(node.registered_count(), 0);
+}
+
+/// RFC 7904 §5.1: "A caller MAY choose to contact the callee using SIP or SIPS, but
+/// SHOULD follow a preference indicated by the callee in its contact_prefs attribute."
+/// A call finds two registrations: one whose contact_prefs is `(sip.schemes=SIPS)` gets
+/// an AppAttach for application 5061, one with empty contact_prefs 5060 (byte for byte).
+/// Both used to get 5060.
+#[test]
+fn a_call_follows_the_callees_contact_prefs() {
+    use reload_sim::proto::wire::attach::{AppAttachReqAns, CandType, IceCandidate, overlay_link};
+    let (mut node, mut p, resource, cfg) = node_beside_owner();
+    node.call(Time(10), USER).unwrap();
+    let out = sent_acked(&mut node, Time(10));
+    let fetch = decode(&out[0].1);
+    assert!(matches!(fetch.contents.body, Body::FetchReq(_)));
+    let other = NodeId(5 << 100);
+    let sips_only = route_value(&resource, (p.id, p.id, USER), b"(sip.schemes=SIPS)", p.id);
+    let no_prefs = route_value(&resource, (other, other, USER), b"", other);
+    let to_me = vec![Destination::Node(node.node_id())];
+    let txid = fetch.header.transaction_id.0;
+    let (f, _) = p.frame(
+        &cfg,
+        txid,
+        vec![],
+        to_me,
+        fetch_ans(vec![sips_only, no_prefs]),
+    );
+    node.handle_datagram(Time(20), p.addr, &f);
+    let out = sent_acked(&mut node, Time(20));
+    let app_attach = |application: u16| {
+        Body::AppAttachReq(AppAttachReqAns {
+            ufrag: vec![],
+            password: vec![],
+            application,
+            role: b"passive".to_vec(),
+            candidates: vec![IceCandidate {
+                addr_port: scripted::addr(1).into(),
+                overlay_link: overlay_link::DTLS_UDP_SR_NO_ICE,
+                foundation: vec![],
+                priority: 1,
+                cand_type: CandType::Host,
+                extensions: vec![],
+            }],
+        })
+    };
+    let me = node.node_id().0;
+    let want: Vec<(SocketAddr, Vec<u8>)> = [(p.id, 5061), (other, 5060)]
+        .into_iter()
+        .zip(&out)
+        .map(|((to, app), (_, m))| {
+            let txid = decode(m).header.transaction_id.0;
+            let dest = vec![Destination::Node(to)];
+            (
+                p.addr,
+                from_first_node(&cfg, me, txid, dest, vec![], app_attach(app)),
+            )
+        })
+        .collect();
+    assert_eq!(out, want);
 }

@@ -311,6 +311,18 @@ pub(crate) fn route_value(
     signed_entry(resource, &cert(signer, user), key, 77, 600, data)
 }
 
+/// A FetchAns with `values` for SIP-REGISTRATION (generation 1).
+pub(crate) fn fetch_ans(values: Vec<reload_sim::proto::wire::storage::StoredData>) -> Body {
+    use reload_sim::proto::wire::storage::{FetchAns, FetchKindResponse, KindId};
+    Body::FetchAns(FetchAns {
+        kind_responses: vec![FetchKindResponse {
+            kind: KindId::SIP_REGISTRATION,
+            generation: 1,
+            values,
+        }],
+    })
+}
+
 /// Like [`sent`], but every data frame is acknowledged by its receiver at `now`, so the
 /// node's links never stall on Simple Reliability's window.
 pub(crate) fn sent_acked(node: &mut Node, now: Time) -> Vec<(SocketAddr, Vec<u8>)> {

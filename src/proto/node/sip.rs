@@ -1,7 +1,13 @@
 //! The SIP usage on the peer (RFC 7904): registering an AoR, refreshing it, and finding a
 //! callee: Fetch the AoR's registrations (wildcard), follow `uri` indirections (bounded, no
-//! loops), then AppAttach (application 5060) along each route's Destination List, checking
-//! that the answerer is the list's last entry. GRUUs skip the Fetch.
+//! loops), then AppAttach along each route's Destination List, checking that the answerer
+//! is the list's last entry. The application follows the route's contact_prefs (RFC 7904
+//! §5.1: 5061 for a callee that names SIPS alone, else 5060). GRUUs skip the Fetch and use
+//! 5060.
+//!
+//! What this node registers: a route to its own Node-ID with empty contact_prefs, as it
+//! answers AppAttaches for SIP and SIPS alike (§5.1 asks only SIPS-only callees to say
+//! so), so its callers use 5060.
 
 use super::Node;
 use super::storage::sign_value_as;
@@ -12,7 +18,7 @@ use crate::proto::transaction::Purpose;
 use crate::proto::wire::Wire;
 use crate::proto::wire::attach::{AppAttachReqAns, application};
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
-use crate::proto::wire::sip::{SipRegistration, decode_gruu};
+use crate::proto::wire::sip::{SipRegistration, decode_gruu, preferred_application};
 use crate::proto::wire::storage::{
     DataValue, FetchReq, KindId, SpecifierIndices, StoreKindData, StoreReq, StoredDataSpecifier,
     StoredDataValue,
@@ -47,9 +53,18 @@ pub(super) struct CallLookup {
     /// AoRs (their Resource-IDs) already fetched, for loop detection.
     visited: Vec<ResourceId>,
     fetches_pending: usize,
-    routes: Vec<Vec<Destination>>,
+    /// The Destination Lists found, each with the AppAttach application its registration's
+    /// contact_prefs call for.
+    routes: Vec<(Vec<Destination>, u16)>,
     /// AppAttach to the routes found (`call`), or only report them (`lookup_aor`).
     connect: bool,
+}
+
+impl CallLookup {
+    /// True if `route` was found already (by another registration or indirection).
+    fn has_route(&self, route: &[Destination]) -> bool {
+        self.routes.iter().any(|(r, _)| r == route)
+    }
 }
 
 impl Node {
@@ -251,7 +266,7 @@ impl Node {
         match decode_gruu(aor) {
             Some(Ok((_, route))) => {
                 lookup.fetched_at = Some(now);
-                lookup.routes.push(route);
+                lookup.routes.push((route, application::SIP));
                 self.calls.push(lookup);
                 self.start_attaches(now, id);
             }
@@ -308,9 +323,11 @@ impl Node {
                 }
                 match SipRegistration::from_bytes(&data.value) {
                     Ok(SipRegistration::Route {
-                        destination_list, ..
-                    }) if !destination_list.is_empty() && !c.routes.contains(&destination_list) => {
-                        c.routes.push(destination_list);
+                        destination_list,
+                        contact_prefs,
+                    }) if !destination_list.is_empty() && !c.has_route(&destination_list) => {
+                        c.routes
+                            .push((destination_list, preferred_application(&contact_prefs)));
                     }
                     Ok(SipRegistration::Uri(uri)) => uris.push(uri),
                     _ => {}
@@ -323,8 +340,8 @@ impl Node {
             let aor = String::from_utf8_lossy(&uri);
             let aor = aor.strip_prefix("sip:").unwrap_or(&aor);
             if let Some(Ok((_, route))) = decode_gruu(aor) {
-                if !c.routes.contains(&route) {
-                    c.routes.push(route);
+                if !c.has_route(&route) {
+                    c.routes.push((route, application::SIP));
                 }
                 continue;
             }
@@ -366,18 +383,18 @@ impl Node {
             return;
         };
         if !c.connect {
-            let routes = c.routes.clone();
+            let routes = c.routes.iter().map(|(r, _)| r.clone()).collect();
             self.finish_lookup(call, Ok(routes));
             return;
         }
         let routes = c.routes.clone();
-        for route in routes {
+        for (route, application) in routes {
             let mut body = self.own_attach("passive", false);
             body.send_update = false;
             let app = AppAttachReqAns {
                 ufrag: body.ufrag,
                 password: body.password,
-                application: application::SIP,
+                application,
                 role: body.role,
                 candidates: body.candidates,
             };
