@@ -356,7 +356,8 @@ impl Node {
     }
 
     /// Next link this node closed on purpose (its bootstrap link after joining, an evicted
-    /// link, a client's old peer). The transport tells the other end, as TLS/DTLS
+    /// link, a client's old peer, a link whose peer sent a forwarding header larger than
+    /// `max_message_size`, §6.6). The transport tells the other end, as TLS/DTLS
     /// `close_notify` or a TCP FIN would (§6.6); the driver delivers it there with
     /// [`Node::handle_link_close`]. Not a RELOAD message.
     pub fn poll_link_close(&mut self) -> Option<Addr> {
@@ -384,6 +385,17 @@ impl Node {
         let link = self.links.remove(li);
         if link.is_up() {
             self.closes.push_back(link.addr);
+        }
+    }
+
+    /// Closes link `li` because of what its peer sent (§6.6): the link goes as with
+    /// [`Node::close_link`], and the peer is forgotten as if its link had failed, so the
+    /// tables are rebuilt without it.
+    pub(super) fn close_session(&mut self, now: Time, li: usize) {
+        let peer = self.links.get(li).peer;
+        self.close_link(li);
+        if let Some(peer) = peer {
+            self.forget(now, peer);
         }
     }
 }
