@@ -83,6 +83,18 @@ pub struct Answer {
 pub enum Event {
     /// The node completed its join (§10.5) and is a peer.
     Joined,
+    /// A join attempt gave up (§6.4.2.1: "nodes which cannot form connections SHOULD
+    /// report an error to the user"): it stalled for `join_timeout`, or a step of it
+    /// failed. The next attempt starts at once with the next bootstrap address.
+    JoinAttemptFailed {
+        /// Which attempt of this join failed: 1 for the first.
+        attempt: u32,
+        /// The bootstrap address the attempt went through.
+        bootstrap: Addr,
+        /// How far it got: `Bootstrapping` means no connection to the bootstrap peer was
+        /// formed at all.
+        phase: crate::proto::node::JoinPhase,
+    },
     /// The node finished leaving; the driver can drop it.
     Left,
     /// A client connected to its responsible peer (§4.2).

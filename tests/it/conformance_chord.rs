@@ -672,3 +672,65 @@ fn a_resource_id_equal_to_a_connected_node_id_goes_to_that_node() {
         assert_eq!(sent(&mut node), vec![(next, want.to_bytes().unwrap())]);
     }
 }
+
+/// §6.4.2.1: "nodes which cannot form connections SHOULD report an error to the user." A
+/// join through two bootstrap addresses that never answer reports each failed attempt
+/// (`Event::JoinAttemptFailed`: attempt, address, how far it got) and starts the next
+/// with the other address, its handshake byte for byte. A failed attempt used to restart
+/// silently.
+#[test]
+fn a_failed_join_attempt_is_reported_and_the_next_address_tried() {
+    use reload_sim::proto::event::Event;
+    use reload_sim::proto::node::{Identity, JoinPhase, Node};
+    use reload_sim::proto::wire::topology::PingReq;
+    let cfg = config();
+    let me = 1u128 << 100;
+    let id = Identity::new(NodeId(me), "first@scripted.example.org");
+    let mut node = Node::new(cfg.clone(), id, addr(1), Time::ZERO, 7);
+    let bootstrap = [addr(2), addr(3)];
+    node.join(Time::ZERO, &bootstrap).unwrap();
+    // Handshakes (distinct messages; retransmissions repeat one) and failures, in order.
+    let mut handshakes: Vec<(std::net::SocketAddr, Vec<u8>)> = Vec::new();
+    let mut failed = Vec::new();
+    let mut now = Time::ZERO;
+    loop {
+        for (to, m) in sent(&mut node) {
+            if !handshakes.iter().any(|(_, h)| *h == m) {
+                handshakes.push((to, m));
+            }
+        }
+        while let Some(e) = node.poll_event() {
+            if let Event::JoinAttemptFailed {
+                attempt,
+                bootstrap,
+                phase,
+            } = e
+            {
+                failed.push((attempt, bootstrap, phase));
+            }
+        }
+        if failed.len() == 2 {
+            break;
+        }
+        now = node.poll_timeout().expect("a join deadline").max(now);
+        assert!(now < Time(200_000_000_000), "no attempt failed");
+        node.handle_timeout(now);
+    }
+    let bootstrapping = JoinPhase::Bootstrapping;
+    assert_eq!(
+        failed,
+        vec![
+            (1, bootstrap[0], bootstrapping),
+            (2, bootstrap[1], bootstrapping)
+        ]
+    );
+    let to: Vec<_> = handshakes.iter().map(|(to, _)| *to).collect();
+    assert_eq!(to, vec![bootstrap[0], bootstrap[1], bootstrap[0]]);
+    for (_, m) in handshakes {
+        let txid = decode(&m).header.transaction_id.0;
+        let wildcard = vec![Destination::Node(NodeId::WILDCARD)];
+        let ping = Body::PingReq(PingReq::default());
+        let want = crate::scripted::from_first_node(&cfg, me, txid, wildcard, vec![], ping);
+        assert_eq!(m, want);
+    }
+}
