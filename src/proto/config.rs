@@ -115,8 +115,82 @@ impl Clone for DocumentCell {
     }
 }
 
+/// Longest overlay name: 253 characters, a DNS name of 255 octets in wire form (RFC 1035
+/// §2.3.4) less the first length octet and the root label.
+pub const MAX_OVERLAY_NAME: usize = 253;
+
+/// Longest label of an overlay name (RFC 1035 §2.3.4).
+pub const MAX_LABEL: usize = 63;
+
+/// Why a string is not an overlay name (§6.3.2).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OverlayNameError {
+    /// The name is empty.
+    #[error("the overlay name is empty")]
+    Empty,
+    /// Longer than [`MAX_OVERLAY_NAME`] characters.
+    #[error("the overlay name has {0} characters, more than {MAX_OVERLAY_NAME}")]
+    TooLong(usize),
+    /// Two dots in a row, or a dot at either end.
+    #[error("the overlay name has an empty label (two dots in a row, or a dot at an end)")]
+    EmptyLabel,
+    /// A label longer than [`MAX_LABEL`] characters.
+    #[error("label {0:?} has more than {MAX_LABEL} characters")]
+    LabelTooLong(String),
+    /// A character other than a letter, digit, hyphen or the dots between labels.
+    #[error("character {0:?} is not allowed: only letters, digits, '-' and '.' between labels")]
+    BadCharacter(char),
+    /// A label that starts or ends with a hyphen.
+    #[error("label {0:?} starts or ends with '-'")]
+    Hyphen(String),
+}
+
+/// Checks that `name` can be an overlay name: §6.3.2 says it "MUST consist of a sequence
+/// of characters that would be allowable as a DNS name", per the grammar of RFC 1035
+/// §2.3.1: dot-separated labels of ASCII letters, digits and hyphens, each starting and
+/// ending with a letter or digit, at most 63 characters a label and 253 in all (RFC 1035
+/// §2.3.4). One relaxation: a label may start with a digit, as RFC 1123 §2.1 allows for
+/// host names (`3com.example`). No trailing dot; case is kept (the overlay hash covers the
+/// name as written).
+pub fn check_overlay_name(name: &str) -> Result<(), OverlayNameError> {
+    if name.is_empty() {
+        return Err(OverlayNameError::Empty);
+    }
+    let chars = name.chars().count();
+    if chars > MAX_OVERLAY_NAME {
+        return Err(OverlayNameError::TooLong(chars));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+    {
+        return Err(OverlayNameError::BadCharacter(c));
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err(OverlayNameError::EmptyLabel);
+        }
+        if label.len() > MAX_LABEL {
+            return Err(OverlayNameError::LabelTooLong(label.to_string()));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(OverlayNameError::Hyphen(label.to_string()));
+        }
+    }
+    Ok(())
+}
+
 impl OverlayConfig {
-    /// The RFC defaults for an overlay called `name`.
+    /// [`OverlayConfig::new`] for a name that passes [`check_overlay_name`] (§6.3.2).
+    pub fn try_new(name: &str) -> Result<Self, OverlayNameError> {
+        check_overlay_name(name)?;
+        Ok(Self::new(name))
+    }
+
+    /// The RFC defaults for an overlay called `name`. The name is not checked: a node
+    /// whose configuration has a name that fails [`check_overlay_name`] refuses to start
+    /// or join an overlay ([`crate::proto::event::CommandError::BadOverlayName`]); use
+    /// [`OverlayConfig::try_new`] to be told at once.
     pub fn new(name: &str) -> Self {
         OverlayConfig {
             overlay_name: name.to_string(),
@@ -209,6 +283,41 @@ impl OverlayConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlay_names_follow_the_dns_grammar() {
+        for ok in [
+            "x",
+            "overlay.example.org",
+            "reload-sim.example",
+            "3com.example",
+            "A-1.b2",
+            &format!("{}.org", "a".repeat(MAX_LABEL)),
+            &["abc"; 63].join("."),
+        ] {
+            assert_eq!(check_overlay_name(ok), Ok(()), "{ok}");
+            assert!(OverlayConfig::try_new(ok).is_ok(), "{ok}");
+        }
+        use OverlayNameError::*;
+        for (bad, why) in [
+            ("", Empty),
+            ("under_score.org", BadCharacter('_')),
+            ("sp ace", BadCharacter(' ')),
+            ("ü.example", BadCharacter('ü')),
+            ("example.org.", EmptyLabel),
+            (".example", EmptyLabel),
+            ("a..b", EmptyLabel),
+            ("-a.b", Hyphen("-a".into())),
+            ("a.b-", Hyphen("b-".into())),
+        ] {
+            assert_eq!(check_overlay_name(bad), Err(why.clone()), "{bad:?}");
+            assert_eq!(OverlayConfig::try_new(bad).err(), Some(why), "{bad:?}");
+        }
+        let long = "a".repeat(MAX_LABEL + 1);
+        assert_eq!(check_overlay_name(&long), Err(LabelTooLong(long.clone())));
+        let name = ["abcd"; 51].join(".");
+        assert_eq!(check_overlay_name(&name), Err(TooLong(254)));
+    }
 
     #[test]
     fn full_update_len_counts_every_table_entry() {

@@ -63,6 +63,10 @@ pub enum CommandError {
     /// The message could not be encoded.
     #[error("encoding failed")]
     Encode,
+    /// The configuration's overlay name is not a DNS name (§6.3.2,
+    /// [`crate::proto::config::check_overlay_name`]): the node takes part in no overlay.
+    #[error("the overlay name is not a DNS name")]
+    BadOverlayName,
 }
 
 /// A successful answer to a request.
@@ -79,6 +83,18 @@ pub struct Answer {
 pub enum Event {
     /// The node completed its join (§10.5) and is a peer.
     Joined,
+    /// A join attempt gave up (§6.4.2.1: "nodes which cannot form connections SHOULD
+    /// report an error to the user"): it stalled for `join_timeout`, or a step of it
+    /// failed. The next attempt starts at once with the next bootstrap address.
+    JoinAttemptFailed {
+        /// Which attempt of this join failed: 1 for the first.
+        attempt: u32,
+        /// The bootstrap address the attempt went through.
+        bootstrap: Addr,
+        /// How far it got: `Bootstrapping` means no connection to the bootstrap peer was
+        /// formed at all.
+        phase: crate::proto::node::JoinPhase,
+    },
     /// The node finished leaving; the driver can drop it.
     Left,
     /// A client connected to its responsible peer (§4.2).
@@ -106,8 +122,12 @@ pub enum Event {
     Fetched {
         /// The request.
         request: RequestId,
-        /// The answer, one entry per requested Kind.
+        /// The answer, one entry per requested Kind, with only the values that verified.
         answer: FetchAns,
+        /// Values of the FetchAns that failed verification (signature or the Kind's access
+        /// policy) and were left out of `answer`. Nonzero: a partial response, which
+        /// §7.4.2.2 says the application SHOULD be told of.
+        discarded: u32,
     },
     /// A call lookup finished (RFC 7904 §4–5).
     CallDone {

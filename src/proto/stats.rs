@@ -48,4 +48,6 @@ counters! {
     duplicate_requests,
     /// Answers that matched no pending request (late, duplicate, or signed by a node other than the one addressed, §6.3.4).
     unmatched_answers,
+    /// Answers to a request for a Resource-ID from a node farther from it than a Neighbor Table entry (§6.3.4), dropped: the request waits and is retransmitted.
+    distant_answers,
 }

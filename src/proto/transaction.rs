@@ -98,6 +98,10 @@ pub struct Pending {
     /// The Node-ID the request is for (its last Destination List entry), which must sign
     /// the answer (§6.3.4); `None` for a Resource-ID or the wildcard, answered by any node.
     pub to: Option<NodeId>,
+    /// The ring position of the Resource-ID the request is for (its last Destination List
+    /// entry), whose answer must come from a node at least as close to it as any Neighbor
+    /// Table entry (§6.3.4); `None` for a Node-ID.
+    pub key: Option<NodeId>,
     /// Send every copy straight over the link to this address rather than routing.
     pub direct: Option<Addr>,
     /// Sends so far.

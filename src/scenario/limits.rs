@@ -3,7 +3,7 @@
 //! here is listed in docs/scenarios.md next to its field.
 
 use super::schema::{ArrivalKind, Scenario};
-use crate::proto::config::{MAX_FINGERS, MAX_UPDATE_LIST, VIA_ENTRY_LEN};
+use crate::proto::config::{MAX_FINGERS, MAX_UPDATE_LIST, VIA_ENTRY_LEN, check_overlay_name};
 use crate::sim::NodeIndex;
 use crate::sim::rng::secs_to_ns;
 
@@ -167,6 +167,12 @@ impl Scenario {
     /// `[overlay]`: table sizes, timers, counts and the message size.
     fn check_overlay(&self) -> Result<(), Violation> {
         let o = &self.overlay;
+        if let Err(e) = check_overlay_name(&o.name) {
+            return violation(
+                "overlay.name",
+                format!("{e}; the overlay name must be a DNS name (RFC 6940 §6.3.2)"),
+            );
+        }
         for (f, v) in [
             ("overlay.successors", o.successors),
             ("overlay.predecessors", o.predecessors),

@@ -759,6 +759,7 @@ impl<P: Peer> Sim<P> {
                     }
                 }
             }
+            Event::JoinAttemptFailed { .. } => self.metrics.counters.join_attempts_failed += 1,
             Event::CallDone { call, outcome } => self.call_done(id, call, outcome),
             Event::Left => self.remove(i),
             Event::RequestDone { request, outcome } => {

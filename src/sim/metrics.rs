@@ -72,6 +72,9 @@ pub struct Counters {
     pub clients_connected: u64,
     /// `join`/`start_overlay` commands refused by the node.
     pub join_refused: u64,
+    /// Join attempts that gave up (`Event::JoinAttemptFailed`); each is followed by
+    /// another attempt with the next bootstrap address.
+    pub join_attempts_failed: u64,
     /// Crashes.
     pub crashes: u64,
     /// Graceful leaves started.

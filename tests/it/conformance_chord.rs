@@ -11,7 +11,8 @@ use reload_sim::proto::wire::{Body, Destination};
 use reload_sim::time::Time;
 
 use crate::scripted::{
-    Peer, addr, attach_body, config, decode, first_node, handshake_only, link_peer, sent,
+    Peer, addr, attach_body, config, decode, first_node, handshake_only, link_peer, node_linked_to,
+    sent,
 };
 
 /// §10.8: "the responder SHOULD initiate an Update immediately after sending the
@@ -889,4 +890,98 @@ fn the_node_never_enters_itself_in_its_tables() {
         (node.predecessors(), node.successors()),
         (&[p1.id][..], &[p1.id][..])
     );
+}
+
+/// §10.3: "If a peer is not responsible for a Resource-ID k, but is directly connected to
+/// a node with Node-ID k, then it MUST route the message to that node." The node (owning
+/// (p1, me]) is linked to p2 and p3; a request for the Resource-ID equal to p3's Node-ID
+/// goes straight to p3. It used to go to p2, the closest peer preceding k in (me, k). One
+/// below p3's Node-ID still goes to p2.
+#[test]
+fn a_resource_id_equal_to_a_connected_node_id_goes_to_that_node() {
+    use reload_sim::proto::wire::topology::PingReq;
+    let cfg = config();
+    let (mut node, [mut p1, p2, p3]) = node_linked_to(
+        &cfg,
+        1 << 100,
+        [(9 << 124, 2), (3 << 124, 3), (5 << 124, 4)],
+    );
+    assert_eq!(node.successors(), &[p2.id, p3.id, p1.id]);
+    for (txid, key, next) in [(0x400, p3.id.0, p3.addr), (0x401, p3.id.0 - 1, p2.addr)] {
+        let (f, original) = p1.frame(
+            &cfg,
+            txid,
+            vec![],
+            vec![Destination::Resource(NodeId(key).to_resource_id())],
+            Body::PingReq(PingReq::default()),
+        );
+        node.handle_datagram(Time(4), p1.addr, &f);
+        // Forwarded unchanged but for p1 appended to the Via List and the TTL.
+        let mut want = decode(&original);
+        want.header.via_list.push(Destination::Node(p1.id));
+        want.header.ttl -= 1;
+        assert_eq!(sent(&mut node), vec![(next, want.to_bytes().unwrap())]);
+    }
+}
+
+/// §6.4.2.1: "nodes which cannot form connections SHOULD report an error to the user." A
+/// join through two bootstrap addresses that never answer reports each failed attempt
+/// (`Event::JoinAttemptFailed`: attempt, address, how far it got) and starts the next
+/// with the other address, its handshake byte for byte. A failed attempt used to restart
+/// silently.
+#[test]
+fn a_failed_join_attempt_is_reported_and_the_next_address_tried() {
+    use reload_sim::proto::event::Event;
+    use reload_sim::proto::node::{Identity, JoinPhase, Node};
+    use reload_sim::proto::wire::topology::PingReq;
+    let cfg = config();
+    let me = 1u128 << 100;
+    let id = Identity::new(NodeId(me), "first@scripted.example.org");
+    let mut node = Node::new(cfg.clone(), id, addr(1), Time::ZERO, 7);
+    let bootstrap = [addr(2), addr(3)];
+    node.join(Time::ZERO, &bootstrap).unwrap();
+    // Handshakes (distinct messages; retransmissions repeat one) and failures, in order.
+    let mut handshakes: Vec<(std::net::SocketAddr, Vec<u8>)> = Vec::new();
+    let mut failed = Vec::new();
+    let mut now = Time::ZERO;
+    loop {
+        for (to, m) in sent(&mut node) {
+            if !handshakes.iter().any(|(_, h)| *h == m) {
+                handshakes.push((to, m));
+            }
+        }
+        while let Some(e) = node.poll_event() {
+            if let Event::JoinAttemptFailed {
+                attempt,
+                bootstrap,
+                phase,
+            } = e
+            {
+                failed.push((attempt, bootstrap, phase));
+            }
+        }
+        if failed.len() == 2 {
+            break;
+        }
+        now = node.poll_timeout().expect("a join deadline").max(now);
+        assert!(now < Time(200_000_000_000), "no attempt failed");
+        node.handle_timeout(now);
+    }
+    let bootstrapping = JoinPhase::Bootstrapping;
+    assert_eq!(
+        failed,
+        vec![
+            (1, bootstrap[0], bootstrapping),
+            (2, bootstrap[1], bootstrapping)
+        ]
+    );
+    let to: Vec<_> = handshakes.iter().map(|(to, _)| *to).collect();
+    assert_eq!(to, vec![bootstrap[0], bootstrap[1], bootstrap[0]]);
+    for (_, m) in handshakes {
+        let txid = decode(&m).header.transaction_id.0;
+        let wildcard = vec![Destination::Node(NodeId::WILDCARD)];
+        let ping = Body::PingReq(PingReq::default());
+        let want = crate::scripted::from_first_node(&cfg, me, txid, wildcard, vec![], ping);
+        assert_eq!(m, want);
+    }
 }

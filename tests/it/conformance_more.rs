@@ -22,11 +22,11 @@ use reload_sim::proto::wire::topology::PingReq;
 use reload_sim::proto::wire::{Body, Destination, Message};
 use reload_sim::time::{Duration, Time};
 
-use crate::conformance_sec::{USER, fetch_ans, node_beside_owner, route_value};
 use crate::scripted::{
     self, Peer, ack_frame, addr, app_attach_body, decode, first_node, link_peer, run_timers,
     sent_acked, sent_acked_but,
 };
+use crate::scripted::{USER, fetch_ans, node_beside_owner, route_value};
 
 /// The CallDone events waiting in `node`.
 fn calls_done(node: &mut Node) -> Vec<Event> {
@@ -51,7 +51,7 @@ fn only_the_registered_callee_completes_a_call() {
     for (dest, wrong) in [(callee, false), (NodeId::WILDCARD, true)] {
         let call = node.call(Time(10), USER).unwrap();
         let fetch = decode(&sent_acked(&mut node, Time(10))[0].1);
-        let route = route_value(&resource, p.id, p.id, USER, dest);
+        let route = route_value(&resource, (p.id, p.id, USER), b"", dest);
         let (f, _) = p.frame(
             &cfg,
             fetch.header.transaction_id.0,

@@ -261,16 +261,74 @@ fn a_message_over_max_message_size_gets_message_too_large() {
     );
 
     // An over-sized answer is dropped without an error.
-    let big_answer = Body::PingAns(PingAns {
-        response_id: 1,
-        time: 2,
-    });
-    let (f, _) = frame_with(&mut p1, &cfg, 0xa01, vec![], to_me, big_answer, |h| {
-        h.via_list = vec![Destination::Node(NodeId(7)); cfg.max_message_size / 18]
-    });
+    let info = "x".repeat(cfg.max_message_size);
+    let big_answer = Body::Error(ErrorResponse::new(error_code::NOT_FOUND, &info));
+    let (f, _) = frame_with(&mut p1, &cfg, 0xa01, vec![], to_me, big_answer, |_| {});
     node.handle_datagram(Time(4), p1.addr, &f);
     assert_eq!(sent(&mut node), vec![]);
     assert_eq!(node.stats().dropped, 2);
+    // Either way the link stays.
+    assert_eq!(node.poll_link_close(), None);
+    assert_eq!(node.connection_count(), 2);
+}
+
+/// §6.6: "If the forwarding header is larger than the max-message-size, the receiver
+/// SHOULD close the TLS or DTLS session without sending an error." A request from p1 and
+/// an answer from p2 whose Via Lists alone exceed max-message-size get only the ack of
+/// their frame (the link layer's, byte for byte), and each link is closed: the driver is
+/// told (`poll_link_close`) and the peer leaves the tables. The request used to be
+/// answered with Error_Message_Too_Large over a link that stayed open.
+#[test]
+fn a_forwarding_header_over_max_message_size_closes_the_link_without_an_error() {
+    let cfg = config();
+    let (mut node, mut p1, mut p2) = node_with_peers(&cfg);
+    let to_me = vec![Destination::Node(NodeId(ME))];
+    let huge_via = vec![Destination::Node(NodeId(7)); cfg.max_message_size / 18 + 1];
+    let answer = Body::PingAns(PingAns {
+        response_id: 1,
+        time: 2,
+    });
+    for (i, (p, body)) in [(&mut p1, ping()), (&mut p2, answer)]
+        .into_iter()
+        .enumerate()
+    {
+        let seq = p.seq;
+        let (f, _) = frame_with(
+            p,
+            &cfg,
+            0xd00,
+            huge_via.clone(),
+            to_me.clone(),
+            body,
+            |_| {},
+        );
+        node.handle_datagram(Time(3), p.addr, &f);
+        let mut ack = Vec::new();
+        Frame::Ack {
+            ack_sequence: seq,
+            received: 0b11,
+        }
+        .encode(&mut ack)
+        .unwrap();
+        // To p only the ack; the others hear the node's reactive Update (its Neighbor
+        // Table lost p), no error.
+        let (to_p, others): (Vec<_>, Vec<_>) = std::iter::from_fn(|| node.poll_transmit())
+            .map(|t| (t.to, t.bytes))
+            .partition(|(to, _)| *to == p.addr);
+        assert_eq!(to_p, vec![(p.addr, ack)], "only the ack");
+        for (_, f) in others {
+            let Frame::Data { message, .. } = Frame::decode(&f).unwrap() else {
+                continue;
+            };
+            assert!(matches!(decode(message).contents.body, Body::UpdateReq(_)));
+        }
+        assert_eq!(node.poll_link_close(), Some(p.addr));
+        assert_eq!(node.poll_link_close(), None);
+        assert!(!node.connections().iter().any(|c| c.0 == p.addr));
+        assert!(!node.predecessors().contains(&p.id));
+        assert_eq!(node.stats().dropped, i as u64 + 1);
+    }
+    assert_eq!(node.connection_count(), 0);
 }
 
 /// §13.6.5: "implementations SHOULD check the Destination List for duplicate entries and
@@ -833,4 +891,44 @@ fn a_find_for_a_resource_id_not_ours_is_not_found() {
     let out = sent(&mut node);
     assert_eq!(out.len(), 1);
     assert!(matches!(decode(&out[0].1).contents.body, Body::FindAns(_)));
+}
+
+/// §6.3.2: "The overlay name MUST consist of a sequence of characters that would be
+/// allowable as a DNS name". A node configured with another name refuses to start an
+/// overlay, join or connect as a client, and sends nothing; `OverlayConfig::try_new`
+/// refuses the name too. With a DNS name the same join sends its handshake Ping to the
+/// wildcard, byte for byte. Any name used to be taken.
+#[test]
+fn a_node_whose_overlay_name_is_no_dns_name_refuses_to_start() {
+    use reload_sim::proto::event::{CommandError, NodeState};
+    use reload_sim::proto::node::Identity;
+    let node_on = |cfg: &Arc<OverlayConfig>| {
+        let me = Identity::new(NodeId(ME), "first@scripted.example.org");
+        Node::new(cfg.clone(), me, scripted::addr(1), Time::ZERO, 7)
+    };
+    let bootstrap = [scripted::addr(2)];
+    for name in [
+        "my overlay",
+        "under_score.example",
+        "trailing.dot.",
+        "-x",
+        "",
+    ] {
+        assert!(OverlayConfig::try_new(name).is_err(), "{name:?}");
+        let mut node = node_on(&Arc::new(OverlayConfig::new(name)));
+        let refused = Err(CommandError::BadOverlayName);
+        assert_eq!(node.start_overlay(Time::ZERO), refused, "{name:?}");
+        assert_eq!(node.join(Time::ZERO, &bootstrap), refused, "{name:?}");
+        assert_eq!(node.connect_client(Time::ZERO, &bootstrap), refused);
+        assert_eq!(node.state(), NodeState::Idle);
+        assert_eq!(node.poll_transmit(), None, "{name:?}");
+    }
+    let cfg = config();
+    let mut node = node_on(&cfg);
+    node.join(Time::ZERO, &bootstrap).unwrap();
+    let out = sent(&mut node);
+    let txid = decode(&out[0].1).header.transaction_id.0;
+    let hs = vec![Destination::Node(NodeId::WILDCARD)];
+    let want = scripted::from_first_node(&cfg, ME, txid, hs, vec![], ping());
+    assert_eq!(out, vec![(bootstrap[0], want)]);
 }

@@ -50,6 +50,20 @@ fn nonsense_values_are_refused_naming_file_line_and_field() {
             "full Update",
         ),
         ("overlay", "link_window = 0", "overlay.link_window", "≥ 1"),
+        // RFC 6940 §6.3.2: the overlay name is a DNS name.
+        (
+            "overlay",
+            "name = \"under_score.example\"",
+            "overlay.name",
+            "character '_' is not allowed",
+        ),
+        (
+            "overlay",
+            "name = \"trailing.dot.\"",
+            "overlay.name",
+            "must be a DNS name",
+        ),
+        ("overlay", "name = \"\"", "overlay.name", "empty"),
         ("overlay", "initial_ttl = 0", "overlay.initial_ttl", "≥ 1"),
         (
             "overlay",

@@ -12,6 +12,7 @@ mod conformance_ext;
 mod conformance_more;
 mod conformance_msg;
 mod conformance_sec;
+mod conformance_sip;
 mod engine;
 mod expect;
 mod field_table;

@@ -150,23 +150,29 @@ fn cli_run_rejects_a_bad_scenario_with_a_clear_message() {
     let dir = std::env::temp_dir().join(format!("reload-sim-scn-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.toml");
-    std::fs::write(&bad, "[peers]\ncount = -3\n").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_reload-sim"))
-        .args([
-            "run",
-            bad.to_str().unwrap(),
-            "--out",
-            dir.join("o").to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        stderr.contains("bad.toml:2:9: field `peers.count`"),
-        "{stderr}"
-    );
-    assert!(!dir.join("o").exists());
+    // The second: an overlay name that is no DNS name (RFC 6940 §6.3.2).
+    for (text, says) in [
+        ("[peers]\ncount = -3\n", "bad.toml:2:9: field `peers.count`"),
+        (
+            "[overlay]\nname = \"my overlay\"\n",
+            "bad.toml:2:8: field `overlay.name`: character ' ' is not allowed",
+        ),
+    ] {
+        std::fs::write(&bad, text).unwrap();
+        let o = Command::new(env!("CARGO_BIN_EXE_reload-sim"))
+            .args([
+                "run",
+                bad.to_str().unwrap(),
+                "--out",
+                dir.join("o").to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!dir.join("o").exists());
+    }
     let o = Command::new(env!("CARGO_BIN_EXE_reload-sim"))
         .args(["run", bad.to_str().unwrap(), "--set", "peers.cnt=3"])
         .output()

@@ -386,6 +386,131 @@ pub(crate) fn signed_value(
     }
 }
 
+/// The user every scripted peer's certificate names.
+pub(crate) const USER: &str = "scripted@scripted.example.org";
+
+/// The certificate of `user` on node `node`.
+pub(crate) fn cert(node: NodeId, user: &str) -> SimCrypto {
+    SimCrypto {
+        signer: SignerInfo::new(node, user),
+    }
+}
+
+/// A SIP-REGISTRATION dictionary entry `data` under `key`, stored at `resource` at
+/// `storage_time`, signed by `signer` (a user's certificate on a node).
+pub(crate) fn signed_entry(
+    resource: &reload_sim::proto::id::ResourceId,
+    signer: &SimCrypto,
+    key: NodeId,
+    storage_time: u64,
+    lifetime: u32,
+    data: reload_sim::proto::wire::storage::DataValue,
+) -> reload_sim::proto::wire::storage::StoredData {
+    use reload_sim::proto::identity::Signer;
+    use reload_sim::proto::wire::storage::{
+        KindId, StoredData, StoredDataValue, data_signature_input,
+    };
+    let value = StoredDataValue::Dictionary {
+        key: key.octets().to_vec(),
+        value: data,
+    };
+    let input = data_signature_input(
+        resource,
+        KindId::SIP_REGISTRATION,
+        storage_time,
+        &value,
+        &signer.identity(),
+    )
+    .unwrap();
+    StoredData {
+        storage_time,
+        lifetime,
+        value,
+        signature: signer.sign(&input),
+    }
+}
+
+/// A SIP registration route to `dest` with `contact_prefs` under `key`'s dictionary
+/// entry, signed by `signer` on `user` at `resource` (storage time 77, lifetime 600).
+pub(crate) fn route_value(
+    resource: &reload_sim::proto::id::ResourceId,
+    (key, signer, user): (NodeId, NodeId, &str),
+    contact_prefs: &[u8],
+    dest: NodeId,
+) -> reload_sim::proto::wire::storage::StoredData {
+    use reload_sim::proto::wire::Wire;
+    use reload_sim::proto::wire::sip::SipRegistration;
+    let reg = SipRegistration::Route {
+        contact_prefs: contact_prefs.to_vec(),
+        destination_list: vec![Destination::Node(dest)],
+    };
+    let data = reload_sim::proto::wire::storage::DataValue {
+        exists: true,
+        value: reg.to_bytes().unwrap(),
+    };
+    signed_entry(resource, &cert(signer, user), key, 77, 600, data)
+}
+
+/// A FetchAns with `values` for SIP-REGISTRATION (generation 1).
+pub(crate) fn fetch_ans(values: Vec<reload_sim::proto::wire::storage::StoredData>) -> Body {
+    use reload_sim::proto::wire::storage::{FetchAns, FetchKindResponse, KindId};
+    Body::FetchAns(FetchAns {
+        kind_responses: vec![FetchKindResponse {
+            kind: KindId::SIP_REGISTRATION,
+            generation: 1,
+            values,
+        }],
+    })
+}
+
+/// A [`first_node`] with id `me`, linked to scripted peers `(id, address byte)` in that
+/// order (handshake txids 0x100, 0x200, …), its transmits drained.
+pub(crate) fn node_linked_to<const N: usize>(
+    cfg: &Arc<OverlayConfig>,
+    me: u128,
+    peers: [(u128, u8); N],
+) -> (Node, [Peer; N]) {
+    let mut node = first_node(cfg, me);
+    let mut peers = peers.map(|(id, a)| Peer::new(id, a));
+    for (i, p) in peers.iter_mut().enumerate() {
+        link_peer(&mut node, cfg, p, 0x100 * (i as u64 + 1));
+    }
+    let _ = sent(&mut node);
+    (node, peers)
+}
+
+/// A node whose range excludes H(USER), and the peer p that owns it: (node, p, resource).
+pub(crate) fn node_beside_owner() -> (
+    Node,
+    Peer,
+    reload_sim::proto::id::ResourceId,
+    Arc<OverlayConfig>,
+) {
+    let cfg = config();
+    let resource = reload_sim::proto::id::ResourceId::hash(USER.as_bytes());
+    let k = resource.ring_position().unwrap().0;
+    let mut node = first_node(&cfg, k.wrapping_sub(1000));
+    let mut p = Peer::new(k.wrapping_add(1), 2);
+    link_peer(&mut node, &cfg, &mut p, 0x100);
+    let _ = sent_acked(&mut node, Time(3));
+    while node.poll_event().is_some() {}
+    (node, p, resource, cfg)
+}
+
+/// The exact request a node sends under `signer` (one of its certificates): `body` to
+/// `dest`, initial TTL, no options.
+pub(crate) fn request_as(
+    cfg: &OverlayConfig,
+    signer: &SimCrypto,
+    txid: u64,
+    dest: Vec<Destination>,
+    body: Body,
+) -> Vec<u8> {
+    let mut h = header(cfg, txid, dest);
+    h.ttl = cfg.initial_ttl;
+    encode_signed(signer, &h, &MessageContents::new(body)).unwrap()
+}
+
 #[test]
 fn answers_an_update_with_exact_bytes() {
     let cfg = config();

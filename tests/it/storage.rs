@@ -78,13 +78,20 @@ fn fetched_values(net: &Net, req: TransactionId) -> usize {
     net.events
         .iter()
         .find_map(|(_, e)| match e {
-            Event::Fetched { request, answer } if *request == req => Some(
-                answer
-                    .kind_responses
-                    .iter()
-                    .map(|k| k.values.iter().filter(|v| v.value.data().exists).count())
-                    .sum(),
-            ),
+            Event::Fetched {
+                request,
+                answer,
+                discarded,
+            } if *request == req => {
+                assert_eq!(*discarded, 0, "every value fetched verifies");
+                Some(
+                    answer
+                        .kind_responses
+                        .iter()
+                        .map(|k| k.values.iter().filter(|v| v.value.data().exists).count())
+                        .sum(),
+                )
+            }
             _ => None,
         })
         .unwrap_or(0)

@@ -3,8 +3,10 @@
 use crate::proto::id::NodeId;
 
 /// Chooses the next hop toward `k` from `candidates` (connected peers of the Routing
-/// Table): the largest Node-ID in `(me, k)`; failing that, the smallest Node-ID greater
-/// than `k`. Returns `None` with no candidates.
+/// Table), by §10.3: the candidate whose Node-ID is `k` itself ("directly connected to a
+/// node with Node-ID k": that node is responsible for `k`); else the largest Node-ID in
+/// `(me, k)`; failing that, the smallest Node-ID greater than `k`. Returns `None` with no
+/// candidates. The caller has already found that `me` is not responsible for `k`.
 pub fn next_hop(
     me: NodeId,
     k: NodeId,
@@ -25,6 +27,9 @@ pub fn next_hop_by<T: Copy>(
     for (c, tag) in candidates {
         if c == me {
             continue;
+        }
+        if c == k {
+            return Some(tag);
         }
         if c.in_open(me, k) {
             let d = c.distance_to(k);
@@ -50,7 +55,10 @@ mod tests {
         let me = NodeId(0);
         let c = [10, 40, 60, 90].map(NodeId);
         assert_eq!(next_hop(me, NodeId(50), c), Some(NodeId(40)));
-        assert_eq!(next_hop(me, NodeId(40), c), Some(NodeId(10)));
+        // §10.3: connected to the node whose Node-ID is the key: straight to it, not to
+        // the closest preceding peer (10).
+        assert_eq!(next_hop(me, NodeId(40), c), Some(NodeId(40)));
+        assert_eq!(next_hop(me, NodeId(39), c), Some(NodeId(10)));
         assert_eq!(next_hop(me, NodeId(5), c), Some(NodeId(10)));
         assert_eq!(next_hop(NodeId(95), NodeId(5), c), Some(NodeId(10)));
         assert_eq!(next_hop(me, NodeId(5), []), None);

@@ -281,10 +281,17 @@ impl Node {
             self.txns.insert(p);
             return;
         }
-        let mut msg = msg;
-        if let Body::FetchAns(a) = &mut msg.contents.body {
-            self.verify_fetched(&p, a);
+        if !self.close_enough(&p, signer) {
+            // From a node that cannot be responsible: keep waiting, retransmit (§6.3.4).
+            self.stats.distant_answers += 1;
+            self.txns.insert(p);
+            return;
         }
+        let mut msg = msg;
+        let discarded = match &mut msg.contents.body {
+            Body::FetchAns(a) => self.verify_fetched(&p, a),
+            _ => 0,
+        };
         let code = msg.contents.body.code();
         if let Body::Error(e) = &msg.contents.body {
             if let Some(Ok(unknown)) = e.parse_unknown_kinds() {
@@ -315,7 +322,7 @@ impl Node {
                 }),
             }),
             Purpose::Command => {
-                self.fetched(p.id, &msg);
+                self.fetched(p.id, &msg, discarded);
                 self.events.push_back(Event::RequestDone {
                     request: p.id,
                     outcome: Ok(Answer {
@@ -434,16 +441,50 @@ struct AttachAccepted {
 }
 
 impl Node {
-    /// Discards the values of a FetchAns that fail verification (§7.4.2.2). The values were
-    /// signed over the Resource-ID the Fetch was for: a request whose Resource-ID is not
-    /// known here keeps none (it cannot be checked).
-    fn verify_fetched(&mut self, p: &Pending, a: &mut FetchAns) {
+    /// Discards the values of a FetchAns that fail verification (§7.4.2.2) and returns how
+    /// many. The values were signed over the Resource-ID the Fetch was for: a request
+    /// whose Resource-ID is not known here keeps none (it cannot be checked).
+    fn verify_fetched(&mut self, p: &Pending, a: &mut FetchAns) -> u32 {
         match (&p.purpose, &p.first) {
             (Purpose::Refresh { resource }, _) | (_, Destination::Resource(resource)) => {
                 self.discard_unverified(resource, a)
             }
-            _ => a.kind_responses.iter_mut().for_each(|k| k.values.clear()),
+            _ => a
+                .kind_responses
+                .iter_mut()
+                .map(|k| u32::try_from(std::mem::take(&mut k.values).len()).unwrap_or(u32::MAX))
+                .fold(0, u32::saturating_add),
         }
+    }
+}
+
+impl Node {
+    /// §6.3.4: "The response to a message sent to a Resource-ID MUST have been sent by a
+    /// Node-ID which is at least as close to the target Resource-ID as any node in the
+    /// requesting node's Neighbor Table."
+    ///
+    /// Closeness in CHORD-RELOAD: the peer responsible for k is the first one at or after
+    /// k (§10.1), so a node is closer to k the shorter the way from k to it clockwise. An
+    /// answer from a node farther than a Neighbor Table entry comes from a node that
+    /// cannot be responsible, as this node sees the ring; the request keeps waiting and is
+    /// retransmitted, as the RFC says happens when a closer neighbour appears while it is
+    /// outstanding. Exempt:
+    /// - answers this node gave itself (it is responsible);
+    /// - the partition check's Ping (§10.7.4.4), whose point is to hear from a node of
+    ///   another ring, which this node's Neighbor Table cannot vouch for.
+    ///
+    /// An empty Neighbor Table (joining, a lone peer, a client) accepts any node.
+    fn close_enough(&self, p: &Pending, signer: NodeId) -> bool {
+        let Some(k) = p.key else { return true };
+        if signer == self.id || matches!(p.purpose, Purpose::PartitionPing { .. }) {
+            return true;
+        }
+        let d = k.distance_to(signer);
+        self.neighbors
+            .predecessors
+            .iter()
+            .chain(&self.neighbors.successors)
+            .all(|n| k.distance_to(*n) >= d)
     }
 }
 

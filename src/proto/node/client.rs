@@ -18,9 +18,7 @@ use crate::time::Time;
 impl Node {
     /// Connects as a client through the given bootstrap peers; `Event::Connected` follows.
     pub fn connect_client(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
-        if self.state != NodeState::Idle {
-            return Err(CommandError::InvalidState(self.state));
-        }
+        self.may_start()?;
         let addr = bootstrap
             .iter()
             .copied()

@@ -34,8 +34,14 @@ impl Node {
     /// Header checks at receipt, before the routing decision. Returns false when the
     /// message was refused: counted, and a request answered with an error.
     ///
-    /// - §6.6: larger than `max-message-size` → Error_Message_Too_Large (counted as
-    ///   `dropped`). The RFC also says to close the (D)TLS session; the link is kept.
+    /// - §6.6: a forwarding header alone larger than `max-message-size` → no error, the
+    ///   session is closed ("the receiver SHOULD close the TLS or DTLS session without
+    ///   sending an error"): the link goes, the driver is told to close it
+    ///   (`poll_link_close`), and the tables are rebuilt without the peer (counted as
+    ///   `dropped`). Link index `li` is no longer valid after that.
+    /// - §6.6: otherwise larger than `max-message-size` → Error_Message_Too_Large (counted
+    ///   as `dropped`). The RFC also says to close the (D)TLS session; the link is kept,
+    ///   as the sender may have other, well-sized messages in flight on it.
     /// - §6.3.2: a TTL above `initial-ttl` → discarded with Error_TTL_Exceeded (counted as
     ///   `ttl_exceeded`).
     /// - §13.6.5: duplicate Destination List entries (a source-routed loop) →
@@ -44,6 +50,11 @@ impl Node {
     ///   whenever that route looped while the ring changed; dropping such answers turned
     ///   served requests into timeouts (quickstart join time p99 1.4 s → 4.0 s).
     pub(super) fn check_header(&mut self, now: Time, li: usize, view: &HeaderView<'_>) -> bool {
+        if view.header_len() > self.config.max_message_size {
+            self.stats.dropped += 1;
+            self.close_session(now, li);
+            return false;
+        }
         let refused = if view.bytes().len() > self.config.max_message_size {
             self.stats.dropped += 1;
             Some((

@@ -249,11 +249,24 @@ impl Node {
         self.schedule_partition_check(now);
     }
 
-    /// Gives up on the current attempt and starts the next one.
+    /// Gives up on the current attempt, reports it (`Event::JoinAttemptFailed`, §6.4.2.1:
+    /// a node that cannot form connections SHOULD report an error to the user), and
+    /// starts the next one.
     pub(super) fn restart_join(&mut self, now: Time) {
-        if self.state == NodeState::Joining {
-            self.start_join_attempt(now);
+        if self.state != NodeState::Joining {
+            return;
         }
+        if let Some(j) = &self.join
+            && let Some(last) = j.attempt.checked_sub(1)
+            && !j.bootstrap.is_empty()
+        {
+            self.events.push_back(Event::JoinAttemptFailed {
+                attempt: u32::try_from(j.attempt).unwrap_or(u32::MAX),
+                bootstrap: j.bootstrap[last % j.bootstrap.len()],
+                phase: j.phase,
+            });
+        }
+        self.start_join_attempt(now);
     }
 
     /// A join-related request failed.

@@ -35,7 +35,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::proto::chord::{FingerTable, NeighborTable};
-use crate::proto::config::{Addr, OverlayConfig};
+use crate::proto::config::{Addr, OverlayConfig, check_overlay_name};
 use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{SignerInfo, SimCrypto};
@@ -262,20 +262,27 @@ impl Node {
         self.state == NodeState::Joined && self.neighbors.responsible(self.id, k)
     }
 
-    /// Starts a new overlay as its first peer (§6.4.2.1): joined at once, owning the ring.
-    pub fn start_overlay(&mut self, now: Time) -> Result<(), CommandError> {
+    /// Whether this node may start taking part in an overlay: it is Idle, and its
+    /// configuration's overlay name is a DNS name (§6.3.2: the name "MUST consist of a
+    /// sequence of characters that would be allowable as a DNS name"). A node with a bad
+    /// name refuses to start, join or connect, with [`CommandError::BadOverlayName`].
+    pub(super) fn may_start(&self) -> Result<(), CommandError> {
         if self.state != NodeState::Idle {
             return Err(CommandError::InvalidState(self.state));
         }
+        check_overlay_name(&self.config.overlay_name).map_err(|_| CommandError::BadOverlayName)
+    }
+
+    /// Starts a new overlay as its first peer (§6.4.2.1): joined at once, owning the ring.
+    pub fn start_overlay(&mut self, now: Time) -> Result<(), CommandError> {
+        self.may_start()?;
         self.become_joined(now);
         Ok(())
     }
 
     /// Joins through the given bootstrap peers (§10.5, §11.4).
     pub fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
-        if self.state != NodeState::Idle {
-            return Err(CommandError::InvalidState(self.state));
-        }
+        self.may_start()?;
         let bootstrap: Vec<Addr> = bootstrap
             .iter()
             .copied()
@@ -356,7 +363,8 @@ impl Node {
     }
 
     /// Next link this node closed on purpose (its bootstrap link after joining, an evicted
-    /// link, a client's old peer). The transport tells the other end, as TLS/DTLS
+    /// link, a client's old peer, a link whose peer sent a forwarding header larger than
+    /// `max_message_size`, §6.6). The transport tells the other end, as TLS/DTLS
     /// `close_notify` or a TCP FIN would (§6.6); the driver delivers it there with
     /// [`Node::handle_link_close`]. Not a RELOAD message.
     pub fn poll_link_close(&mut self) -> Option<Addr> {
@@ -384,6 +392,17 @@ impl Node {
         let link = self.links.remove(li);
         if link.is_up() {
             self.closes.push_back(link.addr);
+        }
+    }
+
+    /// Closes link `li` because of what its peer sent (§6.6): the link goes as with
+    /// [`Node::close_link`], and the peer is forgotten as if its link had failed, so the
+    /// tables are rebuilt without it.
+    pub(super) fn close_session(&mut self, now: Time, li: usize) {
+        let peer = self.links.get(li).peer;
+        self.close_link(li);
+        if let Some(peer) = peer {
+            self.forget(now, peer);
         }
     }
 }

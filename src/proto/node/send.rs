@@ -84,7 +84,10 @@ impl Node {
     }
 
     /// The link a message addressed to `first` leaves on: a direct link to a Node-ID
-    /// destination, else the CHORD-RELOAD next hop (§10.3).
+    /// destination, else the CHORD-RELOAD next hop (§10.3). A Resource-ID equal to the
+    /// Node-ID of a connected, joined peer goes to that peer, which is responsible for it
+    /// (§10.3: "directly connected to a node with Node-ID k … MUST route the message to
+    /// that node"); a client is not, as it is responsible for nothing.
     pub(super) fn route_link(&self, first: &Destination) -> Option<usize> {
         let key = match first {
             Destination::Node(id) => {
@@ -99,7 +102,16 @@ impl Node {
                 }
                 *id
             }
-            Destination::Resource(r) => r.ring_position()?,
+            Destination::Resource(r) => {
+                let k = r.ring_position()?;
+                if let Some(li) = self.links.by_peer(k).filter(|li| {
+                    let l = self.links.get(*li);
+                    l.ready && !l.suspect
+                }) {
+                    return Some(li);
+                }
+                k
+            }
             _ => return None,
         };
         let joined = self.state == crate::proto::event::NodeState::Joined;
@@ -172,46 +184,43 @@ impl Node {
         direct: Option<Addr>,
     ) -> Result<TransactionId, RequestError> {
         let first = destinations.first().cloned().ok_or(RequestError::NoRoute)?;
-        let to = match destinations.last() {
-            Some(Destination::Node(n)) if *n != NodeId::WILDCARD => Some(*n),
-            _ => None,
+        let (to, key) = match destinations.last() {
+            Some(Destination::Node(n)) if *n != NodeId::WILDCARD => (Some(*n), None),
+            Some(Destination::Resource(r)) => (None, r.ring_position()),
+            _ => (None, None),
         };
         let destinations_len = destinations.len();
         let message = self
             .build_as(signer, txid, destinations, body)
             .ok_or(RequestError::NoRoute)?;
-        if direct.is_none() && destinations_len == 1 && self.serves_locally(&first, &purpose) {
-            self.txns.insert(Pending {
-                id: txid,
-                purpose,
-                message: Vec::new(),
-                first,
-                to,
-                direct,
-                sends: 1,
-                deadline: now + self.config.reliability_timer,
-                started: now,
-            });
+        let mut pending = Pending {
+            id: txid,
+            purpose,
+            message: Vec::new(),
+            first,
+            to,
+            key,
+            direct,
+            sends: 1,
+            deadline: now + self.config.reliability_timer,
+            started: now,
+        };
+        if direct.is_none()
+            && destinations_len == 1
+            && self.serves_locally(&pending.first, &pending.purpose)
+        {
+            self.txns.insert(pending);
             self.serve_local_request(now, &message);
             return Ok(txid);
         }
-        let sent = self.dispatch(now, message.clone(), &first, direct);
+        let sent = self.dispatch(now, message.clone(), &pending.first, direct);
         if !sent && direct.is_some() {
             return Err(RequestError::NoRoute);
         }
         // Unsent (no route yet) requests are still tracked: the retransmission timer tries
         // again, which lets a request ride out a moment without routes.
-        self.txns.insert(Pending {
-            id: txid,
-            purpose,
-            message,
-            first,
-            to,
-            direct,
-            sends: 1,
-            deadline: now + self.config.reliability_timer,
-            started: now,
-        });
+        pending.message = message;
+        self.txns.insert(pending);
         Ok(txid)
     }
 

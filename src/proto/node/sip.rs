@@ -1,7 +1,13 @@
 //! The SIP usage on the peer (RFC 7904): registering an AoR, refreshing it, and finding a
 //! callee: Fetch the AoR's registrations (wildcard), follow `uri` indirections (bounded, no
-//! loops), then AppAttach (application 5060) along each route's Destination List, checking
-//! that the answerer is the list's last entry. GRUUs skip the Fetch.
+//! loops), then AppAttach along each route's Destination List, checking that the answerer
+//! is the list's last entry. The application follows the route's contact_prefs (RFC 7904
+//! §5.1: 5061 for a callee that names SIPS alone, else 5060). GRUUs skip the Fetch and use
+//! 5060.
+//!
+//! What this node registers: a route to its own Node-ID with empty contact_prefs, as it
+//! answers AppAttaches for SIP and SIPS alike (§5.1 asks only SIPS-only callees to say
+//! so), so its callers use 5060.
 
 use super::Node;
 use super::storage::sign_value_as;
@@ -12,7 +18,7 @@ use crate::proto::transaction::Purpose;
 use crate::proto::wire::Wire;
 use crate::proto::wire::attach::{AppAttachReqAns, application};
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
-use crate::proto::wire::sip::{SipRegistration, decode_gruu};
+use crate::proto::wire::sip::{SipRegistration, decode_gruu, preferred_application};
 use crate::proto::wire::storage::{
     DataValue, FetchReq, KindId, SpecifierIndices, StoreKindData, StoreReq, StoredDataSpecifier,
     StoredDataValue,
@@ -23,13 +29,19 @@ use crate::time::{Duration, Time};
 /// `uri` indirections followed at most (RFC 7904 §4: "bound recursion").
 pub const MAX_INDIRECTIONS: usize = 4;
 
-/// A registration this node keeps alive.
+/// The lifetime of a tombstone for an AoR this node keeps no value of (§7.4.1.3): it
+/// may have stored one before, under a lifetime this node no longer knows.
+const TOMBSTONE_LIFETIME_S: u32 = 600;
+
+/// The value this node last stored for an AoR: a route it keeps alive, or an alias.
 #[derive(Clone, Debug)]
 pub(super) struct Registration {
     /// The certificate of the AoR's user on this node; H(AoR) is its user.
     cert: SimCrypto,
+    /// The lifetime of the value last stored.
     lifetime_s: u32,
-    refresh_at: Time,
+    /// When the route is stored again; `None` for an alias, which is not refreshed.
+    refresh_at: Option<Time>,
 }
 
 /// Where a call lookup stands.
@@ -41,9 +53,18 @@ pub(super) struct CallLookup {
     /// AoRs (their Resource-IDs) already fetched, for loop detection.
     visited: Vec<ResourceId>,
     fetches_pending: usize,
-    routes: Vec<Vec<Destination>>,
+    /// The Destination Lists found, each with the AppAttach application its registration's
+    /// contact_prefs call for.
+    routes: Vec<(Vec<Destination>, u16)>,
     /// AppAttach to the routes found (`call`), or only report them (`lookup_aor`).
     connect: bool,
+}
+
+impl CallLookup {
+    /// True if `route` was found already (by another registration or indirection).
+    fn has_route(&self, route: &[Destination]) -> bool {
+        self.routes.iter().any(|(r, _)| r == route)
+    }
 }
 
 impl Node {
@@ -63,18 +84,25 @@ impl Node {
     ) -> Result<RequestId, CommandError> {
         let cert = self.user_cert(aor);
         let id = self.store_registration(now, &cert, lifetime_s)?;
+        self.remember_value(cert, lifetime_s, Some(now + refresh_after(lifetime_s)));
+        Ok(id)
+    }
+
+    /// Records the value just stored for `cert`'s AoR: it replaces any before it (one
+    /// dictionary entry per AoR and node).
+    fn remember_value(&mut self, cert: SimCrypto, lifetime_s: u32, refresh_at: Option<Time>) {
         self.registrations.retain(|r| r.cert != cert);
         self.registrations.push(Registration {
             cert,
             lifetime_s,
-            refresh_at: now + refresh_after(lifetime_s),
+            refresh_at,
         });
-        Ok(id)
     }
 
     /// Registers `aor` as an alias: a `uri` registration pointing at `target` (another AoR
     /// or a GRUU), stored under this node's Node-ID; callers follow it (RFC 7904 §3.2). Not
-    /// refreshed; the answer comes as `Event::RequestDone`.
+    /// refreshed, and it replaces a route registered for `aor` (the same dictionary entry),
+    /// which is no longer refreshed either; the answer comes as `Event::RequestDone`.
     pub fn register_alias(
         &mut self,
         now: Time,
@@ -87,21 +115,39 @@ impl Node {
             .map_err(|_| CommandError::Encode)?;
         let value = own_entry(self.id, true, bytes);
         let cert = self.user_cert(aor);
+        let id = self.store_value(now, &cert, lifetime_s, value, Purpose::Command)?;
+        self.remember_value(cert, lifetime_s, None);
+        Ok(id)
+    }
+
+    /// Stops refreshing `aor` and deletes its value (exists = false, §7.2). The answer
+    /// comes as `Event::RequestDone`.
+    ///
+    /// §7.4.1.3: the owner "SHOULD use a lifetime for the nonexistent value that is at
+    /// least as long as the remainder of the lifetime of the value it is replacing", or
+    /// the value could be stored again after the tombstone expired. The tombstone gets
+    /// the whole lifetime of the value this node last stored for `aor` (route or alias):
+    /// every holder counts a lifetime from its own receipt, and received the value before
+    /// the tombstone, so what is left of the value is never longer. An AoR this node has
+    /// no value of gets 600 s.
+    pub fn unregister(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
+        let cert = self.user_cert(aor);
+        let lifetime_s = self
+            .registrations
+            .iter()
+            .find(|r| r.cert == cert)
+            .map_or(TOMBSTONE_LIFETIME_S, |r| r.lifetime_s);
+        self.registrations.retain(|r| r.cert != cert);
+        let value = own_entry(self.id, false, Vec::new());
         self.store_value(now, &cert, lifetime_s, value, Purpose::Command)
     }
 
-    /// Stops refreshing `aor` and deletes the registration (exists = false, §7.2). The
-    /// answer comes as `Event::RequestDone`.
-    pub fn unregister(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
-        let cert = self.user_cert(aor);
-        self.registrations.retain(|r| r.cert != cert);
-        let value = own_entry(self.id, false, Vec::new());
-        self.store_value(now, &cert, 600, value, Purpose::Command)
-    }
-
-    /// AoRs this node keeps registered.
+    /// AoRs this node keeps registered (routes it refreshes; aliases are not counted).
     pub fn registered_count(&self) -> usize {
-        self.registrations.len()
+        self.registrations
+            .iter()
+            .filter(|r| r.refresh_at.is_some())
+            .count()
     }
 
     /// The certificate of user `aor` on this node.
@@ -173,20 +219,20 @@ impl Node {
         let due: Vec<(SimCrypto, u32)> = self
             .registrations
             .iter()
-            .filter(|r| r.refresh_at <= now)
+            .filter(|r| r.refresh_at.is_some_and(|t| t <= now))
             .map(|r| (r.cert, r.lifetime_s))
             .collect();
         for (cert, lifetime_s) in due {
             let _ = self.store_registration(now, &cert, lifetime_s);
             if let Some(r) = self.registrations.iter_mut().find(|r| r.cert == cert) {
-                r.refresh_at = now + refresh_after(lifetime_s);
+                r.refresh_at = Some(now + refresh_after(lifetime_s));
             }
         }
     }
 
     /// Next registration refresh.
     pub(super) fn next_refresh(&self) -> Option<Time> {
-        self.registrations.iter().map(|r| r.refresh_at).min()
+        self.registrations.iter().filter_map(|r| r.refresh_at).min()
     }
 
     /// Finds where `aor` can be reached and connects to it (RFC 7904 §4–5). A GRUU
@@ -220,7 +266,7 @@ impl Node {
         match decode_gruu(aor) {
             Some(Ok((_, route))) => {
                 lookup.fetched_at = Some(now);
-                lookup.routes.push(route);
+                lookup.routes.push((route, application::SIP));
                 self.calls.push(lookup);
                 self.start_attaches(now, id);
             }
@@ -277,9 +323,11 @@ impl Node {
                 }
                 match SipRegistration::from_bytes(&data.value) {
                     Ok(SipRegistration::Route {
-                        destination_list, ..
-                    }) if !destination_list.is_empty() && !c.routes.contains(&destination_list) => {
-                        c.routes.push(destination_list);
+                        destination_list,
+                        contact_prefs,
+                    }) if !destination_list.is_empty() && !c.has_route(&destination_list) => {
+                        c.routes
+                            .push((destination_list, preferred_application(&contact_prefs)));
                     }
                     Ok(SipRegistration::Uri(uri)) => uris.push(uri),
                     _ => {}
@@ -292,8 +340,8 @@ impl Node {
             let aor = String::from_utf8_lossy(&uri);
             let aor = aor.strip_prefix("sip:").unwrap_or(&aor);
             if let Some(Ok((_, route))) = decode_gruu(aor) {
-                if !c.routes.contains(&route) {
-                    c.routes.push(route);
+                if !c.has_route(&route) {
+                    c.routes.push((route, application::SIP));
                 }
                 continue;
             }
@@ -335,18 +383,18 @@ impl Node {
             return;
         };
         if !c.connect {
-            let routes = c.routes.clone();
+            let routes = c.routes.iter().map(|(r, _)| r.clone()).collect();
             self.finish_lookup(call, Ok(routes));
             return;
         }
         let routes = c.routes.clone();
-        for route in routes {
+        for (route, application) in routes {
             let mut body = self.own_attach("passive", false);
             body.send_update = false;
             let app = AppAttachReqAns {
                 ufrag: body.ufrag,
                 password: body.password,
-                application: application::SIP,
+                application,
                 role: body.role,
                 candidates: body.candidates,
             };

@@ -291,8 +291,9 @@ impl Node {
     /// are kept: the whole answer is signed by the responder. A value of a Kind this
     /// node does not know is kept only if its signature verifies. Discarded values are
     /// counted in `bad_signature`; the values kept are reported as the answer.
-    pub(super) fn discard_unverified(&mut self, resource: &ResourceId, a: &mut FetchAns) {
-        let mut discarded = 0;
+    /// Returns how many values were discarded.
+    pub(super) fn discard_unverified(&mut self, resource: &ResourceId, a: &mut FetchAns) -> u32 {
+        let mut discarded = 0u32;
         for kr in &mut a.kind_responses {
             let policy = self.config.kinds.get(kr.kind).map(|d| d.access);
             let kind = kr.kind;
@@ -301,19 +302,23 @@ impl Node {
                     || verify_value(resource, kind, v).is_some_and(|signer| {
                         policy.is_none_or(|p| authorized(p, resource, &signer, Some(&v.value)))
                     });
-                discarded += u64::from(!keep);
+                discarded = discarded.saturating_add(u32::from(!keep));
                 keep
             });
         }
-        self.stats.bad_signature += discarded;
+        self.stats.bad_signature += u64::from(discarded);
+        discarded
     }
 
-    /// Emits the values of a FetchAns answering one of our `fetch` commands.
-    pub(super) fn fetched(&mut self, request: RequestId, msg: &Message) {
+    /// Emits the values of a FetchAns answering one of our `fetch` commands, and how many
+    /// values verification discarded (§7.4.2.2: a partial response is signalled to the
+    /// application).
+    pub(super) fn fetched(&mut self, request: RequestId, msg: &Message, discarded: u32) {
         if let Body::FetchAns(a) = &msg.contents.body {
             self.events.push_back(Event::Fetched {
                 request,
                 answer: a.clone(),
+                discarded,
             });
         }
     }

@@ -121,6 +121,53 @@ impl Wire for SipRegistration {
     }
 }
 
+/// The AppAttach application (RFC 7904 §5.1: 5060 SIP, 5061 SIPS) a caller uses for a
+/// callee that registered `contact_prefs`: the caller "SHOULD follow a preference
+/// indicated by the callee in its contact_prefs attribute", and a callee that accepts
+/// SIPS only "SHOULD indicate its choice" there. So: 5061 when the schemes the callee
+/// names are SIPS alone, 5060 otherwise (SIP named, both named, or no preference).
+///
+/// contact_prefs is an RFC 3840 feature set. RFC 7904 §3.2 writes it as a predicate,
+/// `(sip.schemes=SIPS)`; as Contact header parameters it reads `schemes="SIPS"` or
+/// `sip.schemes="SIP,SIPS"`. Read leniently, case-insensitively: every value given to a
+/// `schemes` or `sip.schemes` tag, quoted or not, comma lists split, angle brackets
+/// dropped. Other tags, negations and unreadable bytes are ignored.
+pub fn preferred_application(contact_prefs: &[u8]) -> u16 {
+    use super::attach::application;
+    let text = String::from_utf8_lossy(contact_prefs).to_ascii_lowercase();
+    let (mut sip, mut sips) = (false, false);
+    for (at, _) in text.match_indices("schemes") {
+        let before = text[..at].chars().next_back();
+        let tag_start = before.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '-'));
+        let Some(rest) = text[at + "schemes".len()..].trim_start().strip_prefix('=') else {
+            continue;
+        };
+        if !tag_start {
+            continue;
+        }
+        let rest = rest.trim_start();
+        let value = match rest.strip_prefix('"') {
+            Some(quoted) => quoted.split('"').next().unwrap_or(""),
+            None => rest
+                .split(|c: char| c == ')' || c == ';' || c == '&' || c == '|' || c.is_whitespace())
+                .next()
+                .unwrap_or(""),
+        };
+        for scheme in value.split(',') {
+            match scheme.trim().trim_start_matches('<').trim_end_matches('>') {
+                "sip" => sip = true,
+                "sips" => sips = true,
+                _ => {}
+            }
+        }
+    }
+    if sips && !sip {
+        application::SIPS
+    } else {
+        application::SIP
+    }
+}
+
 /// Base64 (RFC 4648 Table 1) with `~` in place of the `=` pad, as RFC 7904 §6 requires.
 pub fn gruu_base64(bytes: &[u8]) -> String {
     super::base64::encode(bytes, '~')
@@ -188,6 +235,30 @@ mod tests {
         assert_eq!(aor, "alice@example.com");
         assert_eq!(back, d);
         assert!(decode_gruu("alice@example.com").is_none());
+    }
+
+    #[test]
+    fn contact_prefs_pick_the_application() {
+        for (prefs, app) in [
+            ("", 5060),
+            ("(sip.schemes=SIPS)", 5061),
+            ("(sip.schemes=SIP)", 5060),
+            ("(SIP.SCHEMES=sips)", 5061),
+            (";schemes=\"SIPS\"", 5061),
+            ("sip.schemes=\"<sips>\"", 5061),
+            ("(sip.schemes = SIPS)", 5061),
+            ("sip.schemes=\"SIP,SIPS\"", 5060),
+            ("(| (sip.schemes=SIP) (sip.schemes=SIPS))", 5060),
+            ("(& (sip.audio=TRUE) (sip.schemes=SIPS))", 5061),
+            ("(sip.schemes=TEL)", 5060),
+            ("(sip.audio=TRUE)", 5060),
+            ("(sip.xschemes=SIPS)", 5060),
+            ("(sip.schemes)", 5060),
+            ("schemes=\"sips", 5061),
+        ] {
+            assert_eq!(preferred_application(prefs.as_bytes()), app, "{prefs}");
+        }
+        assert_eq!(preferred_application(&[0xff, 0xfe, b'=']), 5060);
     }
 
     #[test]
