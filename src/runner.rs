@@ -1,6 +1,7 @@
 //! `reload-sim run`: load a scenario, run it, write `summary.json`, `lookups.csv`,
-//! `call_setups.csv`, `timeseries.csv` and the effective `scenario.toml` into the output
-//! folder.
+//! `call_setups.csv`, `timeseries.csv`, `traffic.csv` and the effective `scenario.toml`
+//! into the output folder. The CSV files are streamed as the run goes
+//! ([`crate::report::stream`]), so a run's memory does not grow with its length.
 //!
 //! A run's result files form a set: they are written (plots and `report.html` included)
 //! into a staging folder inside the output folder and then replace the previous set as a
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::expect::{self, Verdict};
 use crate::outdir::{self, Claim, OutDirError, Want};
 use crate::plot::PlotError;
+use crate::report::stream::CsvFiles;
 use crate::report::{self, Provenance};
 use crate::scenario::{self, Scenario, ScenarioError, Warning};
 use crate::sim::capture::PcapOptions;
@@ -97,7 +99,27 @@ pub fn simulate(s: &Scenario) -> RunOutput {
 /// Runs a scenario in memory, calling `progress(now, end)` about 200 times along the way.
 /// The results are exactly those of [`simulate`].
 pub fn simulate_with_progress(s: &Scenario, progress: &mut dyn FnMut(Time, Time)) -> RunOutput {
-    let mut sim = Sim::new(s.sim_config());
+    drive(Sim::new(s.sim_config()), progress)
+}
+
+/// Runs `sim`, streaming its CSV files into `dir` (created if absent) as rows complete,
+/// and calling `progress(now, end)` about 200 times along the way. The run is exactly that
+/// of [`simulate`]; the output keeps no records or samples, only their figures.
+pub fn simulate_into(
+    sim: Sim,
+    dir: &Path,
+    progress: &mut dyn FnMut(Time, Time),
+) -> Result<RunOutput, RunError> {
+    std::fs::create_dir_all(dir).map_err(|e| RunError::Io(format!("{}: {e}", dir.display())))?;
+    let files = CsvFiles::create(dir).map_err(RunError::Io)?;
+    let out = drive(sim.with_records(Box::new(files)), progress);
+    match &out.records_error {
+        Some(e) => Err(RunError::Io(e.clone())),
+        None => Ok(out),
+    }
+}
+
+fn drive(mut sim: Sim, progress: &mut dyn FnMut(Time, Time)) -> RunOutput {
     let end = sim.end();
     let step = (end.0 / 200).max(1);
     let mut t = 0;
@@ -150,32 +172,19 @@ pub fn default_folder(s: &Scenario) -> PathBuf {
         .join(format!("seed-{}", s.scenario.seed))
 }
 
-/// Writes every result file of `out` into `dir`.
+/// Writes `summary.json` and the effective `scenario.toml` of `out` into `dir`, beside the
+/// CSV files [`simulate_into`] streamed there during the run.
 pub fn write_results(
     dir: &Path,
     scenario: &Scenario,
     prov: &Provenance,
     out: &RunOutput,
 ) -> Result<Value, RunError> {
-    let io = |what: &str, e: &dyn std::fmt::Display| RunError::Io(format!("{what}: {e}"));
-    std::fs::create_dir_all(dir).map_err(|e| io(&dir.display().to_string(), &e))?;
-    let write = |name: &str, bytes: &[u8]| {
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).map_err(|e| io(&p.display().to_string(), &e))
-    };
     let summary = report::summary_json(prov, out);
     write_json(&dir.join("summary.json"), &summary)?;
-    let lookups =
-        report::csv::lookups_csv(out.lookups.records()).map_err(|e| io("lookups.csv", &e))?;
-    write("lookups.csv", &lookups)?;
-    let calls =
-        report::csv::calls_csv(out.calls.records()).map_err(|e| io("call_setups.csv", &e))?;
-    write("call_setups.csv", &calls)?;
-    let ts = report::csv::timeseries_csv(out).map_err(|e| io("timeseries.csv", &e))?;
-    write("timeseries.csv", &ts)?;
-    let traffic = report::csv::traffic_csv(out).map_err(|e| io("traffic.csv", &e))?;
-    write("traffic.csv", &traffic)?;
-    write("scenario.toml", scenario::to_toml(scenario).as_bytes())?;
+    let p = dir.join("scenario.toml");
+    std::fs::write(&p, scenario::to_toml(scenario))
+        .map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
     Ok(summary)
 }
 
@@ -223,15 +232,21 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     for w in &warnings {
         eprintln!("{w}");
     }
+    let staging = out_dir.join(outdir::STAGING);
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .map_err(|e| RunError::Io(format!("{}: {e}", staging.display())))?;
+    }
     let started = std::time::Instant::now();
-    let output = match &req.pcap {
-        None => simulate(&s),
+    let cfg = s.sim_config();
+    let sim = match &req.pcap {
+        None => Sim::new(cfg),
         Some(p) => {
-            let cfg = s.sim_config();
             let capture = p.open(&cfg).map_err(RunError::Capture)?;
-            Sim::new(cfg).with_capture(Box::new(capture)).run()
+            Sim::new(cfg).with_capture(Box::new(capture))
         }
     };
+    let output = simulate_into(sim, &staging, &mut |_, _| {})?;
     let wall_clock_s = started.elapsed().as_secs_f64();
     let prov = Provenance {
         scenario: s.scenario.name.clone(),
@@ -239,11 +254,6 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
         git_rev: git_rev().map(str::to_string),
         command_line: req.command_line.clone(),
     };
-    let staging = out_dir.join(outdir::STAGING);
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)
-            .map_err(|e| RunError::Io(format!("{}: {e}", staging.display())))?;
-    }
     let summary = write_results(&staging, &s, &prov, &output)?;
     write_host(&staging, wall_clock_s, 1)?;
     copy_source(&req.scenario, &staging)?;

@@ -4,6 +4,7 @@
 use crate::sim::RunOutput;
 use crate::sim::calls::CallRecord;
 use crate::sim::lookups::LookupRecord;
+use crate::sim::metrics::Sample;
 
 /// Columns of `lookups.csv`.
 pub const LOOKUP_COLUMNS: [&str; 8] = [
@@ -72,7 +73,8 @@ pub fn millis(ns: u64) -> String {
     format!("{}.{:06}", ns / 1_000_000, ns % 1_000_000)
 }
 
-fn lookup_row(r: &LookupRecord) -> [String; 8] {
+/// One row of `lookups.csv`.
+pub(crate) fn lookup_row(r: &LookupRecord) -> [String; 8] {
     let opt = |o: Option<String>| o.unwrap_or_default();
     [
         secs(r.issued.0),
@@ -86,7 +88,8 @@ fn lookup_row(r: &LookupRecord) -> [String; 8] {
     ]
 }
 
-fn call_row(r: &CallRecord) -> [String; 11] {
+/// One row of `call_setups.csv`.
+pub(crate) fn call_row(r: &CallRecord) -> [String; 11] {
     let opt = |o: Option<String>| o.unwrap_or_default();
     [
         secs(r.issued.0),
@@ -134,39 +137,44 @@ pub fn timeseries_header(method_names: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// One row of `timeseries.csv`.
+pub(crate) fn timeseries_row(s: &Sample) -> Vec<String> {
+    let mut row = vec![
+        secs(s.time.0),
+        s.live_peers.to_string(),
+        s.live_clients.to_string(),
+        s.joined_peers.to_string(),
+        s.ring_correct_fraction
+            .map_or(String::new(), |f| format!("{f:.6}")),
+        s.lookups_issued.to_string(),
+        s.lookups_ok.to_string(),
+        s.lookups_failed.to_string(),
+        s.traffic.messages.to_string(),
+        s.traffic.bytes.to_string(),
+        s.traffic.acks.to_string(),
+    ];
+    row.extend(s.traffic.by_method.iter().map(|c| c.to_string()));
+    row.extend([
+        s.registrations_live.to_string(),
+        s.registrations_available.to_string(),
+        s.availability.map_or(String::new(), |a| format!("{a:.6}")),
+        s.calls_issued.to_string(),
+        s.calls_ok.to_string(),
+        s.calls_failed.to_string(),
+        s.stores_ok.to_string(),
+        s.stores_failed.to_string(),
+        s.call_fetches_ok.to_string(),
+        s.call_fetches_failed.to_string(),
+    ]);
+    row
+}
+
 /// `timeseries.csv`: one row per sample interval.
 pub fn timeseries_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(timeseries_header(&out.method_names))?;
     for s in &out.samples {
-        let mut row = vec![
-            secs(s.time.0),
-            s.live_peers.to_string(),
-            s.live_clients.to_string(),
-            s.joined_peers.to_string(),
-            s.ring_correct_fraction
-                .map_or(String::new(), |f| format!("{f:.6}")),
-            s.lookups_issued.to_string(),
-            s.lookups_ok.to_string(),
-            s.lookups_failed.to_string(),
-            s.traffic.messages.to_string(),
-            s.traffic.bytes.to_string(),
-            s.traffic.acks.to_string(),
-        ];
-        row.extend(s.traffic.by_method.iter().map(|c| c.to_string()));
-        row.extend([
-            s.registrations_live.to_string(),
-            s.registrations_available.to_string(),
-            s.availability.map_or(String::new(), |a| format!("{a:.6}")),
-            s.calls_issued.to_string(),
-            s.calls_ok.to_string(),
-            s.calls_failed.to_string(),
-            s.stores_ok.to_string(),
-            s.stores_failed.to_string(),
-            s.call_fetches_ok.to_string(),
-            s.call_fetches_failed.to_string(),
-        ]);
-        w.write_record(&row)?;
+        w.write_record(timeseries_row(s))?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
@@ -188,30 +196,41 @@ pub const TRAFFIC_COLUMNS: [&str; 6] = [
 pub fn traffic_csv(out: &RunOutput) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(TRAFFIC_COLUMNS)?;
-    let names = out
-        .method_names
-        .iter()
-        .copied()
-        .chain(std::iter::once("unknown"));
-    let names: Vec<&str> = names.collect();
+    let names = traffic_names(&out.method_names);
     for s in &out.samples {
-        let t = &s.traffic;
-        for (k, name) in names.iter().enumerate() {
-            let (m, b) = (t.by_method[k], t.bytes_by_method[k]);
-            if m == 0 {
-                continue;
-            }
-            w.write_record([
+        for row in traffic_rows(s, &names) {
+            w.write_record(row)?;
+        }
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The `method` values of `traffic.csv`, in column order: these method names, then
+/// `unknown`.
+pub(crate) fn traffic_names<'a>(method_names: &[&'a str]) -> Vec<&'a str> {
+    let unknown = std::iter::once("unknown");
+    method_names.iter().copied().chain(unknown).collect()
+}
+
+/// The rows of `traffic.csv` for one sample: one per message type sent in the interval.
+pub(crate) fn traffic_rows<'a>(
+    s: &'a Sample,
+    names: &'a [&str],
+) -> impl Iterator<Item = [String; 6]> + 'a {
+    let t = &s.traffic;
+    names.iter().enumerate().filter_map(move |(k, name)| {
+        let (m, b) = (t.by_method[k], t.bytes_by_method[k]);
+        (m > 0).then(|| {
+            [
                 secs(s.time.0),
                 name.to_string(),
                 m.to_string(),
                 b.to_string(),
                 s.live_peers.to_string(),
                 s.live_clients.to_string(),
-            ])?;
-        }
-    }
-    w.into_inner().map_err(|e| e.into_error().into())
+            ]
+        })
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! [`crate::html`]'s.
 
 pub mod csv;
+pub mod stream;
 pub mod summary;
 
 pub use summary::{Provenance, host_json, summary_json};

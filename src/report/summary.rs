@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 use crate::proto::stats::NodeStats;
 use crate::sim::RunOutput;
 use crate::sim::dist::Spread;
-use crate::sim::metrics::Sample;
 
 /// Where a run came from.
 #[derive(Clone, Debug, Default)]
@@ -32,71 +31,25 @@ fn node_stats_json(s: &NodeStats) -> Value {
     serde_json::to_value(s).unwrap_or(Value::Null)
 }
 
-/// Mean and minimum availability over the samples with at least one live registration
-/// (undefined when there are none).
-fn availability_over_run(out: &RunOutput) -> (Option<f64>, Option<f64>) {
-    let with_regs: Vec<f64> = out.samples.iter().filter_map(|s| s.availability).collect();
-    if with_regs.is_empty() {
-        return (None, None);
-    }
-    let mean = with_regs.iter().sum::<f64>() / with_regs.len() as f64;
-    let min = with_regs.iter().copied().fold(1.0, f64::min);
-    (Some(mean), Some(min))
-}
+pub use crate::sim::series::RING_RECOVERED;
 
-/// Ring correctness below this counts as broken for `ring.longest_recovery_s`.
-pub const RING_RECOVERED: f64 = 0.99;
-
-/// The first sample at which the overlay the scenario asked for exists: every peer of the
-/// initial arrival schedule has joined (or gone), and every joined peer's first successor
-/// is the true one.
-pub fn formed_at(samples: &[Sample]) -> Option<usize> {
-    samples.iter().position(|s| {
-        s.initial_unjoined == 0 && s.joined_peers > 0 && s.ring_correct_fraction >= Some(1.0)
-    })
-}
-
-/// Ring correctness over the run: when the ring formed ([`formed_at`], s), the longest
-/// stretch after that with correctness below [`RING_RECOVERED`] (from the first sample
-/// below to the first sample back at or above it, or the end of the run, s), and the mean
-/// and minimum correctness after forming (samples without a joined peer count 0). All
-/// undefined if it never formed.
+/// Ring correctness over the run (see [`crate::sim::series::RingFigures`]), all undefined
+/// if it never formed.
 fn ring_json(out: &RunOutput) -> Value {
-    let samples = &out.samples;
-    let Some(first) = formed_at(samples) else {
-        return json!({
+    match out.series.ring(out.end) {
+        None => json!({
             "formed_s": null,
             "longest_recovery_s": null,
             "mean_after_formed": null,
             "min_after_formed": null,
-        });
-    };
-    let after = &samples[first..];
-    let (mut longest, mut since) = (0.0f64, None);
-    let fraction = |s: &Sample| s.ring_correct_fraction.unwrap_or(0.0);
-    for s in after {
-        let t = s.time.as_secs_f64();
-        match (since, fraction(s) < RING_RECOVERED) {
-            (None, true) => since = Some(t),
-            (Some(t0), false) => {
-                longest = longest.max(t - t0);
-                since = None;
-            }
-            _ => {}
-        }
+        }),
+        Some(r) => json!({
+            "formed_s": r.formed_s,
+            "longest_recovery_s": r.longest_recovery_s,
+            "mean_after_formed": r.mean_after_formed,
+            "min_after_formed": r.min_after_formed,
+        }),
     }
-    if let Some(t0) = since {
-        longest = longest.max(out.end.as_secs_f64() - t0);
-    }
-    let fr = after.iter().map(fraction);
-    let mean = fr.clone().sum::<f64>() / after.len() as f64;
-    let min = fr.fold(1.0, f64::min);
-    json!({
-        "formed_s": samples[first].time.as_secs_f64(),
-        "longest_recovery_s": longest,
-        "mean_after_formed": mean,
-        "min_after_formed": min,
-    })
 }
 
 /// `total` spread over the node slots (peers and clients) and the simulated time
@@ -112,7 +65,7 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
     let last = out.last_sample();
     let c = out.calls.figures();
     let spread = |s: &Spread| serde_json::to_value(s).unwrap_or(Value::Null);
-    let (avail_mean, avail_min) = availability_over_run(out);
+    let (avail_mean, avail_min) = out.series.availability();
     let by_method: serde_json::Map<String, Value> = out
         .method_names
         .iter()

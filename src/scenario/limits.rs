@@ -12,7 +12,8 @@ use crate::sim::rng::secs_to_ns;
 pub const MAX_DURATION_S: f64 = 1e10;
 
 /// Most time-series samples a run may hold (`duration_s / sample_interval_s`): each is a
-/// row of `timeseries.csv` and rows of `traffic.csv`, kept in memory until the run ends.
+/// row of `timeseries.csv` and rows of `traffic.csv`, streamed as taken but kept by
+/// in-memory runs and read back whole when the plots are drawn.
 pub const MAX_SAMPLES: u64 = 10_000_000;
 
 /// Shortest protocol timer, ms. Timers re-arm: at 0 a run never advances past the first

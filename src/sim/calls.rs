@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use crate::proto::event::{CallError, CallInfo, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
+use crate::sim::book::{self, Book};
 use crate::sim::dist::{Dist, Spread, rate};
-use crate::sim::lookups::take_pending_of;
+use crate::sim::sink::RecordSink;
 use crate::time::Time;
 
 /// How a call ended.
@@ -155,11 +156,66 @@ pub struct CallFigures {
     pub attach_ms: Spread,
 }
 
-/// Every call of a run, in the order placed.
+/// Counts and distributions of the calls finalised so far.
+#[derive(Clone, Debug, Default)]
+struct Tally {
+    counts: CallFigures,
+    total: Dist,
+    fetch: Dist,
+    attach: Dist,
+}
+
+impl book::Tally<CallRecord> for Tally {
+    type Figures = CallFigures;
+
+    fn add(&mut self, r: &CallRecord) {
+        let f = &mut self.counts;
+        f.issued += 1;
+        *f.by_outcome.entry(r.outcome.label()).or_default() += 1;
+        let finished = !matches!(r.outcome, CallOutcome::Pending | CallOutcome::OriginGone);
+        if r.expected.is_some() {
+            f.to_registered += 1;
+            f.to_registered_finished += u64::from(finished);
+            f.to_registered_ok += u64::from(r.outcome == CallOutcome::Ok);
+        } else {
+            f.to_unregistered += 1;
+            f.to_unregistered_finished += u64::from(finished);
+            f.to_unregistered_not_registered += u64::from(r.outcome == CallOutcome::NotRegistered);
+        }
+        match r.outcome {
+            CallOutcome::Pending => f.pending += 1,
+            CallOutcome::OriginGone => f.origin_gone += 1,
+            CallOutcome::Ok => {
+                f.ok += 1;
+                f.correct += u64::from(r.correct() == Some(true));
+                self.total.record(r.total_ns().unwrap_or(0));
+                if let Some(i) = r.info {
+                    self.fetch.record(i.fetch.0);
+                    self.attach.record(i.attach.0);
+                }
+            }
+            _ => f.failed += 1,
+        }
+    }
+
+    fn figures(&self) -> CallFigures {
+        let mut f = self.counts.clone();
+        f.success_rate = rate(f.to_registered_ok, f.to_registered_finished);
+        f.correct_rate = rate(f.correct, f.ok);
+        f.not_registered_rate = rate(f.to_unregistered_not_registered, f.to_unregistered_finished);
+        f.total_ms = self.total.spread(1e6);
+        f.fetch_ms = self.fetch.spread(1e6);
+        f.attach_ms = self.attach.spread(1e6);
+        f
+    }
+}
+
+/// The calls of a run: those in progress and the recent ones behind them (see
+/// [`crate::sim::book`]); the others have been handed to the run's [`RecordSink`] in the
+/// order placed and counted in the figures.
 #[derive(Clone, Debug, Default)]
 pub struct CallLedger {
-    records: Vec<CallRecord>,
-    pending: BTreeMap<(NodeId, TransactionId), usize>,
+    book: Book<CallRecord, Tally>,
 }
 
 impl CallLedger {
@@ -179,19 +235,22 @@ impl CallLedger {
         callee_user: Option<u32>,
         expected: Option<NodeId>,
     ) {
-        self.pending.insert((caller, id), self.records.len());
-        self.records.push(CallRecord {
-            issued: now,
-            done: None,
+        self.book.issue(
             caller,
-            callee_aor: aor,
-            callee_user,
-            expected,
-            registered_at_done: None,
-            info: None,
-            fetch_answered: None,
-            outcome: CallOutcome::Pending,
-        });
+            id,
+            CallRecord {
+                issued: now,
+                done: None,
+                caller,
+                callee_aor: aor,
+                callee_user,
+                expected,
+                registered_at_done: None,
+                info: None,
+                fetch_answered: None,
+                outcome: CallOutcome::Pending,
+            },
+        );
     }
 
     /// The caller's call finished; `registered_now` gives the Node-ID holding a live
@@ -205,8 +264,7 @@ impl CallLedger {
         outcome: Result<CallInfo, CallError>,
         registered_now: impl FnOnce(u32) -> Option<NodeId>,
     ) -> Option<&CallRecord> {
-        let i = self.pending.remove(&(caller, id))?;
-        let r = &mut self.records[i];
+        let r = self.book.settle(caller, id)?;
         r.done = Some(now);
         match outcome {
             Ok(info) => {
@@ -224,62 +282,31 @@ impl CallLedger {
 
     /// `caller` is gone: its calls in progress end as [`CallOutcome::OriginGone`].
     pub fn origin_gone(&mut self, now: Time, caller: NodeId) {
-        for i in take_pending_of(&mut self.pending, caller) {
-            self.records[i].outcome = CallOutcome::OriginGone;
-            self.records[i].done = Some(now);
-        }
+        self.book.settle_all_of(caller, |r| {
+            r.outcome = CallOutcome::OriginGone;
+            r.done = Some(now);
+        });
     }
 
     /// Calls in progress.
     pub fn in_flight(&self) -> usize {
-        self.pending.len()
+        self.book.in_flight()
     }
 
-    /// Every record, in the order placed.
-    pub fn records(&self) -> &[CallRecord] {
-        &self.records
+    /// Hands every finished call not preceded by one in progress to `sink`.
+    pub fn flush(&mut self, sink: &mut dyn RecordSink) {
+        self.book.flush(|r| sink.call(r));
     }
 
-    /// Key figures.
+    /// The run is over: hands every call still held to `sink` (those in progress as
+    /// pending) and returns the figures of the run.
+    pub fn finish(self, sink: &mut dyn RecordSink) -> CallFigures {
+        self.book.finish(|r| sink.call(r))
+    }
+
+    /// Key figures over every call so far, those held included.
     pub fn figures(&self) -> CallFigures {
-        let mut f = CallFigures::default();
-        let (mut total, mut fetch, mut attach) = (Dist::new(), Dist::new(), Dist::new());
-        for r in &self.records {
-            f.issued += 1;
-            *f.by_outcome.entry(r.outcome.label()).or_default() += 1;
-            let finished = !matches!(r.outcome, CallOutcome::Pending | CallOutcome::OriginGone);
-            if r.expected.is_some() {
-                f.to_registered += 1;
-                f.to_registered_finished += u64::from(finished);
-                f.to_registered_ok += u64::from(r.outcome == CallOutcome::Ok);
-            } else {
-                f.to_unregistered += 1;
-                f.to_unregistered_finished += u64::from(finished);
-                f.to_unregistered_not_registered +=
-                    u64::from(r.outcome == CallOutcome::NotRegistered);
-            }
-            match r.outcome {
-                CallOutcome::Pending => f.pending += 1,
-                CallOutcome::OriginGone => f.origin_gone += 1,
-                CallOutcome::Ok => {
-                    f.ok += 1;
-                    f.correct += u64::from(r.correct() == Some(true));
-                    total.record(r.total_ns().unwrap_or(0));
-                    if let Some(i) = r.info {
-                        fetch.record(i.fetch.0);
-                        attach.record(i.attach.0);
-                    }
-                }
-                _ => f.failed += 1,
-            }
-        }
-        f.success_rate = rate(f.to_registered_ok, f.to_registered_finished);
-        f.correct_rate = rate(f.correct, f.ok);
-        f.not_registered_rate = rate(f.to_unregistered_not_registered, f.to_unregistered_finished);
-        f.total_ms = total.spread(1e6);
-        f.fetch_ms = fetch.spread(1e6);
-        f.attach_ms = attach.spread(1e6);
-        f
+        self.book.figures()
     }
 }
 

@@ -29,18 +29,20 @@ use crate::proto::id::NodeId;
 use crate::proto::node::{Identity, Node};
 use crate::proto::stats::NodeStats;
 use crate::proto::wire::Destination;
-use crate::sim::calls::CallLedger;
+use crate::sim::calls::{CallFigures, CallRecord};
 use crate::sim::capture::{CaptureReport, FrameSink};
 use crate::sim::churn::Fate;
 use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::dist::Spread;
-use crate::sim::lookups::{Ledger, Outcome};
+use crate::sim::lookups::{Ledger, LookupFigures, LookupRecord, Outcome};
 use crate::sim::metrics::{Counters, Metrics, Population, Sample, Traffic};
 use crate::sim::network::{LatencyModel, Network};
 use crate::sim::oracle::Oracle;
 use crate::sim::peer::Peer;
 use crate::sim::queue::{EventQueue, RadixQueue};
 use crate::sim::rng::{Seeds, SimRng, exponential_ns, purpose};
+use crate::sim::series::Series;
+use crate::sim::sink::{MemorySink, RecordSink, Results};
 use crate::sim::trace::Trace;
 use crate::sim::workload::Workload;
 use crate::time::{Duration, Time};
@@ -138,12 +140,18 @@ pub struct RunOutput {
     pub traffic: Traffic,
     /// Names of the per-message-type columns.
     pub method_names: Vec<&'static str>,
-    /// The time series.
+    /// The time series, when the run kept it in memory (the default [`MemorySink`]);
+    /// empty when it was streamed ([`Sim::with_records`]).
     pub samples: Vec<Sample>,
-    /// Every lookup.
-    pub lookups: Ledger,
-    /// Every call of the SIP workload.
-    pub calls: CallLedger,
+    /// Figures over the time series, whether kept or streamed.
+    pub series: Series,
+    /// The lookups' figures, and the records when kept in memory.
+    pub lookups: Results<LookupRecord, LookupFigures>,
+    /// The SIP workload's calls' figures, and the records when kept in memory.
+    pub calls: Results<CallRecord, CallFigures>,
+    /// The first error the record sink met writing the records (a file it could not
+    /// write), if any.
+    pub records_error: Option<String>,
     /// Node counters summed over every node life of the run.
     pub node_stats: NodeStats,
     /// Events processed.
@@ -159,7 +167,7 @@ pub struct RunOutput {
 impl RunOutput {
     /// The last sample (taken at the end of the run).
     pub fn last_sample(&self) -> Option<&Sample> {
-        self.samples.last()
+        self.series.last()
     }
 }
 
@@ -182,6 +190,8 @@ pub struct Sim<P: Peer = Node> {
     ledger: Ledger,
     sip: sip::SipState,
     metrics: Metrics,
+    series: Series,
+    records: Box<dyn RecordSink + Send>,
     trace: Trace,
     bootstrap: Vec<SocketAddr>,
     node_stats: NodeStats,
@@ -248,6 +258,8 @@ impl<P: Peer> Sim<P> {
             ledger: Ledger::new(),
             sip: sip::SipState::new(cfg.sip, peers, &seeds),
             metrics: Metrics::new(),
+            series: Series::default(),
+            records: Box::new(MemorySink::default()),
             trace: Trace::default(),
             bootstrap,
             node_stats: NodeStats::default(),
@@ -301,6 +313,14 @@ impl<P: Peer> Sim<P> {
     /// Hands every frame a node sends from now on to `sink` (see [`crate::sim::capture`]).
     pub fn with_capture(mut self, sink: Box<dyn FrameSink + Send>) -> Self {
         self.capture = Some(sink);
+        self
+    }
+
+    /// Hands every lookup and call record, in issue order once it and every earlier one
+    /// are final, and every sample as it is taken, to `sink` rather than keeping them (the
+    /// default [`MemorySink`] keeps them for [`RunOutput`]). Set it before the run starts.
+    pub fn with_records(mut self, sink: Box<dyn RecordSink + Send>) -> Self {
+        self.records = sink;
         self
     }
 
@@ -359,6 +379,9 @@ impl<P: Peer> Sim<P> {
         for n in self.slots.iter().filter_map(|s| s.node.as_ref()) {
             add_stats(&mut node_stats, n.stats());
         }
+        let lookups = self.ledger.finish(&mut *self.records);
+        let calls = self.sip.ledger.finish(&mut *self.records);
+        let kept = self.records.finish();
         RunOutput {
             seed: self.cfg.seed,
             end: self.now,
@@ -368,9 +391,11 @@ impl<P: Peer> Sim<P> {
             counters: self.metrics.counters.clone(),
             traffic: self.metrics.total.clone(),
             method_names: self.metrics.method_names().to_vec(),
-            samples: self.metrics.samples().to_vec(),
-            lookups: self.ledger,
-            calls: self.sip.ledger,
+            samples: kept.samples,
+            series: self.series,
+            lookups: Results::new(kept.lookups, lookups),
+            calls: Results::new(kept.calls, calls),
+            records_error: kept.error,
             node_stats,
             events: self.events,
             join_time_s: self.metrics.join_time.spread(1e9),
@@ -439,7 +464,9 @@ impl<P: Peer> Sim<P> {
         };
         let (live, available) = self.availability();
         self.metrics.registrations(live, available);
-        self.metrics.sample(self.now, pop, rcf);
+        let sample = self.metrics.sample(self.now, pop, rcf);
+        self.series.add(&sample);
+        self.records.sample(sample);
         self.last_sample = Some(self.now);
     }
 
@@ -581,6 +608,7 @@ impl<P: Peer> Sim<P> {
         self.live -= 1;
         add_stats(&mut self.node_stats, node.stats());
         self.ledger.origin_gone(self.now, id);
+        self.ledger.flush(&mut *self.records);
         self.sip_removed(i, id);
         if let Some(down) = self.cfg.churn.down_time(&mut self.churn_rng) {
             self.queue.push(self.now + down, Ev::Arrive(i));
@@ -769,6 +797,7 @@ impl<P: Peer> Sim<P> {
                 {
                     let ok = r.outcome == Outcome::Ok;
                     self.metrics.lookup_finished(ok);
+                    self.ledger.flush(&mut *self.records);
                 }
             }
             Event::Registered { aor, outcome, .. } => self.registered(i, id, aor, outcome),

@@ -2,9 +2,9 @@
 //! origin's `RequestDone` and the responder's `RequestServed` (joined by origin Node-ID and
 //! transaction id), and judged against the oracle.
 
-use std::collections::BTreeMap;
-
+use crate::sim::book::{self, Book};
 use crate::sim::dist::{Dist, Spread, rate};
+use crate::sim::sink::RecordSink;
 use serde::Serialize;
 
 use crate::proto::event::{Answer, RequestError};
@@ -106,11 +106,51 @@ pub struct LookupFigures {
     pub latency_ms: Spread,
 }
 
-/// Every lookup of a run, in issue order.
+/// Counts and distributions of the lookups finalised so far.
+#[derive(Clone, Debug, Default)]
+struct Tally {
+    counts: LookupFigures,
+    hops: Dist,
+    latency: Dist,
+}
+
+impl book::Tally<LookupRecord> for Tally {
+    type Figures = LookupFigures;
+
+    fn add(&mut self, r: &LookupRecord) {
+        let f = &mut self.counts;
+        f.issued += 1;
+        match r.outcome {
+            Outcome::Pending => f.pending += 1,
+            Outcome::OriginGone => f.origin_gone += 1,
+            Outcome::Ok => {
+                f.completed += 1;
+                f.correct += u64::from(r.correct() == Some(true));
+                if let Some(h) = r.hops {
+                    self.hops.record(u64::from(h));
+                }
+                self.latency.record(r.latency_ns().unwrap_or(0));
+            }
+            _ => f.failed += 1,
+        }
+    }
+
+    fn figures(&self) -> LookupFigures {
+        let mut f = self.counts.clone();
+        f.success_rate = rate(f.completed, f.completed + f.failed);
+        f.correct_rate = rate(f.correct, f.completed);
+        f.hops = self.hops.spread(1.0);
+        f.latency_ms = self.latency.spread(1e6);
+        f
+    }
+}
+
+/// The lookups of a run: those in flight and the recent ones behind them (see
+/// [`crate::sim::book`]); the others have been handed to the run's
+/// [`RecordSink`] in issue order and counted in the figures.
 #[derive(Clone, Debug, Default)]
 pub struct Ledger {
-    records: Vec<LookupRecord>,
-    pending: BTreeMap<(NodeId, TransactionId), usize>,
+    book: Book<LookupRecord, Tally>,
 }
 
 impl Ledger {
@@ -121,28 +161,30 @@ impl Ledger {
 
     /// A lookup of `key` left `origin` as transaction `tx`.
     pub fn issued(&mut self, now: Time, origin: NodeId, tx: TransactionId, key: NodeId) {
-        self.pending.insert((origin, tx), self.records.len());
-        self.records.push(LookupRecord {
-            issued: now,
-            done: None,
+        self.book.issue(
             origin,
-            key,
-            hops: None,
-            outcome: Outcome::Pending,
-            responder: None,
-            expected: None,
-        });
+            tx,
+            LookupRecord {
+                issued: now,
+                done: None,
+                origin,
+                key,
+                hops: None,
+                outcome: Outcome::Pending,
+                responder: None,
+                expected: None,
+            },
+        );
     }
 
     /// A node served a request; if it is a pending lookup, note its hops and the true owner
     /// now (the first serving counts).
     pub fn served(&mut self, origin: NodeId, tx: TransactionId, hops: u32, oracle: &Oracle) {
-        if let Some(&i) = self.pending.get(&(origin, tx)) {
-            let r = &mut self.records[i];
-            if r.hops.is_none() {
-                r.hops = Some(hops);
-                r.expected = oracle.owner(r.key);
-            }
+        if let Some(r) = self.book.pending_mut(origin, tx)
+            && r.hops.is_none()
+        {
+            r.hops = Some(hops);
+            r.expected = oracle.owner(r.key);
         }
     }
 
@@ -155,8 +197,7 @@ impl Ledger {
         outcome: Result<Answer, RequestError>,
         oracle: &Oracle,
     ) -> Option<&LookupRecord> {
-        let i = self.pending.remove(&(origin, tx))?;
-        let r = &mut self.records[i];
+        let r = self.book.settle(origin, tx)?;
         r.done = Some(now);
         match outcome {
             Ok(a) => {
@@ -175,59 +216,30 @@ impl Ledger {
 
     /// `origin` is gone: its pending lookups end as [`Outcome::OriginGone`].
     pub fn origin_gone(&mut self, now: Time, origin: NodeId) {
-        for i in take_pending_of(&mut self.pending, origin) {
-            self.records[i].outcome = Outcome::OriginGone;
-            self.records[i].done = Some(now);
-        }
+        self.book.settle_all_of(origin, |r| {
+            r.outcome = Outcome::OriginGone;
+            r.done = Some(now);
+        });
     }
 
     /// Lookups in flight.
     pub fn in_flight(&self) -> usize {
-        self.pending.len()
+        self.book.in_flight()
     }
 
-    /// Every record, in issue order.
-    pub fn records(&self) -> &[LookupRecord] {
-        &self.records
+    /// Hands every finished lookup not preceded by one in flight to `sink`.
+    pub fn flush(&mut self, sink: &mut dyn RecordSink) {
+        self.book.flush(|r| sink.lookup(r));
     }
 
-    /// Key figures.
+    /// The run is over: hands every lookup still held to `sink` (those in flight as
+    /// pending) and returns the figures of the run.
+    pub fn finish(self, sink: &mut dyn RecordSink) -> LookupFigures {
+        self.book.finish(|r| sink.lookup(r))
+    }
+
+    /// Key figures over every lookup so far, those held included.
     pub fn figures(&self) -> LookupFigures {
-        let mut f = LookupFigures::default();
-        let (mut hops, mut lat) = (Dist::new(), Dist::new());
-        for r in &self.records {
-            f.issued += 1;
-            match r.outcome {
-                Outcome::Pending => f.pending += 1,
-                Outcome::OriginGone => f.origin_gone += 1,
-                Outcome::Ok => {
-                    f.completed += 1;
-                    f.correct += u64::from(r.correct() == Some(true));
-                    if let Some(h) = r.hops {
-                        hops.record(u64::from(h));
-                    }
-                    lat.record(r.latency_ns().unwrap_or(0));
-                }
-                _ => f.failed += 1,
-            }
-        }
-        f.success_rate = rate(f.completed, f.completed + f.failed);
-        f.correct_rate = rate(f.correct, f.completed);
-        f.hops = hops.spread(1.0);
-        f.latency_ms = lat.spread(1e6);
-        f
+        self.book.figures()
     }
-}
-
-/// Removes and returns, in transaction order, the ledger indices of everything `node`
-/// still has pending (its requests end when it goes).
-pub(crate) fn take_pending_of(
-    pending: &mut BTreeMap<(NodeId, TransactionId), usize>,
-    node: NodeId,
-) -> Vec<usize> {
-    let keys: Vec<_> = pending
-        .range((node, TransactionId(0))..=(node, TransactionId(u64::MAX)))
-        .map(|(k, _)| *k)
-        .collect();
-    keys.iter().filter_map(|k| pending.remove(k)).collect()
 }

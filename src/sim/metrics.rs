@@ -158,6 +158,15 @@ pub struct Population {
     pub initial_unjoined: u64,
 }
 
+/// Names of the per-type traffic columns, in column order (`unknown` not included): the
+/// same for every run.
+pub fn method_names() -> Vec<&'static str> {
+    known_codes()
+        .iter()
+        .map(|&c| crate::proto::wire::message::code_name(c).unwrap_or("unknown"))
+        .collect()
+}
+
 /// Counters, traffic totals and the time series.
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -175,7 +184,6 @@ pub struct Metrics {
     interval_stores: (u64, u64),
     interval_fetches: (u64, u64),
     registrations: (u64, u64),
-    samples: Vec<Sample>,
     codes: Vec<u16>,
     names: Vec<&'static str>,
     /// Column of each code below 0x100; `u8::MAX` for unknown.
@@ -192,10 +200,7 @@ impl Metrics {
     /// Empty metrics with the fixed set of message-type columns.
     pub fn new() -> Metrics {
         let codes = known_codes();
-        let names = codes
-            .iter()
-            .map(|&c| crate::proto::wire::message::code_name(c).unwrap_or("unknown"))
-            .collect();
+        let names = method_names();
         let mut column = [u8::MAX; 256];
         for (i, &c) in codes.iter().enumerate() {
             if c < 256 {
@@ -213,7 +218,6 @@ impl Metrics {
             interval_stores: (0, 0),
             interval_fetches: (0, 0),
             registrations: (0, 0),
-            samples: Vec::new(),
             codes,
             names,
             column,
@@ -315,14 +319,20 @@ impl Metrics {
         self.registrations = (live, available);
     }
 
-    /// Closes the interval ending at `time` with the given population and ring figures.
-    pub fn sample(&mut self, time: Time, pop: Population, ring_correct_fraction: Option<f64>) {
+    /// Closes the interval ending at `time` with the given population and ring figures and
+    /// returns its sample (the caller keeps or streams it).
+    pub fn sample(
+        &mut self,
+        time: Time,
+        pop: Population,
+        ring_correct_fraction: Option<f64>,
+    ) -> Sample {
         let (issued, ok, failed) = std::mem::take(&mut self.interval_lookups);
         let (calls_issued, calls_ok, calls_failed) = std::mem::take(&mut self.interval_calls);
         let (stores_ok, stores_failed) = std::mem::take(&mut self.interval_stores);
         let (call_fetches_ok, call_fetches_failed) = std::mem::take(&mut self.interval_fetches);
         let (live, available) = self.registrations;
-        self.samples.push(Sample {
+        let sample = Sample {
             time,
             live_peers: pop.live_peers,
             live_clients: pop.live_clients,
@@ -343,13 +353,9 @@ impl Metrics {
             stores_failed,
             call_fetches_ok,
             call_fetches_failed,
-        });
+        };
         self.interval.clear();
-    }
-
-    /// The time series so far.
-    pub fn samples(&self) -> &[Sample] {
-        &self.samples
+        sample
     }
 }
 
@@ -371,8 +377,7 @@ mod tests {
             joined_peers: 1,
             ..Default::default()
         };
-        m.sample(Time(5), pop, Some(1.0));
-        assert_eq!(m.samples()[0].traffic.acks, 1);
+        assert_eq!(m.sample(Time(5), pop, Some(1.0)).traffic.acks, 1);
         assert_eq!(m.column_of(0xffff), m.method_names().len() - 1);
         assert_eq!(m.method_names()[m.column_of(0x17)], "ping_req");
     }

@@ -11,12 +11,16 @@
 //! - [`oracle`]: the true ring, for correctness metrics only.
 //! - [`lookups`]: the ledger of lookups (one CSV row each).
 //! - [`calls`]: the ledger of SIP calls (one CSV row each).
+//! - [`book`]: the reorder window both ledgers hold their recent records in.
+//! - [`sink`]: where finished records and samples go ([`sink::RecordSink`]).
 //! - [`metrics`], [`trace`]: counters, per-interval samples, and the run digest.
+//! - [`series`]: figures over the time series, sample by sample.
 //! - [`frame`]: reading a frame's kind and message code without decoding it.
 //! - [`peer`]: the [`peer::Peer`] trait, the node surface the engine drives.
 //! - [`config`]: the typed run configuration ([`SimConfig`]).
 //! - [`capture`]: the optional sink of every frame sent; pcap export (`run --pcap`).
 
+pub mod book;
 pub mod calls;
 pub mod capture;
 pub mod churn;
@@ -31,6 +35,8 @@ pub mod oracle;
 pub mod peer;
 pub mod queue;
 pub mod rng;
+pub mod series;
+pub mod sink;
 pub mod trace;
 pub mod workload;
 

@@ -13,8 +13,9 @@ use super::progress::Progress;
 use super::shard::Shard;
 use crate::outdir::{self, Claim};
 use crate::report::Provenance;
-use crate::runner::{git_rev, safe_name, simulate_with_progress, write_host, write_results};
+use crate::runner::{git_rev, safe_name, simulate_into, write_host, write_results};
 use crate::scenario;
+use crate::sim::Sim;
 
 /// What the user asked for.
 #[derive(Clone, Debug, Default)]
@@ -171,16 +172,18 @@ fn run_one(
 ) -> Result<(), SweepError> {
     let started = Instant::now();
     let label = format!("p{}/s{}", r.point, r.seed);
-    let output = simulate_with_progress(&r.scenario, &mut |now, end| {
-        progress.advance(&label, now, end)
-    });
-    let wall = started.elapsed().as_secs_f64();
     let fin = out.join(&r.dir);
     let tmp = out.join(format!("{}.partial", r.dir));
     let io = |p: &Path, e: std::io::Error| SweepError::Io(format!("{}: {e}", p.display()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
     }
+    let sim = Sim::new(r.scenario.sim_config());
+    let output = simulate_into(sim, &tmp, &mut |now, end| {
+        progress.advance(&label, now, end)
+    })
+    .map_err(|e| SweepError::Io(e.to_string()))?;
+    let wall = started.elapsed().as_secs_f64();
     let prov = Provenance {
         scenario: r.scenario.scenario.name.clone(),
         scenario_hash: scenario::scenario_hash(&r.scenario),

@@ -30,6 +30,7 @@ mod scenario;
 mod scripted;
 mod sip;
 mod storage;
+mod streaming;
 mod sweep;
 mod toy;
 mod tshark;

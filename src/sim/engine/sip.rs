@@ -215,6 +215,7 @@ impl<P: Peer> Sim<P> {
             self.sip.regs.remove(&j);
         }
         self.sip.ledger.origin_gone(self.now, id);
+        self.sip.ledger.flush(&mut *self.records);
     }
 
     /// A call of slot `i`'s node finished.
@@ -231,6 +232,7 @@ impl<P: Peer> Sim<P> {
             let ok = r.outcome == CallOutcome::Ok;
             let fetch_answered = r.fetch_answered == Some(true);
             self.metrics.call_finished(ok, fetch_answered);
+            sip.ledger.flush(&mut *self.records);
         }
     }
 
