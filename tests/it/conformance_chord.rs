@@ -985,3 +985,75 @@ fn a_failed_join_attempt_is_reported_and_the_next_address_tried() {
         assert_eq!(m, want);
     }
 }
+
+/// A node restarted with a new Node-ID at the address of a linked peer (§6.4.2.1 channel
+/// binding). Its Attach, relayed by another peer, is answered, not refused with
+/// "address belongs to another node" (which made such a node retry its join without end);
+/// the link stays bound to the old peer until the new node's handshake arrives over it,
+/// then it is rebound, the old peer forgotten, and the Update the Attach asked for sent.
+#[test]
+fn a_node_restarted_at_a_linked_address_is_attached_and_rebinds_the_link() {
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    let cfg = config();
+    let me = 1u128 << 100;
+    let (mut node, [old, mut r]) = node_linked_to(&cfg, me, [(9 << 124, 2), (3 << 124, 3)]);
+    assert!(node.successors().contains(&old.id));
+    let mut q = Peer::new(5 << 124, 2);
+    assert_eq!(q.addr, old.addr);
+    // Q's Attach reaches us relayed by r.
+    let mut relayed = Peer {
+        id: q.id,
+        addr: r.addr,
+        seq: r.seq,
+    };
+    r.seq += 1;
+    let to_me = vec![Destination::Node(NodeId(me))];
+    let attach = attach_body(q.addr, "passive", true);
+    let via_r = vec![Destination::Node(r.id)];
+    let (f, _) = relayed.frame(&cfg, 0x700, via_r, to_me.clone(), attach);
+    node.handle_datagram(Time(10), r.addr, &f);
+    let out = sent(&mut node);
+    let answer = out
+        .iter()
+        .map(|(_, m)| decode(m))
+        .find(|m| m.header.transaction_id.0 == 0x700)
+        .expect("an answer");
+    assert!(
+        matches!(answer.contents.body, Body::AttachAns(_)),
+        "{:?}",
+        answer.contents.body
+    );
+    assert!(
+        node.successors().contains(&old.id),
+        "still bound to the old peer"
+    );
+    // Q's handshake over the address rebinds the link; the owed Update follows.
+    let wildcard = vec![Destination::Node(NodeId::WILDCARD)];
+    let ping = Body::PingReq(Default::default());
+    let (f, _) = q.frame(&cfg, 0x701, vec![], wildcard, ping);
+    node.handle_datagram(Time(20), q.addr, &f);
+    let to_q: Vec<_> = sent(&mut node)
+        .into_iter()
+        .filter(|(to, _)| *to == q.addr)
+        .map(|(_, m)| decode(&m).contents.body)
+        .collect();
+    assert!(
+        to_q.iter().any(|b| matches!(b, Body::PingAns(_))),
+        "{to_q:?}"
+    );
+    assert!(
+        to_q.iter().any(|b| matches!(
+            b,
+            Body::UpdateReq(ChordUpdate {
+                kind: ChordUpdateKind::Full { .. },
+                ..
+            })
+        )),
+        "{to_q:?}"
+    );
+    assert!(
+        !node.successors().contains(&old.id),
+        "the old peer is forgotten"
+    );
+    assert!(!node.predecessors().contains(&old.id));
+}

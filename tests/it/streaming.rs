@@ -18,7 +18,7 @@ use crate::common::scratch;
 const MIXED: &str = r#"
 [scenario]
 name = "streaming-mixed"
-seed = 3
+seed = 4
 duration_s = 150
 sample_interval_s = 5
 [peers]

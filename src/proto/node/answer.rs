@@ -231,10 +231,15 @@ impl Node {
                     link.peer = Some(signer);
                 }
                 if link.peer != Some(signer) {
-                    return Err(ErrorResponse::new(
-                        error_code::FORBIDDEN,
-                        "address belongs to another node",
-                    ));
+                    // Another node at the address of one we are linked to: a node restarted
+                    // there with a new Node-ID, or a forged candidate. The link stays bound
+                    // to the old node until a handshake signed by the new one arrives over
+                    // it (receive.rs: a new (D)TLS connection rebinds it), which a forged
+                    // candidate cannot produce. The Update owed to the new node waits with it.
+                    self.rebinding.retain(|(a, _, _)| *a != addr);
+                    self.rebinding.truncate(MAX_REBINDING - 1);
+                    self.rebinding.insert(0, (addr, signer, a.send_update));
+                    return Ok(accepted);
                 }
                 if a.send_update {
                     if link.state == LinkState::Up {
@@ -430,6 +435,10 @@ impl Node {
         }
     }
 }
+
+/// Attaches accepted from nodes at the address of another linked node, remembered until
+/// their handshake rebinds the link.
+pub(super) const MAX_REBINDING: usize = 4;
 
 /// What accepting an Attach calls for once the answer is sent.
 #[derive(Clone, Copy, Debug, Default)]

@@ -119,6 +119,9 @@ pub struct Node {
     last_storage_time: u64,
     /// When to re-replicate owned data after a successor loss (§10.7.1 hold-down).
     rereplicate_at: Option<Time>,
+    /// Attaches from nodes at the address of another linked node: (address, Node-ID,
+    /// send_update), newest first, until their handshake rebinds the link (answer.rs).
+    rebinding: Vec<(Addr, NodeId, bool)>,
     /// Copies refused by peers with a stale view, to resend (refused.rs).
     refused: Vec<refused::RefusedCopy>,
     /// When the refused copies are resent.
@@ -176,6 +179,7 @@ impl Node {
             calls: Vec::new(),
             last_storage_time: 0,
             rereplicate_at: None,
+            rebinding: Vec::new(),
             refused: Vec::new(),
             copy_retry_at: None,
             client_peer: None,

@@ -216,6 +216,15 @@ impl Node {
                     li =
                         self.links
                             .insert(Link::new(addr, Some(signer), LinkState::Expecting, now));
+                    // The Attach this node made before its handshake asked for an Update.
+                    if let Some(i) = self
+                        .rebinding
+                        .iter()
+                        .position(|(a, s, _)| *a == addr && *s == signer)
+                    {
+                        let (_, _, send_update) = self.rebinding.remove(i);
+                        self.links.get_mut(li).update_when_up = send_update;
+                    }
                 }
                 Some(p) if p != signer => {
                     self.stats.dropped += 1;
