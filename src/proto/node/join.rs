@@ -243,7 +243,7 @@ impl Node {
         }
         self.events.push_back(Event::Joined);
         self.next_update = now + self.jittered(self.config.chord_update_interval);
-        self.next_finger = now + self.jittered(self.config.chord_ping_interval);
+        self.next_finger = now + self.at_least(self.config.chord_ping_interval);
         self.start_finger_search(now);
         self.partition = None;
         self.schedule_partition_check(now);

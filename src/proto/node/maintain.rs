@@ -51,6 +51,14 @@ impl Node {
         Duration((d.as_nanos() / 1000).saturating_mul(permille))
     }
 
+    /// `d` stretched by up to 20 % at random, never shorter: the wait between finger
+    /// searches, which §10.7.4.2 says SHOULD NOT come more often than chord-ping-interval.
+    /// One draw, as [`Node::jittered`] takes.
+    pub(super) fn at_least(&mut self, d: Duration) -> Duration {
+        let permille = self.rng.random_range(1000u64..=1200);
+        Duration((d.as_nanos() / 1000).saturating_mul(permille))
+    }
+
     fn uptime_s(&self, now: Time) -> u32 {
         ((now - self.started).as_nanos() / 1_000_000_000) as u32
     }

@@ -80,7 +80,7 @@ impl Node {
                 self.update_all_neighbors(now);
             }
             if self.next_finger <= now {
-                self.next_finger = now + self.jittered(self.config.chord_ping_interval);
+                self.next_finger = now + self.at_least(self.config.chord_ping_interval);
                 self.refresh_one_finger(now);
             }
             if self.next_partition_check <= now {
