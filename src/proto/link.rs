@@ -60,8 +60,8 @@ pub struct Link {
     /// The peer sent us a request of its own over this link after it came up: it uses
     /// the link, so closing it would cut the peer off.
     pub peer_uses: bool,
-    /// Send an Update (type full) as soon as the link is up (Attach send_update, §6.4.2.3).
-    pub update_when_up: bool,
+    /// The Update owed to the peer once the link is up.
+    pub update_when_up: OwedUpdate,
     /// No ack for a full RTO and 3 more retransmissions: kept out of routing until acks
     /// resume (§6.6.3).
     pub suspect: bool,
@@ -78,6 +78,21 @@ pub struct Link {
     recv_mask: u32,
 }
 
+/// The Update a peer owes the other end of a link it accepted an Attach on, sent once the
+/// link is up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OwedUpdate {
+    /// None.
+    #[default]
+    Nothing,
+    /// peer_ready (RFC 6940 §10.7.3: "a node which has Attached is a peer and can be
+    /// routed through"): a joined peer tells the node that Attached to it that it may
+    /// route through it (§6.5.1).
+    PeerReady,
+    /// full: the Attach asked for it (send_update, §6.5.1.2).
+    Full,
+}
+
 impl Link {
     /// A new link entry.
     pub fn new(addr: Addr, peer: Option<NodeId>, state: LinkState, now: Time) -> Link {
@@ -88,7 +103,7 @@ impl Link {
             ready: false,
             routing: false,
             peer_uses: false,
-            update_when_up: false,
+            update_when_up: OwedUpdate::Nothing,
             suspect: false,
             created: now,
             last_heard: now,

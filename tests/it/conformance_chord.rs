@@ -773,8 +773,21 @@ fn a_peer_is_offered_one_attach() {
         time: 0,
     });
     let to_me = vec![Destination::Node(node.node_id())];
-    let (f, _) = x.frame(&cfg, hs.header.transaction_id.0, vec![], to_me, pong);
+    let (f, _) = x.frame(
+        &cfg,
+        hs.header.transaction_id.0,
+        vec![],
+        to_me.clone(),
+        pong,
+    );
     node.handle_datagram(Time(22), x.addr, &f);
+    // x's peer_ready makes the link routable (§6.5.1).
+    let ready = Body::UpdateReq(reload_sim::proto::wire::chord::ChordUpdate {
+        uptime: 1,
+        kind: reload_sim::proto::wire::chord::ChordUpdateKind::PeerReady,
+    });
+    let (f, _) = x.frame(&cfg, 0x7ff, vec![], to_me, ready);
+    node.handle_datagram(Time(23), x.addr, &f);
     assert_eq!(node.successors().first(), Some(&x.id), "linked");
     assert_eq!(again(&mut node, &mut p1, 0x812), 0, "once linked");
 }
@@ -1056,4 +1069,96 @@ fn a_node_restarted_at_a_linked_address_is_attached_and_rebinds_the_link() {
         "the old peer is forgotten"
     );
     assert!(!node.predecessors().contains(&old.id));
+}
+
+/// §6.5.1: "If node A has Attached to node B, but has not received any Updates from B, it
+/// MAY route messages which are directly addressed to B through that channel, but it MUST
+/// NOT route messages through B to other peers via that channel." The node learns of B
+/// from p's Update, Attaches to B through p and brings the link up: a Ping for the
+/// Resource-ID just past B does not go through B (it used to, as soon as the handshake was
+/// answered). B's peer_ready Update (§10.7.3) makes the link routable: the next such Ping
+/// goes to B.
+#[test]
+fn a_new_link_carries_no_transit_before_its_peer_update() {
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    use reload_sim::proto::wire::topology::PingAns;
+    let cfg = config();
+    let me = 1u128 << 100;
+    let (mut node, [mut p]) = node_linked_to(&cfg, me, [(9 << 124, 2)]);
+    let mut b = Peer::new(3 << 124, 3);
+    let to_me = vec![Destination::Node(NodeId(me))];
+    let learn = ChordUpdate {
+        uptime: 5,
+        kind: ChordUpdateKind::Neighbors {
+            predecessors: vec![b.id],
+            successors: vec![],
+        },
+    };
+    let (f, _) = p.frame(&cfg, 0x600, vec![], to_me.clone(), Body::UpdateReq(learn));
+    node.handle_datagram(Time(10), p.addr, &f);
+    let attach = sent(&mut node)
+        .into_iter()
+        .map(|(_, m)| decode(&m))
+        .find(|m| matches!(m.contents.body, Body::AttachReq(_)))
+        .expect("an Attach to B");
+    assert_eq!(
+        attach.header.destination_list,
+        vec![Destination::Node(p.id), Destination::Node(b.id)]
+    );
+    // B's answer comes back through p.
+    let mut b_via_p = Peer {
+        id: b.id,
+        addr: p.addr,
+        seq: p.seq,
+    };
+    p.seq += 1;
+    let via = vec![Destination::Node(p.id)];
+    let ans = attach_body(b.addr, "active", false);
+    let txid = attach.header.transaction_id.0;
+    let (f, _) = b_via_p.frame(&cfg, txid, via, to_me.clone(), ans);
+    node.handle_datagram(Time(20), p.addr, &f);
+    let hs = sent(&mut node)
+        .into_iter()
+        .find(|(to, _)| *to == b.addr)
+        .map(|(_, m)| decode(&m))
+        .expect("the handshake to B");
+    assert!(matches!(hs.contents.body, Body::PingReq(_)));
+    let pong = Body::PingAns(PingAns {
+        response_id: 1,
+        time: 0,
+    });
+    let (f, _) = b.frame(
+        &cfg,
+        hs.header.transaction_id.0,
+        vec![],
+        to_me.clone(),
+        pong,
+    );
+    node.handle_datagram(Time(30), b.addr, &f);
+    let _ = sent(&mut node);
+    let past_b = Destination::Resource(NodeId((3 << 124) + 1).to_resource_id());
+    let first_hop = |node: &mut reload_sim::proto::node::Node, t: u64| {
+        node.ping(Time(t), past_b.clone()).unwrap();
+        sent(node)
+            .into_iter()
+            .find(|(_, m)| matches!(decode(m).contents.body, Body::PingReq(_)))
+            .map(|(to, _)| to)
+    };
+    assert_ne!(
+        first_hop(&mut node, 40),
+        Some(b.addr),
+        "no transit before B's Update"
+    );
+    let ready = ChordUpdate {
+        uptime: 5,
+        kind: ChordUpdateKind::PeerReady,
+    };
+    let (f, _) = b.frame(&cfg, 0x601, vec![], to_me, Body::UpdateReq(ready));
+    node.handle_datagram(Time(50), b.addr, &f);
+    let _ = sent(&mut node);
+    assert_eq!(
+        first_hop(&mut node, 60),
+        Some(b.addr),
+        "routable after peer_ready"
+    );
 }

@@ -784,8 +784,21 @@ fn joins_against_scripted_peers() {
             }),
         );
         node.handle_datagram(t, a, &f);
+        // Each neighbour says it may be routed through (peer_ready, §6.5.1).
+        let ready = Body::UpdateReq(ChordUpdate {
+            uptime: 1,
+            kind: ChordUpdateKind::PeerReady,
+        });
+        let (f, _) = pp.frame(
+            &cfg,
+            0x7000,
+            vec![],
+            vec![Destination::Node(NodeId(j))],
+            ready,
+        );
+        node.handle_datagram(t, a, &f);
     }
-    // 4. With every neighbour attached, Join goes to AP.
+    // 4. With every neighbour attached and ready, Join goes to AP.
     let out = sent(&mut node);
     let join = decode(&out.last().unwrap().1);
     assert!(matches!(join.contents.body, Body::JoinReq(ref r) if r.joining_peer_id == NodeId(j)));

@@ -6,12 +6,12 @@ use super::Node;
 use crate::proto::event::{Answer, Event, NodeState, RequestError};
 use crate::proto::id::NodeId;
 use crate::proto::identity::SignerInfo;
-use crate::proto::link::{Link, LinkState};
+use crate::proto::link::{Link, LinkState, OwedUpdate};
 use crate::proto::transaction::{Pending, Purpose};
 use crate::proto::wire::attach::{
     AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
 };
-use crate::proto::wire::chord::ChordRouteQueryAns;
+use crate::proto::wire::chord::{ChordRouteQueryAns, ChordUpdateKind};
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::message::code;
 use crate::proto::wire::storage::FetchAns;
@@ -62,9 +62,7 @@ impl Node {
                 Ok(accepted) => {
                     let ans = Body::AttachAns(self.own_attach("active", false));
                     self.send_answer(now, li, &msg, signer, ans);
-                    if accepted.update_now {
-                        self.send_update_full(now, signer);
-                    }
+                    self.send_owed_update(now, signer, accepted.update_now);
                     if accepted.cancelled_join_attach {
                         // The join no longer waits on the Attach we gave up.
                         self.check_join_ready(now);
@@ -224,6 +222,15 @@ impl Node {
         {
             return Err(in_progress());
         }
+        // The requester may route through us once we say so (§6.5.1): a full Update if it
+        // asked for one, else peer_ready if we are a peer.
+        let owed = if a.send_update {
+            OwedUpdate::Full
+        } else if self.state == NodeState::Joined {
+            OwedUpdate::PeerReady
+        } else {
+            OwedUpdate::Nothing
+        };
         match self.links.by_addr(addr) {
             Some(li) => {
                 let link = self.links.get_mut(li);
@@ -241,13 +248,11 @@ impl Node {
                     self.rebinding.insert(0, (addr, signer, a.send_update));
                     return Ok(accepted);
                 }
-                if a.send_update {
-                    if link.state == LinkState::Up {
-                        accepted.update_now = true;
-                        return Ok(accepted);
-                    }
-                    link.update_when_up = true;
+                if link.state == LinkState::Up {
+                    accepted.update_now = owed;
+                    return Ok(accepted);
                 }
+                link.update_when_up = owed;
             }
             None => {
                 // §6.5.1.2 "overloaded … MAY generate an error": Error_In_Progress is
@@ -260,7 +265,7 @@ impl Node {
                     ));
                 }
                 let mut link = Link::new(addr, Some(signer), LinkState::Expecting, now);
-                link.update_when_up = a.send_update;
+                link.update_when_up = owed;
                 self.links.insert(link);
             }
         }
@@ -344,9 +349,21 @@ impl Node {
             }
             Purpose::Handshake { for_join } if code == code::PING_ANS => {
                 let Some(li) = li else { return };
+                let client = matches!(self.state, NodeState::ClientConnecting | NodeState::Client);
                 let link = self.links.get_mut(li);
                 link.peer = Some(signer);
-                link.ready = true;
+                // §6.5.1: over a link we Attached, only messages for its peer go until the
+                // peer's first Update (on_update marks it ready; a peer owes us peer_ready).
+                // A handshake to the wildcard opens the bootstrap link of a join or a
+                // partition check, through which the join's Attach is routed (§10.5); a
+                // client's only route is the peer responsible for it.
+                if p.to.is_none() || client {
+                    link.ready = true;
+                } else if self.state == NodeState::Joined {
+                    // §10.7.3 peer_ready: "a node which has Attached is a peer and can be
+                    // routed through". The peer we Attached to tells us the same.
+                    self.send_update(now, signer, ChordUpdateKind::PeerReady);
+                }
                 self.link_up(now, li);
                 self.peer_connected(now, signer, for_join);
             }
@@ -388,7 +405,10 @@ impl Node {
     /// offered, unless a link to it is already up.
     fn connect_to(&mut self, now: Time, peer: NodeId, a: &AttachReqAns, for_join: bool) {
         if let Some(li) = self.links.by_peer(peer) {
-            self.links.get_mut(li).ready = true;
+            // Linked already: the peer's Update (owed for this Attach) makes it routable.
+            if matches!(self.state, NodeState::ClientConnecting | NodeState::Client) {
+                self.links.get_mut(li).ready = true;
+            }
             self.peer_connected(now, peer, for_join);
             return;
         }
@@ -443,8 +463,8 @@ pub(super) const MAX_REBINDING: usize = 4;
 /// What accepting an Attach calls for once the answer is sent.
 #[derive(Clone, Copy, Debug, Default)]
 struct AttachAccepted {
-    /// The link is already up and the requester set send_update: Update (full) now.
-    update_now: bool,
+    /// The link is already up: the Update owed to the requester, to send now.
+    update_now: OwedUpdate,
     /// The tie-break cancelled an Attach of our join (§6.5.1.2).
     cancelled_join_attach: bool,
 }

@@ -14,7 +14,7 @@ use crate::proto::event::{Event, NodeState};
 use crate::proto::id::NodeId;
 use crate::proto::link::{Link, LinkState};
 use crate::proto::transaction::Purpose;
-use crate::proto::wire::chord::ChordUpdate;
+use crate::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
 use crate::proto::wire::topology::JoinReq;
 use crate::proto::wire::{Body, Destination};
 use crate::time::Time;
@@ -55,6 +55,7 @@ impl Node {
         j.deadline = now + timeout;
         j.admitting = None;
         j.early_update = None;
+        j.neighbors.clear();
         self.txns.clear();
         // Always a fresh handshake: the bootstrap peer may have dropped our old link.
         if let Some(li) = self.links.by_addr(addr) {
@@ -152,6 +153,9 @@ impl Node {
             self.config.successors,
         );
         self.set_phase(JoinPhase::AttachingNeighbors);
+        if let Some(j) = self.join.as_mut() {
+            j.neighbors = want.all();
+        }
         for peer in want.all() {
             if peer == ap || self.links.by_peer(peer).is_some() {
                 continue;
@@ -174,6 +178,16 @@ impl Node {
             )
         });
         if outstanding > 0 {
+            return;
+        }
+        // §6.5.1: the neighbours we linked to become routable with their peer_ready;
+        // the Join waits for it, so the tables we start with hold them.
+        let awaited = self.join.as_ref().map_or(&[][..], |j| &j.neighbors[..]);
+        if awaited.iter().any(|p| {
+            self.links
+                .by_peer(*p)
+                .is_some_and(|li| self.links.get(li).is_up() && !self.links.get(li).ready)
+        }) {
             return;
         }
         let Some(ap) = self.admitting() else { return };
@@ -231,6 +245,11 @@ impl Node {
         }
         let change = first | self.refresh_tables_quietly(now);
         self.update_all_neighbors(now);
+        // Nodes that Attached to us while we were joining may route through us now
+        // (§6.5.1, §10.7.3 peer_ready); neighbours just had their Update.
+        for p in self.linked_non_neighbors() {
+            self.send_update(now, p, ChordUpdateKind::PeerReady);
+        }
         if change.range {
             // A range of our own now (§10.7.3): every other connection hears of it too.
             self.send_table_updates(
@@ -319,6 +338,7 @@ impl Node {
             deadline: now,
             admitting: None,
             early_update: None,
+            neighbors: Vec::new(),
         });
         self.start_join_attempt(now);
     }

@@ -15,7 +15,7 @@ use crate::proto::chord::{FingerTable, NeighborTable};
 use crate::proto::config::Addr;
 use crate::proto::event::{Event, NodeState};
 use crate::proto::id::NodeId;
-use crate::proto::link::LinkState;
+use crate::proto::link::{LinkState, OwedUpdate};
 use crate::proto::transaction::Purpose;
 use crate::proto::wire::chord::{ChordLeaveData, ChordUpdate, ChordUpdateKind};
 use crate::proto::wire::topology::LeaveReq;
@@ -63,7 +63,7 @@ impl Node {
         ((now - self.started).as_nanos() / 1_000_000_000) as u32
     }
 
-    fn send_update(&mut self, now: Time, peer: NodeId, kind: ChordUpdateKind) {
+    pub(super) fn send_update(&mut self, now: Time, peer: NodeId, kind: ChordUpdateKind) {
         let body = Body::UpdateReq(ChordUpdate {
             uptime: self.uptime_s(now),
             kind,
@@ -90,6 +90,15 @@ impl Node {
         self.send_update(now, peer, kind);
     }
 
+    /// Sends `peer` the Update owed once its link is up (`OwedUpdate`).
+    pub(super) fn send_owed_update(&mut self, now: Time, peer: NodeId, owed: OwedUpdate) {
+        match owed {
+            OwedUpdate::Nothing => {}
+            OwedUpdate::PeerReady => self.send_update(now, peer, ChordUpdateKind::PeerReady),
+            OwedUpdate::Full => self.send_update_full(now, peer),
+        }
+    }
+
     /// Sends our Neighbor Table to every neighbour (Update type neighbors).
     pub(super) fn update_all_neighbors(&mut self, now: Time) {
         for peer in self.neighbors.all() {
@@ -101,16 +110,20 @@ impl Node {
         }
     }
 
-    /// Sends our Neighbor Table to every other entry of the Connection Table (clients
-    /// included, §6.4.1), the neighbours having had theirs.
-    fn update_connection_table(&mut self, now: Time) {
-        let others: Vec<NodeId> = self
-            .links
+    /// Peers of up links that are not in the Neighbor Table.
+    pub(super) fn linked_non_neighbors(&self) -> Vec<NodeId> {
+        self.links
             .iter()
             .filter(|l| l.is_up())
             .filter_map(|l| l.peer)
             .filter(|p| !self.neighbors.contains(*p))
-            .collect();
+            .collect()
+    }
+
+    /// Sends our Neighbor Table to every other entry of the Connection Table (clients
+    /// included, §6.4.1), the neighbours having had theirs.
+    fn update_connection_table(&mut self, now: Time) {
+        let others = self.linked_non_neighbors();
         for peer in others {
             let kind = ChordUpdateKind::Neighbors {
                 predecessors: self.neighbors.predecessors.clone(),
@@ -202,6 +215,8 @@ impl Node {
         }
         if self.state == NodeState::Joining {
             self.join_update(now, signer, u);
+            // A future neighbour's peer_ready may be what the Join waits for.
+            self.check_join_ready(now);
             return;
         }
         if matches!(self.state, NodeState::Client) {
@@ -257,13 +272,58 @@ impl Node {
         }
     }
 
-    /// Sends a handshake Ping over an existing link; the answer marks the peer ready.
+    /// Asks the peer of a link it opened to us, and we have not routed over, whether it
+    /// still holds and may be routed through: an Attach straight over the link. Its peer
+    /// answers and owes us peer_ready, which makes the link routable (§6.5.1: not before
+    /// the peer has sent an Update).
     fn revalidate(&mut self, now: Time, li: usize) {
         let link = self.links.get(li);
-        let (addr, peer) = (link.addr, link.peer);
-        let busy = self.txns.count(|p| matches!(p, Purpose::Handshake { .. })) >= MAX_ATTACHES;
-        if !busy && !self.txns.has_direct(addr) {
-            self.send_handshake(now, addr, peer, false);
+        let (addr, Some(peer)) = (link.addr, link.peer) else {
+            return;
+        };
+        let busy = self.txns.count(|p| matches!(p, Purpose::Attach { .. })) >= MAX_ATTACHES;
+        if busy || self.txns.has_direct(addr) {
+            return;
+        }
+        let body = Body::AttachReq(self.own_attach("passive", false));
+        let _ = self.start_request(
+            now,
+            vec![Destination::Node(peer)],
+            body,
+            Purpose::Attach {
+                target: Some(peer),
+                for_join: false,
+            },
+            Some(addr),
+        );
+    }
+
+    /// Links up for a while, silent for a while, whose peer would belong in our tables but
+    /// has not said it may be routed through (no Update yet, §6.5.1): ask again. A link we
+    /// do not route over carries no traffic that would show it failed; an unanswered
+    /// Attach does (internal_request_failed). A client, which never sends an Update but
+    /// checks in with its peer, is not asked.
+    pub(super) fn revalidate_unready(&mut self, now: Time) {
+        let settle = self.config.chord_update_interval;
+        let stale: Vec<usize> = (0..self.links.len())
+            .filter(|&li| {
+                let l = self.links.get(li);
+                l.is_up()
+                    && !l.ready
+                    && l.created + settle <= now
+                    && l.last_heard + settle <= now
+                    && l.peer.is_some_and(|p| {
+                        self.neighbors.would_accept(
+                            self.id,
+                            p,
+                            self.config.predecessors,
+                            self.config.successors,
+                        )
+                    })
+            })
+            .collect();
+        for li in stale {
+            self.revalidate(now, li);
         }
     }
 
@@ -307,6 +367,20 @@ impl Node {
                 self.client_request_failed(now)
             }
             p if self.state == NodeState::Joining => self.join_request_failed(now, p),
+            // An Attach to a peer we hold an unready link to went unanswered: the link
+            // is dead (its peer crashed or restarted), though nothing else crossed it.
+            Purpose::Attach {
+                target: Some(t), ..
+            } => {
+                let dead = self
+                    .links
+                    .by_peer(*t)
+                    .filter(|&li| !self.links.get(li).ready)
+                    .map(|li| self.links.get(li).addr);
+                if let Some(addr) = dead {
+                    self.link_failed(now, addr);
+                }
+            }
             _ => {}
         }
     }
@@ -480,10 +554,8 @@ impl Node {
             return;
         }
         match self.links.by_peer(responder) {
-            Some(li) => {
-                self.links.get_mut(li).ready = true;
-                self.refresh_tables(now);
-            }
+            Some(li) if !self.links.get(li).ready => self.revalidate(now, li),
+            Some(_) => {}
             None => self.attach(now, responder, None, false),
         }
     }

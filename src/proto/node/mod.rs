@@ -80,6 +80,8 @@ struct JoinProgress {
     admitting: Option<NodeId>,
     /// An Update that arrived before the Attach answer naming its sender as admitting peer.
     early_update: Option<(NodeId, ChordUpdate)>,
+    /// The future neighbours being attached to (§10.5 step 4).
+    neighbors: Vec<NodeId>,
 }
 
 /// A RELOAD peer with the CHORD-RELOAD topology plugin.
@@ -304,6 +306,7 @@ impl Node {
             deadline: now,
             admitting: None,
             early_update: None,
+            neighbors: Vec::new(),
         });
         self.start_join_attempt(now);
         Ok(())

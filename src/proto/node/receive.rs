@@ -223,7 +223,13 @@ impl Node {
                         .position(|(a, s, _)| *a == addr && *s == signer)
                     {
                         let (_, _, send_update) = self.rebinding.remove(i);
-                        self.links.get_mut(li).update_when_up = send_update;
+                        self.links.get_mut(li).update_when_up = if send_update {
+                            crate::proto::link::OwedUpdate::Full
+                        } else if self.state == NodeState::Joined {
+                            crate::proto::link::OwedUpdate::PeerReady
+                        } else {
+                            crate::proto::link::OwedUpdate::Nothing
+                        };
                     }
                 }
                 Some(p) if p != signer => {
@@ -299,10 +305,9 @@ impl Node {
     pub(super) fn link_up(&mut self, now: Time, li: usize) {
         let link = self.links.get_mut(li);
         link.state = LinkState::Up;
-        if std::mem::take(&mut link.update_when_up) {
-            if let Some(peer) = link.peer {
-                self.send_update_full(now, peer);
-            }
+        let owed = std::mem::take(&mut link.update_when_up);
+        if let Some(peer) = link.peer {
+            self.send_owed_update(now, peer, owed);
         }
     }
 }

@@ -78,6 +78,7 @@ impl Node {
             if self.next_update <= now {
                 self.next_update = now + self.jittered(self.config.chord_update_interval);
                 self.update_all_neighbors(now);
+                self.revalidate_unready(now);
             }
             if self.next_finger <= now {
                 self.next_finger = now + self.at_least(self.config.chord_ping_interval);
