@@ -21,12 +21,7 @@ use crate::scripted::{
 fn route_query_update_follows_the_answer() {
     let cfg = config();
     let me = 1u128 << 100;
-    let mut node = first_node(&cfg, me);
-    let mut p1 = Peer::new(9u128 << 124, 2);
-    let mut p2 = Peer::new(3u128 << 124, 3);
-    link_peer(&mut node, &cfg, &mut p1, 0x100);
-    link_peer(&mut node, &cfg, &mut p2, 0x200);
-    let _ = sent(&mut node);
+    let (mut node, [mut p1, p2]) = node_linked_to(&cfg, me, [(9 << 124, 2), (3 << 124, 3)]);
     let rq = RouteQueryReq {
         send_update: true,
         destination: Destination::Resource(NodeId(4u128 << 124).to_resource_id()),
@@ -66,12 +61,7 @@ fn a_full_connection_table_refuses_an_attach_with_forbidden() {
     c.max_connections = 2;
     let cfg = std::sync::Arc::new(c);
     let me = 1u128 << 100;
-    let mut node = first_node(&cfg, me);
-    let mut p1 = Peer::new(9u128 << 124, 2);
-    let mut p2 = Peer::new(3u128 << 124, 3);
-    link_peer(&mut node, &cfg, &mut p1, 0x100);
-    link_peer(&mut node, &cfg, &mut p2, 0x200);
-    let _ = sent(&mut node);
+    let (mut node, [mut p1, _p2]) = node_linked_to(&cfg, me, [(9 << 124, 2), (3 << 124, 3)]);
     // p3 Attaches through p1 (its frame travels on p1's link).
     let mut p3 = Peer::new(5u128 << 124, 4);
     p3.seq = p1.seq;
@@ -410,10 +400,7 @@ fn crossing_attach(
 fn crossing_attaches_follow_the_tie_breaker() {
     let cfg = config();
     for (me, larger) in [(8u128 << 124, true), (6u128 << 124, false)] {
-        let mut node = first_node(&cfg, me);
-        let mut p1 = Peer::new(2u128 << 124, 2);
-        link_peer(&mut node, &cfg, &mut p1, 0x100);
-        let _ = sent(&mut node);
+        let (mut node, [mut p1]) = node_linked_to(&cfg, me, [(2 << 124, 2)]);
         let mut x = Peer::new(7u128 << 124, 5);
         let ours = provoke_attach(&mut node, &cfg, &mut p1, x.id);
         let pending = node.pending_requests();
@@ -456,10 +443,7 @@ fn handshaking_with_x() -> (
 ) {
     let cfg = config();
     let me = 6u128 << 124;
-    let mut node = first_node(&cfg, me);
-    let mut p1 = Peer::new(2u128 << 124, 2);
-    link_peer(&mut node, &cfg, &mut p1, 0x100);
-    let _ = sent(&mut node);
+    let (mut node, [mut p1]) = node_linked_to(&cfg, me, [(2 << 124, 2)]);
     let x = Peer::new(7u128 << 124, 5);
     let ours = provoke_attach(&mut node, &cfg, &mut p1, x.id);
     let to_me = vec![Destination::Node(NodeId(me))];
@@ -495,10 +479,7 @@ fn an_up_link_is_bound_to_its_peer() {
     use reload_sim::proto::wire::topology::PingReq;
     let cfg = config();
     let me = 8u128 << 124;
-    let mut node = first_node(&cfg, me);
-    let mut p1 = Peer::new(2u128 << 124, 2);
-    link_peer(&mut node, &cfg, &mut p1, 0x100);
-    let _ = sent(&mut node);
+    let (mut node, [p1]) = node_linked_to(&cfg, me, [(2 << 124, 2)]);
     // Another Node-ID speaks from p1's address, not as a handshake: refused.
     let mut other = Peer::new(5u128 << 124, 2);
     other.seq = p1.seq;
@@ -555,10 +536,7 @@ fn a_handshake_from_the_wrong_node_closes_the_link() {
     use reload_sim::proto::wire::topology::PingReq;
     let cfg = config();
     let me = 8u128 << 124;
-    let mut node = first_node(&cfg, me);
-    let mut p1 = Peer::new(2u128 << 124, 2);
-    link_peer(&mut node, &cfg, &mut p1, 0x100);
-    let _ = sent(&mut node);
+    let (mut node, [mut p1]) = node_linked_to(&cfg, me, [(2 << 124, 2)]);
     // x Attaches through p1, offering address 10.0.0.5.
     let mut x = Peer::new(5u128 << 124, 5);
     let ans = crossing_attach(&mut node, &cfg, &mut p1, &mut x, Time(40));

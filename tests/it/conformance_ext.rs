@@ -14,7 +14,7 @@ use reload_sim::proto::wire::{
 };
 use reload_sim::time::Time;
 
-use crate::scripted::{self, Peer, config, decode, first_node, link_peer, sent};
+use crate::scripted::{self, Peer, config, decode, node_linked_to, sent};
 
 const ME: u128 = 1u128 << 100;
 
@@ -52,12 +52,7 @@ fn option(option_type: u8, flags: u8, value: &[u8]) -> ForwardingOption {
 /// [`key_beyond_p2`]) linked.
 fn forwarding_setup() -> (std::sync::Arc<OverlayConfig>, Node, Peer, Peer) {
     let cfg = config();
-    let mut node = first_node(&cfg, ME);
-    let mut p1 = Peer::new(9u128 << 124, 2);
-    let mut p2 = Peer::new(3u128 << 124, 3);
-    link_peer(&mut node, &cfg, &mut p1, 0x100);
-    link_peer(&mut node, &cfg, &mut p2, 0x200);
-    let _ = sent(&mut node);
+    let (node, [p1, p2]) = node_linked_to(&cfg, ME, [(9 << 124, 2), (3 << 124, 3)]);
     (cfg, node, p1, p2)
 }
 
@@ -121,10 +116,7 @@ fn destination_critical_option_is_forwarded_unchanged() {
 #[test]
 fn destination_critical_option_is_refused_by_the_destination() {
     let cfg = config();
-    let mut node = first_node(&cfg, ME);
-    let mut p = Peer::new(9u128 << 124, 2);
-    link_peer(&mut node, &cfg, &mut p, 0x100);
-    let _ = sent(&mut node);
+    let (mut node, [mut p]) = node_linked_to(&cfg, ME, [(9 << 124, 2)]);
     let mut h = header(&cfg, 0x400, vec![], vec![Destination::Node(NodeId(ME))]);
     h.options = vec![option(0x21, option_flags::DESTINATION_CRITICAL, &[])];
     let (f, _) = p.frame_header(&h, &ping());
@@ -149,10 +141,7 @@ fn destination_critical_option_is_refused_by_the_destination() {
 #[test]
 fn response_copy_option_is_copied_into_the_answer() {
     let cfg = config();
-    let mut node = first_node(&cfg, ME);
-    let mut p = Peer::new(9u128 << 124, 2);
-    link_peer(&mut node, &cfg, &mut p, 0x100);
-    let _ = sent(&mut node);
+    let (mut node, [mut p]) = node_linked_to(&cfg, ME, [(9 << 124, 2)]);
     let mut h = header(&cfg, 0x500, vec![], vec![Destination::Node(NodeId(ME))]);
     h.options = vec![
         option(
@@ -194,10 +183,7 @@ fn ping_with_extension(ext_type: u16, critical: bool) -> MessageContents {
 #[test]
 fn critical_unknown_extension_gets_error_unknown_extension() {
     let cfg = config();
-    let mut node = first_node(&cfg, ME);
-    let mut p = Peer::new(9u128 << 124, 2);
-    link_peer(&mut node, &cfg, &mut p, 0x100);
-    let _ = sent(&mut node);
+    let (mut node, [mut p]) = node_linked_to(&cfg, ME, [(9 << 124, 2)]);
     let h = header(&cfg, 0x600, vec![], vec![Destination::Node(NodeId(ME))]);
     let (f, _) = p.frame_header(&h, &ping_with_extension(0x1234, true));
     node.handle_datagram(Time(3), p.addr, &f);
@@ -220,10 +206,7 @@ fn critical_unknown_extension_gets_error_unknown_extension() {
 #[test]
 fn diagnostic_ping_extension_is_ignored_unless_critical() {
     let cfg = config();
-    let mut node = first_node(&cfg, ME);
-    let mut p = Peer::new(9u128 << 124, 2);
-    link_peer(&mut node, &cfg, &mut p, 0x100);
-    let _ = sent(&mut node);
+    let (mut node, [mut p]) = node_linked_to(&cfg, ME, [(9 << 124, 2)]);
     let to_me = vec![Destination::Node(NodeId(ME))];
     let h = header(&cfg, 0x700, vec![], to_me.clone());
     let ext = extension_type::DIAGNOSTIC_PING;
@@ -248,10 +231,7 @@ fn diagnostic_ping_extension_is_ignored_unless_critical() {
 #[test]
 fn answer_with_a_critical_extension_is_dropped() {
     let cfg = config();
-    let mut node = first_node(&cfg, ME);
-    let mut p = Peer::new(9u128 << 124, 2);
-    link_peer(&mut node, &cfg, &mut p, 0x100);
-    let _ = sent(&mut node);
+    let (mut node, [mut p]) = node_linked_to(&cfg, ME, [(9 << 124, 2)]);
     let req = node.ping(Time(3), Destination::Node(p.id)).unwrap();
     let out = sent(&mut node);
     let txid = decode(&out[0].1).header.transaction_id;
@@ -380,10 +360,7 @@ fn padded_ping(cfg: &OverlayConfig, p: &mut Peer, txid: u64, padding: usize) -> 
 
 fn linked_node() -> (std::sync::Arc<OverlayConfig>, Node, Peer) {
     let cfg = config();
-    let mut node = first_node(&cfg, ME);
-    let mut p = Peer::new(9u128 << 124, 2);
-    link_peer(&mut node, &cfg, &mut p, 0x100);
-    let _ = sent(&mut node);
+    let (node, [p]) = node_linked_to(&cfg, ME, [(9 << 124, 2)]);
     (cfg, node, p)
 }
 
