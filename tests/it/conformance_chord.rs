@@ -992,16 +992,9 @@ fn a_node_restarted_at_a_linked_address_is_attached_and_rebinds_the_link() {
     let mut q = Peer::new(5 << 124, 2);
     assert_eq!(q.addr, old.addr);
     // Q's Attach reaches us relayed by r.
-    let mut relayed = Peer {
-        id: q.id,
-        addr: r.addr,
-        seq: r.seq,
-    };
-    r.seq += 1;
     let to_me = vec![Destination::Node(NodeId(me))];
     let attach = attach_body(q.addr, "passive", true);
-    let via_r = vec![Destination::Node(r.id)];
-    let (f, _) = relayed.frame(&cfg, 0x700, via_r, to_me.clone(), attach);
+    let f = r.relay(&cfg, q.id, 0x700, to_me.clone(), attach);
     node.handle_datagram(Time(10), r.addr, &f);
     let out = sent(&mut node);
     let answer = out
@@ -1084,16 +1077,9 @@ fn a_new_link_carries_no_transit_before_its_peer_update() {
         vec![Destination::Node(p.id), Destination::Node(b.id)]
     );
     // B's answer comes back through p.
-    let mut b_via_p = Peer {
-        id: b.id,
-        addr: p.addr,
-        seq: p.seq,
-    };
-    p.seq += 1;
-    let via = vec![Destination::Node(p.id)];
     let ans = attach_body(b.addr, "active", false);
     let txid = attach.header.transaction_id.0;
-    let (f, _) = b_via_p.frame(&cfg, txid, via, to_me.clone(), ans);
+    let f = p.relay(&cfg, b.id, txid, to_me.clone(), ans);
     node.handle_datagram(Time(20), p.addr, &f);
     let hs = sent(&mut node)
         .into_iter()

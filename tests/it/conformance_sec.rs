@@ -262,24 +262,18 @@ fn an_answer_for_a_resource_id_must_come_from_a_node_as_close_as_any_neighbour()
     let want = from_first_node(&cfg, me, req.0, vec![k], vec![], ping);
     assert_eq!(sent_acked(&mut node, Time(10)), vec![(p2.addr, want)]);
     // Each answer arrives over p2's link: p2's own, or relayed by p2 (via [signer]).
+    let p2_id = p2.id;
     let mut answer_from = |node: &mut Node, signer: NodeId| {
-        let via = if signer == p2.id {
-            vec![]
-        } else {
-            vec![Destination::Node(signer)]
-        };
-        let mut relayed = Peer {
-            id: signer,
-            addr: p2.addr,
-            seq: p2.seq,
-        };
-        p2.seq += 1;
         let ans = Body::PingAns(PingAns {
             response_id: 1,
             time: 0,
         });
         let to_me = vec![Destination::Node(NodeId(me))];
-        let (f, _) = relayed.frame(&cfg, req.0, via, to_me, ans);
+        let f = if signer == p2_id {
+            p2.frame(&cfg, req.0, vec![], to_me, ans).0
+        } else {
+            p2.relay(&cfg, signer, req.0, to_me, ans)
+        };
         node.handle_datagram(Time(20), p2.addr, &f);
         let _ = sent_acked(node, Time(20));
         std::iter::from_fn(|| node.poll_event())
@@ -289,7 +283,7 @@ fn an_answer_for_a_resource_id_must_come_from_a_node_as_close_as_any_neighbour()
             })
             .collect::<Vec<_>>()
     };
-    assert_eq!(answer_from(&mut node, p2.id), vec![], "p2 precedes k");
+    assert_eq!(answer_from(&mut node, p2_id), vec![], "p2 precedes k");
     assert_eq!(answer_from(&mut node, p1.id), vec![], "p1 is beyond p3");
     assert_eq!(node.stats().distant_answers, 2);
     let done = answer_from(&mut node, p3.id);
