@@ -99,6 +99,11 @@ impl FingerTable {
     pub fn is_empty_at(&self, i: usize) -> bool {
         self.entries.get(i).is_some_and(Option::is_none)
     }
+
+    /// True if no entry holds a peer.
+    pub fn is_empty(&self) -> bool {
+        self.entries.iter().all(Option::is_none)
+    }
 }
 
 #[cfg(test)]

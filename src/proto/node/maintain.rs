@@ -155,7 +155,7 @@ impl Node {
     /// what changed.
     pub(super) fn refresh_tables_quietly(&mut self, now: Time) -> TableChange {
         let ready: Vec<NodeId> = self.links.ready_peers().collect();
-        let had_fingers = !self.fingers.filled().is_empty();
+        let had_fingers = !self.fingers.is_empty();
         let best = NeighborTable::best(
             self.id,
             ready.iter().copied(),

@@ -36,7 +36,7 @@ impl Node {
     /// Schedules the next partition check (none without bootstrap addresses).
     pub(super) fn schedule_partition_check(&mut self, now: Time) {
         let mut every = self.config.partition_check_interval;
-        if self.state == NodeState::Joined && self.fingers.filled().is_empty() {
+        if self.state == NodeState::Joined && self.fingers.is_empty() {
             // Cut off from the rest of the network (§10.7.1, maintain.rs::fingers_lost).
             every = every.min(self.config.chord_update_interval);
         }
