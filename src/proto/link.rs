@@ -300,6 +300,17 @@ impl Link {
         true
     }
 
+    /// Heap bytes of the send buffers (none on an idle link).
+    pub fn buffer_bytes(&self) -> usize {
+        self.buf.as_ref().map_or(0, |b| {
+            std::mem::size_of::<SendBuf>()
+                + b.inflight.capacity() * std::mem::size_of::<InFlight>()
+                + b.inflight.iter().map(|f| f.message.capacity()).sum::<usize>()
+                + b.queue.capacity() * std::mem::size_of::<Vec<u8>>()
+                + b.queue.iter().map(Vec::capacity).sum::<usize>()
+        })
+    }
+
     /// Earliest retransmission deadline.
     pub fn next_deadline(&self) -> Option<Time> {
         (self.earliest != Time::NEVER).then_some(self.earliest)
@@ -369,6 +380,10 @@ impl LinkTable {
     pub fn get_mut(&mut self, i: usize) -> &mut Link {
         &mut self.links[i]
     }
+    /// Makes room for `n` more links at once.
+    pub fn reserve_exact(&mut self, n: usize) {
+        self.links.reserve_exact(n);
+    }
     /// Adds a link; returns its index.
     pub fn insert(&mut self, link: Link) -> usize {
         if self.links.len() == self.links.capacity() {
@@ -401,6 +416,11 @@ impl LinkTable {
     /// Earliest retransmission deadline over all links.
     pub fn next_deadline(&self) -> Option<Time> {
         self.links.iter().filter_map(Link::next_deadline).min()
+    }
+    /// Heap bytes: the entries and their send buffers.
+    pub fn heap_bytes(&self) -> usize {
+        self.links.capacity() * std::mem::size_of::<Link>()
+            + self.links.iter().map(Link::buffer_bytes).sum::<usize>()
     }
 }
 

@@ -160,6 +160,16 @@ impl Transactions {
     pub fn has_direct(&self, addr: Addr) -> bool {
         self.pending.iter().any(|p| p.direct == Some(addr))
     }
+    /// Heap bytes: the entries and their encoded messages.
+    pub fn heap_bytes(&self) -> usize {
+        self.pending.capacity() * std::mem::size_of::<Pending>()
+            + self
+                .pending
+                .iter()
+                .map(|p| p.message.capacity())
+                .sum::<usize>()
+    }
+
     /// Number pending.
     pub fn len(&self) -> usize {
         self.pending.len()
@@ -215,6 +225,15 @@ impl AnswerCache {
     pub fn get(&mut self, now: Time, id: TransactionId, origin: NodeId) -> Option<&[u8]> {
         self.expire(now);
         self.by_request.get(&(id, origin)).map(|e| &*e.1)
+    }
+
+    /// Heap bytes: the table (about one control byte per bucket), the expiry queue and
+    /// the kept answers.
+    pub fn heap_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<((TransactionId, NodeId), CachedAnswer)>() + 1;
+        self.by_request.capacity() * entry
+            + self.expiry.capacity() * std::mem::size_of::<(Time, TransactionId, NodeId)>()
+            + self.by_request.values().map(|e| e.1.len()).sum::<usize>()
     }
 
     /// Answers kept.

@@ -112,6 +112,9 @@ pub enum ArrivalKind {
     Staggered,
     /// Poisson arrivals at `arrival_rate_per_s`.
     Poisson,
+    /// A ring built from the true ring before t = 0: every peer joined at t = 0 with its
+    /// Neighbor Table, Finger Table and links in place.
+    Prebuilt,
 }
 
 /// `[peers]`.
@@ -120,7 +123,7 @@ pub enum ArrivalKind {
 pub struct Peers {
     /// Number of peers (node slots), 1..=16,777,215. Default 100.
     pub count: u32,
-    /// `"all"`, `"staggered"` or `"poisson"`. Default `"staggered"`.
+    /// `"all"`, `"staggered"`, `"poisson"` or `"prebuilt"`. Default `"staggered"`.
     pub arrival: ArrivalKind,
     /// Window of staggered arrivals, s. Default 10.
     pub arrival_window_s: f64,
@@ -409,6 +412,7 @@ impl Scenario {
             ArrivalKind::Poisson => Arrival::Poisson {
                 rate_per_s: self.peers.arrival_rate_per_s,
             },
+            ArrivalKind::Prebuilt => Arrival::Prebuilt,
         };
         c.bootstrap_count = self.peers.bootstrap_count;
         c.clients = self.peers.clients;

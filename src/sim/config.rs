@@ -24,6 +24,9 @@ pub enum Arrival {
         /// Arrivals per second.
         rate_per_s: f64,
     },
+    /// Every peer at time 0, already joined: its tables and links are built from the true
+    /// ring first (see [`crate::sim::prebuilt`]).
+    Prebuilt,
 }
 
 /// Everything a run needs.

@@ -39,6 +39,7 @@ use crate::sim::metrics::{Counters, Metrics, Population, Sample, Traffic};
 use crate::sim::network::{LatencyModel, Network};
 use crate::sim::oracle::Oracle;
 use crate::sim::peer::Peer;
+use crate::sim::prebuilt::PrebuiltRing;
 use crate::sim::queue::{EventQueue, RadixQueue};
 use crate::sim::rng::{Seeds, SimRng, exponential_ns, purpose};
 use crate::sim::series::Series;
@@ -201,6 +202,8 @@ pub struct Sim<P: Peer = Node> {
     close_buf: Vec<SocketAddr>,
     ev_buf: Vec<Event>,
     capture: Option<Box<dyn FrameSink + Send>>,
+    /// The links of a prebuilt ring, until its last peer has arrived.
+    prebuilt: Option<PrebuiltRing>,
 }
 
 fn add_stats(sum: &mut NodeStats, s: &NodeStats) {
@@ -211,6 +214,52 @@ impl Sim<Node> {
     /// A run of `cfg` with real RELOAD peers.
     pub fn new(cfg: SimConfig) -> Sim<Node> {
         Sim::with_peer(cfg)
+    }
+}
+
+/// The simulator's bytes per node slot, beside the nodes' own ([`Sim::footprint`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EngineFootprint {
+    /// Live nodes.
+    pub nodes: usize,
+    /// The nodes' own bytes, summed.
+    pub node: crate::proto::node::Footprint,
+    /// Slot entries and the boxes' headers of the nodes.
+    pub slots: usize,
+    /// Latency-model places.
+    pub network: usize,
+    /// The oracle's ring (tree entries, about 1.5× the key and value).
+    pub oracle: usize,
+    /// Pending events, with the datagrams in flight.
+    pub queue: usize,
+    /// SIP workload state.
+    pub sip: usize,
+}
+
+impl Sim<Node> {
+    /// Bytes held per part, summed over every live node and the engine.
+    pub fn footprint(&self) -> EngineFootprint {
+        let mut f = EngineFootprint {
+            slots: self.slots.capacity() * std::mem::size_of::<Slot<Node>>(),
+            network: self.network.latency().heap_bytes(),
+            oracle: self.oracle.len() * std::mem::size_of::<(NodeId, u32)>() * 3 / 2,
+            queue: self.queue.heap_bytes()
+                + self
+                    .queue
+                    .items()
+                    .map(|e| match e {
+                        Ev::Deliver { bytes, .. } => bytes.capacity(),
+                        _ => 0,
+                    })
+                    .sum::<usize>(),
+            sip: self.sip.heap_bytes(),
+            ..EngineFootprint::default()
+        };
+        for n in self.slots.iter().filter_map(|s| s.node.as_deref()) {
+            f.nodes += 1;
+            f.node.add(&n.footprint());
+        }
+        f
     }
 }
 
@@ -269,8 +318,21 @@ impl<P: Peer> Sim<P> {
             close_buf: Vec::new(),
             ev_buf: Vec::new(),
             capture: None,
+            prebuilt: None,
             cfg,
         };
+        if sim.cfg.arrival == Arrival::Prebuilt {
+            let ids: Vec<NodeId> = (0..sim.cfg.peers.min(peers))
+                .map(|i| seeds.node_id(i, 0))
+                .collect();
+            let o = &sim.cfg.overlay;
+            sim.prebuilt = Some(PrebuiltRing::build(
+                &ids,
+                o.predecessors,
+                o.successors,
+                o.fingers,
+            ));
+        }
         sim.schedule_arrivals(peers);
         sim.schedule_first_call();
         if sim.cfg.sample_interval > Duration::ZERO {
@@ -289,7 +351,7 @@ impl<P: Peer> Sim<P> {
         let mut last = Time::ZERO;
         for i in 0..peers {
             let t = match self.cfg.arrival {
-                Arrival::All => Time::ZERO,
+                Arrival::All | Arrival::Prebuilt => Time::ZERO,
                 Arrival::Staggered { window } => {
                     Time((u128::from(window.0) * u128::from(i) / u128::from(peers)) as u64)
                 }
@@ -489,7 +551,22 @@ impl<P: Peer> Sim<P> {
             .copied()
             .filter(|a| *a != addr)
             .collect();
-        let started = if i >= self.cfg.peers {
+        let prebuilt = self
+            .prebuilt
+            .as_ref()
+            .filter(|_| inc == 0 && i < self.cfg.peers);
+        let started = if let Some(ring) = prebuilt {
+            let links: Vec<(NodeId, SocketAddr)> = ring
+                .links_of(i)
+                .iter()
+                .map(|&j| (self.seeds.node_id(j, 0), NodeIndex(j).addr()))
+                .collect();
+            let r = node.join_prebuilt(now, &links, &boot);
+            if i + 1 == self.cfg.peers {
+                self.prebuilt = None;
+            }
+            r
+        } else if i >= self.cfg.peers {
             node.connect_client(now, &boot)
         } else if i == 0 && inc == 0 {
             node.start_overlay(now)

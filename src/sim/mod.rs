@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod network;
 pub mod oracle;
 pub mod peer;
+pub mod prebuilt;
 pub mod queue;
 pub mod rng;
 pub mod series;

@@ -35,6 +35,17 @@ pub trait Peer {
     fn start_overlay(&mut self, now: Time) -> Result<(), CommandError>;
     /// Joins through bootstrap peers.
     fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError>;
+    /// Starts joined, linked to `peers` (see `Node::join_prebuilt`). Peers that cannot
+    /// start prebuilt join through `bootstrap` instead.
+    fn join_prebuilt(
+        &mut self,
+        now: Time,
+        peers: &[(NodeId, Addr)],
+        bootstrap: &[Addr],
+    ) -> Result<(), CommandError> {
+        let _ = peers;
+        self.join(now, bootstrap)
+    }
     /// Connects as a client (RFC 6940 §4.2) through bootstrap peers.
     fn connect_client(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError>;
     /// Leaves gracefully.
@@ -98,6 +109,14 @@ impl Peer for Node {
     }
     fn join(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
         Node::join(self, now, bootstrap)
+    }
+    fn join_prebuilt(
+        &mut self,
+        now: Time,
+        peers: &[(NodeId, Addr)],
+        bootstrap: &[Addr],
+    ) -> Result<(), CommandError> {
+        Node::join_prebuilt(self, now, peers, bootstrap)
     }
     fn connect_client(&mut self, now: Time, bootstrap: &[Addr]) -> Result<(), CommandError> {
         Node::connect_client(self, now, bootstrap)

@@ -76,6 +76,19 @@ impl<T> EventQueue<T> for RadixQueue<T> {
     }
 }
 
+impl<T> RadixQueue<T> {
+    /// The pending items.
+    pub fn items(&self) -> impl Iterator<Item = &T> {
+        self.heap.values()
+    }
+
+    /// Heap bytes of the pending entries (the buckets' buffers are counted at their
+    /// length).
+    pub fn heap_bytes(&self) -> usize {
+        self.heap.len() * std::mem::size_of::<(Reverse<u128>, T)>()
+    }
+}
+
 /// `std::collections::BinaryHeap` over `(time, seq)`: the reference implementation (tests,
 /// benchmarks). Not monotone: any push order works.
 pub struct HeapQueue<T> {

@@ -25,6 +25,7 @@ mod limits;
 mod multinode;
 mod pcap_export;
 mod plot;
+mod prebuilt;
 mod report;
 mod scenario;
 mod scripted;

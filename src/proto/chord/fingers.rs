@@ -17,6 +17,11 @@ impl FingerTable {
         }
     }
 
+    /// Heap bytes of the entries.
+    pub fn heap_bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Option<NodeId>>()
+    }
+
     /// Number of entries.
     pub fn size(&self) -> usize {
         self.entries.len()

@@ -35,6 +35,11 @@ impl NeighborTable {
         }
     }
 
+    /// Heap bytes of both lists.
+    pub fn heap_bytes(&self) -> usize {
+        (self.predecessors.capacity() + self.successors.capacity()) * std::mem::size_of::<NodeId>()
+    }
+
     /// True if `id` is a predecessor or successor.
     pub fn contains(&self, id: NodeId) -> bool {
         self.predecessors.contains(&id) || self.successors.contains(&id)

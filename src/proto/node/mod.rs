@@ -14,12 +14,14 @@
 mod answer;
 mod client;
 mod config_update;
+mod footprint;
 mod inbound;
 mod join;
 mod local;
 mod maintain;
 mod options;
 mod partition;
+mod prebuilt;
 mod reassembly;
 mod receive;
 mod refused;
@@ -49,6 +51,7 @@ use crate::proto::wire::topology::PingReq;
 use crate::proto::wire::{Body, message::code};
 use crate::time::Time;
 
+pub use footprint::Footprint;
 pub use join::JoinPhase;
 
 /// A node's identity, as its certificate states it (§11.3): its Node-ID and its user.
@@ -228,6 +231,12 @@ impl Node {
     /// Filled finger entries, without repeats.
     pub fn fingers(&self) -> Vec<NodeId> {
         self.fingers.filled()
+    }
+    /// The filled Finger Table entries: (entry index, 0-based as in [`FingerTable`], peer).
+    pub fn finger_entries(&self) -> Vec<(usize, NodeId)> {
+        (0..self.fingers.size())
+            .filter_map(|i| self.fingers.get(i).map(|f| (i, f)))
+            .collect()
     }
     /// Links in the Connection Table.
     pub fn connection_count(&self) -> usize {

@@ -99,6 +99,11 @@ impl Reassembly {
             .sum()
     }
 
+    /// Heap bytes: the buffered fragments and their tree entries.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.held + self.partials.len() * std::mem::size_of::<((Addr, u64), Partial)>() * 3 / 2
+    }
+
     fn remove(&mut self, key: (Addr, u64)) {
         if let Some(p) = self.partials.remove(&key) {
             self.held -= p.held;

@@ -200,6 +200,22 @@ impl DataStore {
         self.values
     }
 
+    /// Estimated heap bytes: each entry with its tree nodes (about 1.5× the entry, with
+    /// its expiry index key) and its encoded value.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let entry = size_of::<(Slot, Entry)>() + size_of::<(Time, ResourceId, KindId, Slot)>();
+        let kinds: usize = self.resources.values().map(BTreeMap::len).sum();
+        let values: usize = self
+            .resources
+            .values()
+            .flat_map(BTreeMap::values)
+            .flat_map(|k| k.entries.values())
+            .map(|e| crate::proto::wire::Wire::encoded_len(&e.data))
+            .sum();
+        (self.values * entry + kinds * size_of::<(ResourceId, KindId, KindData)>()) * 3 / 2 + values
+    }
+
     /// True if nothing is stored.
     pub fn is_empty(&self) -> bool {
         self.values == 0

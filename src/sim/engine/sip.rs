@@ -62,6 +62,11 @@ pub(super) struct SipState {
 }
 
 impl SipState {
+    /// Heap bytes of the users' flags and registrations (tree entries about 1.5×).
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.registers.capacity() + self.regs.len() * std::mem::size_of::<(u32, Reg)>() * 3 / 2
+    }
+
     pub(super) fn new(cfg: SipWorkload, slots: u32, seeds: &Seeds) -> SipState {
         let mut users_rng = seeds.stream(purpose::SIP_USERS);
         let users = if cfg.users == 0 { slots } else { cfg.users };

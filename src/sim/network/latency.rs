@@ -59,6 +59,11 @@ fn jitter(rng: &mut SimRng, jitter_ms: f64) -> u64 {
 }
 
 impl LatencyModel {
+    /// Heap bytes of the per-slot places.
+    pub fn heap_bytes(&self) -> usize {
+        self.places.capacity() * std::mem::size_of::<Place>()
+    }
+
     /// The model for `slots` node slots; `places` (coordinates model only) draws each slot's
     /// position and access delay, in slot order.
     pub fn new(spec: LatencySpec, slots: u32, places: &mut SimRng) -> LatencyModel {

@@ -1,0 +1,104 @@
+//! Where a node's bytes are: an estimate of its inline size and of the heap its tables
+//! hold (lengths and capacities × element sizes), for the scale bench's per-peer
+//! breakdown. Allocator overhead is not counted here; the bench sets the estimate beside
+//! the measured RSS.
+
+use std::mem::size_of;
+
+use rand_chacha::ChaCha8Rng;
+
+use super::Node;
+use crate::proto::stats::NodeStats;
+
+/// A node's bytes by part.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    /// The `Node` value itself, less its RNG and counters.
+    pub node: usize,
+    /// The RNG state (inline).
+    pub rng: usize,
+    /// The counters (inline).
+    pub stats: usize,
+    /// The Connection Table: link entries and their send buffers.
+    pub links: usize,
+    /// Link entries (for the per-link figure).
+    pub link_count: usize,
+    /// Neighbor and Finger Tables.
+    pub routing: usize,
+    /// Pending transactions with their encoded messages, and the answer cache.
+    pub transactions: usize,
+    /// Stored values, and reassembly buffers.
+    pub datastore: usize,
+    /// Output queues, join state and the smaller lists.
+    pub other: usize,
+}
+
+impl Footprint {
+    /// Every part summed.
+    pub fn total(&self) -> usize {
+        self.node
+            + self.rng
+            + self.stats
+            + self.links
+            + self.routing
+            + self.transactions
+            + self.datastore
+            + self.other
+    }
+
+    /// Adds `other` part by part.
+    pub fn add(&mut self, other: &Footprint) {
+        self.node += other.node;
+        self.rng += other.rng;
+        self.stats += other.stats;
+        self.links += other.links;
+        self.link_count += other.link_count;
+        self.routing += other.routing;
+        self.transactions += other.transactions;
+        self.datastore += other.datastore;
+        self.other += other.other;
+    }
+}
+
+/// Heap bytes of a vector's buffer.
+pub(crate) fn vec_bytes<T>(v: &[T], capacity: usize) -> usize {
+    debug_assert!(capacity >= v.len());
+    capacity * size_of::<T>()
+}
+
+impl Node {
+    /// Estimated bytes this node holds, by part.
+    pub fn footprint(&self) -> Footprint {
+        let rng = size_of::<ChaCha8Rng>();
+        let stats = size_of::<NodeStats>();
+        let other = self.outbox.capacity() * size_of::<crate::proto::event::Transmit>()
+            + self
+                .outbox
+                .iter()
+                .map(|t| t.bytes.capacity())
+                .sum::<usize>()
+            + self.closes.capacity() * size_of::<crate::proto::config::Addr>()
+            + self.events.capacity() * size_of::<crate::proto::event::Event>()
+            + self.bootstrap.capacity() * size_of::<crate::proto::config::Addr>()
+            + self.join.as_ref().map_or(0, |j| {
+                j.bootstrap.capacity() * size_of::<crate::proto::config::Addr>()
+                    + j.neighbors.capacity() * size_of::<crate::proto::id::NodeId>()
+            })
+            + vec_bytes(&self.registrations, self.registrations.capacity())
+            + vec_bytes(&self.calls, self.calls.capacity())
+            + vec_bytes(&self.rebinding, self.rebinding.capacity())
+            + vec_bytes(&self.refused, self.refused.capacity())
+            + vec_bytes(&self.config_pushes, self.config_pushes.capacity());
+        Footprint {
+            node: size_of::<Node>() - rng - stats,
+            rng,
+            stats,
+            links: self.links.heap_bytes(),
+            link_count: self.links.len(),
+            routing: self.neighbors.heap_bytes() + self.fingers.heap_bytes(),
+            transactions: self.txns.heap_bytes() + self.answers.heap_bytes(),
+            datastore: self.data.heap_bytes() + self.reassembly.heap_bytes(),
+            other,
+        }
+    }
+}
