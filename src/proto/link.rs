@@ -305,7 +305,10 @@ impl Link {
         self.buf.as_ref().map_or(0, |b| {
             std::mem::size_of::<SendBuf>()
                 + b.inflight.capacity() * std::mem::size_of::<InFlight>()
-                + b.inflight.iter().map(|f| f.message.capacity()).sum::<usize>()
+                + b.inflight
+                    .iter()
+                    .map(|f| f.message.capacity())
+                    .sum::<usize>()
                 + b.queue.capacity() * std::mem::size_of::<Vec<u8>>()
                 + b.queue.iter().map(Vec::capacity).sum::<usize>()
         })

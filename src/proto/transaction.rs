@@ -261,5 +261,10 @@ impl AnswerCache {
                 self.by_request.remove(&(id, origin));
             }
         }
+        // An idle peer holds no answers: give the table's memory back.
+        if self.by_request.is_empty() && self.by_request.capacity() > 0 {
+            self.by_request = HashMap::new();
+            self.expiry = VecDeque::new();
+        }
     }
 }

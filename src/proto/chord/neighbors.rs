@@ -24,14 +24,16 @@ impl NeighborTable {
         let mut all: Vec<NodeId> = candidates.into_iter().filter(|c| *c != me).collect();
         all.sort_unstable();
         all.dedup();
-        let mut succ = all.clone();
-        succ.sort_unstable_by_key(|c| me.distance_to(*c));
-        succ.truncate(n_succ);
+        // Exact-size lists: tables are long-lived, and per-peer memory matters at 10^6.
+        all.sort_unstable_by_key(|c| me.distance_to(*c));
+        let mut successors = Vec::with_capacity(n_succ.min(all.len()));
+        successors.extend_from_slice(&all[..n_succ.min(all.len())]);
         all.sort_unstable_by_key(|c| c.distance_to(me));
-        all.truncate(n_pred);
+        let mut predecessors = Vec::with_capacity(n_pred.min(all.len()));
+        predecessors.extend_from_slice(&all[..n_pred.min(all.len())]);
         NeighborTable {
-            predecessors: all,
-            successors: succ,
+            predecessors,
+            successors,
         }
     }
 

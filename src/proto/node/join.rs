@@ -331,7 +331,7 @@ impl Node {
             return;
         }
         self.state = NodeState::Joining;
-        self.join = Some(JoinProgress {
+        self.join = Some(Box::new(JoinProgress {
             phase: JoinPhase::Bootstrapping,
             bootstrap: self.bootstrap.clone(),
             attempt: 0,
@@ -339,7 +339,7 @@ impl Node {
             admitting: None,
             early_update: None,
             neighbors: Vec::new(),
-        });
+        }));
         self.start_join_attempt(now);
     }
 }

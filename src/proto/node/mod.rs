@@ -103,7 +103,7 @@ pub struct Node {
     reassembly: reassembly::Reassembly,
     neighbors: NeighborTable,
     fingers: FingerTable,
-    join: Option<JoinProgress>,
+    join: Option<Box<JoinProgress>>,
     bootstrap: Vec<Addr>,
     outbox: VecDeque<Transmit>,
     /// Links this node closed on purpose, for the driver to tell the other end.
@@ -308,7 +308,7 @@ impl Node {
         }
         self.bootstrap = bootstrap.clone();
         self.state = NodeState::Joining;
-        self.join = Some(JoinProgress {
+        self.join = Some(Box::new(JoinProgress {
             phase: JoinPhase::Bootstrapping,
             bootstrap,
             attempt: 0,
@@ -316,7 +316,7 @@ impl Node {
             admitting: None,
             early_update: None,
             neighbors: Vec::new(),
-        });
+        }));
         self.start_join_attempt(now);
         Ok(())
     }
@@ -370,12 +370,12 @@ impl Node {
 
     /// Next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.outbox.pop_front()
+        pop_or_release(&mut self.outbox)
     }
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        pop_or_release(&mut self.events)
     }
 
     /// Next link this node closed on purpose (its bootstrap link after joining, an evicted
@@ -421,4 +421,14 @@ impl Node {
             self.forget(now, peer);
         }
     }
+}
+
+/// The queue's next item; once drained, a queue that grew past a few items gives its
+/// buffer back, so idle peers keep no burst-sized queues.
+fn pop_or_release<T>(q: &mut VecDeque<T>) -> Option<T> {
+    let item = q.pop_front();
+    if item.is_none() && q.capacity() > 8 {
+        *q = VecDeque::new();
+    }
+    item
 }
