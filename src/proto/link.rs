@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 use crate::proto::config::{Addr, OverlayConfig};
 use crate::proto::event::Transmit;
 use crate::proto::id::NodeId;
-use crate::proto::wire::framing::{FRAME_ACK, FRAME_DATA};
+use crate::proto::wire::framing::Frame;
 use crate::time::{Duration, Time};
 
 /// Where a link is in its set-up.
@@ -127,20 +127,25 @@ impl Link {
             .map_or(0, |b| b.inflight.len() + b.queue.len())
     }
 
-    /// Sends `message` over the link (queued if the window is full).
+    /// Sends `message` over the link (queued if the window is full). Returns false, and
+    /// sends nothing, if the message is too long for a data frame's 24-bit length.
     pub fn send(
         &mut self,
         now: Time,
         message: Vec<u8>,
         cfg: &OverlayConfig,
         out: &mut VecDeque<Transmit>,
-    ) {
+    ) -> bool {
+        if message.len() > MAX_FRAMED_MESSAGE {
+            return false;
+        }
         let buf = self.buf.get_or_insert_with(Box::default);
         if buf.inflight.len() < cfg.link_window.max(1) {
             self.transmit(now, message, 1, cfg.link_rto, out);
         } else {
             buf.queue.push_back(message);
         }
+        true
     }
 
     fn transmit(
@@ -244,10 +249,13 @@ impl Link {
                 received |= 1 << (k - 1);
             }
         }
-        let mut bytes = Vec::with_capacity(9);
-        bytes.push(FRAME_ACK);
-        bytes.extend_from_slice(&seq.to_be_bytes());
-        bytes.extend_from_slice(&received.to_be_bytes());
+        let ack = Frame::Ack {
+            ack_sequence: seq,
+            received,
+        };
+        let mut bytes = Vec::with_capacity(ack.encoded_len());
+        // An ack always encodes: it has no length field.
+        let _ = ack.encode(&mut bytes);
         Transmit {
             to: self.addr,
             bytes,
@@ -335,14 +343,23 @@ fn bit_back(back: u32) -> u32 {
     }
 }
 
-/// Builds a FramedMessage data frame.
+/// Longest message a FramedMessage data frame carries: its length field has 24 bits
+/// (§6.6.2).
+pub const MAX_FRAMED_MESSAGE: usize = (1 << 24) - 1;
+
+/// Builds a FramedMessage data frame with the one frame encoder
+/// ([`Frame::encode`](crate::proto::wire::framing::Frame::encode)); `message` is at most
+/// [`MAX_FRAMED_MESSAGE`] bytes ([`Link::send`] refuses longer ones), else the frame is
+/// empty.
 pub fn data_frame(seq: u32, message: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(8 + message.len());
-    b.push(FRAME_DATA);
-    b.extend_from_slice(&seq.to_be_bytes());
-    let len = (message.len() as u32).to_be_bytes();
-    b.extend_from_slice(&len[1..]);
-    b.extend_from_slice(message);
+    let frame = Frame::Data {
+        sequence: seq,
+        message,
+    };
+    let mut b = Vec::with_capacity(frame.encoded_len());
+    if frame.encode(&mut b).is_err() {
+        b.clear();
+    }
     b
 }
 
@@ -430,10 +447,33 @@ impl LinkTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::wire::framing::Frame;
 
     fn cfg() -> OverlayConfig {
         OverlayConfig::new("test")
+    }
+
+    #[test]
+    fn a_message_too_long_for_a_frame_is_refused_not_truncated() {
+        let cfg = cfg();
+        let mut out = VecDeque::new();
+        let mut l = Link::new(
+            "10.0.0.1:6084".parse().unwrap(),
+            None,
+            LinkState::Up,
+            Time::ZERO,
+        );
+        assert!(!l.send(Time::ZERO, vec![0; MAX_FRAMED_MESSAGE + 1], &cfg, &mut out));
+        assert!(out.is_empty());
+        assert_eq!(l.backlog(), 0);
+        assert!(l.send(Time::ZERO, vec![7; 300], &cfg, &mut out));
+        let sent = out.pop_front().unwrap();
+        match Frame::decode(&sent.bytes).unwrap() {
+            Frame::Data { sequence, message } => {
+                assert_eq!(sequence, 0);
+                assert_eq!(message, &[7; 300][..]);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

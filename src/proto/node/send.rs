@@ -132,7 +132,9 @@ impl Node {
             outbox,
             ..
         } = self;
-        links.get_mut(li).send(now, message, config, outbox);
+        if !links.get_mut(li).send(now, message, config, outbox) {
+            self.stats.dropped += 1;
+        }
     }
 
     /// Sends an originated message: straight to `direct`, or routed by its first entry.
