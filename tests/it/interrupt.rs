@@ -203,3 +203,29 @@ fn sigterm_stops_a_sweep_keeping_its_run_partial() {
     assert!(!out.join("aggregate.csv").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// In process: a [`Stop`] request made from the progress callback ends the run at the
+/// simulated time of that report, with the last sample taken then.
+#[test]
+fn a_stop_request_ends_the_run_at_the_time_reached() {
+    use reload_sim::runner::{Stop, simulate_into};
+    use reload_sim::sim::Sim;
+    let dir = scratch("interrupt-lib");
+    let s = reload_sim::scenario::parse(TINY, "tiny.toml", &[]).unwrap();
+    let stop = Stop::default();
+    let mut at = None;
+    let mut progress = |r: &reload_sim::runner::Reached| {
+        if at.is_none() && r.now.0 >= r.end.0 / 2 {
+            at = Some(r.now);
+            stop.request(7);
+        }
+    };
+    let run = simulate_into(Sim::new(s.sim_config()), &dir, &mut progress, &stop).unwrap();
+    let at = at.unwrap();
+    assert_eq!(run.stopped, Some(7));
+    assert!(at < Sim::new(s.sim_config()).end());
+    assert_eq!(run.output.end, at);
+    assert_eq!(run.output.last_sample().map(|l| l.time), Some(at));
+    assert!(dir.join("lookups.csv").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
