@@ -125,6 +125,9 @@ struct RunArgs {
     /// Do not draw plots/ and report.html after the run.
     #[arg(long)]
     no_plots: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
     /// Write even into a folder that holds another scenario's run, a sweep or other files:
     /// reload-sim's own result files there are removed, nothing else.
     #[arg(long)]
@@ -187,9 +190,22 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         }),
         plots: !args.no_plots,
         force: args.force,
+        progress: !args.quiet,
+        stop: stop_on_signals()?,
     };
     let done = runner::run(&req).map_err(|e| e.to_string())?;
     println!("{}", runner::human_summary(&done));
+    if let Some(sig) = done.stopped {
+        eprintln!(
+            "reload-sim: {}: stopped at {:.1} s of {:.1} s simulated; the partial results are in {} \
+             (summary.json \"complete\": false), the next run removes them",
+            signal_name(sig),
+            done.output.end.as_secs_f64(),
+            done.scenario.scenario.duration_s,
+            done.out_dir.display()
+        );
+        return Ok(exit_on_signal(sig));
+    }
     let mut code = ExitCode::SUCCESS;
     match &done.plots {
         None => {}
@@ -220,6 +236,39 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     Ok(code)
 }
 
+/// SIGINT and SIGTERM: the first stops the run or sweep at the simulated time reached
+/// (through the returned [`runner::Stop`], which holds the signal number); a second one
+/// ends the process at once, as the signal's default action would.
+fn stop_on_signals() -> Result<runner::Stop, String> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let stop = runner::Stop::default();
+    let seen = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM] {
+        let registered = flag::register_conditional_default(sig, Arc::clone(&seen))
+            .and_then(|_| flag::register(sig, Arc::clone(&seen)))
+            .and_then(|_| flag::register_usize(sig, stop.flag(), sig as usize));
+        registered.map_err(|e| format!("cannot handle {}: {e}", signal_name(sig as usize)))?;
+    }
+    Ok(stop)
+}
+
+fn signal_name(sig: usize) -> String {
+    match i32::try_from(sig) {
+        Ok(signal_hook::consts::SIGINT) => "SIGINT".into(),
+        Ok(signal_hook::consts::SIGTERM) => "SIGTERM".into(),
+        _ => format!("signal {sig}"),
+    }
+}
+
+/// The status of a process ended by signal `sig`, as shells report it: 128 + `sig` (130
+/// for SIGINT, 143 for SIGTERM).
+fn exit_on_signal(sig: usize) -> ExitCode {
+    ExitCode::from(u8::try_from(128 + sig).unwrap_or(u8::MAX))
+}
+
 fn plot(args: PlotArgs) -> Result<ExitCode, String> {
     let files = html::draw_folder(&args.dir).map_err(|e| e.to_string())?;
     for f in files {
@@ -242,8 +291,20 @@ fn sweep(args: SweepArgs) -> Result<ExitCode, String> {
         progress: !args.quiet,
         command_line: std::env::args().collect(),
         force: args.force,
+        stop: stop_on_signals()?,
     };
-    let done = sweep::run_sweep(&req).map_err(|e| e.to_string())?;
+    let done = match sweep::run_sweep(&req) {
+        Err(sweep::SweepError::Interrupted(sig)) => {
+            eprintln!(
+                "reload-sim: {}: sweep stopped; its finished runs are kept, the runs in progress \
+                 are left as point-<p>/seed-<s>.partial/ (summary.json \"complete\": false); \
+                 the same command resumes it",
+                signal_name(sig)
+            );
+            return Ok(exit_on_signal(sig));
+        }
+        r => r.map_err(|e| e.to_string())?,
+    };
     let scope = match shard {
         Some(s) => format!("shard {s}: {} of {} runs", done.assigned, done.total),
         None => format!("{} runs", done.total),

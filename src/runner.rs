@@ -7,8 +7,16 @@
 //! into a staging folder inside the output folder and then replace the previous set as a
 //! whole (see [`crate::outdir::replace_results`]), so no file of an earlier run stays beside
 //! the new ones and nothing is lost when a run fails or is interrupted before that.
+//!
+//! The simulation is stepped in equal steps of simulated time ([`simulate_into`]): between
+//! two it reports progress (the bar of [`RunProgress`]) and looks at a [`Stop`] request
+//! (the CLI's SIGINT and SIGTERM), which ends it at the time reached with its result files
+//! left in the staging folder, `summary.json` marked partial.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -21,6 +29,10 @@ use crate::scenario::{self, Scenario, ScenarioError, Warning};
 use crate::sim::capture::PcapOptions;
 use crate::sim::{RunOutput, Sim};
 use crate::time::Time;
+
+mod progress;
+pub use progress::RunProgress;
+pub(crate) use progress::terminal_bar;
 
 /// What the user asked for.
 #[derive(Clone, Debug, Default)]
@@ -42,6 +54,12 @@ pub struct RunRequest {
     /// `--force`: write even into a folder holding another scenario's run, a sweep or
     /// unrelated files (reload-sim's own result files there are removed).
     pub force: bool,
+    /// Show a progress bar while the simulation runs (when stdout and stderr are
+    /// terminals).
+    pub progress: bool,
+    /// A request on it stops the simulation at the simulated time reached: the result
+    /// files of the run so far stay in the staging folder, marked partial (see [`run`]).
+    pub stop: Stop,
 }
 
 /// The plots of a run, drawn.
@@ -72,6 +90,9 @@ pub struct RunDone {
     pub warnings: Vec<Warning>,
     /// The plots, when asked for: drawn, or why not (the result files are written anyway).
     pub plots: Option<Result<PlotsDone, PlotError>>,
+    /// The value of the [`Stop`] request that ended the simulation early, if one did:
+    /// then `out_dir` is the staging folder, holding the partial result files.
+    pub stopped: Option<usize>,
 }
 
 /// Why a run did not happen.
@@ -96,39 +117,122 @@ pub fn simulate(s: &Scenario) -> RunOutput {
     Sim::new(s.sim_config()).run()
 }
 
-/// Runs a scenario in memory, calling `progress(now, end)` about 200 times along the way.
-/// The results are exactly those of [`simulate`].
-pub fn simulate_with_progress(s: &Scenario, progress: &mut dyn FnMut(Time, Time)) -> RunOutput {
-    drive(Sim::new(s.sim_config()), progress)
+/// How far a run has got, as told to the progress callback of [`simulate_into`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reached {
+    /// Simulated time reached.
+    pub now: Time,
+    /// The configured end of the run.
+    pub end: Time,
+    /// Events processed so far.
+    pub events: u64,
+    /// Peer slots with a running node (any state), clients not counted.
+    pub live_peers: u64,
 }
 
-/// Runs `sim`, streaming its CSV files into `dir` (created if absent) as rows complete,
-/// and calling `progress(now, end)` about 200 times along the way. The run is exactly that
-/// of [`simulate`]; the output keeps no records or samples, only their figures.
+/// A request to stop runs early, shared between threads and with signal handlers: 0 until
+/// requested, then the nonzero value stored (the CLI stores the signal number, through
+/// `signal_hook::flag::register_usize` on [`Stop::flag`]).
+#[derive(Clone, Debug, Default)]
+pub struct Stop(Arc<AtomicUsize>);
+
+impl Stop {
+    /// The flag itself, for a signal handler to store into.
+    pub fn flag(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.0)
+    }
+
+    /// Asks the runs watching this flag to stop; `value` (nonzero) is handed back by
+    /// [`Stop::requested`].
+    pub fn request(&self, value: usize) {
+        self.0.store(value.max(1), Ordering::SeqCst);
+    }
+
+    /// The value of the request, once one was made.
+    pub fn requested(&self) -> Option<usize> {
+        match self.0.load(Ordering::SeqCst) {
+            0 => None,
+            v => Some(v),
+        }
+    }
+}
+
+/// A run driven to its end, or stopped early.
+#[derive(Debug)]
+pub struct Driven {
+    /// The results. For a stopped run, those of the run up to `output.end`, the simulated
+    /// time reached: the last sample is taken then and lookups and calls in flight then
+    /// are `pending`.
+    pub output: RunOutput,
+    /// The value of the [`Stop`] request that ended the run early, if one did.
+    pub stopped: Option<usize>,
+}
+
+/// Simulated-time steps a run is driven in: a stop request is seen between two steps.
+const STEPS: u64 = 10_000;
+/// Progress is reported every this many steps (200 times a run)...
+const STEPS_PER_REPORT: u64 = 50;
+/// ... and after any step that ends this long after the previous report.
+const REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Runs a scenario in memory, calling `progress` about 200 times along the way (see
+/// [`simulate_into`]). The results are exactly those of [`simulate`].
+pub fn simulate_with_progress(s: &Scenario, progress: &mut dyn FnMut(&Reached)) -> RunOutput {
+    drive(Sim::new(s.sim_config()), progress, &Stop::default()).output
+}
+
+/// Runs `sim`, streaming its CSV files into `dir` (created if absent) as rows complete.
+/// `progress` is called at every 1/200 of the simulated time and, when that takes long,
+/// at least every quarter of a second of wall time; a request on `stop` ends the run at
+/// the simulated time reached, within 1/10,000 of the simulated time. The run is exactly
+/// that of [`simulate`] (or its beginning, when stopped); the output keeps no records or
+/// samples, only their figures.
 pub fn simulate_into(
     sim: Sim,
     dir: &Path,
-    progress: &mut dyn FnMut(Time, Time),
-) -> Result<RunOutput, RunError> {
+    progress: &mut dyn FnMut(&Reached),
+    stop: &Stop,
+) -> Result<Driven, RunError> {
     std::fs::create_dir_all(dir).map_err(|e| RunError::Io(format!("{}: {e}", dir.display())))?;
     let files = CsvFiles::create(dir).map_err(RunError::Io)?;
-    let out = drive(sim.with_records(Box::new(files)), progress);
-    match &out.records_error {
+    let run = drive(sim.with_records(Box::new(files)), progress, stop);
+    match &run.output.records_error {
         Some(e) => Err(RunError::Io(e.clone())),
-        None => Ok(out),
+        None => Ok(run),
     }
 }
 
-fn drive(mut sim: Sim, progress: &mut dyn FnMut(Time, Time)) -> RunOutput {
+/// Steps `sim` to its end in [`STEPS`] equal steps of simulated time (which gives the run
+/// of one `run_until` to the end: events are processed in the same order whatever the
+/// steps), reporting progress and watching `stop` between steps.
+fn drive(mut sim: Sim, progress: &mut dyn FnMut(&Reached), stop: &Stop) -> Driven {
     let end = sim.end();
-    let step = (end.0 / 200).max(1);
-    let mut t = 0;
+    let step = (end.0 / STEPS).max(1);
+    let mut reported = Instant::now();
+    let mut stopped = None;
+    let (mut t, mut steps) = (sim.now().0, 0u64);
     while t < end.0 {
-        t = (t + step).min(end.0);
+        if let Some(v) = stop.requested() {
+            stopped = Some(v);
+            break;
+        }
+        t = t.saturating_add(step).min(end.0);
         sim.run_until(Time(t));
-        progress(Time(t), end);
+        steps += 1;
+        if steps % STEPS_PER_REPORT == 0 || t == end.0 || reported.elapsed() >= REPORT_EVERY {
+            progress(&Reached {
+                now: sim.now(),
+                end,
+                events: sim.events(),
+                live_peers: sim.live_peers(),
+            });
+            reported = Instant::now();
+        }
     }
-    sim.finish()
+    Driven {
+        output: sim.finish(),
+        stopped,
+    }
 }
 
 /// The simulator's own git revision, recorded when it was built (`None` when built
@@ -172,15 +276,20 @@ pub fn default_folder(s: &Scenario) -> PathBuf {
         .join(format!("seed-{}", s.scenario.seed))
 }
 
-/// Writes `summary.json` and the effective `scenario.toml` of `out` into `dir`, beside the
-/// CSV files [`simulate_into`] streamed there during the run.
+/// Writes `summary.json` and the effective `scenario.toml` of `run` into `dir`, beside the
+/// CSV files [`simulate_into`] streamed there during the run. The summary of a stopped run
+/// starts with `"complete": false` and `"reached_s"` ([`report::partial_summary`]).
 pub fn write_results(
     dir: &Path,
     scenario: &Scenario,
     prov: &Provenance,
-    out: &RunOutput,
+    run: &Driven,
 ) -> Result<Value, RunError> {
-    let summary = report::summary_json(prov, out);
+    let summary = report::summary_json(prov, &run.output);
+    let summary = match run.stopped {
+        None => summary,
+        Some(_) => report::partial_summary(summary, run.output.end),
+    };
     write_json(&dir.join("summary.json"), &summary)?;
     let p = dir.join("scenario.toml");
     std::fs::write(&p, scenario::to_toml(scenario))
@@ -213,6 +322,13 @@ pub fn copy_source(scenario: &Path, dir: &Path) -> Result<(), RunError> {
 
 /// Loads, runs and writes a scenario as `reload-sim run` does. The scenario's warnings go
 /// to stderr before the run starts.
+///
+/// When `req.stop` is requested before the simulated end, the simulation stops at the
+/// time reached and its result files (the CSV files so far, `summary.json` marked
+/// partial, `scenario.toml`, `source.toml`, `host.json`; no `expect.json`, plots or report)
+/// stay in the staging folder `<out>/.reload-sim-partial/`: the results already in the
+/// output folder are left as they were. A request after the simulated end changes
+/// nothing: the complete result set is written as usual.
 pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
     let scenario::Loaded {
         scenario: mut s,
@@ -246,7 +362,10 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
             Sim::new(cfg).with_capture(Box::new(capture))
         }
     };
-    let output = simulate_into(sim, &staging, &mut |_, _| {})?;
+    let bar = RunProgress::new(req.progress);
+    let driven = simulate_into(sim, &staging, &mut |r| bar.advance(r), &req.stop);
+    bar.finish();
+    let driven = driven?;
     let wall_clock_s = started.elapsed().as_secs_f64();
     let prov = Provenance {
         scenario: s.scenario.name.clone(),
@@ -254,9 +373,23 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
         git_rev: git_rev().map(str::to_string),
         command_line: req.command_line.clone(),
     };
-    let summary = write_results(&staging, &s, &prov, &output)?;
+    let summary = write_results(&staging, &s, &prov, &driven)?;
     write_host(&staging, wall_clock_s, 1)?;
     copy_source(&req.scenario, &staging)?;
+    let Driven { output, stopped } = driven;
+    if stopped.is_some() {
+        return Ok(RunDone {
+            scenario: s,
+            out_dir: staging,
+            output,
+            summary,
+            wall_clock_s,
+            verdicts: Vec::new(),
+            warnings,
+            plots: None,
+            stopped,
+        });
+    }
     let mut verdicts = expect::evaluate(&summary, &s.expect);
     if let Ok(text) = std::fs::read_to_string(&req.scenario) {
         expect::in_file_order(&mut verdicts, &scenario::expect_order(&text));
@@ -288,6 +421,7 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
         verdicts,
         warnings,
         plots,
+        stopped: None,
     })
 }
 
@@ -376,7 +510,12 @@ pub fn human_summary(d: &RunDone) -> String {
         d.output.trace_digest
     );
     s += &format!(
-        "wrote {} ({:.2} s wall clock)",
+        "wrote {}{} ({:.2} s wall clock)",
+        if d.stopped.is_some() {
+            "the partial results to "
+        } else {
+            ""
+        },
         d.out_dir.display(),
         d.wall_clock_s
     );

@@ -1,14 +1,18 @@
-//! The files of a run folder read into typed rows: only the columns the plots use, found by
-//! name in each header. A CSV file that is absent reads as `None`; a malformed one is an
-//! error naming the file and line.
+//! The files of a run folder read for the plots: only the columns they use, found by name in
+//! each header, row by row. `lookups.csv` and `call_setups.csv` (a row per lookup or call)
+//! are counted as they are read, into hop counts and [`Histogram`]s, so their size does not
+//! matter; `timeseries.csv` and `traffic.csv` (rows per sample interval) are kept as typed
+//! rows. A CSV file that is absent reads as `None`; a malformed one is an error naming the
+//! file and line.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
 
 use serde_json::Value;
 
 use super::PlotError;
+use super::histogram::Histogram;
 
 /// The run's summary (scenario name, seed, key figures).
 pub const SUMMARY_JSON: &str = "summary.json";
@@ -23,28 +27,36 @@ pub const TIMESERIES_CSV: &str = "timeseries.csv";
 /// Per sample interval, one row per message type with traffic.
 pub const TRAFFIC_CSV: &str = "traffic.csv";
 
-/// One row of `lookups.csv`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LookupRow {
-    /// Issue time, s.
-    pub time_s: f64,
-    /// Overlay transmissions from origin to responder, when seen (at most the TTL).
-    pub hops: Option<u16>,
-    /// Issue to answer or failure, ms; `None` while pending.
-    pub latency_ms: Option<f64>,
-    /// `ok`, `timeout`, `error_<code>`, …
-    pub outcome: String,
+/// What the plots need of `lookups.csv`: its completed (`ok`) lookups, counted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lookups {
+    /// Completed lookups per hop count (those with one: overlay transmissions from origin
+    /// to responder, at most the TTL).
+    pub hops: BTreeMap<u16, u64>,
+    /// Issue to answer of completed lookups, ms.
+    pub latency_ms: Histogram,
 }
 
-/// One row of `call_setups.csv`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CallRow {
-    /// When the call was placed, s.
-    pub time_s: f64,
-    /// Call to its end, ms; `None` while pending.
-    pub total_ms: Option<f64>,
-    /// `ok`, `not_registered`, `timeout`, …
-    pub outcome: String,
+impl Lookups {
+    /// Counts a lookup: completed (`ok`) or not, its hop count and latency when known.
+    pub fn add(&mut self, ok: bool, hops: Option<u16>, latency_ms: Option<f64>) {
+        if !ok {
+            return;
+        }
+        if let Some(h) = hops {
+            *self.hops.entry(h).or_default() += 1;
+        }
+        if let Some(l) = latency_ms {
+            self.latency_ms.add(l);
+        }
+    }
+}
+
+/// What the plots need of `call_setups.csv`: its `ok` calls' setup times, counted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Calls {
+    /// Call to the AppAttach answer of `ok` calls, ms.
+    pub total_ms: Histogram,
 }
 
 /// One row of `timeseries.csv` (the ring columns).
@@ -109,9 +121,9 @@ pub struct RunMeta {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunData {
     /// `lookups.csv`, if present.
-    pub lookups: Option<Vec<LookupRow>>,
+    pub lookups: Option<Lookups>,
     /// `call_setups.csv`, if present.
-    pub calls: Option<Vec<CallRow>>,
+    pub calls: Option<Calls>,
     /// `timeseries.csv`, if present.
     pub samples: Option<Vec<SampleRow>>,
     /// `traffic.csv`, if present.
@@ -122,8 +134,8 @@ pub struct RunData {
 pub fn load_run(dir: &Path) -> Result<(RunMeta, RunData), PlotError> {
     let meta = load_meta(dir)?;
     let data = RunData {
-        lookups: read_csv(&dir.join(LOOKUPS_CSV), lookup_row)?,
-        calls: read_csv(&dir.join(CALLS_CSV), call_row)?,
+        lookups: fold_csv(&dir.join(LOOKUPS_CSV), Lookups::default(), add_lookup)?,
+        calls: fold_csv(&dir.join(CALLS_CSV), Calls::default(), add_call)?,
         samples: read_csv(&dir.join(TIMESERIES_CSV), sample_row)?,
         traffic: read_csv(&dir.join(TRAFFIC_CSV), traffic_row)?,
     };
@@ -280,6 +292,20 @@ pub fn read_csv<T>(
     path: &Path,
     row: impl Fn(&Columns, &csv::StringRecord) -> Result<T, String>,
 ) -> Result<Option<Vec<T>>, PlotError> {
+    fold_csv(path, Vec::new(), |rows, c, r| {
+        rows.push(row(c, r)?);
+        Ok(())
+    })
+}
+
+/// Reads a CSV file with a header record by record, handing each to `add` with `acc`;
+/// returns `acc` at the end. `Ok(None)` when the file does not exist. One record is held
+/// at a time.
+pub fn fold_csv<A>(
+    path: &Path,
+    mut acc: A,
+    mut add: impl FnMut(&mut A, &Columns, &csv::StringRecord) -> Result<(), String>,
+) -> Result<Option<A>, PlotError> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -303,7 +329,6 @@ pub fn read_csv<T>(
             .map(|(i, name)| (name.trim().to_string(), i))
             .collect(),
     };
-    let mut rows = Vec::new();
     let mut rec = csv::StringRecord::new();
     loop {
         match reader.read_record(&mut rec) {
@@ -311,10 +336,12 @@ pub fn read_csv<T>(
             Ok(false) => break,
             Err(e) => return Err(csv_err(e)),
         }
-        let line = rec.position().map(|p| p.line());
-        rows.push(row(&cols, &rec).map_err(|m| PlotError::malformed(path, line, m))?);
+        add(&mut acc, &cols, &rec).map_err(|m| {
+            let line = rec.position().map(|p| p.line());
+            PlotError::malformed(path, line, m)
+        })?;
     }
-    Ok(Some(rows))
+    Ok(Some(acc))
 }
 
 fn csv_kind_message(kind: &csv::ErrorKind) -> String {
@@ -327,21 +354,27 @@ fn csv_kind_message(kind: &csv::ErrorKind) -> String {
     }
 }
 
-fn lookup_row(c: &Columns, r: &csv::StringRecord) -> Result<LookupRow, String> {
-    Ok(LookupRow {
-        time_s: c.finite(r, "time_s")?,
-        hops: c.opt(r, "hops")?,
-        latency_ms: c.opt_finite(r, "latency_ms")?,
-        outcome: c.text(r, "outcome")?.trim().to_string(),
-    })
+/// Counts a row of `lookups.csv` (every column read is checked, `time_s` too, though no
+/// plot draws it).
+fn add_lookup(l: &mut Lookups, c: &Columns, r: &csv::StringRecord) -> Result<(), String> {
+    c.finite(r, "time_s")?;
+    let hops = c.opt(r, "hops")?;
+    let latency_ms = c.opt_finite(r, "latency_ms")?;
+    let ok = c.text(r, "outcome")?.trim() == "ok";
+    l.add(ok, hops, latency_ms);
+    Ok(())
 }
 
-fn call_row(c: &Columns, r: &csv::StringRecord) -> Result<CallRow, String> {
-    Ok(CallRow {
-        time_s: c.finite(r, "time_s")?,
-        total_ms: c.opt_finite(r, "total_ms")?,
-        outcome: c.text(r, "outcome")?.trim().to_string(),
-    })
+/// Counts a row of `call_setups.csv`.
+fn add_call(calls: &mut Calls, c: &Columns, r: &csv::StringRecord) -> Result<(), String> {
+    c.finite(r, "time_s")?;
+    let total_ms = c.opt_finite(r, "total_ms")?;
+    if c.text(r, "outcome")?.trim() == "ok" {
+        if let Some(t) = total_ms {
+            calls.total_ms.add(t);
+        }
+    }
+    Ok(())
 }
 
 fn sample_row(c: &Columns, r: &csv::StringRecord) -> Result<SampleRow, String> {
@@ -392,11 +425,17 @@ mod tests {
             "time_s,origin,key,hops,latency_ms,outcome,correct,responder\n\
              1.5,a,b,4,12.5,ok,true,c\n2.0,a,b,,,timeout,,\n",
         );
-        let rows = read_csv(&p, lookup_row).unwrap().unwrap();
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].hops, Some(4));
-        assert_eq!(rows[1].latency_ms, None);
-        assert_eq!(rows[1].outcome, "timeout");
+        let l = fold_csv(&p, Lookups::default(), add_lookup)
+            .unwrap()
+            .unwrap();
+        assert_eq!(l.hops, BTreeMap::from([(4, 1)]));
+        assert_eq!((l.latency_ms.len(), l.latency_ms.max()), (1, Some(12.5)));
+        let p = tmp(
+            "c.csv",
+            "outcome,time_s,total_ms\nok,1.5,40.25\ntimeout,2,30\nok,3,\n",
+        );
+        let c = fold_csv(&p, Calls::default(), add_call).unwrap().unwrap();
+        assert_eq!((c.total_ms.len(), c.total_ms.max()), (1, Some(40.25)));
     }
 
     #[test]
@@ -406,7 +445,9 @@ mod tests {
             "time_s,origin,key,hops,latency_ms,outcome,correct,responder\n\
              1.5,a,b,4,12.5,ok,true,c\n2.0,a,b,x,,timeout,,\n",
         );
-        let e = read_csv(&p, lookup_row).unwrap_err().to_string();
+        let e = fold_csv(&p, Lookups::default(), add_lookup)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad.csv:3:"), "{e}");
         assert!(e.contains("hops"), "{e}");
         let p = tmp(
@@ -414,10 +455,14 @@ mod tests {
             "time_s,origin,key,hops,latency_ms,outcome,correct,responder\n\
              1.5,a,b,4,12.5,ok,true,c\n2\n",
         );
-        let e = read_csv(&p, lookup_row).unwrap_err().to_string();
+        let e = fold_csv(&p, Lookups::default(), add_lookup)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("short.csv:3:"), "{e}");
         let p = tmp("nocol.csv", "time_s,outcome\n1,ok\n");
-        let e = read_csv(&p, lookup_row).unwrap_err().to_string();
+        let e = fold_csv(&p, Lookups::default(), add_lookup)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("nocol.csv:2:") && e.contains("hops"), "{e}");
         let p = tmp(
             "nan.csv",
@@ -465,6 +510,10 @@ mod tests {
     #[test]
     fn absent_files_read_as_none() {
         let p = std::env::temp_dir().join("reload-sim-no-such-file.csv");
-        assert!(read_csv(&p, lookup_row).unwrap().is_none());
+        assert!(
+            fold_csv(&p, Lookups::default(), add_lookup)
+                .unwrap()
+                .is_none()
+        );
     }
 }

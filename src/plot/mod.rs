@@ -2,12 +2,14 @@
 //! `report.html` is written by [`crate::html`], which builds on this module; this module
 //! does not depend on it.
 //!
-//! - [`data`]: the CSV and JSON files of a run folder, read into typed rows.
+//! - [`data`]: the CSV and JSON files of a run folder, read row by row into what the
+//!   plots need.
+//! - [`histogram`]: counts of a column's values for CDFs and quantiles, bounded in size.
 //! - [`sweep_data`]: `sweep.json` and `aggregate.csv` of a sweep folder.
 //! - [`run`]: the plots of one run ([`draw_run`]).
 //! - [`sweep`]: the plots of a sweep ([`draw_sweep`]).
 //! - [`figure`]: a figure as data, drawn with plotters as SVG text or PNG bytes.
-//! - [`stats`]: CDF points and least-squares fits.
+//! - [`stats`]: quantiles of a few values and least-squares fits.
 //! - [`style`]: the embedded font, colours, sizes, and writing a figure as PNG and SVG.
 //!
 //! Every plot is written into `<dir>/plots/` twice, as `<name>.png` and `<name>.svg`. The
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub mod data;
 pub mod figure;
+pub mod histogram;
 pub mod run;
 pub mod stats;
 pub mod style;

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::data::{self, CallRow, LookupRow, Quantiles, RunData, RunMeta, SampleRow, TrafficRow};
+use super::data::{self, Calls, Lookups, Quantiles, RunData, RunMeta, SampleRow, TrafficRow};
 use super::figure::{self, Bars, Body, Figure, Legend, Line, Secondary, Series, Xy};
+use super::histogram::Histogram;
 use super::stats;
 use super::style::{num, title};
 use super::{PLOTS_DIR, PlotError};
@@ -49,10 +50,15 @@ pub fn run_figures(dir: &Path) -> Result<(RunMeta, Vec<Figure>), PlotError> {
 pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
     let seed = format!("seed {}", meta.seed);
     let t = |what: &str| title(&meta.scenario, &seed, what);
-    let lookups = d.lookups.as_deref().unwrap_or_default();
+    let none = Lookups::default();
+    let lookups = d.lookups.as_ref().unwrap_or(&none);
     [
-        hops(lookups, t("hop counts of completed lookups")),
-        lookup_latency_cdf(lookups, meta.lookup_latency_ms, t("lookup latency CDF")),
+        hops(&lookups.hops, t("hop counts of completed lookups")),
+        lookup_latency_cdf(
+            &lookups.latency_ms,
+            meta.lookup_latency_ms,
+            t("lookup latency CDF"),
+        ),
         d.samples
             .as_deref()
             .and_then(|s| ring(s, t("peers and ring correctness"))),
@@ -64,7 +70,7 @@ pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
                 t("bandwidth per live node by message type"),
             )
         }),
-        d.calls.as_deref().and_then(|c| {
+        d.calls.as_ref().and_then(|c| {
             call_setup_cdf(c, meta.call_setup_ms, t("call setup time CDF (ok calls)"))
         }),
     ]
@@ -73,48 +79,46 @@ pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
     .collect()
 }
 
-fn completed(l: &LookupRow) -> bool {
-    l.outcome == "ok"
-}
-
 /// Hop counts of completed lookups, the rare long tail folded into one last bar: with
 /// `body` the largest hop count once the top 0.1 % of lookups (at least the single
 /// longest) are left out, and `k = body + 1`, lookups of `k` hops or more form one bar
 /// labelled `≥ k` when the longest has at least `2·k` hops (so a few outliers do not
-/// stretch the axis to squeeze the rest into its left part). Returns the bars (category,
-/// count) and `k` when folded.
-pub fn hop_bars(hops: impl IntoIterator<Item = u16>) -> (Vec<(u16, u64)>, Option<u16>) {
-    let mut sorted: Vec<u16> = hops.into_iter().collect();
-    sorted.sort_unstable();
-    let n = sorted.len();
+/// stretch the axis to squeeze the rest into its left part). `counts` holds the lookups
+/// per hop count. Returns the bars (category, count) and `k` when folded.
+pub fn hop_bars(counts: &BTreeMap<u16, u64>) -> (Vec<(u16, u64)>, Option<u16>) {
+    let n: u64 = counts.values().sum();
     let left_out = (n / 1000).max(1);
-    let fold = match (n.checked_sub(left_out), sorted.last()) {
-        (Some(rank), Some(&max)) if rank > 0 => {
-            let k = sorted[rank - 1].saturating_add(1);
+    // The hop count of rank `rank` (1-based) in ascending order.
+    let at_rank = |rank: u64| {
+        let mut below = 0;
+        counts.iter().find_map(|(&h, &c)| {
+            below += c;
+            (below >= rank).then_some(h)
+        })
+    };
+    let fold = match (n.checked_sub(left_out), counts.keys().next_back()) {
+        (Some(rank), Some(&max)) if rank > 0 => at_rank(rank).and_then(|body| {
+            let k = body.saturating_add(1);
             (u32::from(max) >= 2 * u32::from(k)).then_some(k)
-        }
+        }),
         _ => None,
     };
-    let mut counts: BTreeMap<u16, u64> = BTreeMap::new();
-    for h in sorted {
-        *counts.entry(fold.map_or(h, |k| h.min(k))).or_default() += 1;
+    let mut bars: BTreeMap<u16, u64> = BTreeMap::new();
+    for (&h, &c) in counts {
+        *bars.entry(fold.map_or(h, |k| h.min(k))).or_default() += c;
     }
-    (counts.into_iter().collect(), fold)
+    (bars.into_iter().collect(), fold)
 }
 
-fn hops(lookups: &[LookupRow], title: String) -> Option<Figure> {
-    let hops: Vec<u16> = lookups
-        .iter()
-        .filter(|l| completed(l))
-        .filter_map(|l| l.hops)
-        .collect();
-    let n = hops.len();
+fn hops(counts: &BTreeMap<u16, u64>, title: String) -> Option<Figure> {
+    let n: u64 = counts.values().sum();
     if n == 0 {
         return None;
     }
-    let mean = hops.iter().map(|&h| f64::from(h)).sum::<f64>() / n as f64;
-    let max = hops.iter().copied().max().unwrap_or(0);
-    let (bars, overflow) = hop_bars(hops);
+    let sum: u64 = counts.iter().map(|(&h, &c)| u64::from(h) * c).sum();
+    let mean = sum as f64 / n as f64;
+    let max = counts.keys().next_back().copied().unwrap_or(0);
+    let (bars, overflow) = hop_bars(counts);
     let max_text = match overflow {
         Some(_) => format!(", max {max}"),
         None => String::new(),
@@ -135,25 +139,24 @@ fn hops(lookups: &[LookupRow], title: String) -> Option<Figure> {
     })
 }
 
-/// A CDF of `values` with their count, p50 and p99 in the legend: the quantiles `given`
-/// (from `summary.json`) when known, else computed from `values` (nearest rank).
+/// A CDF of the values `v` with their count, p50 and p99 in the legend: the quantiles
+/// `given` (from `summary.json`) when known, else computed from `v` (nearest rank).
 fn cdf_figure(
     name: &str,
     title: String,
     x_label: &str,
     y_label: &str,
-    values: Vec<f64>,
+    v: &Histogram,
     what: &str,
     given: Option<Quantiles>,
 ) -> Option<Figure> {
-    let v = stats::sorted(values);
     if v.is_empty() {
         return None;
     }
-    let computed = || stats::quantile(&v, 0.5).zip(stats::quantile(&v, 0.99));
+    let computed = || v.quantile(0.5).zip(v.quantile(0.99));
     let (p50, p99) = given.map(|q| (q.p50, q.p99)).or_else(computed)?;
     // From 0 to a little past the largest value; 0..1 when every value is 0.
-    let top = v.last().copied().filter(|&t| t > 0.0).unwrap_or(1.0 / 1.02);
+    let top = v.max().filter(|&t| t > 0.0).unwrap_or(1.0 / 1.02);
     let label = format!(
         "{} {what}: p50 {} ms, p99 {} ms",
         v.len(),
@@ -166,7 +169,7 @@ fn cdf_figure(
         x_label: x_label.into(),
         y_label: y_label.into(),
         body: Body::Xy(Xy {
-            series: vec![Series::line(label, 0, stats::cdf_steps(&v))],
+            series: vec![Series::line(label, 0, v.cdf_steps())],
             x_range: Some((0.0, top * 1.02)),
             y_range: Some((0.0, 1.02)),
             log_x: false,
@@ -178,36 +181,28 @@ fn cdf_figure(
 }
 
 fn lookup_latency_cdf(
-    lookups: &[LookupRow],
+    latency_ms: &Histogram,
     given: Option<Quantiles>,
     title: String,
 ) -> Option<Figure> {
-    let v = lookups
-        .iter()
-        .filter(|l| completed(l))
-        .filter_map(|l| l.latency_ms);
     cdf_figure(
         "lookup_latency_cdf",
         title,
         "lookup latency, issue to answer (ms)",
         "fraction of completed lookups",
-        v.collect(),
+        latency_ms,
         "completed lookups",
         given,
     )
 }
 
-fn call_setup_cdf(calls: &[CallRow], given: Option<Quantiles>, title: String) -> Option<Figure> {
-    let v = calls
-        .iter()
-        .filter(|c| c.outcome == "ok")
-        .filter_map(|c| c.total_ms);
+fn call_setup_cdf(calls: &Calls, given: Option<Quantiles>, title: String) -> Option<Figure> {
     cdf_figure(
         "call_setup_cdf",
         title,
         "call setup time, call to AppAttach answer (ms)",
         "fraction of ok calls",
-        v.collect(),
+        &calls.total_ms,
         "ok calls",
         given,
     )
@@ -405,28 +400,36 @@ mod tests {
         assert_eq!(xy.series[0].points[1], (10.0, 50.0));
     }
 
+    fn counts(hops: impl IntoIterator<Item = u16>) -> BTreeMap<u16, u64> {
+        let mut c = BTreeMap::new();
+        for h in hops {
+            *c.entry(h).or_default() += 1;
+        }
+        c
+    }
+
     #[test]
     fn a_far_hop_tail_folds_into_one_bar() {
         // 0..=10 hops and one lookup of 101: bars 0..=10 and `≥ 11` holding the one.
         let mut hops: Vec<u16> = (0..200).map(|i| i % 11).collect();
         hops.push(101);
-        let (bars, k) = hop_bars(hops.clone());
+        let (bars, k) = hop_bars(&counts(hops.clone()));
         assert_eq!(k, Some(11));
         assert_eq!(bars.len(), 12);
         assert_eq!(bars.last(), Some(&(11, 1)));
         // A tail shorter than twice the body stays as it is.
         hops.pop();
         hops.push(21);
-        let (bars, k) = hop_bars(hops);
+        let (bars, k) = hop_bars(&counts(hops));
         assert_eq!((k, bars.last()), (None, Some(&(21, 1))));
         // One value, or all equal: nothing to fold.
-        assert_eq!(hop_bars([7]), (vec![(7, 1)], None));
-        assert_eq!(hop_bars([0, 0, 0]), (vec![(0, 3)], None));
-        assert_eq!(hop_bars([]), (vec![], None));
+        assert_eq!(hop_bars(&counts([7])), (vec![(7, 1)], None));
+        assert_eq!(hop_bars(&counts([0, 0, 0])), (vec![(0, 3)], None));
+        assert_eq!(hop_bars(&counts([])), (vec![], None));
         // In large samples the top 0.1 % fold: 2,000 lookups, the two longest far out.
         let mut hops: Vec<u16> = (0..1998).map(|i| 3 + i % 3).collect();
         hops.extend([40, u16::MAX]);
-        let (bars, k) = hop_bars(hops);
+        let (bars, k) = hop_bars(&counts(hops));
         assert_eq!(k, Some(6));
         assert_eq!(bars, [(3, 666), (4, 666), (5, 666), (6, 2)]);
     }
@@ -441,15 +444,11 @@ mod tests {
             call_setup_ms: None,
         };
         assert!(figures(&meta, &RunData::default()).is_empty());
-        let pending = LookupRow {
-            time_s: 1.0,
-            hops: None,
-            latency_ms: None,
-            outcome: "pending".into(),
-        };
+        let mut pending = Lookups::default();
+        pending.add(false, None, None);
         let d = RunData {
-            lookups: Some(vec![pending]),
-            calls: Some(Vec::new()),
+            lookups: Some(pending),
+            calls: Some(Calls::default()),
             ..RunData::default()
         };
         assert!(figures(&meta, &d).is_empty());

@@ -1,43 +1,12 @@
-//! Small numeric helpers for the plots: empirical CDFs, quantiles, least-squares lines.
-
-/// At most this many steps are drawn per CDF; larger samples are thinned evenly (the
-/// curve stays exact at every drawn step).
-pub const CDF_MAX_STEPS: usize = 2000;
+//! Small numeric helpers for the plots: sorting, quantiles and means of a few values,
+//! least-squares lines. (CDFs of a CSV column are drawn from a
+//! [`Histogram`](super::histogram::Histogram).)
 
 /// Sorts finite values ascending (NaN and infinities are dropped).
 pub fn sorted(values: impl IntoIterator<Item = f64>) -> Vec<f64> {
     let mut v: Vec<f64> = values.into_iter().filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);
     v
-}
-
-/// The empirical CDF of sorted values as a step line: points `(x, F(x))`, starting at
-/// `(first, 0)` and ending at `(last, 1)`. Thinned to about [`CDF_MAX_STEPS`] steps.
-pub fn cdf_steps(sorted: &[f64]) -> Vec<(f64, f64)> {
-    let n = sorted.len();
-    if n == 0 {
-        return Vec::new();
-    }
-    let stride = n.div_ceil(CDF_MAX_STEPS).max(1);
-    let mut pts = Vec::with_capacity(2 * (n / stride) + 4);
-    let mut below = 0.0;
-    pts.push((sorted[0], 0.0));
-    let mut i = 0;
-    while i < n {
-        // Jump at sorted[j] to the share of values <= sorted[j], j the last index of this
-        // step (and of any ties with it).
-        let mut j = (i + stride - 1).min(n - 1);
-        while j + 1 < n && sorted[j + 1] == sorted[j] {
-            j += 1;
-        }
-        let x = sorted[j];
-        let f = (j + 1) as f64 / n as f64;
-        pts.push((x, below));
-        pts.push((x, f));
-        below = f;
-        i = j + 1;
-    }
-    pts
 }
 
 /// The q-quantile (0..=1) of sorted values, nearest rank.
@@ -95,25 +64,6 @@ pub fn least_squares(points: &[(f64, f64)]) -> Option<Fit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cdf_of_a_small_sample_is_exact() {
-        let v = sorted([3.0, 1.0, 2.0, 2.0]);
-        let c = cdf_steps(&v);
-        assert_eq!(c.first(), Some(&(1.0, 0.0)));
-        assert_eq!(c.last(), Some(&(3.0, 1.0)));
-        assert!(c.contains(&(2.0, 0.75)), "{c:?}");
-        assert!(cdf_steps(&[]).is_empty());
-    }
-
-    #[test]
-    fn cdf_of_a_large_sample_is_thinned_and_monotone() {
-        let v = sorted((0..100_000).map(|i| f64::from(i % 977)));
-        let c = cdf_steps(&v);
-        assert!(c.len() <= 2 * CDF_MAX_STEPS + 2, "{}", c.len());
-        assert!(c.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
-        assert_eq!(c.last().unwrap().1, 1.0);
-    }
 
     #[test]
     fn quantiles_by_nearest_rank() {

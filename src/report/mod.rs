@@ -6,4 +6,4 @@ pub mod csv;
 pub mod stream;
 pub mod summary;
 
-pub use summary::{Provenance, host_json, summary_json};
+pub use summary::{Provenance, host_json, partial_summary, summary_json};

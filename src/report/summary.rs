@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use crate::proto::stats::NodeStats;
 use crate::sim::RunOutput;
 use crate::sim::dist::Spread;
+use crate::time::Time;
 
 /// Where a run came from.
 #[derive(Clone, Debug, Default)]
@@ -57,6 +58,19 @@ fn ring_json(out: &RunOutput) -> Value {
 fn per_node_per_s(total: u64, out: &RunOutput) -> Option<f64> {
     let d = out.end.as_secs_f64() * f64::from(out.peers + out.clients);
     (d > 0.0).then(|| total as f64 / d)
+}
+
+/// The summary of a run stopped before its end: `"complete": false` and `"reached_s"`, the
+/// simulated seconds reached, ahead of the figures of `summary` (the summary of the run up
+/// to then). Complete runs' summaries have neither key.
+pub fn partial_summary(summary: Value, reached: Time) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("complete".into(), Value::Bool(false));
+    out.insert("reached_s".into(), json!(reached.as_secs_f64()));
+    if let Value::Object(figures) = summary {
+        out.extend(figures);
+    }
+    Value::Object(out)
 }
 
 /// The summary document.

@@ -396,6 +396,16 @@ impl<P: Peer> Sim<P> {
         self.end
     }
 
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Peer slots with a running node (any state), clients not counted.
+    pub fn live_peers(&self) -> u64 {
+        self.live - self.live_clients
+    }
+
     /// The node in slot `i`, if alive.
     pub fn node(&self, i: NodeIndex) -> Option<&P> {
         self.slots.get(i.0 as usize)?.node.as_deref()
@@ -519,7 +529,7 @@ impl<P: Peer> Sim<P> {
                 .and_then(|n| n.successors().first().copied())
         });
         let pop = Population {
-            live_peers: self.live - self.live_clients,
+            live_peers: self.live_peers(),
             live_clients: self.live_clients,
             joined_peers: self.oracle.len() as u64,
             initial_unjoined: self.initial_unjoined,

@@ -13,7 +13,7 @@ use super::progress::Progress;
 use super::shard::Shard;
 use crate::outdir::{self, Claim};
 use crate::report::Provenance;
-use crate::runner::{git_rev, safe_name, simulate_into, write_host, write_results};
+use crate::runner::{Stop, git_rev, safe_name, simulate_into, write_host, write_results};
 use crate::scenario;
 use crate::sim::Sim;
 
@@ -30,13 +30,17 @@ pub struct SweepRequest {
     pub jobs: usize,
     /// Only this shard's runs.
     pub shard: Option<Shard>,
-    /// Show a progress bar (when stdout is a terminal).
+    /// Show a progress bar (when stdout and stderr are terminals).
     pub progress: bool,
     /// The command line, for `host.json`.
     pub command_line: Vec<String>,
     /// `--force`: take over a folder holding a run, another sweep or unrelated files
     /// (reload-sim's result files there are removed first).
     pub force: bool,
+    /// A request on it stops the runs in progress at the simulated time reached (each left
+    /// as its `<dir>.partial` folder, `summary.json` marked partial) and starts no more:
+    /// the sweep then fails with [`SweepError::Interrupted`].
+    pub stop: Stop,
 }
 
 /// A finished sweep invocation.
@@ -98,11 +102,12 @@ pub fn run_sweep(req: &SweepRequest) -> Result<SweepDone, SweepError> {
         .num_threads(jobs)
         .build()
         .map_err(|e| SweepError::Io(format!("thread pool: {e}")))?;
-    pool.install(|| {
+    let ran = pool.install(|| {
         todo.par_iter()
-            .try_for_each(|r| run_one(&out, r, rev, jobs, &progress))
-    })?;
+            .try_for_each(|r| run_one(&out, r, rev, jobs, &progress, &req.stop))
+    });
     progress.finish();
+    ran?;
     let complete = plan.runs.iter().all(|r| is_complete(&out, r));
     if complete {
         finish_folder(&out, &plan)?;
@@ -169,7 +174,11 @@ fn run_one(
     rev: Option<&str>,
     threads: usize,
     progress: &Progress,
+    stop: &Stop,
 ) -> Result<(), SweepError> {
+    if let Some(v) = stop.requested() {
+        return Err(SweepError::Interrupted(v));
+    }
     let started = Instant::now();
     let label = format!("p{}/s{}", r.point, r.seed);
     let fin = out.join(&r.dir);
@@ -179,9 +188,12 @@ fn run_one(
         std::fs::remove_dir_all(&tmp).map_err(|e| io(&tmp, e))?;
     }
     let sim = Sim::new(r.scenario.sim_config());
-    let output = simulate_into(sim, &tmp, &mut |now, end| {
-        progress.advance(&label, now, end)
-    })
+    let run = simulate_into(
+        sim,
+        &tmp,
+        &mut |r| progress.advance(&label, r.now, r.end),
+        stop,
+    )
     .map_err(|e| SweepError::Io(e.to_string()))?;
     let wall = started.elapsed().as_secs_f64();
     let prov = Provenance {
@@ -192,8 +204,11 @@ fn run_one(
             .map(String::from)
             .to_vec(),
     };
-    write_results(&tmp, &r.scenario, &prov, &output).map_err(|e| SweepError::Io(e.to_string()))?;
+    write_results(&tmp, &r.scenario, &prov, &run).map_err(|e| SweepError::Io(e.to_string()))?;
     write_host(&tmp, wall, threads).map_err(|e| SweepError::Io(e.to_string()))?;
+    if let Some(v) = run.stopped {
+        return Err(SweepError::Interrupted(v));
+    }
     crate::html::draw_folder(&tmp).map_err(|e| SweepError::Io(format!("plots: {e}")))?;
     if fin.exists() {
         std::fs::remove_dir_all(&fin).map_err(|e| io(&fin, e))?;

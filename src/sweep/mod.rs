@@ -37,4 +37,8 @@ pub enum SweepError {
     /// The output folder is a file or holds something a sweep must not overwrite.
     #[error(transparent)]
     Folder(#[from] crate::outdir::OutDirError),
+    /// A [`crate::runner::Stop`] request (its value) ended the sweep before its runs were
+    /// done: the finished runs are kept, the runs in progress left as `<dir>.partial`.
+    #[error("stopped before the sweep's runs were done")]
+    Interrupted(usize),
 }

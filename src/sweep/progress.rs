@@ -1,12 +1,12 @@
 //! The sweep's progress bar (indicatif): runs done, ETA, and the simulated time of the runs
-//! in progress. Hidden when standard output is not a terminal.
+//! in progress. Hidden when standard output or standard error is not a terminal.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
+use crate::runner::terminal_bar;
 use crate::time::Time;
 
 /// Progress of the runs of one sweep invocation.
@@ -17,19 +17,13 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar over `total` runs; hidden unless `show` and stdout is a terminal.
+    /// A bar over `total` runs; hidden unless `show` and stdout and stderr are terminals.
     pub fn new(total: usize, show: bool) -> Progress {
-        let bar = if show && std::io::stdout().is_terminal() {
-            let bar = ProgressBar::new(total as u64);
-            let style = ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} runs, {elapsed} elapsed, ETA {eta} {wide_msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
-            bar.set_style(style);
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = terminal_bar(
+            show,
+            total as u64,
+            "{bar:30} {pos}/{len} runs, {elapsed} elapsed, ETA {eta} {wide_msg}",
+        );
         Progress {
             bar,
             running: Mutex::new(BTreeMap::new()),

@@ -20,6 +20,7 @@ mod figures;
 mod folders;
 mod golden;
 mod harness;
+mod interrupt;
 mod layering;
 mod limits;
 mod multinode;

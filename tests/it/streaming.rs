@@ -15,7 +15,7 @@ use crate::common::scratch;
 /// 40 peers and 10 clients with lookups and SIP calls, 2 % loss and churn (crashes and
 /// leaves): lookups and calls time out, lose their origin, and are still in flight at the
 /// end.
-const MIXED: &str = r#"
+pub const MIXED: &str = r#"
 [scenario]
 name = "streaming-mixed"
 seed = 4

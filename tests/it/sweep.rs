@@ -282,8 +282,8 @@ fn bad_sweeps_fail_before_any_run() {
 fn progress_reporting_does_not_change_results() {
     let s = parse(&sweep_toml(), "sweep.toml", &[]).unwrap();
     let mut calls = 0;
-    let a = simulate_with_progress(&s, &mut |now, end| {
-        assert!(now <= end);
+    let a = simulate_with_progress(&s, &mut |r| {
+        assert!(r.now <= r.end);
         calls += 1;
     });
     assert!(calls >= 100, "{calls}");
