@@ -9,6 +9,7 @@
 //! A link is keyed by the peer's transport address. It is `Up` once a handshake round trip
 //! completed over it (the stand-in for the (D)TLS handshake of a No-ICE link, §6.5.1.11).
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 
 use crate::proto::config::{Addr, OverlayConfig};
@@ -16,6 +17,9 @@ use crate::proto::event::Transmit;
 use crate::proto::id::NodeId;
 use crate::proto::wire::framing::Frame;
 use crate::time::{Duration, Time};
+
+/// A link that is not up this long after its creation is dropped.
+pub const LINK_SETUP_LIMIT: Duration = Duration::from_secs(20);
 
 /// Where a link is in its set-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -322,6 +326,16 @@ impl Link {
         })
     }
 
+    /// When the link next needs the node: its earliest retransmission, or the end of its
+    /// set-up time while it is not up (`Time::NEVER`: never).
+    pub fn wake_time(&self) -> Time {
+        if self.state == LinkState::Up {
+            self.earliest
+        } else {
+            self.earliest.min(self.created + LINK_SETUP_LIMIT)
+        }
+    }
+
     /// Earliest retransmission deadline.
     pub fn next_deadline(&self) -> Option<Time> {
         (self.earliest != Time::NEVER).then_some(self.earliest)
@@ -364,9 +378,35 @@ pub fn data_frame(seq: u32, message: &[u8]) -> Vec<u8> {
 }
 
 /// The Connection Table: links by address, at most `max_connections`.
+///
+/// Beside the entries it keeps, in the same order, one 8-byte key per link
+/// ([`addr_key`]), so finding a link by address scans a few cache lines rather than every
+/// entry (a datagram's first step; a key match is confirmed on the entry), and each
+/// link's wake time ([`Link::wake_time`]), so the node's next timer is a scan of a few
+/// cache lines too. Every mutable access to an entry goes through the table and marks
+/// it; marked entries' wake times are recomputed when next read.
 #[derive(Debug, Default)]
 pub struct LinkTable {
     links: Vec<Link>,
+    keys: Vec<u64>,
+    wakes: Vec<Cell<Time>>,
+    /// Entries whose wake time may be stale: bit `i` for entry `i` < 64.
+    stale: Cell<u64>,
+    /// Every entry's wake time may be stale.
+    all_stale: Cell<bool>,
+}
+
+/// A link address packed in 8 bytes: IPv4 address and port exactly; IPv6 hashed, with
+/// the top bit set (so it never equals an IPv4 key), and confirmed on the entry.
+fn addr_key(addr: Addr) -> u64 {
+    match addr {
+        Addr::V4(v4) => (u64::from(u32::from(*v4.ip())) << 16) | u64::from(v4.port()),
+        Addr::V6(v6) => {
+            let ip = u128::from(*v6.ip());
+            let folded = (ip as u64) ^ ((ip >> 64) as u64).rotate_left(29);
+            (folded.rotate_left(16) ^ u64::from(v6.port())) | (1 << 63)
+        }
+    }
 }
 
 impl LinkTable {
@@ -380,7 +420,13 @@ impl LinkTable {
     }
     /// Index of the link to `addr`.
     pub fn by_addr(&self, addr: Addr) -> Option<usize> {
-        self.links.iter().position(|l| l.addr == addr)
+        let key = addr_key(addr);
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(|&(_, k)| *k == key)
+            .map(|(i, _)| i)
+            .find(|&i| self.links[i].addr == addr)
     }
     /// Index of the up link to peer `id`.
     pub fn by_peer(&self, id: NodeId) -> Option<usize> {
@@ -398,11 +444,61 @@ impl LinkTable {
     }
     /// The link at `i`, mutably.
     pub fn get_mut(&mut self, i: usize) -> &mut Link {
+        self.mark(i);
         &mut self.links[i]
+    }
+    fn mark(&self, i: usize) {
+        if i < 64 {
+            self.stale.set(self.stale.get() | (1 << i));
+        } else {
+            self.all_stale.set(true);
+        }
+    }
+    /// Brings the wake times of marked entries up to date.
+    fn refresh_wakes(&self) {
+        if self.all_stale.get() {
+            for (w, l) in self.wakes.iter().zip(&self.links) {
+                w.set(l.wake_time());
+            }
+        } else {
+            let mut bits = self.stale.get();
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                if let (Some(w), Some(l)) = (self.wakes.get(i), self.links.get(i)) {
+                    w.set(l.wake_time());
+                }
+            }
+        }
+        self.stale.set(0);
+        self.all_stale.set(false);
+    }
+    /// The earliest wake time over all links ([`Link::wake_time`]).
+    pub fn next_wake(&self) -> Option<Time> {
+        self.refresh_wakes();
+        let t = self
+            .wakes
+            .iter()
+            .map(Cell::get)
+            .min()
+            .unwrap_or(Time::NEVER);
+        (t != Time::NEVER).then_some(t)
+    }
+    /// Indices of the links whose wake time has come, in table order.
+    pub fn due(&self, now: Time) -> Vec<usize> {
+        self.refresh_wakes();
+        self.wakes
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.get() <= now)
+            .map(|(i, _)| i)
+            .collect()
     }
     /// Makes room for `n` more links at once.
     pub fn reserve_exact(&mut self, n: usize) {
         self.links.reserve_exact(n);
+        self.keys.reserve_exact(n);
+        self.wakes.reserve_exact(n);
     }
     /// Adds a link; returns its index.
     pub fn insert(&mut self, link: Link) -> usize {
@@ -410,12 +506,22 @@ impl LinkTable {
             // Grow by a few entries, not by doubling: tables are long-lived and per-peer
             // memory matters at 10^5 peers.
             self.links.reserve_exact(4);
+            self.keys.reserve_exact(4);
+            self.wakes.reserve_exact(4);
         }
+        self.keys.push(addr_key(link.addr));
+        self.wakes.push(Cell::new(link.wake_time()));
         self.links.push(link);
         self.links.len() - 1
     }
     /// Removes the link at `i` (indices after it shift down).
     pub fn remove(&mut self, i: usize) -> Link {
+        self.keys.remove(i);
+        self.wakes.remove(i);
+        // Later entries shift down: their marks would be off by one.
+        if self.stale.get() >> i.min(63) != 0 {
+            self.all_stale.set(true);
+        }
         self.links.remove(i)
     }
     /// All links.
@@ -424,6 +530,7 @@ impl LinkTable {
     }
     /// All links, mutably.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Link> {
+        self.all_stale.set(true);
         self.links.iter_mut()
     }
     /// Node-IDs of up, ready peers.
@@ -440,6 +547,8 @@ impl LinkTable {
     /// Heap bytes: the entries and their send buffers.
     pub fn heap_bytes(&self) -> usize {
         self.links.capacity() * std::mem::size_of::<Link>()
+            + self.keys.capacity() * std::mem::size_of::<u64>()
+            + self.wakes.capacity() * std::mem::size_of::<Cell<Time>>()
             + self.links.iter().map(Link::buffer_bytes).sum::<usize>()
     }
 }
@@ -450,6 +559,33 @@ mod tests {
 
     fn cfg() -> OverlayConfig {
         OverlayConfig::new("test")
+    }
+
+    #[test]
+    fn links_are_found_by_address_after_inserts_and_removals() {
+        let addrs: Vec<Addr> = [
+            "10.0.0.1:6084",
+            "10.0.0.1:6085",
+            "[2001:db8::1]:6084",
+            "[2001:db8::1]:6085",
+            "[::ffff:10.0.0.1]:6084",
+            "10.0.0.2:6084",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        let mut t = LinkTable::default();
+        for a in &addrs {
+            t.insert(Link::new(*a, None, LinkState::Up, Time::ZERO));
+        }
+        for (i, a) in addrs.iter().enumerate() {
+            assert_eq!(t.by_addr(*a), Some(i));
+        }
+        t.remove(1);
+        assert_eq!(t.by_addr(addrs[1]), None);
+        assert_eq!(t.by_addr(addrs[3]), Some(2));
+        assert_eq!(t.by_addr(addrs[5]), Some(4));
+        assert_eq!(t.by_addr("10.0.0.9:6084".parse().unwrap()), None);
     }
 
     #[test]

@@ -4,11 +4,8 @@
 use super::Node;
 use crate::proto::config::Addr;
 use crate::proto::event::NodeState;
-use crate::proto::link::LinkState;
-use crate::time::{Duration, Time};
-
-/// A link that is not up this long after its creation is dropped.
-const LINK_SETUP_LIMIT: Duration = Duration::from_secs(20);
+use crate::proto::link::{LINK_SETUP_LIMIT, LinkState};
+use crate::time::Time;
 
 impl Node {
     /// The time returned by `poll_timeout` has come (or passed).
@@ -19,7 +16,8 @@ impl Node {
         let cfg = self.config.clone();
         let mut failed: Vec<Addr> = Vec::new();
         let mut newly_suspect = false;
-        for link in self.links.iter_mut() {
+        for li in self.links.due(now) {
+            let link = self.links.get_mut(li);
             if link.next_deadline().is_some_and(|d| d <= now) {
                 let was = link.suspect;
                 if !link.on_timeout(
@@ -41,7 +39,9 @@ impl Node {
         }
         let stale: Vec<Addr> = self
             .links
-            .iter()
+            .due(now)
+            .into_iter()
+            .map(|li| self.links.get(li))
             .filter(|l| l.state != LinkState::Up && l.created + LINK_SETUP_LIMIT <= now)
             .map(|l| l.addr)
             .collect();
@@ -103,13 +103,8 @@ impl Node {
             NodeState::Idle | NodeState::ClientConnecting => Time::NEVER,
             NodeState::Client => self.next_update,
         };
-        for l in self.links.iter() {
-            if let Some(d) = l.next_deadline() {
-                t = t.min(d);
-            }
-            if l.state != LinkState::Up {
-                t = t.min(l.created + LINK_SETUP_LIMIT);
-            }
+        if let Some(d) = self.links.next_wake() {
+            t = t.min(d);
         }
         if let Some(d) = self.txns.next_deadline() {
             t = t.min(d);
