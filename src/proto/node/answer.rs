@@ -55,7 +55,7 @@ impl Node {
         }
         let answer = match &msg.contents.body {
             Body::PingReq(_) => Body::PingAns(PingAns {
-                response_id: self.rng.random(),
+                response_id: self.rng.draw(|r| r.random()),
                 time: now.as_millis(),
             }),
             Body::AttachReq(a) => match self.accept_attach(now, signer, a) {

@@ -5,8 +5,6 @@
 
 use std::mem::size_of;
 
-use rand_chacha::ChaCha8Rng;
-
 use super::Node;
 use crate::proto::stats::NodeStats;
 
@@ -69,7 +67,7 @@ pub(crate) fn vec_bytes<T>(v: &[T], capacity: usize) -> usize {
 impl Node {
     /// Estimated bytes this node holds, by part.
     pub fn footprint(&self) -> Footprint {
-        let rng = size_of::<ChaCha8Rng>();
+        let rng = size_of::<super::rng::NodeRng>();
         let stats = size_of::<NodeStats>();
         let other = self.outbox.capacity() * size_of::<crate::proto::event::Transmit>()
             + self

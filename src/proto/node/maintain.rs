@@ -47,7 +47,7 @@ impl std::ops::BitOr for TableChange {
 impl Node {
     /// `d` scaled by a random factor in [0.9, 1.1] (integer maths).
     pub(super) fn jittered(&mut self, d: Duration) -> Duration {
-        let permille = self.rng.random_range(900u64..=1100);
+        let permille = self.rng.draw(|r| r.random_range(900u64..=1100));
         Duration((d.as_nanos() / 1000).saturating_mul(permille))
     }
 
@@ -55,7 +55,7 @@ impl Node {
     /// searches, which §10.7.4.2 says SHOULD NOT come more often than chord-ping-interval.
     /// One draw, as [`Node::jittered`] takes.
     pub(super) fn at_least(&mut self, d: Duration) -> Duration {
-        let permille = self.rng.random_range(1000u64..=1200);
+        let permille = self.rng.draw(|r| r.random_range(1000u64..=1200));
         Duration((d.as_nanos() / 1000).saturating_mul(permille))
     }
 
@@ -516,7 +516,7 @@ impl Node {
         let useful = self.useful_fingers();
         let slot = (0..useful)
             .find(|s| self.fingers.is_empty_at(*s))
-            .unwrap_or_else(|| self.rng.random_range(0..useful));
+            .unwrap_or_else(|| self.rng.draw(|r| r.random_range(0..useful)));
         self.finger_ping(now, slot);
     }
 
@@ -537,7 +537,7 @@ impl Node {
 
     fn finger_ping(&mut self, now: Time, slot: usize) {
         let (start, len) = FingerTable::range(self.id, slot);
-        let target = start.wrapping_add(self.rng.random_range(0..len));
+        let target = start.wrapping_add(self.rng.draw(|r| r.random_range(0..len)));
         let body = Body::PingReq(Default::default());
         let _ = self.start_request(
             now,

@@ -25,6 +25,7 @@ mod prebuilt;
 mod reassembly;
 mod receive;
 mod refused;
+mod rng;
 mod send;
 mod sip;
 mod storage;
@@ -32,9 +33,6 @@ mod timers;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use crate::proto::chord::{FingerTable, NeighborTable};
 use crate::proto::config::{Addr, OverlayConfig, check_overlay_name};
@@ -95,7 +93,7 @@ pub struct Node {
     crypto: SimCrypto,
     state: NodeState,
     started: Time,
-    rng: ChaCha8Rng,
+    rng: rng::NodeRng,
     links: LinkTable,
     txns: Transactions,
     answers: AnswerCache,
@@ -161,7 +159,7 @@ impl Node {
             },
             state: NodeState::Idle,
             started: now,
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng: rng::NodeRng::seed_from_u64(seed),
             links: LinkTable::default(),
             txns: Transactions::default(),
             answers: AnswerCache::default(),

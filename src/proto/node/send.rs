@@ -21,7 +21,7 @@ impl Node {
     /// A fresh, non-zero transaction id not in use by a pending request.
     pub(super) fn new_txid(&mut self) -> TransactionId {
         loop {
-            let id = TransactionId(self.rng.random::<u64>());
+            let id = TransactionId(self.rng.draw(|r| r.random::<u64>()));
             if id.0 != 0 && !self.txns.contains(id) {
                 return id;
             }
