@@ -53,8 +53,10 @@ struct InFlight {
 pub struct Link {
     /// The peer's transport address.
     pub addr: Addr,
-    /// The peer's Node-ID, once known.
-    pub peer: Option<NodeId>,
+    /// The peer's Node-ID, once known ([`Link::peer`]): two 8-byte halves, so the entry
+    /// has 8-byte alignment, not `u128`'s 16.
+    peer_id: [u64; 2],
+    has_peer: bool,
     /// Set-up state.
     pub state: LinkState,
     /// The peer is a joined peer that may be routed through.
@@ -100,9 +102,11 @@ pub enum OwedUpdate {
 impl Link {
     /// A new link entry.
     pub fn new(addr: Addr, peer: Option<NodeId>, state: LinkState, now: Time) -> Link {
+        let id = peer.map_or(0, |p| p.0);
         Link {
             addr,
-            peer,
+            peer_id: [(id >> 64) as u64, id as u64],
+            has_peer: peer.is_some(),
             state,
             ready: false,
             routing: false,
@@ -119,9 +123,22 @@ impl Link {
         }
     }
 
+    /// The peer's Node-ID, once known.
+    pub fn peer(&self) -> Option<NodeId> {
+        self.has_peer
+            .then(|| NodeId((u128::from(self.peer_id[0]) << 64) | u128::from(self.peer_id[1])))
+    }
+
+    /// Names the peer (from its handshake or Attach).
+    pub fn set_peer(&mut self, peer: Option<NodeId>) {
+        let id = peer.map_or(0, |p| p.0);
+        self.peer_id = [(id >> 64) as u64, id as u64];
+        self.has_peer = peer.is_some();
+    }
+
     /// True when the link is up and the peer is known.
     pub fn is_up(&self) -> bool {
-        self.state == LinkState::Up && self.peer.is_some()
+        self.state == LinkState::Up && self.has_peer
     }
 
     /// Frames sent but not yet acknowledged, plus queued messages.
@@ -432,11 +449,11 @@ impl LinkTable {
     pub fn by_peer(&self, id: NodeId) -> Option<usize> {
         self.links
             .iter()
-            .position(|l| l.peer == Some(id) && l.state == LinkState::Up)
+            .position(|l| l.peer() == Some(id) && l.state == LinkState::Up)
     }
     /// Index of any link (in any state) to peer `id`.
     pub fn any_by_peer(&self, id: NodeId) -> Option<usize> {
-        self.links.iter().position(|l| l.peer == Some(id))
+        self.links.iter().position(|l| l.peer() == Some(id))
     }
     /// The link at `i`.
     pub fn get(&self, i: usize) -> &Link {
@@ -538,7 +555,7 @@ impl LinkTable {
         self.links
             .iter()
             .filter(|l| l.is_up() && l.ready && !l.suspect)
-            .filter_map(|l| l.peer)
+            .filter_map(|l| l.peer())
     }
     /// Earliest retransmission deadline over all links.
     pub fn next_deadline(&self) -> Option<Time> {

@@ -115,7 +115,7 @@ impl Node {
                     }
                     d => self
                         .route_link(d)
-                        .and_then(|l| self.links.get(l).peer)
+                        .and_then(|l| self.links.get(l).peer())
                         .unwrap_or(self.id),
                 };
                 // §10.8: with send_update the Update (type full, reload-spec.md §15
@@ -154,7 +154,7 @@ impl Node {
     fn leave_is_direct(&self, li: usize, msg: &Message, leaving: NodeId, signer: NodeId) -> bool {
         msg.header.via_list.is_empty()
             && leaving == signer
-            && self.links.get(li).peer == Some(signer)
+            && self.links.get(li).peer() == Some(signer)
     }
 
     fn probe_value(&self, now: Time, t: u8) -> Option<ProbeInformation> {
@@ -234,10 +234,10 @@ impl Node {
         match self.links.by_addr(addr) {
             Some(li) => {
                 let link = self.links.get_mut(li);
-                if link.peer.is_none() {
-                    link.peer = Some(signer);
+                if link.peer().is_none() {
+                    link.set_peer(Some(signer));
                 }
-                if link.peer != Some(signer) {
+                if link.peer() != Some(signer) {
                     // Another node at the address of one we are linked to: a node restarted
                     // there with a new Node-ID, or a forged candidate. The link stays bound
                     // to the old node until a handshake signed by the new one arrives over
@@ -351,7 +351,7 @@ impl Node {
                 let Some(li) = li else { return };
                 let client = matches!(self.state, NodeState::ClientConnecting | NodeState::Client);
                 let link = self.links.get_mut(li);
-                link.peer = Some(signer);
+                link.set_peer(Some(signer));
                 // §6.5.1: over a link we Attached, only messages for its peer go until the
                 // peer's first Update (on_update marks it ready; a peer owes us peer_ready).
                 // A handshake to the wildcard opens the bootstrap link of a join or a

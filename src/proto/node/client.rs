@@ -47,7 +47,7 @@ impl Node {
             self.state = NodeState::Client;
             // Keep only the link to our peer.
             let others: Vec<usize> = (0..self.links.len())
-                .filter(|&li| self.links.get(li).peer != Some(peer))
+                .filter(|&li| self.links.get(li).peer() != Some(peer))
                 .collect();
             for li in others.into_iter().rev() {
                 self.close_link(li);

@@ -235,7 +235,7 @@ impl Node {
             .filter(|&li| {
                 self.links
                     .get(li)
-                    .peer
+                    .peer()
                     .is_none_or(|p| !self.neighbors.contains(p))
             })
             .filter(|&li| !self.links.get(li).peer_uses)

@@ -115,7 +115,7 @@ impl Node {
         self.links
             .iter()
             .filter(|l| l.is_up())
-            .filter_map(|l| l.peer)
+            .filter_map(|l| l.peer())
             .filter(|p| !self.neighbors.contains(*p))
             .collect()
     }
@@ -175,7 +175,7 @@ impl Node {
         let fingers = self.fingers.filled();
         for link in self.links.iter_mut() {
             link.routing = link
-                .peer
+                .peer()
                 .is_some_and(|p| self.neighbors.contains(p) || fingers.contains(&p));
         }
         if had_fingers && fingers.is_empty() && !ready.is_empty() && self.state == NodeState::Joined
@@ -278,7 +278,7 @@ impl Node {
     /// the peer has sent an Update).
     fn revalidate(&mut self, now: Time, li: usize) {
         let link = self.links.get(li);
-        let (addr, Some(peer)) = (link.addr, link.peer) else {
+        let (addr, Some(peer)) = (link.addr, link.peer()) else {
             return;
         };
         let busy = self.txns.count(|p| matches!(p, Purpose::Attach { .. })) >= MAX_ATTACHES;
@@ -312,7 +312,7 @@ impl Node {
                     && !l.ready
                     && l.created + settle <= now
                     && l.last_heard + settle <= now
-                    && l.peer.is_some_and(|p| {
+                    && l.peer().is_some_and(|p| {
                         self.neighbors.would_accept(
                             self.id,
                             p,
@@ -393,7 +393,7 @@ impl Node {
         };
         let link = self.links.remove(li);
         self.stats.link_failures += 1;
-        if let Some(peer) = link.peer {
+        if let Some(peer) = link.peer() {
             self.forget(now, peer);
         }
     }

@@ -252,7 +252,7 @@ impl Node {
     )> {
         self.links
             .iter()
-            .map(|l| (l.addr, l.peer, l.state, l.ready, l.suspect))
+            .map(|l| (l.addr, l.peer(), l.state, l.ready, l.suspect))
             .collect()
     }
 
@@ -393,7 +393,7 @@ impl Node {
             return;
         };
         self.stats.links_closed_by_peer += 1;
-        match self.links.get(li).peer {
+        match self.links.get(li).peer() {
             Some(peer) => self.forget(now, peer),
             None => {
                 self.links.remove(li);
@@ -413,7 +413,7 @@ impl Node {
     /// [`Node::close_link`], and the peer is forgotten as if its link had failed, so the
     /// tables are rebuilt without it.
     pub(super) fn close_session(&mut self, now: Time, li: usize) {
-        let peer = self.links.get(li).peer;
+        let peer = self.links.get(li).peer();
         self.close_link(li);
         if let Some(peer) = peer {
             self.forget(now, peer);

@@ -68,7 +68,7 @@ impl Node {
                     opened: false,
                     heal: None,
                 });
-                if let Some(b) = self.links.get(li).peer {
+                if let Some(b) = self.links.get(li).peer() {
                     self.partition_ping(now, b);
                 }
             }

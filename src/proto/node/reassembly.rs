@@ -274,7 +274,7 @@ impl Node {
             .map(|c| u16::from_be_bytes([c[0], c[1]]));
         let (Some(true), Some(prev), Ok(via)) = (
             code.map(is_request),
-            self.links.get(li).peer,
+            self.links.get(li).peer(),
             view.via_list(),
         ) else {
             return;

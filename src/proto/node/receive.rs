@@ -120,7 +120,7 @@ impl Node {
     /// Forwards a message toward its destination, popping `pop` entries first, appending
     /// the previous hop to the Via List and decrementing the TTL (§6.1.2, §6.3.2).
     fn forward(&mut self, now: Time, li: usize, view: &HeaderView<'_>, pop: usize) {
-        let Some(prev) = self.links.get(li).peer else {
+        let Some(prev) = self.links.get(li).peer() else {
             self.stats.unknown_link += 1;
             return;
         };
@@ -192,8 +192,8 @@ impl Node {
         let direct = msg.header.via_list.is_empty();
         let mut li = li;
         if direct {
-            match self.links.get(li).peer {
-                None => self.links.get_mut(li).peer = Some(signer),
+            match self.links.get(li).peer() {
+                None => self.links.get_mut(li).set_peer(Some(signer)),
                 // A link still being set up for the node an Attach named (§6.5.1.11: the
                 // certificate "MUST match the node which sent the AttachReqAns, and if it
                 // does not, the connection MUST be closed").
@@ -306,7 +306,7 @@ impl Node {
         let link = self.links.get_mut(li);
         link.state = LinkState::Up;
         let owed = std::mem::take(&mut link.update_when_up);
-        if let Some(peer) = link.peer {
+        if let Some(peer) = link.peer() {
             self.send_owed_update(now, peer, owed);
         }
     }

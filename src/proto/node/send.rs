@@ -120,7 +120,7 @@ impl Node {
             .iter()
             .enumerate()
             .filter(|(_, l)| l.is_up() && !l.suspect && if joined { l.routing } else { l.ready })
-            .filter_map(|(li, l)| l.peer.map(|p| (p, li)));
+            .filter_map(|(li, l)| l.peer().map(|p| (p, li)));
         next_hop_by(self.id, key, candidates)
     }
 
@@ -244,7 +244,7 @@ impl Node {
     /// The Destination List of an answer to `request`, arrived on link `li`: the previous
     /// hop (the link's peer) ‖ reversed Via List (§6.2.2, §6.3.2.2).
     fn answer_route(&self, li: usize, request: &Message) -> Option<Vec<Destination>> {
-        let prev = self.links.get(li).peer?;
+        let prev = self.links.get(li).peer()?;
         let mut dest = Vec::with_capacity(request.header.via_list.len() + 1);
         dest.push(Destination::Node(prev));
         dest.extend(request.header.via_list.iter().rev().cloned());
