@@ -93,14 +93,17 @@ fn print_breakdown(f: &EngineFootprint, rss_kb: u64) {
     );
 }
 
-/// Child mode: a prebuilt ring of `n` peers, idle for 30 s simulated; prints its RSS.
+/// Child mode: a prebuilt ring of `n` peers, idle for 30 s simulated (or with the
+/// lookup rate `SCALE_STATIC_LOOKUPS`, per peer per second); prints its RSS.
 fn static_child(n: u32) {
+    let rate = std::env::var("SCALE_STATIC_LOOKUPS").unwrap_or_else(|_| "0".to_string());
     let scn = load(
         n,
         &[
             "peers.arrival=prebuilt".to_string(),
             "scenario.duration_s=30".to_string(),
-            "workload.lookup_rate_per_peer_per_s=0".to_string(),
+            format!("workload.lookup_rate_per_peer_per_s={rate}"),
+            "workload.start_s=0".to_string(),
         ],
     );
     let rss0 = rss_kb();

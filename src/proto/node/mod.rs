@@ -112,7 +112,7 @@ pub struct Node {
     /// When the next partition check is due (§10.7.4.4).
     next_partition_check: Time,
     /// The partition check under way, if any.
-    partition: Option<partition::PartitionCheck>,
+    partition: Option<Box<partition::PartitionCheck>>,
     /// Partition checks started: picks the bootstrap address of the next one.
     partition_round: usize,
     leave_deadline: Option<Time>,
@@ -368,12 +368,12 @@ impl Node {
 
     /// Next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        pop_or_release(&mut self.outbox)
+        pop_or_release(&mut self.outbox, 4)
     }
 
     /// Next event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        pop_or_release(&mut self.events)
+        pop_or_release(&mut self.events, 0)
     }
 
     /// Next link this node closed on purpose (its bootstrap link after joining, an evicted
@@ -421,11 +421,13 @@ impl Node {
     }
 }
 
-/// The queue's next item; once drained, a queue that grew past a few items gives its
-/// buffer back, so idle peers keep no burst-sized queues.
-fn pop_or_release<T>(q: &mut VecDeque<T>) -> Option<T> {
+/// The queue's next item; once drained, a queue with room for more than `keep` items
+/// gives its buffer back, so idle peers keep no burst-sized queues. (Events are few, so
+/// their queue keeps nothing; every datagram's ack goes through the outbox, which keeps a
+/// few slots.)
+fn pop_or_release<T>(q: &mut VecDeque<T>, keep: usize) -> Option<T> {
     let item = q.pop_front();
-    if item.is_none() && q.capacity() > 8 {
+    if item.is_none() && q.capacity() > keep {
         *q = VecDeque::new();
     }
     item

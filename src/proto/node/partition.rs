@@ -63,11 +63,11 @@ impl Node {
         }
         match self.links.by_addr(addr) {
             Some(li) if self.links.get(li).is_up() => {
-                self.partition = Some(PartitionCheck {
+                self.partition = Some(Box::new(PartitionCheck {
                     addr,
                     opened: false,
                     heal: None,
-                });
+                }));
                 if let Some(b) = self.links.get(li).peer() {
                     self.partition_ping(now, b);
                 }
@@ -79,11 +79,11 @@ impl Node {
                 }
                 self.links
                     .insert(Link::new(addr, None, LinkState::Handshaking, now));
-                self.partition = Some(PartitionCheck {
+                self.partition = Some(Box::new(PartitionCheck {
                     addr,
                     opened: true,
                     heal: None,
-                });
+                }));
                 self.send_handshake(now, addr, None, false);
             }
         }
@@ -92,7 +92,9 @@ impl Node {
     /// A link to `peer` came up: the bootstrap link of a check (then Ping), or the link to
     /// a peer of another partition (then Update it).
     pub(super) fn partition_link_up(&mut self, now: Time, peer: NodeId) {
-        let Some(check) = self.partition else { return };
+        let Some(check) = self.partition.as_deref().copied() else {
+            return;
+        };
         if check.heal == Some(peer) {
             self.partition = None;
             self.send_update_full(now, peer);
