@@ -126,13 +126,28 @@ impl Transactions {
     /// Stops tracking `id` and returns it.
     pub fn take(&mut self, id: TransactionId) -> Option<Pending> {
         let i = self.pending.iter().position(|p| p.id == id)?;
-        Some(self.pending.swap_remove(i))
+        let p = self.pending.swap_remove(i);
+        self.trim();
+        Some(p)
+    }
+    /// Gives back the room of answered requests (an entry is 256 bytes; a bootstrap peer
+    /// admitting joiners can have hundreds pending at once): all of it when none is left,
+    /// half when three quarters are unused. An idle peer then holds nothing here.
+    fn trim(&mut self) {
+        let (len, cap) = (self.pending.len(), self.pending.capacity());
+        if len == 0 {
+            self.pending = Vec::new();
+        } else if cap > 4 && len * 4 <= cap {
+            self.pending.shrink_to(len * 2);
+        }
     }
     /// Stops tracking the first request whose purpose matches `f` (no more retransmissions)
     /// and returns it.
     pub fn cancel(&mut self, f: impl Fn(&Purpose) -> bool) -> Option<Pending> {
         let i = self.pending.iter().position(|p| f(&p.purpose))?;
-        Some(self.pending.remove(i))
+        let p = self.pending.remove(i);
+        self.trim();
+        Some(p)
     }
     /// True if `id` is pending.
     pub fn contains(&self, id: TransactionId) -> bool {
@@ -150,6 +165,9 @@ impl Transactions {
             }
         }
         out.sort_by_key(|p| (p.started, p.id));
+        if !out.is_empty() {
+            self.trim();
+        }
         out
     }
     /// Earliest deadline.
@@ -185,6 +203,7 @@ impl Transactions {
     /// Drops everything pending (the node is leaving or restarting its join).
     pub fn clear(&mut self) {
         self.pending.clear();
+        self.trim();
     }
 }
 
@@ -266,5 +285,41 @@ impl AnswerCache {
             self.by_request = HashMap::new();
             self.expiry = VecDeque::new();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(id: u64) -> Pending {
+        Pending {
+            id: TransactionId(id),
+            purpose: Purpose::Command,
+            message: vec![0; 100],
+            first: Destination::Node(NodeId(7)),
+            to: Some(NodeId(7)),
+            key: None,
+            direct: None,
+            sends: 1,
+            deadline: Time(id),
+            started: Time::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_burst_of_requests_leaves_no_room_behind_once_answered() {
+        let mut t = Transactions::default();
+        for id in 0..300 {
+            t.insert(pending(id));
+        }
+        assert!(t.heap_bytes() >= 300 * std::mem::size_of::<Pending>());
+        for id in 0..290 {
+            assert!(t.take(TransactionId(id)).is_some());
+        }
+        assert_eq!(t.len(), 10);
+        assert!(t.heap_bytes() <= 40 * std::mem::size_of::<Pending>() + 10 * 100);
+        assert_eq!(t.due(Time(1_000)).len(), 10);
+        assert_eq!(t.heap_bytes(), 0);
     }
 }
