@@ -25,6 +25,18 @@ use crate::time::{Duration, Time};
 /// Attaches in flight at most, outside a join.
 const MAX_ATTACHES: usize = 8;
 
+/// What an Attach outside the join's first step is for; it picks the counter
+/// (`NodeStats::attaches_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum AttachFor {
+    /// A future neighbour of a joining node (§10.5).
+    Join,
+    /// The Neighbor Table of a joined peer (§10.7.3, §10.9, §10.7.4.4).
+    Neighbor,
+    /// The Finger Table (§10.7.4.2).
+    Finger,
+}
+
 /// What a rebuild of the Routing Table changed.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct TableChange {
@@ -250,15 +262,17 @@ impl Node {
             if id == self.id || id == NodeId::WILDCARD {
                 continue;
             }
-            let useful = self.neighbors.would_accept(
+            let accept = self.neighbors.would_accept(
                 self.id,
                 id,
                 self.config.predecessors,
                 self.config.successors,
-            ) || self
-                .fingers
-                .slot_of(self.id, id)
-                .is_some_and(|i| self.fingers.is_empty_at(i));
+            );
+            let useful = accept
+                || self
+                    .fingers
+                    .slot_of(self.id, id)
+                    .is_some_and(|i| self.fingers.is_empty_at(i));
             if !useful {
                 continue;
             }
@@ -267,7 +281,14 @@ impl Node {
                 // before routing over it (the other side may have closed it).
                 Some(li) if !self.links.get(li).ready => self.revalidate(now, li),
                 Some(_) => {}
-                None => self.attach(now, id, Some(via), false),
+                None => {
+                    let why = if accept {
+                        AttachFor::Neighbor
+                    } else {
+                        AttachFor::Finger
+                    };
+                    self.attach(now, id, Some(via), why);
+                }
             }
         }
     }
@@ -286,7 +307,7 @@ impl Node {
             return;
         }
         let body = Body::AttachReq(self.own_attach("passive", false));
-        let _ = self.start_request(
+        let sent = self.start_request(
             now,
             vec![Destination::Node(peer)],
             body,
@@ -296,6 +317,9 @@ impl Node {
             },
             Some(addr),
         );
+        if sent.is_ok() {
+            self.stats.attaches_recheck += 1;
+        }
     }
 
     /// Links up for a while, silent for a while, whose peer would belong in our tables but
@@ -328,7 +352,8 @@ impl Node {
     }
 
     /// Attaches to `peer`, source-routed through `via` when we have a link to it (§10.6).
-    pub(super) fn attach(&mut self, now: Time, peer: NodeId, via: Option<NodeId>, for_join: bool) {
+    pub(super) fn attach(&mut self, now: Time, peer: NodeId, via: Option<NodeId>, why: AttachFor) {
+        let for_join = why == AttachFor::Join;
         let busy = self
             .txns
             .count(|p| matches!(p, Purpose::Attach { target: Some(t), .. } if *t == peer));
@@ -344,7 +369,7 @@ impl Node {
         }
         dest.push(Destination::Node(peer));
         let body = Body::AttachReq(self.own_attach("passive", false));
-        let _ = self.start_request(
+        let sent = self.start_request(
             now,
             dest,
             body,
@@ -354,6 +379,14 @@ impl Node {
             },
             None,
         );
+        if sent.is_ok() {
+            let counter = match why {
+                AttachFor::Join => &mut self.stats.attaches_join,
+                AttachFor::Neighbor => &mut self.stats.attaches_neighbor,
+                AttachFor::Finger => &mut self.stats.attaches_finger,
+            };
+            *counter += 1;
+        }
     }
 
     /// A request this node made for its own upkeep failed.
@@ -457,7 +490,7 @@ impl Node {
                     )
                 {
                     let via = self.leave_list_via(&ids, i);
-                    self.attach(now, id, via, false);
+                    self.attach(now, id, via, AttachFor::Neighbor);
                 }
             }
         }
@@ -556,7 +589,7 @@ impl Node {
         match self.links.by_peer(responder) {
             Some(li) if !self.links.get(li).ready => self.revalidate(now, li),
             Some(_) => {}
-            None => self.attach(now, responder, None, false),
+            None => self.attach(now, responder, None, AttachFor::Finger),
         }
     }
 
