@@ -565,13 +565,21 @@ impl Node {
         }
     }
 
-    /// One periodic finger refresh (§10.7.4.2): an empty useful entry first, else a random one.
+    /// One periodic finger refresh (§10.7.4.2: "A peer MUST periodically search for new
+    /// peers to replace invalid entries in the Finger Table"): a search for the first
+    /// empty entry worth filling (the lowest invalid entry: the limit of the RFC's
+    /// exponential weighting toward lower i). An entry holding a connected peer of its
+    /// range is valid and is not searched: when every entry worth filling is, nothing is
+    /// sent. (A search of a valid entry found another peer of its range, which was then
+    /// Attached to but did not replace the entry: 11,800 Attach requests, over 49,000
+    /// Attach frames, and links for nothing at 10,000 peers in
+    /// scenarios/simgrid-chord.toml.) A finger that fails leaves its entry invalid, and
+    /// the search for it starts at once (§10.7.2).
     pub(super) fn refresh_one_finger(&mut self, now: Time) {
         let useful = self.useful_fingers();
-        let slot = (0..useful)
-            .find(|s| self.fingers.is_empty_at(*s))
-            .unwrap_or_else(|| self.rng.random_range(0..useful));
-        self.finger_ping(now, slot);
+        if let Some(slot) = (0..useful).find(|s| self.fingers.is_empty_at(*s)) {
+            self.finger_ping(now, slot);
+        }
     }
 
     /// Reactive recovery of a failed finger (§10.7.2: "the peer MUST initiate a search for
