@@ -610,9 +610,17 @@ impl Node {
         );
     }
 
-    /// A finger-search Ping was answered by `responder`.
+    /// A finger-search Ping was answered by `responder`: a peer of the entry's range fills
+    /// it, if it is still invalid (§10.7.4.2: the search replaces invalid entries). An
+    /// entry filled while the Ping was out (a peer of its range linked meanwhile: one an
+    /// Update named, or one that Attached to us) is valid: an Attach to the responder
+    /// would make a link the entry does not take (1,800 Attach requests at 10,000 peers
+    /// in scenarios/simgrid-chord.toml).
     pub(super) fn finger_found(&mut self, now: Time, slot: usize, responder: NodeId) {
-        if responder == self.id || !FingerTable::in_range(self.id, slot, responder) {
+        if responder == self.id
+            || !FingerTable::in_range(self.id, slot, responder)
+            || !self.fingers.is_empty_at(slot)
+        {
             return;
         }
         match self.links.by_peer(responder) {
