@@ -50,4 +50,16 @@ counters! {
     unmatched_answers,
     /// Answers to a request for a Resource-ID from a node farther from it than a Neighbor Table entry (§6.3.4), dropped: the request waits and is retransmitted.
     distant_answers,
+    /// Attach requests sent while joining (§10.5): to the admitting peer (Resource-ID own id + 1) and to the future neighbours.
+    attaches_join,
+    /// Attach requests sent, once joined, to a peer an Update, a Leave or a partition check named for the Neighbor Table (§10.7.3, §10.9, §10.7.4.4).
+    attaches_neighbor,
+    /// Attach requests sent for the Finger Table (§10.7.4.2): to a finger search's responder, or to a peer an Update named for an empty entry.
+    attaches_finger,
+    /// Attach requests sent straight over a link whose peer has sent no Update yet, asking whether it still holds (§6.5.1; node/maintain.rs::revalidate).
+    attaches_recheck,
+    /// Attach requests a client sent to the peer responsible for its Node-ID (§4.2).
+    attaches_client,
+    /// Attach answers from a peer this node already had a link to: no new link came of them.
+    attach_answers_linked,
 }

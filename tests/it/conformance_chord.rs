@@ -1126,3 +1126,85 @@ fn a_new_link_carries_no_transit_before_its_peer_update() {
         "routable after peer_ready"
     );
 }
+
+/// The AttachReqs `node` sent straight to `to` (no Via List, `to`'s Node-ID alone on the
+/// Destination List) among `out`.
+fn attaches_straight_to(out: &[(std::net::SocketAddr, Vec<u8>)], to: &Peer) -> usize {
+    out.iter()
+        .filter(|(a, _)| *a == to.addr)
+        .map(|(_, m)| decode(m))
+        .filter(|m| matches!(m.contents.body, Body::AttachReq(_)))
+        .filter(|m| m.header.destination_list == vec![Destination::Node(to.id)])
+        .count()
+}
+
+/// §6.5.1, §10.5 steps 8–9: a joiner j Attached to the node (its future neighbour) and the
+/// link is up; the admitting peer p names j in the Update it sends as it admits j, before
+/// j's own Update comes. The node does not ask j whether the link holds (an Attach
+/// straight over it, which j would answer with a second peer_ready): j's Update is due
+/// and makes the link routable. A link whose peer stays silent for a
+/// chord_update_interval without an Update still is asked, once.
+#[test]
+fn an_update_naming_a_joiner_does_not_recheck_its_new_link() {
+    use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
+    let cfg = config();
+    let me = 1u128 << 100;
+    let (mut node, [mut p]) = node_linked_to(&cfg, me, [(9 << 124, 2)]);
+    let mut j = Peer::new(3 << 124, 3);
+    handshake_only(&mut node, &cfg, &mut j, 0x700);
+    let to_me = vec![Destination::Node(NodeId(me))];
+    let admitted = ChordUpdate {
+        uptime: 5,
+        kind: ChordUpdateKind::Neighbors {
+            predecessors: vec![j.id, NodeId(me)],
+            successors: vec![],
+        },
+    };
+    let (f, _) = p.frame(
+        &cfg,
+        0x701,
+        vec![],
+        to_me.clone(),
+        Body::UpdateReq(admitted),
+    );
+    node.handle_datagram(Time(10), p.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(
+        attaches_straight_to(&out, &j),
+        0,
+        "j's Update is on its way"
+    );
+    assert!(!node.successors().contains(&j.id), "not routable before it");
+    let own = ChordUpdate {
+        uptime: 0,
+        kind: ChordUpdateKind::Neighbors {
+            predecessors: vec![NodeId(me)],
+            successors: vec![p.id],
+        },
+    };
+    let (f, _) = j.frame(&cfg, 0x702, vec![], to_me, Body::UpdateReq(own));
+    node.handle_datagram(Time(20), j.addr, &f);
+    let out = sent(&mut node);
+    assert_eq!(attaches_straight_to(&out, &j), 0);
+    assert_eq!(node.successors().first(), Some(&j.id));
+
+    // A peer that linked and never sends an Update is asked after a silent interval; the
+    // Attach goes unanswered and the link with it.
+    let mut quiet = Peer::new(5 << 124, 4);
+    handshake_only(&mut node, &cfg, &mut quiet, 0x800);
+    let interval = cfg.chord_update_interval;
+    let until = Time::ZERO + interval.saturating_mul(3);
+    let asked: std::collections::BTreeMap<u64, Time> =
+        crate::scripted::run_timers(&mut node, until)
+            .into_iter()
+            .filter(|(_, a, m)| attaches_straight_to(&[(*a, m.clone())], &quiet) == 1)
+            .map(|(t, _, m)| (decode(&m).header.transaction_id.0, t))
+            .collect();
+    assert_eq!(asked.len(), 1, "one Attach, retransmitted: {asked:?}");
+    assert!(
+        asked.values().all(|t| *t >= Time::ZERO + interval),
+        "{asked:?}"
+    );
+    assert!(node.connections().iter().all(|c| c.0 != quiet.addr));
+    assert!(node.connections().iter().any(|c| c.0 == j.addr));
+}

@@ -623,6 +623,13 @@ fn finger_searches(sent: &[(Time, SocketAddr, Message)], me: NodeId) -> Vec<(Tim
         .collect()
 }
 
+/// The scripted overlay's configuration with a chord-ping-interval of 60 s.
+fn searching_every_minute() -> Arc<OverlayConfig> {
+    let mut c = OverlayConfig::new("scripted.example.org");
+    c.chord_ping_interval = Duration::from_secs(60);
+    Arc::new(c)
+}
+
 /// Checks the searches of one stretch of [`fingers_are_searched_once_per_chord_ping_interval`]:
 /// at least `min` of them, all for `entry`, 60–72 s apart (66 s on average), at distinct
 /// random Node-IDs spread over the entry's range.
@@ -654,9 +661,7 @@ fn check_searches(searches: &[(Time, usize, NodeId)], entry: usize, min: usize) 
 /// and after a finger fails are not counted here.)
 #[test]
 fn fingers_are_searched_once_per_chord_ping_interval() {
-    let mut c = OverlayConfig::new("scripted.example.org");
-    c.chord_ping_interval = Duration::from_secs(60);
-    let cfg = Arc::new(c);
+    let cfg = searching_every_minute();
     let me = NodeId(ME);
     let (mut node, _peers) = node_with(&cfg, 7, &[5, 6, 7]);
     assert_eq!(node.fingers(), vec![NodeId(5u128 << 124)]);
@@ -678,6 +683,81 @@ fn fingers_are_searched_once_per_chord_ping_interval() {
         after,
     );
     check_searches(&finger_searches(&sent, me), 2, 19);
+}
+
+/// §10.7.4.2: the periodic search is "for new peers to replace invalid entries": a valid
+/// entry (a connected peer of its range) is not searched. The three entries worth filling
+/// here (0, 1 and 2, by the spacing of the successors) each hold a peer: in 1,300 s,
+/// about twenty chord-ping-intervals of 60 s, the node sends no finger search. It used to
+/// search a random valid entry each time and Attach to whichever other peer of the range
+/// answered, for a link the entry did not take.
+#[test]
+fn valid_fingers_are_not_searched() {
+    let cfg = searching_every_minute();
+    let me = NodeId(ME);
+    let (mut node, _peers) = node_with(&cfg, 7, &[3, 5, 9]);
+    for (entry, id) in [(0, 9u128), (1, 5), (2, 3)] {
+        assert!(FingerTable::in_range(me, entry, NodeId(id << 124)));
+        assert!(node.fingers().contains(&NodeId(id << 124)));
+    }
+    let sent = first_sends(
+        run_timers(&mut node, Time::ZERO + Duration::from_secs(1300)),
+        Time::ZERO + Duration::from_secs(30),
+    );
+    assert_eq!(finger_searches(&sent, me), vec![]);
+}
+
+/// A finger search whose entry was filled while its Ping was out (another connected peer
+/// of the range was offered to the table) ends with its answer: the entry is valid, and
+/// the peer that answered gets no Attach (§10.7.4.2: the search replaces invalid
+/// entries; the Attach made a link the entry did not take).
+#[test]
+fn a_search_answered_after_its_entry_was_filled_attaches_to_nobody() {
+    use reload_sim::proto::wire::topology::PingAns;
+    let cfg = searching_every_minute();
+    let me = NodeId(ME);
+    let (mut node, mut peers) = node_with(&cfg, 7, &[5, 6, 7]);
+    // Up to the first periodic search (after the one the node started alone).
+    let mut now = Time::ZERO + Duration::from_secs(30);
+    let _ = run_timers(&mut node, now);
+    let (sent, (t, entry, k)) = loop {
+        now += Duration::from_secs(1);
+        let sent = first_sends(run_timers(&mut node, now), Time::ZERO);
+        if let Some(s) = finger_searches(&sent, me).first().copied() {
+            break (sent, s);
+        }
+    };
+    assert_eq!(entry, 0, "entry 0 is empty");
+    let (_, hop, ping) = sent
+        .iter()
+        .find(|(at, _, m)| {
+            *at == t && m.header.destination_list == vec![Destination::Resource(k.to_resource_id())]
+        })
+        .unwrap();
+    let mut f0 = Peer::new(12u128 << 124, 9);
+    scripted::link_peer_at(&mut node, &cfg, &mut f0, 0x900, t);
+    assert!(node.fingers().contains(&f0.id) && FingerTable::in_range(me, 0, f0.id));
+    let _ = sent_acked(&mut node, t);
+    // The peer responsible for k answers, through the hop the Ping went to.
+    let responder = NodeId(k.0 + 1);
+    assert!(FingerTable::in_range(me, 0, responder));
+    let next = peers.iter_mut().find(|p| p.addr == *hop).unwrap();
+    let pong = Body::PingAns(PingAns {
+        response_id: 1,
+        time: 0,
+    });
+    let txid = ping.header.transaction_id.0;
+    let f = next.relay(&cfg, responder, txid, vec![Destination::Node(me)], pong);
+    let at = t + Duration::from_millis(200);
+    node.handle_datagram(at, *hop, &f);
+    let out = sent_acked(&mut node, at);
+    assert!(
+        !out.iter()
+            .any(|(_, m)| matches!(decode(m).contents.body, Body::AttachReq(_))),
+        "no Attach to the responder"
+    );
+    assert!(node.fingers().contains(&f0.id));
+    assert_eq!(node.stats().attaches_finger, 0);
 }
 
 /// §10.7.3: "If peer x is responsible for a Resource-ID R and x discovers that the replica

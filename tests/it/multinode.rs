@@ -279,3 +279,72 @@ fn closed_links_are_closed_at_both_ends() {
         .count();
     assert_eq!(joined, 32);
 }
+
+/// The Attach requests each node sent in `net`'s tap: distinct transactions of AttachReq
+/// frames with an empty Via List (the origin's own first hop), by sender address.
+fn attaches_sent(net: &Net) -> std::collections::BTreeMap<std::net::SocketAddr, usize> {
+    use reload_sim::proto::wire::Body;
+    use reload_sim::proto::wire::framing::Frame;
+    let mut txids = std::collections::BTreeSet::new();
+    for (from, _, bytes) in net.tap.as_deref().unwrap_or_default() {
+        let Ok(Frame::Data { message, .. }) = Frame::decode(bytes) else {
+            continue;
+        };
+        let m = reload_sim::proto::wire::Message::decode(message).unwrap();
+        if matches!(m.contents.body, Body::AttachReq(_)) && m.header.via_list.is_empty() {
+            txids.insert((*from, m.header.transaction_id));
+        }
+    }
+    let mut by = std::collections::BTreeMap::new();
+    for (from, _) in txids {
+        *by.entry(from).or_insert(0) += 1;
+    }
+    by
+}
+
+/// Every Attach request a node sends is counted under one reason in its NodeStats
+/// (`attaches_join`, `_neighbor`, `_finger`, `_recheck`, `_client`): 16 peers join with
+/// fast maintenance and a client connects. Each joiner's first Attach is its join's (to
+/// its own Node-ID + 1, §10.5), and the client's is its only one.
+#[test]
+fn attach_requests_are_counted_by_reason() {
+    let mut net = Net::start(Net::fast_config());
+    net.tap = Some(Vec::new());
+    for _ in 1..16 {
+        net.run_for(Duration::from_millis(300));
+        net.join_new();
+    }
+    settle(&mut net, 30);
+    assert!(net.ring_errors().is_empty(), "{:#?}", net.ring_errors());
+    let client = net.add();
+    let now = net.now;
+    net.node_mut(client)
+        .connect_client(now, &[crate::harness::addr(0)])
+        .unwrap();
+    net.service(client);
+    settle(&mut net, 30);
+    let sent = attaches_sent(&net);
+    let mut reasons = [0u64; 5];
+    for (i, n) in net.live() {
+        let s = n.stats();
+        let by_reason = [
+            s.attaches_join,
+            s.attaches_neighbor,
+            s.attaches_finger,
+            s.attaches_recheck,
+            s.attaches_client,
+        ];
+        let counted: u64 = by_reason.iter().sum();
+        let seen = sent.get(&n.local_addr()).copied().unwrap_or(0) as u64;
+        assert_eq!(counted, seen, "node {i}: {s:?}");
+        for (r, c) in reasons.iter_mut().zip(by_reason) {
+            *r += c;
+        }
+        match i {
+            0 => assert_eq!(s.attaches_join, 0, "the first peer never joined"),
+            _ if i == client => assert_eq!(by_reason, [0, 0, 0, 0, 1]),
+            _ => assert!(s.attaches_join >= 1, "node {i}: {s:?}"),
+        }
+    }
+    assert!(reasons[0] > 15 && reasons[2] > 0, "{reasons:?}");
+}

@@ -140,6 +140,7 @@ fn shipped_scenarios_parse_and_document_themselves() {
             "log-n-sweep",
             "quickstart",
             "replica-failover",
+            "simgrid-chord",
             "sip-calls"
         ]
     );

@@ -405,6 +405,7 @@ impl Node {
     /// offered, unless a link to it is already up.
     fn connect_to(&mut self, now: Time, peer: NodeId, a: &AttachReqAns, for_join: bool) {
         if let Some(li) = self.links.by_peer(peer) {
+            self.stats.attach_answers_linked += 1;
             // Linked already: the peer's Update (owed for this Attach) makes it routable.
             if matches!(self.state, NodeState::ClientConnecting | NodeState::Client) {
                 self.links.get_mut(li).ready = true;

@@ -67,7 +67,12 @@ impl Node {
     fn attach_responsible(&mut self, now: Time) {
         let body = Body::AttachReq(self.own_attach("passive", false));
         let dest = vec![Destination::Resource(self.id.to_resource_id())];
-        let _ = self.start_request(now, dest, body, Purpose::ClientAttach, None);
+        if self
+            .start_request(now, dest, body, Purpose::ClientAttach, None)
+            .is_ok()
+        {
+            self.stats.attaches_client += 1;
+        }
     }
 
     /// The Attach to our own Resource-ID was answered by `peer`.

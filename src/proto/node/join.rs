@@ -73,11 +73,9 @@ impl Node {
         self.set_phase(JoinPhase::AttachingAdmitting);
         let target = Destination::Resource(self.id.wrapping_add(1).to_resource_id());
         let body = Body::AttachReq(self.own_attach("passive", true));
-        if self
-            .start_request(now, vec![target], body, Purpose::JoinAttach, None)
-            .is_err()
-        {
-            self.restart_join(now);
+        match self.start_request(now, vec![target], body, Purpose::JoinAttach, None) {
+            Ok(_) => self.stats.attaches_join += 1,
+            Err(_) => self.restart_join(now),
         }
     }
 
@@ -160,7 +158,7 @@ impl Node {
             if peer == ap || self.links.by_peer(peer).is_some() {
                 continue;
             }
-            self.attach(now, peer, Some(ap), true);
+            self.attach(now, peer, Some(ap), super::maintain::AttachFor::Join);
         }
         // Fingers of AP are worth knowing too; they are offered once we are joined.
         self.check_join_ready(now);

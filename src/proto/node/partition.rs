@@ -147,7 +147,12 @@ impl Node {
         if let Some(c) = self.partition.as_mut() {
             c.heal = Some(responder);
         }
-        self.attach(now, responder, Some(via), false);
+        self.attach(
+            now,
+            responder,
+            Some(via),
+            super::maintain::AttachFor::Neighbor,
+        );
     }
 
     /// The check ended (answered as expected, or failed): close a link opened for it that
