@@ -138,6 +138,7 @@ fn shipped_scenarios_parse_and_document_themselves() {
             "join-storm",
             "log-n-routing",
             "log-n-sweep",
+            "million",
             "quickstart",
             "replica-failover",
             "simgrid-chord",
