@@ -557,10 +557,6 @@ impl LinkTable {
             .filter(|l| l.is_up() && l.ready && !l.suspect)
             .filter_map(|l| l.peer())
     }
-    /// Earliest retransmission deadline over all links.
-    pub fn next_deadline(&self) -> Option<Time> {
-        self.links.iter().filter_map(Link::next_deadline).min()
-    }
     /// Heap bytes: the entries and their send buffers.
     pub fn heap_bytes(&self) -> usize {
         self.links.capacity() * std::mem::size_of::<Link>()
@@ -576,6 +572,16 @@ mod tests {
 
     fn cfg() -> OverlayConfig {
         OverlayConfig::new("test")
+    }
+
+    /// An up link to 10.0.0.1:6084 whose peer is not yet named.
+    fn up_link() -> Link {
+        Link::new(
+            "10.0.0.1:6084".parse().unwrap(),
+            None,
+            LinkState::Up,
+            Time::ZERO,
+        )
     }
 
     #[test]
@@ -609,12 +615,7 @@ mod tests {
     fn a_message_too_long_for_a_frame_is_refused_not_truncated() {
         let cfg = cfg();
         let mut out = VecDeque::new();
-        let mut l = Link::new(
-            "10.0.0.1:6084".parse().unwrap(),
-            None,
-            LinkState::Up,
-            Time::ZERO,
-        );
+        let mut l = up_link();
         assert!(!l.send(Time::ZERO, vec![0; MAX_FRAMED_MESSAGE + 1], &cfg, &mut out));
         assert!(out.is_empty());
         assert_eq!(l.backlog(), 0);
@@ -633,12 +634,7 @@ mod tests {
     fn retransmits_double_then_fail() {
         let cfg = cfg();
         let mut out = VecDeque::new();
-        let mut l = Link::new(
-            "10.0.0.1:6084".parse().unwrap(),
-            None,
-            LinkState::Up,
-            Time::ZERO,
-        );
+        let mut l = up_link();
         l.send(Time::ZERO, vec![1, 2, 3], &cfg, &mut out);
         assert_eq!(out.len(), 1);
         let mut t;
@@ -667,12 +663,7 @@ mod tests {
         let mut cfg = cfg();
         cfg.link_window = 1;
         let mut out = VecDeque::new();
-        let mut l = Link::new(
-            "10.0.0.1:6084".parse().unwrap(),
-            None,
-            LinkState::Up,
-            Time::ZERO,
-        );
+        let mut l = up_link();
         l.send(Time::ZERO, vec![1], &cfg, &mut out);
         l.send(Time::ZERO, vec![2], &cfg, &mut out);
         assert_eq!((out.len(), l.backlog()), (1, 2));
@@ -683,12 +674,7 @@ mod tests {
 
     #[test]
     fn ack_masks_cover_the_previous_32() {
-        let mut l = Link::new(
-            "10.0.0.1:6084".parse().unwrap(),
-            None,
-            LinkState::Up,
-            Time::ZERO,
-        );
+        let mut l = up_link();
         for s in [0u32, 1, 3] {
             l.on_data(s);
         }

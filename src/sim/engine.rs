@@ -327,7 +327,7 @@ impl<P: Peer> Sim<P> {
                 .collect();
             let o = &sim.cfg.overlay;
             sim.prebuilt = Some(PrebuiltRing::build(
-                &ids,
+                ids,
                 o.predecessors,
                 o.successors,
                 o.fingers,
@@ -569,7 +569,7 @@ impl<P: Peer> Sim<P> {
             let links: Vec<(NodeId, SocketAddr)> = ring
                 .links_of(i)
                 .iter()
-                .map(|&j| (self.seeds.node_id(j, 0), NodeIndex(j).addr()))
+                .map(|&j| (ring.id(j), NodeIndex(j).addr()))
                 .collect();
             let r = node.join_prebuilt(now, &links, &boot);
             if i + 1 == self.cfg.peers {

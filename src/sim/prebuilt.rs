@@ -15,9 +15,11 @@
 use crate::proto::chord::FingerTable;
 use crate::proto::id::NodeId;
 
-/// Every peer's linked peers, as slot indices (compressed rows).
+/// Every peer's linked peers, as slot indices (compressed rows), and every peer's
+/// Node-ID.
 #[derive(Clone, Debug, Default)]
 pub struct PrebuiltRing {
+    ids: Vec<NodeId>,
     /// `offsets[s]..offsets[s + 1]` indexes slot `s`'s links in `targets`.
     offsets: Vec<u32>,
     targets: Vec<u32>,
@@ -26,7 +28,7 @@ pub struct PrebuiltRing {
 impl PrebuiltRing {
     /// The links of a ring of the peers with Node-IDs `ids` (by slot), each with
     /// `predecessors` and `successors` neighbours and up to `fingers` Finger Table entries.
-    pub fn build(ids: &[NodeId], predecessors: usize, successors: usize, fingers: usize) -> Self {
+    pub fn build(ids: Vec<NodeId>, predecessors: usize, successors: usize, fingers: usize) -> Self {
         let n = ids.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.sort_unstable_by_key(|&s| ids[s as usize]);
@@ -70,7 +72,16 @@ impl PrebuiltRing {
             }
         }
         offsets.push(targets.len() as u32);
-        PrebuiltRing { offsets, targets }
+        PrebuiltRing {
+            ids,
+            offsets,
+            targets,
+        }
+    }
+
+    /// The Node-ID of slot `s`'s peer.
+    pub fn id(&self, s: u32) -> NodeId {
+        self.ids[s as usize]
     }
 
     /// The slots that slot `s` links to, in slot order.
@@ -97,7 +108,7 @@ mod tests {
         let ids: Vec<NodeId> = (0..50u128)
             .map(|i| NodeId((i * 7919 + 13) << 100))
             .collect();
-        let ring = PrebuiltRing::build(&ids, 2, 3, 16);
+        let ring = PrebuiltRing::build(ids.clone(), 2, 3, 16);
         for s in 0..50u32 {
             for &t in ring.links_of(s) {
                 assert!(ring.links_of(t).contains(&s), "{s} → {t} has no way back");
@@ -118,7 +129,7 @@ mod tests {
 
     #[test]
     fn a_lonely_peer_has_no_links() {
-        let ring = PrebuiltRing::build(&[NodeId(5)], 3, 3, 16);
+        let ring = PrebuiltRing::build(vec![NodeId(5)], 3, 3, 16);
         assert!(ring.links_of(0).is_empty());
         assert!(ring.links_of(7).is_empty());
     }

@@ -59,9 +59,8 @@ impl Footprint {
 }
 
 /// Heap bytes of a vector's buffer.
-pub(crate) fn vec_bytes<T>(v: &[T], capacity: usize) -> usize {
-    debug_assert!(capacity >= v.len());
-    capacity * size_of::<T>()
+fn vec_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * size_of::<T>()
 }
 
 impl Node {
@@ -82,11 +81,11 @@ impl Node {
                 j.bootstrap.capacity() * size_of::<crate::proto::config::Addr>()
                     + j.neighbors.capacity() * size_of::<crate::proto::id::NodeId>()
             })
-            + vec_bytes(&self.registrations, self.registrations.capacity())
-            + vec_bytes(&self.calls, self.calls.capacity())
-            + vec_bytes(&self.rebinding, self.rebinding.capacity())
-            + vec_bytes(&self.refused, self.refused.capacity())
-            + vec_bytes(&self.config_pushes, self.config_pushes.capacity());
+            + vec_bytes(&self.registrations)
+            + vec_bytes(&self.calls)
+            + vec_bytes(&self.rebinding)
+            + vec_bytes(&self.refused)
+            + vec_bytes(&self.config_pushes);
         Footprint {
             node: size_of::<Node>() - rng - stats,
             rng,
