@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use reload_sim::proto::stats::NodeStats;
 use reload_sim::sim::engine::{EngineFootprint, NodeIndex, Sim};
+use reload_sim::sim::sink::DiscardSink;
 use reload_sim::time::{Duration, Time};
 
 fn rss_kb() -> u64 {
@@ -93,27 +94,36 @@ fn print_breakdown(f: &EngineFootprint, rss_kb: u64) {
     );
 }
 
-/// Child mode: a prebuilt ring of `n` peers, idle for 30 s simulated (or with the
-/// lookup rate `SCALE_STATIC_LOOKUPS`, per peer per second); prints its RSS.
+/// Child mode: a prebuilt ring of `n` peers, idle for 30 s simulated (`SCALE_STATIC_S`), or
+/// with the lookup rate `SCALE_STATIC_LOOKUPS` (per peer per second); prints its RSS and
+/// overlay hops per wall-clock second.
 fn static_child(n: u32) {
     let rate = std::env::var("SCALE_STATIC_LOOKUPS").unwrap_or_else(|_| "0".to_string());
+    let secs: u64 = std::env::var("SCALE_STATIC_S")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
     let scn = load(
         n,
         &[
             "peers.arrival=prebuilt".to_string(),
-            "scenario.duration_s=30".to_string(),
+            format!("scenario.duration_s={secs}"),
             format!("workload.lookup_rate_per_peer_per_s={rate}"),
             "workload.start_s=0".to_string(),
         ],
     );
     let rss0 = rss_kb();
     let t0 = Instant::now();
-    let mut sim = Sim::new(scn.sim_config());
-    sim.run_until(Time::ZERO + Duration::from_secs(30));
+    let mut sim = Sim::new(scn.sim_config()).with_records(Box::new(DiscardSink));
+    sim.run_until(Time::ZERO + Duration::from_secs(secs));
     let wall = t0.elapsed().as_secs_f64();
     let rss1 = rss_kb();
     let f = sim.footprint();
-    println!("static {n} rss_kb {rss1} wall_s {wall:.1}");
+    let h = hops(&sim, n);
+    println!(
+        "static {n} rss_kb {rss1} wall_s {wall:.1} hops {h} hops_per_s {:.0}",
+        h as f64 / wall
+    );
     print_breakdown(&f, rss1.saturating_sub(rss0));
 }
 
@@ -142,7 +152,7 @@ fn main() {
         ],
     );
     let rss0 = rss_kb();
-    let mut sim = Sim::new(scn.sim_config());
+    let mut sim = Sim::new(scn.sim_config()).with_records(Box::new(DiscardSink));
     let t0 = Instant::now();
     sim.run_until(Time::ZERO + Duration::from_secs(u64::from(settle_s)));
     let join_wall = t0.elapsed();

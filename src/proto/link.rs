@@ -11,6 +11,7 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 
 use crate::proto::config::{Addr, OverlayConfig};
 use crate::proto::event::Transmit;
@@ -33,10 +34,22 @@ pub enum LinkState {
 }
 
 /// Frames in flight and messages waiting for the window.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct SendBuf {
     inflight: Vec<InFlight>,
     queue: VecDeque<Vec<u8>>,
+    /// Earliest retransmission deadline of `inflight` (`Time::NEVER` when empty).
+    earliest: Time,
+}
+
+impl Default for SendBuf {
+    fn default() -> Self {
+        SendBuf {
+            inflight: Vec::new(),
+            queue: VecDeque::new(),
+            earliest: Time::NEVER,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -48,11 +61,11 @@ struct InFlight {
     message: Vec<u8>,
 }
 
-/// One entry of the Connection Table.
+/// One entry of the Connection Table: 64 bytes when idle. Its transport address is kept
+/// by the table ([`LinkTable::addr`]), and its send buffers, with the retransmission
+/// deadlines, only while frames are unacknowledged or queued.
 #[derive(Debug)]
 pub struct Link {
-    /// The peer's transport address.
-    pub addr: Addr,
     /// The peer's Node-ID, once known ([`Link::peer`]): two 8-byte halves, so the entry
     /// has 8-byte alignment, not `u128`'s 16.
     peer_id: [u64; 2],
@@ -78,9 +91,9 @@ pub struct Link {
     next_seq: u32,
     /// Send buffers, allocated only while frames are unacknowledged or queued.
     buf: Option<Box<SendBuf>>,
-    /// Earliest retransmission deadline (`Time::NEVER` when nothing is in flight).
-    earliest: Time,
-    recv_high: Option<u32>,
+    /// Highest sequence number received, valid once `has_recv`.
+    recv_high: u32,
+    has_recv: bool,
     recv_mask: u32,
 }
 
@@ -100,11 +113,10 @@ pub enum OwedUpdate {
 }
 
 impl Link {
-    /// A new link entry.
-    pub fn new(addr: Addr, peer: Option<NodeId>, state: LinkState, now: Time) -> Link {
+    /// A new link entry (its address is given to [`LinkTable::insert`]).
+    pub fn new(peer: Option<NodeId>, state: LinkState, now: Time) -> Link {
         let id = peer.map_or(0, |p| p.0);
         Link {
-            addr,
             peer_id: [(id >> 64) as u64, id as u64],
             has_peer: peer.is_some(),
             state,
@@ -117,8 +129,8 @@ impl Link {
             last_heard: now,
             next_seq: 0,
             buf: None,
-            earliest: Time::NEVER,
-            recv_high: None,
+            recv_high: 0,
+            has_recv: false,
             recv_mask: 0,
         }
     }
@@ -148,11 +160,13 @@ impl Link {
             .map_or(0, |b| b.inflight.len() + b.queue.len())
     }
 
-    /// Sends `message` over the link (queued if the window is full). Returns false, and
-    /// sends nothing, if the message is too long for a data frame's 24-bit length.
+    /// Sends `message` over the link to `to`, its address (queued if the window is full).
+    /// Returns false, and sends nothing, if the message is too long for a data frame's
+    /// 24-bit length.
     pub fn send(
         &mut self,
         now: Time,
+        to: Addr,
         message: Vec<u8>,
         cfg: &OverlayConfig,
         out: &mut VecDeque<Transmit>,
@@ -162,7 +176,7 @@ impl Link {
         }
         let buf = self.buf.get_or_insert_with(Box::default);
         if buf.inflight.len() < cfg.link_window.max(1) {
-            self.transmit(now, message, 1, cfg.link_rto, out);
+            self.transmit(now, to, message, 1, cfg.link_rto, out);
         } else {
             buf.queue.push_back(message);
         }
@@ -172,6 +186,7 @@ impl Link {
     fn transmit(
         &mut self,
         now: Time,
+        to: Addr,
         message: Vec<u8>,
         sends: u8,
         rto: Duration,
@@ -180,7 +195,7 @@ impl Link {
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
         out.push_back(Transmit {
-            to: self.addr,
+            to,
             bytes: data_frame(seq, &message),
         });
         let buf = self.buf.get_or_insert_with(Box::default);
@@ -191,13 +206,14 @@ impl Link {
             rto,
             message,
         });
-        self.earliest = self.earliest.min(now + rto);
+        buf.earliest = buf.earliest.min(now + rto);
     }
 
-    /// Handles an ack frame; returns true if it acknowledged anything.
+    /// Handles an ack frame from `to`; returns true if it acknowledged anything.
     pub fn on_ack(
         &mut self,
         now: Time,
+        to: Addr,
         ack_sequence: u32,
         received: u32,
         cfg: &OverlayConfig,
@@ -223,7 +239,7 @@ impl Link {
             let Some(m) = self.buf.as_mut().and_then(|b| b.queue.pop_front()) else {
                 break;
             };
-            self.transmit(now, m, 1, cfg.link_rto, out);
+            self.transmit(now, to, m, 1, cfg.link_rto, out);
         }
         self.release_idle_buffers();
         acked
@@ -232,11 +248,14 @@ impl Link {
     /// Recomputes the earliest deadline; idle links hold no send buffers, so per-peer
     /// memory stays small after bursts.
     fn release_idle_buffers(&mut self) {
-        self.earliest = self
-            .buf
-            .as_ref()
-            .and_then(|b| b.inflight.iter().map(|f| f.deadline).min())
-            .unwrap_or(Time::NEVER);
+        if let Some(b) = self.buf.as_mut() {
+            b.earliest = b
+                .inflight
+                .iter()
+                .map(|f| f.deadline)
+                .min()
+                .unwrap_or(Time::NEVER);
+        }
         if self.backlog() == 0 {
             self.buf = None;
         }
@@ -249,19 +268,20 @@ impl Link {
     /// remember the last 32 received sequence numbers"). When the high mark moves `ahead`
     /// frames, the window slides by `ahead`: a gap of 32 or more clears it, so no bit ever
     /// claims a frame that did not arrive. Any `seq` is accepted without panicking.
-    pub fn on_data(&mut self, seq: u32) -> Transmit {
-        match self.recv_high {
-            None => self.recv_high = Some(seq),
-            Some(h) => {
-                let ahead = seq.wrapping_sub(h);
-                if ahead != 0 && ahead < 0x8000_0000 {
-                    // The old high mark lands at bit `ahead - 1`: outside the window
-                    // (with everything older) once `ahead` exceeds 32.
-                    self.recv_mask = shl_or_zero(self.recv_mask, ahead) | bit_back(ahead);
-                    self.recv_high = Some(seq);
-                } else if ahead != 0 {
-                    self.recv_mask |= bit_back(h.wrapping_sub(seq));
-                }
+    pub fn on_data(&mut self, to: Addr, seq: u32) -> Transmit {
+        if !self.has_recv {
+            self.recv_high = seq;
+            self.has_recv = true;
+        } else {
+            let h = self.recv_high;
+            let ahead = seq.wrapping_sub(h);
+            if ahead != 0 && ahead < 0x8000_0000 {
+                // The old high mark lands at bit `ahead - 1`: outside the window
+                // (with everything older) once `ahead` exceeds 32.
+                self.recv_mask = shl_or_zero(self.recv_mask, ahead) | bit_back(ahead);
+                self.recv_high = seq;
+            } else if ahead != 0 {
+                self.recv_mask |= bit_back(h.wrapping_sub(seq));
             }
         }
         let mut received = 0u32;
@@ -277,27 +297,20 @@ impl Link {
         let mut bytes = Vec::with_capacity(ack.encoded_len());
         // An ack always encodes: it has no length field.
         let _ = ack.encode(&mut bytes);
-        Transmit {
-            to: self.addr,
-            bytes,
-        }
+        Transmit { to, bytes }
     }
 
     fn seen(&self, m: u32) -> bool {
-        match self.recv_high {
-            Some(h) if h == m => true,
-            Some(h) => {
-                let back = h.wrapping_sub(m);
-                self.recv_mask & bit_back(back) != 0
-            }
-            None => false,
-        }
+        let h = self.recv_high;
+        self.has_recv && (h == m || self.recv_mask & bit_back(h.wrapping_sub(m)) != 0)
     }
 
-    /// Retransmits due frames. Returns false if a frame used its last send: the link failed.
+    /// Retransmits due frames to `to`. Returns false if a frame used its last send: the
+    /// link failed.
     pub fn on_timeout(
         &mut self,
         now: Time,
+        to: Addr,
         cfg: &OverlayConfig,
         out: &mut VecDeque<Transmit>,
         retransmits: &mut u64,
@@ -323,7 +336,7 @@ impl Link {
                 self.suspect = true;
             }
             let rto = f.rto.saturating_mul(2);
-            self.transmit(now, f.message, f.sends + 1, rto, out);
+            self.transmit(now, to, f.message, f.sends + 1, rto, out);
         }
         self.release_idle_buffers();
         true
@@ -346,16 +359,22 @@ impl Link {
     /// When the link next needs the node: its earliest retransmission, or the end of its
     /// set-up time while it is not up (`Time::NEVER`: never).
     pub fn wake_time(&self) -> Time {
+        let earliest = self.earliest();
         if self.state == LinkState::Up {
-            self.earliest
+            earliest
         } else {
-            self.earliest.min(self.created + LINK_SETUP_LIMIT)
+            earliest.min(self.created + LINK_SETUP_LIMIT)
         }
+    }
+
+    fn earliest(&self) -> Time {
+        self.buf.as_ref().map_or(Time::NEVER, |b| b.earliest)
     }
 
     /// Earliest retransmission deadline.
     pub fn next_deadline(&self) -> Option<Time> {
-        (self.earliest != Time::NEVER).then_some(self.earliest)
+        let earliest = self.earliest();
+        (earliest != Time::NEVER).then_some(earliest)
     }
 }
 
@@ -397,36 +416,97 @@ pub fn data_frame(seq: u32, message: &[u8]) -> Vec<u8> {
 /// The Connection Table: links by address, at most `max_connections`.
 ///
 /// Beside the entries it keeps, in the same order, one 8-byte key per link
-/// ([`addr_key`]), so finding a link by address scans a few cache lines rather than every
-/// entry (a datagram's first step; a key match is confirmed on the entry), and each
-/// link's wake time ([`Link::wake_time`]), so the node's next timer is a scan of a few
-/// cache lines too. Every mutable access to an entry goes through the table and marks
-/// it; marked entries' wake times are recomputed when next read.
+/// ([`LinkTable::key`]): an IPv4 address and port exactly, an IPv6 one as an index into
+/// the table's few IPv6 addresses. So a link's address costs 8 bytes, finding a link by
+/// address scans a few cache lines rather than every entry (a datagram's first step),
+/// and keys compare exactly. It keeps each link's wake time ([`Link::wake_time`]) too, so
+/// the node's next timer is a scan of a few cache lines. Every mutable access to an
+/// entry goes through the table and marks it; marked entries' wake times are recomputed
+/// when next read.
 #[derive(Debug, Default)]
 pub struct LinkTable {
     links: Vec<Link>,
     keys: Vec<u64>,
     wakes: Vec<Cell<Time>>,
+    /// The IPv6 addresses of links, by the index in their keys (`None`: free).
+    v6: Vec<Option<SocketAddrV6>>,
     /// Entries whose wake time may be stale: bit `i` for entry `i` < 64.
     stale: Cell<u64>,
     /// Every entry's wake time may be stale.
     all_stale: Cell<bool>,
 }
 
-/// A link address packed in 8 bytes: IPv4 address and port exactly; IPv6 hashed, with
-/// the top bit set (so it never equals an IPv4 key), and confirmed on the entry.
-fn addr_key(addr: Addr) -> u64 {
-    match addr {
-        Addr::V4(v4) => (u64::from(u32::from(*v4.ip())) << 16) | u64::from(v4.port()),
-        Addr::V6(v6) => {
-            let ip = u128::from(*v6.ip());
-            let folded = (ip as u64) ^ ((ip >> 64) as u64).rotate_left(29);
-            (folded.rotate_left(16) ^ u64::from(v6.port())) | (1 << 63)
-        }
-    }
+/// The top bit of a key marks an IPv6 address (the rest is its index in `v6`); an IPv4
+/// key is `address << 16 | port`, below 2^48.
+const V6_KEY: u64 = 1 << 63;
+
+fn v4_key(v4: &SocketAddrV4) -> u64 {
+    (u64::from(u32::from(*v4.ip())) << 16) | u64::from(v4.port())
 }
 
 impl LinkTable {
+    /// The key of `addr`, if any link could have it.
+    fn key(&self, addr: Addr) -> Option<u64> {
+        match addr {
+            Addr::V4(v4) => Some(v4_key(&v4)),
+            Addr::V6(v6) => self
+                .v6
+                .iter()
+                .position(|a| *a == Some(v6))
+                .map(|i| V6_KEY | i as u64),
+        }
+    }
+
+    /// The key for a new link to `addr`, naming a new IPv6 entry if it needs one.
+    fn new_key(&mut self, addr: Addr) -> u64 {
+        match addr {
+            Addr::V4(v4) => v4_key(&v4),
+            Addr::V6(v6) => {
+                if let Some(k) = self.key(addr) {
+                    return k;
+                }
+                let i = match self.v6.iter().position(Option::is_none) {
+                    Some(i) => {
+                        self.v6[i] = Some(v6);
+                        i
+                    }
+                    None => {
+                        self.v6.push(Some(v6));
+                        self.v6.len() - 1
+                    }
+                };
+                V6_KEY | i as u64
+            }
+        }
+    }
+
+    fn addr_of(&self, key: u64) -> Addr {
+        if key & V6_KEY == 0 {
+            let ip = Ipv4Addr::from((key >> 16) as u32);
+            Addr::V4(SocketAddrV4::new(ip, key as u16))
+        } else {
+            let i = (key & !V6_KEY) as usize;
+            let v6 = self.v6.get(i).copied().flatten();
+            v6.map_or(
+                Addr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
+                Addr::V6,
+            )
+        }
+    }
+
+    /// The transport address of link `i`.
+    pub fn addr(&self, i: usize) -> Addr {
+        self.addr_of(self.keys[i])
+    }
+
+    /// Every link with its address.
+    pub fn entries(&self) -> impl Iterator<Item = (Addr, &Link)> {
+        self.keys
+            .iter()
+            .zip(&self.links)
+            .map(|(k, l)| (self.addr_of(*k), l))
+    }
+
     /// Number of links.
     pub fn len(&self) -> usize {
         self.links.len()
@@ -437,13 +517,8 @@ impl LinkTable {
     }
     /// Index of the link to `addr`.
     pub fn by_addr(&self, addr: Addr) -> Option<usize> {
-        let key = addr_key(addr);
-        self.keys
-            .iter()
-            .enumerate()
-            .filter(|&(_, k)| *k == key)
-            .map(|(i, _)| i)
-            .find(|&i| self.links[i].addr == addr)
+        let key = self.key(addr)?;
+        self.keys.iter().position(|k| *k == key)
     }
     /// Index of the up link to peer `id`.
     pub fn by_peer(&self, id: NodeId) -> Option<usize> {
@@ -517,8 +592,8 @@ impl LinkTable {
         self.keys.reserve_exact(n);
         self.wakes.reserve_exact(n);
     }
-    /// Adds a link; returns its index.
-    pub fn insert(&mut self, link: Link) -> usize {
+    /// Adds a link to `addr`; returns its index.
+    pub fn insert(&mut self, addr: Addr, link: Link) -> usize {
         if self.links.len() == self.links.capacity() {
             // Grow by a few entries, not by doubling: tables are long-lived and per-peer
             // memory matters at 10^5 peers.
@@ -526,14 +601,20 @@ impl LinkTable {
             self.keys.reserve_exact(4);
             self.wakes.reserve_exact(4);
         }
-        self.keys.push(addr_key(link.addr));
+        let key = self.new_key(addr);
+        self.keys.push(key);
         self.wakes.push(Cell::new(link.wake_time()));
         self.links.push(link);
         self.links.len() - 1
     }
     /// Removes the link at `i` (indices after it shift down).
     pub fn remove(&mut self, i: usize) -> Link {
-        self.keys.remove(i);
+        let key = self.keys.remove(i);
+        if key & V6_KEY != 0 && !self.keys.contains(&key) {
+            if let Some(a) = self.v6.get_mut((key & !V6_KEY) as usize) {
+                *a = None;
+            }
+        }
         self.wakes.remove(i);
         // Later entries shift down: their marks would be off by one.
         if self.stale.get() >> i.min(63) != 0 {
@@ -562,6 +643,7 @@ impl LinkTable {
         self.links.capacity() * std::mem::size_of::<Link>()
             + self.keys.capacity() * std::mem::size_of::<u64>()
             + self.wakes.capacity() * std::mem::size_of::<Cell<Time>>()
+            + self.v6.capacity() * std::mem::size_of::<Option<SocketAddrV6>>()
             + self.links.iter().map(Link::buffer_bytes).sum::<usize>()
     }
 }
@@ -574,14 +656,14 @@ mod tests {
         OverlayConfig::new("test")
     }
 
-    /// An up link to 10.0.0.1:6084 whose peer is not yet named.
+    /// The address of the links the tests use.
+    fn to() -> Addr {
+        "10.0.0.1:6084".parse().unwrap()
+    }
+
+    /// An up link whose peer is not yet named.
     fn up_link() -> Link {
-        Link::new(
-            "10.0.0.1:6084".parse().unwrap(),
-            None,
-            LinkState::Up,
-            Time::ZERO,
-        )
+        Link::new(None, LinkState::Up, Time::ZERO)
     }
 
     #[test]
@@ -599,7 +681,7 @@ mod tests {
         .collect();
         let mut t = LinkTable::default();
         for a in &addrs {
-            t.insert(Link::new(*a, None, LinkState::Up, Time::ZERO));
+            t.insert(*a, Link::new(None, LinkState::Up, Time::ZERO));
         }
         for (i, a) in addrs.iter().enumerate() {
             assert_eq!(t.by_addr(*a), Some(i));
@@ -612,14 +694,44 @@ mod tests {
     }
 
     #[test]
+    fn an_idle_link_is_64_bytes() {
+        assert!(std::mem::size_of::<Link>() <= 64);
+    }
+
+    #[test]
+    fn ipv6_addresses_are_kept_once_and_freed_with_their_last_link() {
+        let a: Addr = "[2001:db8::1]:6084".parse().unwrap();
+        let b: Addr = "[2001:db8::2]:6084".parse().unwrap();
+        let mut t = LinkTable::default();
+        t.insert(a, Link::new(None, LinkState::Up, Time::ZERO));
+        t.insert(b, Link::new(None, LinkState::Up, Time::ZERO));
+        assert_eq!((t.addr(0), t.addr(1)), (a, b));
+        t.remove(0);
+        assert_eq!(t.by_addr(a), None);
+        assert_eq!((t.by_addr(b), t.addr(0)), (Some(0), b));
+        // The freed entry is reused.
+        t.insert(a, Link::new(None, LinkState::Up, Time::ZERO));
+        assert_eq!(t.v6.len(), 2);
+        assert_eq!(t.by_addr(a), Some(1));
+        let all: Vec<Addr> = t.entries().map(|(x, _)| x).collect();
+        assert_eq!(all, vec![b, a]);
+    }
+
+    #[test]
     fn a_message_too_long_for_a_frame_is_refused_not_truncated() {
         let cfg = cfg();
         let mut out = VecDeque::new();
         let mut l = up_link();
-        assert!(!l.send(Time::ZERO, vec![0; MAX_FRAMED_MESSAGE + 1], &cfg, &mut out));
+        assert!(!l.send(
+            Time::ZERO,
+            to(),
+            vec![0; MAX_FRAMED_MESSAGE + 1],
+            &cfg,
+            &mut out
+        ));
         assert!(out.is_empty());
         assert_eq!(l.backlog(), 0);
-        assert!(l.send(Time::ZERO, vec![7; 300], &cfg, &mut out));
+        assert!(l.send(Time::ZERO, to(), vec![7; 300], &cfg, &mut out));
         let sent = out.pop_front().unwrap();
         match Frame::decode(&sent.bytes).unwrap() {
             Frame::Data { sequence, message } => {
@@ -635,14 +747,14 @@ mod tests {
         let cfg = cfg();
         let mut out = VecDeque::new();
         let mut l = up_link();
-        l.send(Time::ZERO, vec![1, 2, 3], &cfg, &mut out);
+        l.send(Time::ZERO, to(), vec![1, 2, 3], &cfg, &mut out);
         assert_eq!(out.len(), 1);
         let mut t;
         let mut rtx = 0;
         let mut sends = vec![0u64];
         loop {
             t = l.next_deadline().unwrap();
-            if !l.on_timeout(t, &cfg, &mut out, &mut rtx) {
+            if !l.on_timeout(t, to(), &cfg, &mut out, &mut rtx) {
                 break;
             }
             sends.push(t.as_millis());
@@ -664,21 +776,21 @@ mod tests {
         cfg.link_window = 1;
         let mut out = VecDeque::new();
         let mut l = up_link();
-        l.send(Time::ZERO, vec![1], &cfg, &mut out);
-        l.send(Time::ZERO, vec![2], &cfg, &mut out);
+        l.send(Time::ZERO, to(), vec![1], &cfg, &mut out);
+        l.send(Time::ZERO, to(), vec![2], &cfg, &mut out);
         assert_eq!((out.len(), l.backlog()), (1, 2));
-        assert!(l.on_ack(Time(5), 0, 0, &cfg, &mut out));
+        assert!(l.on_ack(Time(5), to(), 0, 0, &cfg, &mut out));
         assert_eq!((out.len(), l.backlog()), (2, 1));
-        assert!(!l.on_ack(Time(5), 0, 0, &cfg, &mut out));
+        assert!(!l.on_ack(Time(5), to(), 0, 0, &cfg, &mut out));
     }
 
     #[test]
     fn ack_masks_cover_the_previous_32() {
         let mut l = up_link();
         for s in [0u32, 1, 3] {
-            l.on_data(s);
+            l.on_data(to(), s);
         }
-        let ack = l.on_data(4);
+        let ack = l.on_data(to(), 4);
         match Frame::decode(&ack.bytes).unwrap() {
             Frame::Ack {
                 ack_sequence,
@@ -691,7 +803,7 @@ mod tests {
             f => panic!("{f:?}"),
         }
         // A late frame below the high mark is recorded too.
-        let ack = l.on_data(2);
+        let ack = l.on_data(to(), 2);
         let Frame::Ack { received, .. } = Frame::decode(&ack.bytes).unwrap() else {
             panic!()
         };

@@ -2,7 +2,7 @@
 //! lookup and call record in issue order, once it and every earlier one are final (records
 //! still pending when the run ends follow at the end), and each time-series sample as it is
 //! taken. The engine knows nothing of files: [`MemorySink`] keeps everything (the default,
-//! for tests and in-memory runs); the CSV writer behind `reload-sim run` and `sweep` is
+//! for tests and in-memory runs), [`DiscardSink`] nothing; the CSV writer behind `reload-sim run` and `sweep` is
 //! [`crate::report::stream::CsvFiles`].
 
 use crate::sim::calls::CallRecord;
@@ -57,6 +57,23 @@ impl RecordSink for MemorySink {
 
     fn finish(self: Box<Self>) -> Kept {
         self.0
+    }
+}
+
+/// Drops every record and sample (benchmarks and runs that need only the figures, which
+/// the ledgers tally as records go).
+#[derive(Debug, Default)]
+pub struct DiscardSink;
+
+impl RecordSink for DiscardSink {
+    fn lookup(&mut self, _: LookupRecord) {}
+
+    fn call(&mut self, _: CallRecord) {}
+
+    fn sample(&mut self, _: Sample) {}
+
+    fn finish(self: Box<Self>) -> Kept {
+        Kept::default()
     }
 }
 

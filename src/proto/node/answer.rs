@@ -264,9 +264,9 @@ impl Node {
                         "connection table full",
                     ));
                 }
-                let mut link = Link::new(addr, Some(signer), LinkState::Expecting, now);
+                let mut link = Link::new(Some(signer), LinkState::Expecting, now);
                 link.update_when_up = owed;
-                self.links.insert(link);
+                self.links.insert(addr, link);
             }
         }
         Ok(accepted)
@@ -427,7 +427,7 @@ impl Node {
                 return;
             }
             self.links
-                .insert(Link::new(addr, Some(peer), LinkState::Handshaking, now));
+                .insert(addr, Link::new(Some(peer), LinkState::Handshaking, now));
         }
         self.send_handshake(now, addr, Some(peer), for_join);
     }

@@ -27,7 +27,7 @@ impl Node {
         self.bootstrap = bootstrap.to_vec();
         self.state = NodeState::ClientConnecting;
         self.links
-            .insert(Link::new(addr, None, LinkState::Handshaking, now));
+            .insert(addr, Link::new(None, LinkState::Handshaking, now));
         self.send_handshake(now, addr, None, true);
         Ok(())
     }

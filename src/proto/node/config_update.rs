@@ -160,7 +160,7 @@ impl Node {
     /// `origin` when `direct`) with an older configuration: push our document to it.
     pub(super) fn push_config(&mut self, now: Time, li: usize, origin: NodeId, direct: bool) {
         let body = ConfigUpdateReq::Config(self.config.document().bytes().to_vec());
-        let via = direct.then(|| self.links.get(li).addr);
+        let via = direct.then(|| self.links.addr(li));
         self.push(now, origin, via, body);
     }
 

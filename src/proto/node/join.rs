@@ -65,7 +65,7 @@ impl Node {
             return;
         }
         self.links
-            .insert(Link::new(addr, None, LinkState::Handshaking, now));
+            .insert(addr, Link::new(None, LinkState::Handshaking, now));
         self.send_handshake(now, addr, None, true);
     }
 
@@ -194,7 +194,7 @@ impl Node {
             return;
         };
         self.set_phase(JoinPhase::Joining);
-        let addr = self.links.get(li).addr;
+        let addr = self.links.addr(li);
         let body = Body::JoinReq(JoinReq {
             joining_peer_id: self.id,
             overlay_specific_data: Vec::new(),
@@ -229,7 +229,7 @@ impl Node {
         // close it, so that bootstrap peers do not collect a link from every peer that
         // ever joined. Finger search finds them again where they belong.
         let closing: Vec<usize> = (0..self.links.len())
-            .filter(|&li| self.bootstrap.contains(&self.links.get(li).addr))
+            .filter(|&li| self.bootstrap.contains(&self.links.addr(li)))
             .filter(|&li| {
                 self.links
                     .get(li)

@@ -80,7 +80,7 @@ impl Node {
             uptime: self.uptime_s(now),
             kind,
         });
-        let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+        let direct = self.links.by_peer(peer).map(|li| self.links.addr(li));
         let _ = self.start_request(
             now,
             vec![Destination::Node(peer)],
@@ -303,7 +303,7 @@ impl Node {
             return;
         }
         let link = self.links.get(li);
-        let (addr, Some(peer)) = (link.addr, link.peer()) else {
+        let (addr, Some(peer)) = (self.links.addr(li), link.peer()) else {
             return;
         };
         let busy = self.txns.count(|p| matches!(p, Purpose::Attach { .. })) >= MAX_ATTACHES;
@@ -430,7 +430,7 @@ impl Node {
                     .links
                     .by_peer(*t)
                     .filter(|&li| !self.links.get(li).ready)
-                    .map(|li| self.links.get(li).addr);
+                    .map(|li| self.links.addr(li));
                 if let Some(addr) = dead {
                     self.link_failed(now, addr);
                 }
@@ -650,7 +650,7 @@ impl Node {
                 leaving_peer_id: self.id,
                 chord: Some(chord),
             });
-            let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+            let direct = self.links.by_peer(peer).map(|li| self.links.addr(li));
             let _ = self.start_request(
                 now,
                 vec![Destination::Node(peer)],

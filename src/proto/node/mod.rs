@@ -251,8 +251,8 @@ impl Node {
         bool,
     )> {
         self.links
-            .iter()
-            .map(|l| (l.addr, l.peer(), l.state, l.ready, l.suspect))
+            .entries()
+            .map(|(a, l)| (a, l.peer(), l.state, l.ready, l.suspect))
             .collect()
     }
 
@@ -403,9 +403,10 @@ impl Node {
 
     /// Removes link `li` and, if it was up, asks the driver to tell the other end.
     pub(super) fn close_link(&mut self, li: usize) {
+        let addr = self.links.addr(li);
         let link = self.links.remove(li);
         if link.is_up() {
-            self.closes.push_back(link.addr);
+            self.closes.push_back(addr);
         }
     }
 

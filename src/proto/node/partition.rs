@@ -78,7 +78,7 @@ impl Node {
                     return;
                 }
                 self.links
-                    .insert(Link::new(addr, None, LinkState::Handshaking, now));
+                    .insert(addr, Link::new(None, LinkState::Handshaking, now));
                 self.partition = Some(Box::new(PartitionCheck {
                     addr,
                     opened: true,
@@ -103,7 +103,7 @@ impl Node {
         let is_bootstrap = self
             .links
             .by_peer(peer)
-            .is_some_and(|li| self.links.get(li).addr == check.addr);
+            .is_some_and(|li| self.links.addr(li) == check.addr);
         if is_bootstrap
             && check.heal.is_none()
             && self

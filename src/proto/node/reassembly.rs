@@ -244,7 +244,7 @@ impl Node {
             self.stats.malformed += 1;
             return true;
         };
-        let from = self.links.get(li).addr;
+        let from = self.links.addr(li);
         let max_size = self.config.max_message_size;
         match self.reassembly.add(now, from, &view, max_size) {
             Outcome::Pending => {}

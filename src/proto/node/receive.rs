@@ -41,6 +41,7 @@ impl Node {
                     let cfg = self.config.clone();
                     self.links.get_mut(li).on_ack(
                         now,
+                        from,
                         ack_sequence,
                         received,
                         &cfg,
@@ -66,12 +67,12 @@ impl Node {
                             return;
                         }
                         self.links
-                            .insert(Link::new(from, None, LinkState::Expecting, now))
+                            .insert(from, Link::new(None, LinkState::Expecting, now))
                     }
                 };
                 let link = self.links.get_mut(li);
                 link.last_heard = now;
-                let ack = link.on_data(sequence);
+                let ack = link.on_data(from, sequence);
                 self.outbox.push_back(ack);
                 self.handle_message(now, li, message);
             }
@@ -208,14 +209,14 @@ impl Node {
                 // certificate (a node restarted at that address). Then the old peer is
                 // forgotten and the new link is bound to the new signer.
                 Some(p) if p != signer && is_handshake(&msg, self.id) => {
-                    let addr = self.links.get(li).addr;
+                    let addr = self.links.addr(li);
                     self.forget(now, p);
                     if let Some(old) = self.links.by_addr(addr) {
                         self.links.remove(old);
                     }
-                    li =
-                        self.links
-                            .insert(Link::new(addr, Some(signer), LinkState::Expecting, now));
+                    li = self
+                        .links
+                        .insert(addr, Link::new(Some(signer), LinkState::Expecting, now));
                     // The Attach this node made before its handshake asked for an Update.
                     if let Some(i) = self
                         .rebinding

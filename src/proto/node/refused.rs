@@ -76,7 +76,7 @@ impl Node {
         if specifiers.is_empty() {
             return true;
         }
-        let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+        let direct = self.links.by_peer(peer).map(|li| self.links.addr(li));
         let _ = self.start_request(
             now,
             vec![Destination::Node(peer)],

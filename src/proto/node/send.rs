@@ -132,7 +132,8 @@ impl Node {
             outbox,
             ..
         } = self;
-        if !links.get_mut(li).send(now, message, config, outbox) {
+        let to = links.addr(li);
+        if !links.get_mut(li).send(now, to, message, config, outbox) {
             self.stats.dropped += 1;
         }
     }

@@ -269,7 +269,7 @@ impl Node {
             let Some(req) = self.data.replica_request(now, resource, (i + 1) as u8) else {
                 continue;
             };
-            let direct = self.links.by_peer(*peer).map(|li| self.links.get(li).addr);
+            let direct = self.links.by_peer(*peer).map(|li| self.links.addr(li));
             let _ = self.start_request(
                 now,
                 vec![Destination::Node(*peer)],
@@ -428,7 +428,7 @@ impl Node {
         let Some(req) = self.data.replica_request(now, resource, replica_number) else {
             return;
         };
-        let direct = self.links.by_peer(peer).map(|li| self.links.get(li).addr);
+        let direct = self.links.by_peer(peer).map(|li| self.links.addr(li));
         let _ = self.start_request(
             now,
             vec![Destination::Node(peer)],

@@ -17,16 +17,18 @@ impl Node {
         let mut failed: Vec<Addr> = Vec::new();
         let mut newly_suspect = false;
         for li in self.links.due(now) {
+            let addr = self.links.addr(li);
             let link = self.links.get_mut(li);
             if link.next_deadline().is_some_and(|d| d <= now) {
                 let was = link.suspect;
                 if !link.on_timeout(
                     now,
+                    addr,
                     &cfg,
                     &mut self.outbox,
                     &mut self.stats.link_retransmits,
                 ) {
-                    failed.push(link.addr);
+                    failed.push(addr);
                 }
                 newly_suspect |= link.suspect && !was;
             }
@@ -41,9 +43,11 @@ impl Node {
             .links
             .due(now)
             .into_iter()
-            .map(|li| self.links.get(li))
-            .filter(|l| l.state != LinkState::Up && l.created + LINK_SETUP_LIMIT <= now)
-            .map(|l| l.addr)
+            .filter(|&li| {
+                let l = self.links.get(li);
+                l.state != LinkState::Up && l.created + LINK_SETUP_LIMIT <= now
+            })
+            .map(|li| self.links.addr(li))
             .collect();
         for addr in stale {
             if let Some(li) = self.links.by_addr(addr) {
