@@ -113,14 +113,27 @@ pub struct Pending {
 }
 
 /// Pending requests of one node.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Transactions {
     pending: Vec<Pending>,
+    /// The earliest deadline of `pending` (`Time::NEVER` when empty), kept as entries
+    /// come and go so the node's next timer reads one field rather than every entry.
+    earliest: Time,
+}
+
+impl Default for Transactions {
+    fn default() -> Self {
+        Transactions {
+            pending: Vec::new(),
+            earliest: Time::NEVER,
+        }
+    }
 }
 
 impl Transactions {
     /// Starts tracking a request.
     pub fn insert(&mut self, p: Pending) {
+        self.earliest = self.earliest.min(p.deadline);
         self.pending.push(p);
     }
     /// Stops tracking `id` and returns it.
@@ -134,6 +147,12 @@ impl Transactions {
     /// admitting joiners can have hundreds pending at once): all of it when none is left,
     /// half when three quarters are unused. An idle peer then holds nothing here.
     fn trim(&mut self) {
+        self.earliest = self
+            .pending
+            .iter()
+            .map(|p| p.deadline)
+            .min()
+            .unwrap_or(Time::NEVER);
         let (len, cap) = (self.pending.len(), self.pending.capacity());
         if len == 0 {
             self.pending = Vec::new();
@@ -172,7 +191,7 @@ impl Transactions {
     }
     /// Earliest deadline.
     pub fn next_deadline(&self) -> Option<Time> {
-        self.pending.iter().map(|p| p.deadline).min()
+        (self.earliest != Time::NEVER).then_some(self.earliest)
     }
     /// True if a request is pending that goes straight to `addr`.
     pub fn has_direct(&self, addr: Addr) -> bool {

@@ -38,15 +38,16 @@ impl Node {
                 received,
             } => match li {
                 Some(li) => {
-                    let cfg = self.config.clone();
-                    self.links.get_mut(li).on_ack(
-                        now,
-                        from,
-                        ack_sequence,
-                        received,
-                        &cfg,
-                        &mut self.outbox,
-                    );
+                    let Node {
+                        links,
+                        config,
+                        outbox,
+                        ..
+                    } = self;
+                    let to = from;
+                    links
+                        .get_mut(li)
+                        .on_ack(now, to, ack_sequence, received, config, outbox);
                 }
                 None => self.stats.unknown_link += 1,
             },
