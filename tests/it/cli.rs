@@ -261,3 +261,40 @@ fn a_truncated_capture_decodes_its_complete_packets_then_reports_the_cut() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stdout(&o).lines().count(), messages);
 }
+
+/// `run` re-executes itself with the heap on transparent huge pages unless told not to;
+/// the outputs are the same either way.
+#[test]
+fn huge_pages_do_not_change_a_run() {
+    let outputs: Vec<(String, Vec<u8>)> = [false, true]
+        .iter()
+        .map(|&plain| {
+            let out = temp(if plain { "hp-off" } else { "hp-on" });
+            let _ = std::fs::remove_dir_all(&out);
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_reload-sim"));
+            cmd.args(["run", "scenarios/quickstart.toml", "--no-plots", "--quiet"])
+                .args(["--set", "peers.count=40", "--set", "scenario.duration_s=90"])
+                .arg("--out")
+                .arg(&out)
+                .env_remove("GLIBC_TUNABLES");
+            if plain {
+                cmd.env("RELOAD_SIM_NO_HUGE_PAGES", "1");
+            } else {
+                cmd.env_remove("RELOAD_SIM_NO_HUGE_PAGES");
+            }
+            let o = cmd.output().expect("binary runs");
+            assert!(
+                o.status.code().is_some_and(|c| c == 0 || c == 3),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let summary: Value =
+                serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                    .unwrap();
+            let digest = summary["trace_digest"].as_str().unwrap().to_string();
+            (digest, std::fs::read(out.join("lookups.csv")).unwrap())
+        })
+        .collect();
+    assert_eq!(outputs[0], outputs[1]);
+    assert!(!outputs[0].1.is_empty());
+}
