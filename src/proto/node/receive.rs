@@ -44,10 +44,9 @@ impl Node {
                         outbox,
                         ..
                     } = self;
-                    let to = from;
                     links
                         .get_mut(li)
-                        .on_ack(now, to, ack_sequence, received, config, outbox);
+                        .on_ack(now, from, ack_sequence, received, config, outbox);
                 }
                 None => self.stats.unknown_link += 1,
             },

@@ -39,7 +39,7 @@ impl Node {
         if newly_suspect && self.state == NodeState::Joined {
             self.refresh_tables(now);
         }
-        let stale: Vec<Addr> = self
+        let stale: Vec<usize> = self
             .links
             .due(now)
             .into_iter()
@@ -47,12 +47,10 @@ impl Node {
                 let l = self.links.get(li);
                 l.state != LinkState::Up && l.created + LINK_SETUP_LIMIT <= now
             })
-            .map(|li| self.links.addr(li))
             .collect();
-        for addr in stale {
-            if let Some(li) = self.links.by_addr(addr) {
-                self.links.remove(li);
-            }
+        // Last first, so the indices before each one stay valid.
+        for li in stale.into_iter().rev() {
+            self.links.remove(li);
         }
         self.retransmit_due(now);
         if self.data.next_expiry().is_some_and(|t| t <= now) {
