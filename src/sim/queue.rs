@@ -10,8 +10,6 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use radix_heap::RadixHeapMap;
-
 use crate::time::Time;
 
 /// A priority queue of events keyed by `(time, insertion order)`.
@@ -33,19 +31,60 @@ fn key(at: Time, seq: u64) -> u128 {
     (u128::from(at.0) << 64) | u128::from(seq)
 }
 
-/// Monotone radix heap (the `radix-heap` crate) over packed `(time, seq)` keys.
-pub struct RadixQueue<T> {
-    heap: RadixHeapMap<Reverse<u128>, T>,
+/// An event's place in the order: its time, then the queue's push counter. Two `u64`s, so
+/// an entry has 8-byte alignment (a `u128` key would pad every entry to 16).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    time: u64,
     seq: u64,
-    last: Time,
+}
+
+impl Key {
+    /// The radix bucket of `self` relative to `top` (not above it): 0 when equal, else one
+    /// more than the highest bit in which the packed `(time, seq)` values differ.
+    fn bucket(self, top: Key) -> usize {
+        let t = self.time ^ top.time;
+        if t != 0 {
+            128 - t.leading_zeros() as usize
+        } else {
+            64 - (self.seq ^ top.seq).leading_zeros() as usize
+        }
+    }
+}
+
+/// Buckets of a radix heap over 128-bit keys.
+const BUCKETS: usize = 129;
+
+/// Pops between two trims of the buckets' spare room, at least.
+const TRIM_MIN_POPS: usize = 1 << 16;
+
+/// Monotone radix heap over `(time, seq)` keys (Ahuja, Mehlhorn, Orlin and Tarjan, 1990).
+///
+/// Bucket 0 holds the entry equal to the last popped key, bucket `b` the entries whose
+/// highest bit differing from it is bit `b − 1`. A bit mask of the non-empty buckets
+/// finds the next one in one instruction. Buckets keep their room between pops and give
+/// back what they no longer use after as many pops as there were pending events, so the
+/// queue's memory follows its length rather than its peak.
+pub struct RadixQueue<T> {
+    buckets: Vec<Vec<(Key, T)>>,
+    /// Bit `b − 1` set when bucket `b` (1..=128) is non-empty.
+    occupied: u128,
+    top: Key,
+    len: usize,
+    seq: u64,
+    /// Pops until the next trim.
+    trim_in: usize,
 }
 
 impl<T> Default for RadixQueue<T> {
     fn default() -> Self {
         RadixQueue {
-            heap: RadixHeapMap::new(),
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            occupied: 0,
+            top: Key { time: 0, seq: 0 },
+            len: 0,
             seq: 0,
-            last: Time::ZERO,
+            trim_in: TRIM_MIN_POPS,
         }
     }
 }
@@ -55,37 +94,85 @@ impl<T> RadixQueue<T> {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn place(&mut self, key: Key, item: T) {
+        let b = key.bucket(self.top);
+        self.buckets[b].push((key, item));
+        if b > 0 {
+            self.occupied |= 1 << (b - 1);
+        }
+    }
+
+    /// Moves the entries of the lowest non-empty bucket below it, around their minimum,
+    /// which becomes the top. False when the queue is empty.
+    fn refill(&mut self) -> bool {
+        if self.occupied == 0 {
+            return false;
+        }
+        let b = self.occupied.trailing_zeros() as usize + 1;
+        self.occupied &= !(1 << (b - 1));
+        let mut entries = std::mem::take(&mut self.buckets[b]);
+        self.top = entries.iter().map(|e| e.0).min().unwrap_or(self.top);
+        for (key, item) in entries.drain(..) {
+            self.place(key, item);
+        }
+        self.buckets[b] = entries;
+        true
+    }
+
+    /// Gives back the buckets' spare room once the queue has turned over.
+    fn trim(&mut self) {
+        self.trim_in = self.len.max(TRIM_MIN_POPS);
+        for b in &mut self.buckets {
+            b.shrink_to_fit();
+        }
+    }
 }
 
 impl<T> EventQueue<T> for RadixQueue<T> {
     /// A push earlier than the last pop is moved up to the last popped time (it still runs
     /// after everything already due then); the engine never does this.
     fn push(&mut self, at: Time, item: T) {
-        debug_assert!(at >= self.last, "event scheduled in the past");
-        let at = at.max(self.last);
-        self.heap.push(Reverse(key(at, self.seq)), item);
+        debug_assert!(at.0 >= self.top.time, "event scheduled in the past");
+        let key = Key {
+            time: at.0.max(self.top.time),
+            seq: self.seq,
+        };
         self.seq += 1;
+        self.len += 1;
+        self.place(key, item);
     }
     fn pop(&mut self) -> Option<(Time, T)> {
-        let (Reverse(k), item) = self.heap.pop()?;
-        self.last = Time((k >> 64) as u64);
-        Some((self.last, item))
+        if self.buckets[0].is_empty() && !self.refill() {
+            return None;
+        }
+        let (key, item) = self.buckets[0].pop()?;
+        self.len -= 1;
+        self.trim_in -= 1;
+        if self.trim_in == 0 {
+            self.trim();
+        }
+        Some((Time(key.time), item))
     }
     fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 }
 
 impl<T> RadixQueue<T> {
     /// The pending items.
     pub fn items(&self) -> impl Iterator<Item = &T> {
-        self.heap.values()
+        self.buckets.iter().flatten().map(|(_, item)| item)
     }
 
-    /// Heap bytes of the pending entries (the buckets' buffers are counted at their
-    /// length).
+    /// Heap bytes the queue holds: its buckets' buffers at their capacity.
     pub fn heap_bytes(&self) -> usize {
-        self.heap.len() * std::mem::size_of::<(Reverse<u128>, T)>()
+        self.buckets.capacity() * std::mem::size_of::<Vec<(Key, T)>>()
+            + self
+                .buckets
+                .iter()
+                .map(|b| b.capacity() * std::mem::size_of::<(Key, T)>())
+                .sum::<usize>()
     }
 }
 
@@ -166,5 +253,66 @@ mod tests {
         let want = vec![(0, 6), (1, 1), (1, 4), (3, 3), (5, 0), (5, 2), (5, 5)];
         assert_eq!(drain(RadixQueue::new()), want);
         assert_eq!(drain(HeapQueue::new()), want);
+    }
+
+    /// A deterministic stream of spans, from a few ns to about 4 s, so keys spread over
+    /// many buckets, with ties.
+    fn spans(n: usize) -> impl Iterator<Item = u64> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..n).map(move |_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x & 0xffff_ffff) >> (x >> 59)
+        })
+    }
+
+    #[test]
+    fn the_radix_queue_pops_as_the_binary_heap_under_interleaving() {
+        let mut radix = RadixQueue::new();
+        let mut heap = HeapQueue::new();
+        let mut now = 0u64;
+        let mut n = 0u32;
+        for s in spans(400_000) {
+            radix.push(Time(now + s), n);
+            heap.push(Time(now + s), n);
+            n += 1;
+            // Two pushes per pop while filling, then one each: a queue that grows, then
+            // turns over.
+            if n % 2 == 0 || n > 200_000 {
+                let a = radix.pop();
+                assert_eq!(a, heap.pop());
+                now = a.expect("pending").0.0;
+            }
+        }
+        assert_eq!(radix.len(), heap.len());
+        while let Some(a) = radix.pop() {
+            assert_eq!(Some(a), heap.pop());
+        }
+        assert!(heap.is_empty() && radix.is_empty());
+    }
+
+    #[test]
+    fn the_radix_queue_gives_back_its_room() {
+        let mut q = RadixQueue::new();
+        for (i, s) in spans(300_000).enumerate() {
+            q.push(Time(s), i);
+        }
+        let full = q.heap_bytes();
+        assert!(full >= 300_000 * std::mem::size_of::<(Key, usize)>());
+        for _ in 0..299_000 {
+            q.pop();
+        }
+        // Emptied buckets keep their room until the queue has turned over once more.
+        for i in 0..2 * TRIM_MIN_POPS {
+            q.push(Time(u64::MAX / 2), i);
+            q.pop();
+        }
+        assert!(q.heap_bytes() < full / 10, "{} of {full}", q.heap_bytes());
+    }
+
+    #[test]
+    fn an_entry_has_no_padding_for_the_key() {
+        assert_eq!(std::mem::size_of::<(Key, [u64; 5])>(), 56);
     }
 }
