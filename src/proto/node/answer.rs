@@ -243,9 +243,11 @@ impl Node {
                     // to the old node until a handshake signed by the new one arrives over
                     // it (receive.rs: a new (D)TLS connection rebinds it), which a forged
                     // candidate cannot produce. The Update owed to the new node waits with it.
-                    self.rebinding.retain(|(a, _, _)| *a != addr);
-                    self.rebinding.truncate(MAX_REBINDING - 1);
-                    self.rebinding.insert(0, (addr, signer, a.send_update));
+                    self.rare_mut().rebinding.retain(|(a, _, _)| *a != addr);
+                    self.rare_mut().rebinding.truncate(MAX_REBINDING - 1);
+                    self.rare_mut()
+                        .rebinding
+                        .insert(0, (addr, signer, a.send_update));
                     return Ok(accepted);
                 }
                 if link.state == LinkState::Up {

@@ -34,16 +34,16 @@ impl Node {
 
     /// The peer this client goes through, once connected.
     pub fn client_peer(&self) -> Option<NodeId> {
-        self.client_peer
+        self.rare().client_peer
     }
 
     /// A client's link came up: the bootstrap peer (then find the responsible peer) or the
     /// responsible peer (then connected).
     pub(super) fn client_link_up(&mut self, now: Time, peer: NodeId) {
-        if self.client_target == Some(peer) {
-            self.client_target = None;
-            let first = self.client_peer.is_none();
-            self.client_peer = Some(peer);
+        if self.rare().client_target == Some(peer) {
+            self.rare_mut().client_target = None;
+            let first = self.rare().client_peer.is_none();
+            self.rare_mut().client_peer = Some(peer);
             self.state = NodeState::Client;
             // Keep only the link to our peer.
             let others: Vec<usize> = (0..self.links.len())
@@ -58,7 +58,7 @@ impl Node {
             }
             return;
         }
-        if self.client_peer.is_none() && self.client_target.is_none() {
+        if self.rare().client_peer.is_none() && self.rare().client_target.is_none() {
             self.attach_responsible(now);
         }
     }
@@ -77,7 +77,7 @@ impl Node {
 
     /// The Attach to our own Resource-ID was answered by `peer`.
     pub(super) fn client_attached(&mut self, peer: NodeId) {
-        self.client_target = Some(peer);
+        self.rare_mut().client_target = Some(peer);
     }
 
     /// Periodic check that our peer is still responsible for us.
@@ -89,7 +89,7 @@ impl Node {
 
     /// Our check was answered by `responder`: move if it is not our peer.
     pub(super) fn client_checked(&mut self, now: Time, responder: NodeId) {
-        if self.client_peer != Some(responder) && self.client_target.is_none() {
+        if self.rare().client_peer != Some(responder) && self.rare().client_target.is_none() {
             self.attach_responsible(now);
         }
     }
@@ -105,8 +105,8 @@ impl Node {
             ChordUpdateKind::PeerReady => None,
         };
         let Some(pred) = first_pred else { return };
-        if self.client_peer == Some(signer)
-            && self.client_target.is_none()
+        if self.rare().client_peer == Some(signer)
+            && self.rare().client_target.is_none()
             && !self.id.in_half_open(pred, signer)
         {
             self.attach_responsible(now);
@@ -116,12 +116,15 @@ impl Node {
     /// A client request failed: a lost peer means starting over through the bootstrap.
     pub(super) fn client_request_failed(&mut self, now: Time) {
         if self
+            .rare()
             .client_peer
             .is_some_and(|p| self.links.by_peer(p).is_none())
             || self.state == NodeState::ClientConnecting
         {
-            self.client_peer = None;
-            self.client_target = None;
+            if let Some(r) = self.rare.as_mut() {
+                r.client_peer = None;
+                r.client_target = None;
+            }
             self.links = Default::default();
             self.state = NodeState::Idle;
             let boot = self.bootstrap.clone();

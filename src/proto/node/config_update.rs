@@ -195,14 +195,15 @@ impl Node {
     /// The push bound: records a push to `to` at `now` and says yes, unless one went to
     /// `to` within [`PUSH_INTERVAL`] or [`PUSH_TARGETS`] others did.
     fn may_push(&mut self, now: Time, to: NodeId) -> bool {
-        self.config_pushes
+        self.rare_mut()
+            .config_pushes
             .retain(|(_, at)| now < *at + PUSH_INTERVAL);
-        if self.config_pushes.len() >= PUSH_TARGETS
-            || self.config_pushes.iter().any(|(n, _)| *n == to)
+        if self.rare().config_pushes.len() >= PUSH_TARGETS
+            || self.rare().config_pushes.iter().any(|(n, _)| *n == to)
         {
             return false;
         }
-        self.config_pushes.push((to, now));
+        self.rare_mut().config_pushes.push((to, now));
         true
     }
 }

@@ -659,7 +659,7 @@ impl Node {
                 direct,
             );
         }
-        self.leave_deadline = Some(now + self.config.link_rto.saturating_mul(4));
+        self.rare_mut().leave_deadline = Some(now + self.config.link_rto.saturating_mul(4));
         if self.txns.is_empty() {
             self.finish_leave();
         }
@@ -675,7 +675,9 @@ impl Node {
 
     pub(super) fn finish_leave(&mut self) {
         self.state = NodeState::Left;
-        self.leave_deadline = None;
+        if let Some(r) = self.rare.as_mut() {
+            r.leave_deadline = None;
+        }
         self.txns.clear();
         self.join = None;
         self.events.push_back(Event::Left);

@@ -22,6 +22,7 @@ mod maintain;
 mod options;
 mod partition;
 mod prebuilt;
+mod rare;
 mod reassembly;
 mod receive;
 mod refused;
@@ -90,7 +91,8 @@ pub struct Node {
     config: Arc<OverlayConfig>,
     id: NodeId,
     addr: Addr,
-    crypto: SimCrypto,
+    /// H(user name) of this node's certificate (the signer's other half, with `id`).
+    user: ResourceId,
     state: NodeState,
     started: Time,
     rng: rng::NodeRng,
@@ -114,27 +116,15 @@ pub struct Node {
     /// The partition check under way, if any.
     partition: Option<Box<partition::PartitionCheck>>,
     /// Partition checks started: picks the bootstrap address of the next one.
-    partition_round: usize,
-    leave_deadline: Option<Time>,
+    partition_round: u32,
     data: DataStore,
-    registrations: Vec<sip::Registration>,
-    calls: Vec<sip::CallLookup>,
     last_storage_time: u64,
     /// When to re-replicate owned data after a successor loss (§10.7.1 hold-down).
-    rereplicate_at: Option<Time>,
-    /// Attaches from nodes at the address of another linked node: (address, Node-ID,
-    /// send_update), newest first, until their handshake rebinds the link (answer.rs).
-    rebinding: Vec<(Addr, NodeId, bool)>,
-    /// Copies refused by peers with a stale view, to resend (refused.rs).
-    refused: Vec<refused::RefusedCopy>,
-    /// When the refused copies are resent.
-    copy_retry_at: Option<Time>,
-    /// A client's peer, and the peer it is moving to.
-    client_peer: Option<NodeId>,
-    client_target: Option<NodeId>,
-    /// ConfigUpdates sent lately: (destination, when), for the push bound
-    /// (config_update.rs).
-    config_pushes: Vec<(NodeId, Time)>,
+    /// (`Time::NEVER` when none is due.)
+    rereplicate_at: Time,
+    /// SIP state, refused copies, rebinding Attaches, ConfigUpdate pushes, a client's
+    /// peer and a leave deadline: allocated while any is used (rare.rs).
+    rare: Option<Box<rare::Rare>>,
     stats: NodeStats,
 }
 
@@ -151,12 +141,7 @@ impl Node {
         Node {
             id: identity.node_id,
             addr: local_addr,
-            crypto: SimCrypto {
-                signer: SignerInfo {
-                    node_id: identity.node_id,
-                    user: identity.user,
-                },
-            },
+            user: identity.user,
             state: NodeState::Idle,
             started: now,
             rng: rng::NodeRng::seed_from_u64(seed),
@@ -176,18 +161,10 @@ impl Node {
             next_partition_check: Time::NEVER,
             partition: None,
             partition_round: 0,
-            leave_deadline: None,
             data: DataStore::new(),
-            registrations: Vec::new(),
-            calls: Vec::new(),
             last_storage_time: 0,
-            rereplicate_at: None,
-            rebinding: Vec::new(),
-            refused: Vec::new(),
-            copy_retry_at: None,
-            client_peer: None,
-            client_target: None,
-            config_pushes: Vec::new(),
+            rereplicate_at: Time::NEVER,
+            rare: None,
             stats: NodeStats::default(),
             config,
         }
@@ -196,6 +173,15 @@ impl Node {
     /// This node's Node-ID.
     pub fn node_id(&self) -> NodeId {
         self.id
+    }
+    /// The signer this node's messages and values carry.
+    fn crypto(&self) -> SimCrypto {
+        SimCrypto {
+            signer: SignerInfo {
+                node_id: self.id,
+                user: self.user,
+            },
+        }
     }
     /// This node's transport address.
     pub fn local_addr(&self) -> Addr {
@@ -353,7 +339,7 @@ impl Node {
             });
             return Ok(txid);
         }
-        let signer = self.crypto;
+        let signer = self.crypto();
         self.start_request_as(
             now,
             &signer,

@@ -56,7 +56,7 @@ impl Node {
         if self.state != NodeState::Joined || self.bootstrap.is_empty() {
             return;
         }
-        let addr = self.bootstrap[self.partition_round % self.bootstrap.len()];
+        let addr = self.bootstrap[self.partition_round as usize % self.bootstrap.len()];
         self.partition_round = self.partition_round.wrapping_add(1);
         if addr == self.addr {
             return;

@@ -219,11 +219,12 @@ impl Node {
                         .insert(addr, Link::new(Some(signer), LinkState::Expecting, now));
                     // The Attach this node made before its handshake asked for an Update.
                     if let Some(i) = self
+                        .rare()
                         .rebinding
                         .iter()
                         .position(|(a, s, _)| *a == addr && *s == signer)
                     {
-                        let (_, _, send_update) = self.rebinding.remove(i);
+                        let (_, _, send_update) = self.rare_mut().rebinding.remove(i);
                         self.links.get_mut(li).update_when_up = if send_update {
                             crate::proto::link::OwedUpdate::Full
                         } else if self.state == NodeState::Joined {

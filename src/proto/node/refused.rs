@@ -144,40 +144,45 @@ impl Node {
         if !self.data.resource_ids().any(|r| *r == resource) {
             return;
         }
-        match self.refused.iter_mut().find(|c| c.resource == resource) {
+        match self
+            .rare_mut()
+            .refused
+            .iter_mut()
+            .find(|c| c.resource == resource)
+        {
             Some(c) if c.resent >= COPY_RETRIES => {
-                self.refused.retain(|c| c.resource != resource);
+                self.rare_mut().refused.retain(|c| c.resource != resource);
                 return;
             }
             Some(_) => {}
-            None => self.refused.push(RefusedCopy {
+            None => self.rare_mut().refused.push(RefusedCopy {
                 resource,
                 resent: 0,
             }),
         }
         let at = now + COPY_RETRY;
-        self.copy_retry_at = Some(self.copy_retry_at.map_or(at, |t| t.min(at)));
+        self.rare_mut().copy_retry_at = Some(self.rare().copy_retry_at.map_or(at, |t| t.min(at)));
     }
 
     /// A copy of `resource` was accepted: it no longer waits for a resend.
     pub(super) fn copy_accepted(&mut self, resource: ResourceId) {
-        if !self.refused.is_empty() {
-            self.refused.retain(|c| c.resource != resource);
+        if !self.rare().refused.is_empty() {
+            self.rare_mut().refused.retain(|c| c.resource != resource);
         }
     }
 
     /// True while a refused copy of `resource` waits to be resent or answered.
     pub(super) fn copy_pending(&self, resource: &ResourceId) -> bool {
-        self.refused.iter().any(|c| c.resource == *resource)
+        self.rare().refused.iter().any(|c| c.resource == *resource)
     }
 
     /// Resends the refused copies. Owned data goes to the replica set; other data to its
     /// owner as our table now names it, or, when the owner lies beyond the table, to the
     /// farthest predecessor, which passes it on (`pass_toward_owner`).
     pub(super) fn resend_refused(&mut self, now: Time) {
-        self.copy_retry_at = None;
-        let pending: Vec<ResourceId> = self.refused.iter().map(|c| c.resource).collect();
-        for c in self.refused.iter_mut() {
+        self.rare_mut().copy_retry_at = None;
+        let pending: Vec<ResourceId> = self.rare().refused.iter().map(|c| c.resource).collect();
+        for c in self.rare_mut().refused.iter_mut() {
             c.resent += 1;
         }
         for r in pending {

@@ -36,7 +36,7 @@ impl Node {
         destinations: Vec<Destination>,
         body: Body,
     ) -> Option<Vec<u8>> {
-        self.build_as(&self.crypto, txid, destinations, body)
+        self.build_as(&self.crypto(), txid, destinations, body)
     }
 
     /// [`Node::build`] for a response, carrying `options` (the request's RESPONSE_COPY
@@ -48,7 +48,7 @@ impl Node {
         options: Vec<ForwardingOption>,
         body: Body,
     ) -> Option<Vec<u8>> {
-        self.build_signed(&self.crypto, txid, destinations, options, body)
+        self.build_signed(&self.crypto(), txid, destinations, options, body)
     }
 
     /// [`Node::build`] signed by `signer`: one of this node's certificates.
@@ -169,7 +169,7 @@ impl Node {
         direct: Option<Addr>,
     ) -> Result<TransactionId, RequestError> {
         let txid = self.new_txid();
-        let signer = self.crypto;
+        let signer = self.crypto();
         self.start_request_as(now, &signer, txid, destinations, body, purpose, direct)
     }
 

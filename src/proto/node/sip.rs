@@ -91,8 +91,8 @@ impl Node {
     /// Records the value just stored for `cert`'s AoR: it replaces any before it (one
     /// dictionary entry per AoR and node).
     fn remember_value(&mut self, cert: SimCrypto, lifetime_s: u32, refresh_at: Option<Time>) {
-        self.registrations.retain(|r| r.cert != cert);
-        self.registrations.push(Registration {
+        self.rare_mut().registrations.retain(|r| r.cert != cert);
+        self.rare_mut().registrations.push(Registration {
             cert,
             lifetime_s,
             refresh_at,
@@ -133,18 +133,20 @@ impl Node {
     pub fn unregister(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
         let cert = self.user_cert(aor);
         let lifetime_s = self
+            .rare()
             .registrations
             .iter()
             .find(|r| r.cert == cert)
             .map_or(TOMBSTONE_LIFETIME_S, |r| r.lifetime_s);
-        self.registrations.retain(|r| r.cert != cert);
+        self.rare_mut().registrations.retain(|r| r.cert != cert);
         let value = own_entry(self.id, false, Vec::new());
         self.store_value(now, &cert, lifetime_s, value, Purpose::Command)
     }
 
     /// AoRs this node keeps registered (routes it refreshes; aliases are not counted).
     pub fn registered_count(&self) -> usize {
-        self.registrations
+        self.rare()
+            .registrations
             .iter()
             .filter(|r| r.refresh_at.is_some())
             .count()
@@ -217,6 +219,7 @@ impl Node {
     /// Re-stores registrations due for refresh.
     pub(super) fn refresh_registrations(&mut self, now: Time) {
         let due: Vec<(SimCrypto, u32)> = self
+            .rare()
             .registrations
             .iter()
             .filter(|r| r.refresh_at.is_some_and(|t| t <= now))
@@ -224,7 +227,12 @@ impl Node {
             .collect();
         for (cert, lifetime_s) in due {
             let _ = self.store_registration(now, &cert, lifetime_s);
-            if let Some(r) = self.registrations.iter_mut().find(|r| r.cert == cert) {
+            if let Some(r) = self
+                .rare_mut()
+                .registrations
+                .iter_mut()
+                .find(|r| r.cert == cert)
+            {
                 r.refresh_at = Some(now + refresh_after(lifetime_s));
             }
         }
@@ -232,7 +240,11 @@ impl Node {
 
     /// Next registration refresh.
     pub(super) fn next_refresh(&self) -> Option<Time> {
-        self.registrations.iter().filter_map(|r| r.refresh_at).min()
+        self.rare()
+            .registrations
+            .iter()
+            .filter_map(|r| r.refresh_at)
+            .min()
     }
 
     /// Finds where `aor` can be reached and connects to it (RFC 7904 §4–5). A GRUU
@@ -267,12 +279,12 @@ impl Node {
             Some(Ok((_, route))) => {
                 lookup.fetched_at = Some(now);
                 lookup.routes.push((route, application::SIP));
-                self.calls.push(lookup);
+                self.rare_mut().calls.push(lookup);
                 self.start_attaches(now, id);
             }
             Some(Err(_)) => return Err(CommandError::Encode),
             None => {
-                self.calls.push(lookup);
+                self.rare_mut().calls.push(lookup);
                 self.fetch_aor(now, id, ResourceId::hash(aor.as_bytes()));
             }
         }
@@ -280,7 +292,7 @@ impl Node {
     }
 
     fn fetch_aor(&mut self, now: Time, call: RequestId, resource: ResourceId) {
-        let Some(c) = self.calls.iter_mut().find(|c| c.id == call) else {
+        let Some(c) = self.rare_mut().calls.iter_mut().find(|c| c.id == call) else {
             return;
         };
         c.visited.push(resource);
@@ -310,7 +322,7 @@ impl Node {
 
     /// A FetchAns for a call lookup: collect routes, follow uris.
     pub(super) fn call_fetched(&mut self, now: Time, call: RequestId, msg: &Message) {
-        let Some(c) = self.calls.iter_mut().find(|c| c.id == call) else {
+        let Some(c) = self.rare_mut().calls.iter_mut().find(|c| c.id == call) else {
             return;
         };
         c.fetches_pending = c.fetches_pending.saturating_sub(1);
@@ -357,7 +369,7 @@ impl Node {
         for r in next {
             self.fetch_aor(now, call, r);
         }
-        let Some(c) = self.calls.iter().find(|c| c.id == call) else {
+        let Some(c) = self.rare().calls.iter().find(|c| c.id == call) else {
             return;
         };
         if c.fetches_pending > 0 {
@@ -372,14 +384,14 @@ impl Node {
             self.finish_call(call, Err(why));
             return;
         }
-        if let Some(c) = self.calls.iter_mut().find(|c| c.id == call) {
+        if let Some(c) = self.rare_mut().calls.iter_mut().find(|c| c.id == call) {
             c.fetched_at = Some(now);
         }
         self.start_attaches(now, call);
     }
 
     fn start_attaches(&mut self, now: Time, call: RequestId) {
-        let Some(c) = self.calls.iter().find(|c| c.id == call) else {
+        let Some(c) = self.rare().calls.iter().find(|c| c.id == call) else {
             return;
         };
         if !c.connect {
@@ -426,7 +438,7 @@ impl Node {
             self.call_step_failed(now, call, CallError::WrongCallee);
             return;
         }
-        let Some(c) = self.calls.iter().find(|c| c.id == call) else {
+        let Some(c) = self.rare().calls.iter().find(|c| c.id == call) else {
             return;
         };
         let fetched = c.fetched_at.unwrap_or(c.started);
@@ -448,10 +460,10 @@ impl Node {
     }
 
     fn finish_call(&mut self, call: RequestId, outcome: Result<CallInfo, CallError>) {
-        let Some(i) = self.calls.iter().position(|c| c.id == call) else {
+        let Some(i) = self.rare().calls.iter().position(|c| c.id == call) else {
             return;
         };
-        let lookup = self.calls.swap_remove(i);
+        let lookup = self.rare_mut().calls.swap_remove(i);
         if lookup.connect {
             self.events.push_back(Event::CallDone { call, outcome });
         } else if let Err(why) = outcome {
@@ -467,10 +479,10 @@ impl Node {
         call: RequestId,
         outcome: Result<Vec<Vec<Destination>>, CallError>,
     ) {
-        let Some(i) = self.calls.iter().position(|c| c.id == call) else {
+        let Some(i) = self.rare().calls.iter().position(|c| c.id == call) else {
             return;
         };
-        self.calls.swap_remove(i);
+        self.rare_mut().calls.swap_remove(i);
         self.events.push_back(Event::AorLookedUp {
             lookup: call,
             outcome,

@@ -69,7 +69,14 @@ impl Node {
         lifetime: u32,
         value: StoredDataValue,
     ) -> StoredData {
-        sign_value_as(&self.crypto, resource, kind, storage_time, lifetime, value)
+        sign_value_as(
+            &self.crypto(),
+            resource,
+            kind,
+            storage_time,
+            lifetime,
+            value,
+        )
     }
 
     /// Stores `kind_data` at `resource` (routed to the responsible peer). The answer comes
@@ -358,7 +365,7 @@ impl Node {
                     // §10.7.1: after losing a successor, wait the hold-down before making
                     // new replicas (the successor may only be slow).
                     let at = now + REPLICA_HOLD_DOWN;
-                    self.rereplicate_at = Some(self.rereplicate_at.map_or(at, |t| t.min(at)));
+                    self.rereplicate_at = self.rereplicate_at.min(at);
                     continue;
                 }
                 // Newly owned data (a predecessor left or failed) goes to the whole replica
@@ -445,7 +452,7 @@ impl Node {
     /// The hold-down after a successor loss ended: copy every owned Resource-ID to the
     /// current replica set. Copies a replica already has are accepted as no-ops.
     pub(super) fn rereplicate(&mut self, now: Time) {
-        self.rereplicate_at = None;
+        self.rereplicate_at = Time::NEVER;
         let set = self.replica_set();
         let owned: Vec<ResourceId> = self
             .data

@@ -56,10 +56,10 @@ impl Node {
         if self.data.next_expiry().is_some_and(|t| t <= now) {
             self.data.expire(now);
         }
-        if self.state == NodeState::Joined && self.rereplicate_at.is_some_and(|t| t <= now) {
+        if self.state == NodeState::Joined && self.rereplicate_at <= now {
             self.rereplicate(now);
         }
-        if self.state == NodeState::Joined && self.copy_retry_at.is_some_and(|t| t <= now) {
+        if self.state == NodeState::Joined && self.rare().copy_retry_at.is_some_and(|t| t <= now) {
             self.resend_refused(now);
         }
         if self.can_request() && self.next_refresh().is_some_and(|t| t <= now) {
@@ -69,7 +69,8 @@ impl Node {
         {
             self.restart_join(now);
         }
-        if self.state == NodeState::Leaving && self.leave_deadline.is_some_and(|d| d <= now) {
+        if self.state == NodeState::Leaving && self.rare().leave_deadline.is_some_and(|d| d <= now)
+        {
             self.finish_leave();
         }
         if self.state == NodeState::Client && self.next_update <= now {
@@ -79,6 +80,7 @@ impl Node {
         if self.state == NodeState::Joined {
             if self.next_update <= now {
                 self.next_update = now + self.jittered(self.config.chord_update_interval);
+                self.release_rare();
                 self.update_all_neighbors(now);
                 self.revalidate_unready(now);
             }
@@ -101,7 +103,7 @@ impl Node {
                 .min(self.next_finger)
                 .min(self.next_partition_check),
             NodeState::Joining => self.join.as_ref().map_or(Time::NEVER, |j| j.deadline),
-            NodeState::Leaving => self.leave_deadline.unwrap_or(Time::NEVER),
+            NodeState::Leaving => self.rare().leave_deadline.unwrap_or(Time::NEVER),
             NodeState::Idle | NodeState::ClientConnecting => Time::NEVER,
             NodeState::Client => self.next_update,
         };
@@ -115,10 +117,8 @@ impl Node {
             t = t.min(d);
         }
         if self.state == NodeState::Joined {
-            for d in [self.rereplicate_at, self.copy_retry_at]
-                .into_iter()
-                .flatten()
-            {
+            t = t.min(self.rereplicate_at);
+            if let Some(d) = self.rare().copy_retry_at {
                 t = t.min(d);
             }
         }
