@@ -378,6 +378,18 @@ impl Link {
     }
 }
 
+/// The bits below `n` (`n` ≤ 64).
+fn low_bits(n: usize) -> u64 {
+    1u64.checked_shl(n as u32).map_or(u64::MAX, |b| b - 1)
+}
+
+/// `bits` without bit `i` (< 64), the bits above it moved down by one.
+fn remove_bit(bits: u64, i: usize) -> u64 {
+    let below = bits & low_bits(i);
+    let above = (bits >> 1) & !low_bits(i);
+    below | above
+}
+
 /// `mask << by`, or 0 once every bit has been shifted out (`by` ≥ 32).
 fn shl_or_zero(mask: u32, by: u32) -> u32 {
     mask.checked_shl(by).unwrap_or(0)
@@ -419,20 +431,23 @@ pub fn data_frame(seq: u32, message: &[u8]) -> Vec<u8> {
 /// ([`LinkTable::key`]): an IPv4 address and port exactly, an IPv6 one as an index into
 /// the table's few IPv6 addresses. So a link's address costs 8 bytes, finding a link by
 /// address scans a few cache lines rather than every entry (a datagram's first step),
-/// and keys compare exactly. It keeps each link's wake time ([`Link::wake_time`]) too, so
-/// the node's next timer is a scan of a few cache lines. Every mutable access to an
-/// entry goes through the table and marks it; marked entries' wake times are recomputed
-/// when next read.
+/// and keys compare exactly. It keeps a bit mask of the links that may wake
+/// ([`Link::wake_time`] not `Time::NEVER`: links with frames unacknowledged or not yet up),
+/// so the node's next timer reads only those few entries. Every mutable access to an
+/// entry goes through the table and marks it; marked entries' bits are recomputed when
+/// next read.
 #[derive(Debug, Default)]
 pub struct LinkTable {
     links: Vec<Link>,
     keys: Vec<u64>,
-    wakes: Vec<Cell<Time>>,
+    /// Entries whose wake time is not `Time::NEVER` (bit `i` for entry `i` < 64; entries
+    /// from 64 on are always read): the few busy or unfinished links.
+    waking: Cell<u64>,
     /// The IPv6 addresses of links, by the index in their keys (`None`: free).
     v6: Vec<Option<SocketAddrV6>>,
-    /// Entries whose wake time may be stale: bit `i` for entry `i` < 64.
+    /// Entries whose `waking` bit may be stale: bit `i` for entry `i` < 64.
     stale: Cell<u64>,
-    /// Every entry's wake time may be stale.
+    /// Every entry's `waking` bit may be stale.
     all_stale: Cell<bool>,
 }
 
@@ -539,58 +554,66 @@ impl LinkTable {
         self.mark(i);
         &mut self.links[i]
     }
+    /// Marks entry `i`'s `waking` bit for recomputing (entries from 64 on are always read).
     fn mark(&self, i: usize) {
         if i < 64 {
             self.stale.set(self.stale.get() | (1 << i));
-        } else {
-            self.all_stale.set(true);
         }
     }
-    /// Brings the wake times of marked entries up to date.
+    /// Brings the `waking` bits of marked entries up to date.
     fn refresh_wakes(&self) {
-        if self.all_stale.get() {
-            for (w, l) in self.wakes.iter().zip(&self.links) {
-                w.set(l.wake_time());
-            }
+        let mut waking = self.waking.get();
+        let marked = if self.all_stale.get() {
+            u64::MAX
         } else {
-            let mut bits = self.stale.get();
-            while bits != 0 {
-                let i = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                if let (Some(w), Some(l)) = (self.wakes.get(i), self.links.get(i)) {
-                    w.set(l.wake_time());
-                }
+            self.stale.get()
+        };
+        let mut bits = marked & low_bits(self.links.len().min(64));
+        waking &= !marked;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if self.links[i].wake_time() != Time::NEVER {
+                waking |= 1 << i;
             }
         }
+        self.waking.set(waking);
         self.stale.set(0);
         self.all_stale.set(false);
     }
+    /// Indices of the links that may wake, in table order: the `waking` ones below 64,
+    /// then every one from 64 on.
+    fn wakers(&self) -> impl Iterator<Item = usize> + '_ {
+        self.refresh_wakes();
+        let mut bits = self.waking.get();
+        std::iter::from_fn(move || {
+            (bits != 0).then(|| {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                i
+            })
+        })
+        .chain(64..self.links.len().max(64))
+    }
     /// The earliest wake time over all links ([`Link::wake_time`]).
     pub fn next_wake(&self) -> Option<Time> {
-        self.refresh_wakes();
         let t = self
-            .wakes
-            .iter()
-            .map(Cell::get)
+            .wakers()
+            .map(|i| self.links[i].wake_time())
             .min()
             .unwrap_or(Time::NEVER);
         (t != Time::NEVER).then_some(t)
     }
     /// Indices of the links whose wake time has come, in table order.
     pub fn due(&self, now: Time) -> Vec<usize> {
-        self.refresh_wakes();
-        self.wakes
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| w.get() <= now)
-            .map(|(i, _)| i)
+        self.wakers()
+            .filter(|&i| self.links[i].wake_time() <= now)
             .collect()
     }
     /// Makes room for `n` more links at once.
     pub fn reserve_exact(&mut self, n: usize) {
         self.links.reserve_exact(n);
         self.keys.reserve_exact(n);
-        self.wakes.reserve_exact(n);
     }
     /// Adds a link to `addr`; returns its index.
     pub fn insert(&mut self, addr: Addr, link: Link) -> usize {
@@ -599,11 +622,13 @@ impl LinkTable {
             // memory matters at 10^5 peers.
             self.links.reserve_exact(4);
             self.keys.reserve_exact(4);
-            self.wakes.reserve_exact(4);
         }
         let key = self.new_key(addr);
         self.keys.push(key);
-        self.wakes.push(Cell::new(link.wake_time()));
+        let i = self.links.len();
+        if i < 64 && link.wake_time() != Time::NEVER {
+            self.waking.set(self.waking.get() | (1 << i));
+        }
         self.links.push(link);
         self.links.len() - 1
     }
@@ -615,10 +640,10 @@ impl LinkTable {
                 *a = None;
             }
         }
-        self.wakes.remove(i);
-        // Later entries shift down: their marks would be off by one.
-        if self.stale.get() >> i.min(63) != 0 {
-            self.all_stale.set(true);
+        // Later entries shift down, and their bits with them; entry 64 becomes 63.
+        if i < 64 {
+            self.waking.set(remove_bit(self.waking.get(), i));
+            self.stale.set(remove_bit(self.stale.get(), i) | (1 << 63));
         }
         self.links.remove(i)
     }
@@ -642,7 +667,6 @@ impl LinkTable {
     pub fn heap_bytes(&self) -> usize {
         self.links.capacity() * std::mem::size_of::<Link>()
             + self.keys.capacity() * std::mem::size_of::<u64>()
-            + self.wakes.capacity() * std::mem::size_of::<Cell<Time>>()
             + self.v6.capacity() * std::mem::size_of::<Option<SocketAddrV6>>()
             + self.links.iter().map(Link::buffer_bytes).sum::<usize>()
     }
@@ -691,6 +715,57 @@ mod tests {
         assert_eq!(t.by_addr(addrs[3]), Some(2));
         assert_eq!(t.by_addr(addrs[5]), Some(4));
         assert_eq!(t.by_addr("10.0.0.9:6084".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn wake_times_follow_inserts_removals_and_changes_past_64_links() {
+        let cfg = cfg();
+        let mut t = LinkTable::default();
+        let mut out = VecDeque::new();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for step in 0..4_000u64 {
+            let now = Time(step * 1_000_000);
+            let r = next();
+            match r % 5 {
+                0 | 1 if t.len() < 90 => {
+                    let state = if r & 64 == 0 {
+                        LinkState::Up
+                    } else {
+                        LinkState::Handshaking
+                    };
+                    let a = Addr::V4(SocketAddrV4::new(Ipv4Addr::from(r as u32), 1));
+                    t.insert(a, Link::new(None, state, now));
+                }
+                2 if !t.is_empty() => {
+                    t.remove((r >> 8) as usize % t.len());
+                }
+                3 if !t.is_empty() => {
+                    let i = (r >> 8) as usize % t.len();
+                    let a = t.addr(i);
+                    t.get_mut(i).send(now, a, vec![1, 2, 3], &cfg, &mut out);
+                }
+                _ if !t.is_empty() => {
+                    let i = (r >> 8) as usize % t.len();
+                    let a = t.addr(i);
+                    let l = t.get_mut(i);
+                    l.state = LinkState::Up;
+                    l.on_ack(now, a, l.next_seq.wrapping_sub(1), u32::MAX, &cfg, &mut out);
+                }
+                _ => {}
+            }
+            let wakes: Vec<Time> = t.iter().map(Link::wake_time).collect();
+            let want = wakes.iter().copied().filter(|w| *w != Time::NEVER).min();
+            assert_eq!(t.next_wake(), want, "step {step}");
+            let probe = Time(now.0 + (r >> 40) * 1_000);
+            let due: Vec<usize> = (0..wakes.len()).filter(|&i| wakes[i] <= probe).collect();
+            assert_eq!(t.due(probe), due, "step {step}");
+        }
     }
 
     #[test]
