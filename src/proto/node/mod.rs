@@ -354,7 +354,9 @@ impl Node {
 
     /// Next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        pop_or_release(&mut self.outbox, 4)
+        // A drained outbox gives its room back: one allocation per input that sends,
+        // against 224 bytes held by every idle peer.
+        pop_or_release(&mut self.outbox, 0)
     }
 
     /// Next event.
@@ -368,7 +370,7 @@ impl Node {
     /// `close_notify` or a TCP FIN would (§6.6); the driver delivers it there with
     /// [`Node::handle_link_close`]. Not a RELOAD message.
     pub fn poll_link_close(&mut self) -> Option<Addr> {
-        self.closes.pop_front()
+        pop_or_release(&mut self.closes, 0)
     }
 
     /// The node at `from` closed its link to this node: drop this end and repair the
