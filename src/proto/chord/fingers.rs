@@ -3,28 +3,53 @@
 
 use crate::proto::id::NodeId;
 
-/// Finger entries, each filled with a connected peer in its range or empty.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Finger entries, each filled with a connected peer in its range or empty. The
+/// Node-IDs are kept bare (16 bytes an entry; an `Option<NodeId>` would take 32) beside a
+/// bit mask of the filled ones.
+#[derive(Clone, Debug, Default)]
 pub struct FingerTable {
-    entries: Vec<Option<NodeId>>,
+    ids: Vec<NodeId>,
+    /// Bit `i % 64` of word `i / 64` set when entry `i` is filled.
+    filled: [u64; 2],
 }
+
+impl PartialEq for FingerTable {
+    fn eq(&self, o: &Self) -> bool {
+        self.size() == o.size() && (0..self.size()).all(|i| self.get(i) == o.get(i))
+    }
+}
+impl Eq for FingerTable {}
 
 impl FingerTable {
     /// An empty table of `size` entries (16..=128).
     pub fn new(size: usize) -> FingerTable {
         FingerTable {
-            entries: vec![None; size.clamp(1, 128)],
+            ids: vec![NodeId(0); size.clamp(1, 128)],
+            filled: [0; 2],
         }
     }
 
     /// Heap bytes of the entries.
     pub fn heap_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<Option<NodeId>>()
+        self.ids.capacity() * std::mem::size_of::<NodeId>()
+    }
+
+    fn has(&self, i: usize) -> bool {
+        i < self.ids.len() && self.filled[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    fn fill(&mut self, i: usize, id: NodeId) {
+        self.ids[i] = id;
+        self.filled[i / 64] |= 1 << (i % 64);
+    }
+
+    fn clear(&mut self, i: usize) {
+        self.filled[i / 64] &= !(1 << (i % 64));
     }
 
     /// Number of entries.
     pub fn size(&self) -> usize {
-        self.entries.len()
+        self.ids.len()
     }
 
     /// Start of entry `i`'s range and its length, for a table owned by `me`.
@@ -46,18 +71,21 @@ impl FingerTable {
             return None;
         }
         let i = d.leading_zeros() as usize;
-        (i < self.entries.len()).then_some(i)
+        (i < self.ids.len()).then_some(i)
     }
 
     /// Entry `i`.
     pub fn get(&self, i: usize) -> Option<NodeId> {
-        self.entries.get(i).copied().flatten()
+        self.has(i).then(|| self.ids[i])
     }
 
     /// Sets entry `i`.
     pub fn set(&mut self, i: usize, id: Option<NodeId>) {
-        if let Some(e) = self.entries.get_mut(i) {
-            *e = id;
+        if i < self.ids.len() {
+            match id {
+                Some(id) => self.fill(i, id),
+                None => self.clear(i),
+            }
         }
     }
 
@@ -68,10 +96,10 @@ impl FingerTable {
             return false;
         };
         let (start, _) = Self::range(me, i);
-        match self.entries[i] {
+        match self.get(i) {
             Some(cur) if start.distance_to(cur) <= start.distance_to(id) => false,
             _ => {
-                self.entries[i] = Some(id);
+                self.fill(i, id);
                 true
             }
         }
@@ -80,9 +108,9 @@ impl FingerTable {
     /// Clears every entry holding `id`; returns true if any did.
     pub fn remove(&mut self, id: NodeId) -> bool {
         let mut hit = false;
-        for e in &mut self.entries {
-            if *e == Some(id) {
-                *e = None;
+        for i in 0..self.ids.len() {
+            if self.has(i) && self.ids[i] == id {
+                self.clear(i);
                 hit = true;
             }
         }
@@ -92,9 +120,9 @@ impl FingerTable {
     /// Filled entries, in entry order, without repeats.
     pub fn filled(&self) -> Vec<NodeId> {
         let mut v: Vec<NodeId> = Vec::new();
-        for id in self.entries.iter().flatten() {
-            if !v.contains(id) {
-                v.push(*id);
+        for id in (0..self.ids.len()).filter_map(|i| self.get(i)) {
+            if !v.contains(&id) {
+                v.push(id);
             }
         }
         v
@@ -102,12 +130,12 @@ impl FingerTable {
 
     /// True if entry `i` is empty.
     pub fn is_empty_at(&self, i: usize) -> bool {
-        self.entries.get(i).is_some_and(Option::is_none)
+        i < self.ids.len() && !self.has(i)
     }
 
     /// True if no entry holds a peer.
     pub fn is_empty(&self) -> bool {
-        self.entries.iter().all(Option::is_none)
+        self.filled == [0; 2]
     }
 }
 
@@ -142,5 +170,34 @@ mod tests {
         assert_eq!(t.get(0), Some(NodeId((1 << 127) + 10)));
         assert!(t.remove(NodeId((1 << 127) + 10)));
         assert!(t.is_empty_at(0));
+    }
+
+    #[test]
+    fn entries_past_64_fill_and_clear_on_their_own() {
+        let me = NodeId(0);
+        let mut t = FingerTable::new(128);
+        assert!(t.is_empty());
+        for i in [0, 63, 64, 127] {
+            let (start, _) = FingerTable::range(me, i);
+            assert!(t.offer(me, start));
+            assert_eq!(t.get(i), Some(start));
+        }
+        assert_eq!(t.filled().len(), 4);
+        let (at64, _) = FingerTable::range(me, 64);
+        assert!(t.remove(at64));
+        assert!(t.is_empty_at(64) && !t.is_empty_at(63) && !t.is_empty_at(127));
+        assert!(!t.is_empty_at(128), "no entry 128");
+        let mut u = FingerTable::new(128);
+        for i in [0, 63, 127] {
+            u.set(i, t.get(i));
+        }
+        assert_eq!(
+            t, u,
+            "equal tables compare equal whatever their cleared ids"
+        );
+        for i in [0, 63, 127] {
+            t.set(i, None);
+        }
+        assert!(t.is_empty());
     }
 }
