@@ -39,7 +39,7 @@ fn hops(sim: &Sim, n: u32) -> u64 {
     let mut sum = NodeStats::default();
     for i in 0..n {
         if let Some(node) = sim.node(NodeIndex(i)) {
-            sum.add(node.stats());
+            sum.add(&node.stats());
         }
     }
     sum.forwarded + sum.delivered

@@ -313,7 +313,7 @@ impl Link {
         to: Addr,
         cfg: &OverlayConfig,
         out: &mut VecDeque<Transmit>,
-        retransmits: &mut u64,
+        retransmits: &mut u32,
     ) -> bool {
         let mut due = Vec::new();
         if let Some(buf) = self.buf.as_mut() {

@@ -14,6 +14,24 @@ macro_rules! counters {
                 $(self.$name += other.$name;)*
             }
         }
+
+        /// The same counters as a node keeps them: 32 bits each, so 10^6 peers hold
+        /// 88 bytes each rather than 176. They wrap after 2^32 counts; a driver that runs
+        /// that long takes them with [`Node::take_stats`](crate::proto::node::Node::take_stats)
+        /// and sums them in a [`NodeStats`].
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct NodeCounters {
+            $(#[doc = $doc] pub $name: u32,)*
+        }
+
+        impl NodeCounters {
+            /// The counters widened to 64 bits.
+            pub fn widen(&self) -> NodeStats {
+                NodeStats {
+                    $($name: u64::from(self.$name),)*
+                }
+            }
+        }
     };
 }
 

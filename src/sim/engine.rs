@@ -449,7 +449,7 @@ impl<P: Peer> Sim<P> {
         }
         let mut node_stats = self.node_stats.clone();
         for n in self.slots.iter().filter_map(|s| s.node.as_ref()) {
-            add_stats(&mut node_stats, n.stats());
+            add_stats(&mut node_stats, &n.stats());
         }
         let lookups = self.ledger.finish(&mut *self.records);
         let calls = self.sip.ledger.finish(&mut *self.records);
@@ -693,7 +693,7 @@ impl<P: Peer> Sim<P> {
         slot.wake = None;
         slot.incarnation += 1;
         self.live -= 1;
-        add_stats(&mut self.node_stats, node.stats());
+        add_stats(&mut self.node_stats, &node.stats());
         self.ledger.origin_gone(self.now, id);
         self.ledger.flush(&mut *self.records);
         self.sip_removed(i, id);

@@ -30,7 +30,7 @@ pub trait Peer {
     /// Successors, nearest first.
     fn successors(&self) -> &[NodeId];
     /// Its counters.
-    fn stats(&self) -> &NodeStats;
+    fn stats(&self) -> NodeStats;
     /// Starts a new overlay.
     fn start_overlay(&mut self, now: Time) -> Result<(), CommandError>;
     /// Joins through bootstrap peers.
@@ -101,7 +101,7 @@ impl Peer for Node {
     fn successors(&self) -> &[NodeId] {
         Node::successors(self)
     }
-    fn stats(&self) -> &NodeStats {
+    fn stats(&self) -> NodeStats {
         Node::stats(self)
     }
     fn start_overlay(&mut self, now: Time) -> Result<(), CommandError> {

@@ -89,8 +89,8 @@ impl Peer for Toy {
     fn successors(&self) -> &[NodeId] {
         &[]
     }
-    fn stats(&self) -> &NodeStats {
-        &self.stats
+    fn stats(&self) -> NodeStats {
+        self.stats.clone()
     }
     fn start_overlay(&mut self, now: Time) -> Result<(), CommandError> {
         self.state = NodeState::Joined;

@@ -6,7 +6,7 @@
 use std::mem::size_of;
 
 use super::Node;
-use crate::proto::stats::NodeStats;
+use crate::proto::stats::NodeCounters;
 
 /// A node's bytes by part.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -62,7 +62,7 @@ impl Node {
     /// Estimated bytes this node holds, by part.
     pub fn footprint(&self) -> Footprint {
         let rng = size_of::<super::rng::NodeRng>();
-        let stats = size_of::<NodeStats>();
+        let stats = size_of::<NodeCounters>();
         let other = self.outbox.capacity() * size_of::<crate::proto::event::Transmit>()
             + self
                 .outbox
@@ -94,10 +94,33 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::config::Addr;
+    use crate::proto::stats::NodeStats;
 
     #[test]
     fn a_node_value_stays_small() {
         // Rarely used state is boxed (rare.rs); this guards against inline growth.
         assert!(size_of::<Node>() <= 896, "{} bytes", size_of::<Node>());
+    }
+
+    #[test]
+    fn counters_are_taken_and_restart() {
+        use std::sync::Arc;
+
+        use crate::proto::config::OverlayConfig;
+        use crate::proto::id::NodeId;
+        use crate::proto::node::Identity;
+        use crate::time::Time;
+
+        let cfg = Arc::new(OverlayConfig::new("test"));
+        let me = Identity::new(NodeId(7), "u");
+        let mut n = Node::new(cfg, me, "10.0.0.1:6084".parse().unwrap(), Time::ZERO, 1);
+        let junk: Addr = "10.0.0.2:6084".parse().unwrap();
+        n.handle_datagram(Time::ZERO, junk, &[0xff; 3]);
+        n.handle_datagram(Time::ZERO, junk, &[0x00]);
+        let seen = n.stats();
+        assert!(seen.malformed + seen.dropped + seen.unknown_link >= 2, "{seen:?}");
+        assert_eq!(n.take_stats(), seen);
+        assert_eq!(n.stats(), NodeStats::default());
     }
 }

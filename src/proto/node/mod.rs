@@ -41,7 +41,7 @@ use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{SignerInfo, SimCrypto};
 use crate::proto::link::LinkTable;
-use crate::proto::stats::NodeStats;
+use crate::proto::stats::{NodeCounters, NodeStats};
 use crate::proto::store::DataStore;
 use crate::proto::transaction::{AnswerCache, Purpose, Transactions};
 use crate::proto::wire::Destination;
@@ -125,7 +125,7 @@ pub struct Node {
     /// SIP state, refused copies, rebinding Attaches, ConfigUpdate pushes, a client's
     /// peer and a leave deadline: allocated while any is used (rare.rs).
     rare: Option<Box<rare::Rare>>,
-    stats: NodeStats,
+    stats: NodeCounters,
 }
 
 impl Node {
@@ -165,7 +165,7 @@ impl Node {
             last_storage_time: 0,
             rereplicate_at: Time::NEVER,
             rare: None,
-            stats: NodeStats::default(),
+            stats: NodeCounters::default(),
             config,
         }
     }
@@ -200,9 +200,14 @@ impl Node {
     pub fn config(&self) -> &OverlayConfig {
         &self.config
     }
-    /// Counters.
-    pub fn stats(&self) -> &NodeStats {
-        &self.stats
+    /// Counters since the node was made or last taken ([`Node::take_stats`]).
+    pub fn stats(&self) -> NodeStats {
+        self.stats.widen()
+    }
+    /// The counters, which restart from zero: a long-running driver takes them from time
+    /// to time, before a 32-bit counter could wrap ([`NodeCounters`]).
+    pub fn take_stats(&mut self) -> NodeStats {
+        std::mem::take(&mut self.stats).widen()
     }
     /// Predecessors, nearest first.
     pub fn predecessors(&self) -> &[NodeId] {

@@ -313,7 +313,7 @@ impl Node {
                 keep
             });
         }
-        self.stats.bad_signature += u64::from(discarded);
+        self.stats.bad_signature = self.stats.bad_signature.wrapping_add(discarded);
         discarded
     }
 
