@@ -98,9 +98,11 @@ pub struct Node {
     rng: rng::NodeRng,
     links: LinkTable,
     txns: Transactions,
-    answers: AnswerCache,
+    /// Answers to Stores and ConfigUpdates kept for duplicates, while any is kept.
+    answers: Option<Box<AnswerCache>>,
     /// Fragments of messages addressed to this node (§6.7).
-    reassembly: reassembly::Reassembly,
+    /// (Allocated only while a fragmented message waits.)
+    reassembly: Option<Box<reassembly::Reassembly>>,
     neighbors: NeighborTable,
     fingers: FingerTable,
     join: Option<Box<JoinProgress>>,
@@ -147,8 +149,8 @@ impl Node {
             rng: rng::NodeRng::seed_from_u64(seed),
             links: LinkTable::default(),
             txns: Transactions::default(),
-            answers: AnswerCache::default(),
-            reassembly: reassembly::Reassembly::default(),
+            answers: None,
+            reassembly: None,
             neighbors: NeighborTable::default(),
             fingers,
             join: None,

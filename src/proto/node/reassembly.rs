@@ -246,7 +246,13 @@ impl Node {
         };
         let from = self.links.addr(li);
         let max_size = self.config.max_message_size;
-        match self.reassembly.add(now, from, &view, max_size) {
+        let parts = self.reassembly.get_or_insert_with(Box::default);
+        let outcome = parts.add(now, from, &view, max_size);
+        if parts.partials.is_empty() {
+            // Most peers never see a fragment: the table lives only while one waits.
+            self.reassembly = None;
+        }
+        match outcome {
             Outcome::Pending => {}
             Outcome::Whole(whole) => match HeaderView::parse(&whole) {
                 Ok(v) => {

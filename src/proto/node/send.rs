@@ -281,7 +281,7 @@ impl Node {
         if matches!(code, code::STORE_REQ | code::CONFIG_UPDATE_REQ)
             && let Ok(view) = HeaderView::parse(&message)
         {
-            self.answers.insert(
+            self.answers.get_or_insert_with(Box::default).insert(
                 now,
                 txid,
                 origin,
@@ -307,7 +307,7 @@ impl Node {
         let Some(dest) = self.answer_route(li, request) else {
             return false;
         };
-        let Some(payload) = self.answers.get(now, txid, origin) else {
+        let Some(payload) = self.answers.as_mut().and_then(|a| a.get(now, txid, origin)) else {
             return false;
         };
         let mut header = ForwardingHeader::new(
