@@ -55,6 +55,9 @@ impl Key {
 /// Buckets of a radix heap over 128-bit keys.
 const BUCKETS: usize = 129;
 
+/// A drained bucket keeps its room for reuse only below this many entries.
+const KEEP_DRAINED: usize = 4096;
+
 /// Pops between two trims of the buckets' spare room, at least.
 const TRIM_MIN_POPS: usize = 1 << 16;
 
@@ -116,7 +119,11 @@ impl<T> RadixQueue<T> {
         for (key, item) in entries.drain(..) {
             self.place(key, item);
         }
-        self.buckets[b] = entries;
+        // A large batch is spread over the lower buckets once in a long while (a span of
+        // simulated time): its emptied room is given back now rather than at the next trim.
+        if entries.capacity() < KEEP_DRAINED {
+            self.buckets[b] = entries;
+        }
         true
     }
 
