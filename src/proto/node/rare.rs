@@ -85,10 +85,13 @@ impl Node {
         self.rare.get_or_insert_with(Box::default)
     }
 
-    /// Gives the box back once nothing is in it.
-    pub(super) fn release_rare(&mut self) {
+    /// Gives back the rare-state box and the answer cache once nothing is in them.
+    pub(super) fn release_idle_boxes(&mut self) {
         if self.rare.as_ref().is_some_and(|r| r.is_empty()) {
             self.rare = None;
+        }
+        if self.answers.as_ref().is_some_and(|a| a.is_empty()) {
+            self.answers = None;
         }
     }
 }

@@ -80,10 +80,7 @@ impl Node {
         if self.state == NodeState::Joined {
             if self.next_update <= now {
                 self.next_update = now + self.jittered(self.config.chord_update_interval);
-                self.release_rare();
-                if self.answers.as_ref().is_some_and(|a| a.is_empty()) {
-                    self.answers = None;
-                }
+                self.release_idle_boxes();
                 self.update_all_neighbors(now);
                 self.revalidate_unready(now);
             }
