@@ -33,21 +33,25 @@ pub enum LinkState {
     Up,
 }
 
-/// Frames in flight and messages waiting for the window.
+/// Frames in flight and messages waiting for the window, and the set-up clock.
 #[derive(Debug)]
 struct SendBuf {
     inflight: Vec<InFlight>,
     queue: VecDeque<Vec<u8>>,
     /// Earliest retransmission deadline of `inflight` (`Time::NEVER` when empty).
     earliest: Time,
+    /// When the entry was created: kept only until the link is up, the one time it is
+    /// read (a link not up [`LINK_SETUP_LIMIT`] after it is dropped).
+    created: Time,
 }
 
-impl Default for SendBuf {
-    fn default() -> Self {
+impl SendBuf {
+    fn new(created: Time) -> SendBuf {
         SendBuf {
             inflight: Vec::new(),
             queue: VecDeque::new(),
             earliest: Time::NEVER,
+            created,
         }
     }
 }
@@ -61,40 +65,61 @@ struct InFlight {
     message: Vec<u8>,
 }
 
-/// One entry of the Connection Table: 64 bytes when idle. Its transport address is kept
-/// by the table ([`LinkTable::addr`]), and its send buffers, with the retransmission
-/// deadlines, only while frames are unacknowledged or queued.
+/// One entry of the Connection Table: 48 bytes when idle. Its transport address is kept
+/// by the table ([`LinkTable::addr`]); its send buffers, with the retransmission deadlines,
+/// only while frames are unacknowledged or queued; and its creation time only until it
+/// is up.
 #[derive(Debug)]
 pub struct Link {
     /// The peer's Node-ID, once known ([`Link::peer`]): two 8-byte halves, so the entry
     /// has 8-byte alignment, not `u128`'s 16.
     peer_id: [u64; 2],
-    has_peer: bool,
+    /// When a data frame last arrived over it (its creation time until one does).
+    pub last_heard: Time,
+    /// Send buffers and the set-up clock: allocated while frames are unacknowledged or
+    /// queued, and while the link is not up.
+    buf: Option<Box<SendBuf>>,
+    next_seq: u32,
+    /// Highest sequence number received, valid once [`Flags::HAS_RECV`].
+    recv_high: u32,
+    recv_mask: u32,
     /// Set-up state.
-    pub state: LinkState,
-    /// The peer is a joined peer that may be routed through.
-    pub ready: bool,
-    /// The peer is in the Neighbor or Finger Table (kept by the node).
-    pub routing: bool,
-    /// The peer sent us a request of its own over this link after it came up: it uses
-    /// the link, so closing it would cut the peer off.
-    pub peer_uses: bool,
+    state: LinkState,
     /// The Update owed to the peer once the link is up.
     pub update_when_up: OwedUpdate,
+    flags: Flags,
+}
+
+/// The link's yes/no facts, one bit each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Flags(u8);
+
+impl Flags {
+    /// The peer's Node-ID is known.
+    const HAS_PEER: u8 = 1;
+    /// A data frame has been received (`recv_high` is valid).
+    const HAS_RECV: u8 = 2;
+    /// The peer is a joined peer that may be routed through.
+    const READY: u8 = 4;
+    /// The peer is in the Neighbor or Finger Table (kept by the node).
+    const ROUTING: u8 = 8;
+    /// The peer sent us a request of its own over this link after it came up: it uses the
+    /// link, so closing it would cut the peer off.
+    const PEER_USES: u8 = 16;
     /// No ack for a full RTO and 3 more retransmissions: kept out of routing until acks
     /// resume (§6.6.3).
-    pub suspect: bool,
-    /// When the entry was created.
-    pub created: Time,
-    /// When a data frame last arrived over it.
-    pub last_heard: Time,
-    next_seq: u32,
-    /// Send buffers, allocated only while frames are unacknowledged or queued.
-    buf: Option<Box<SendBuf>>,
-    /// Highest sequence number received, valid once `has_recv`.
-    recv_high: u32,
-    has_recv: bool,
-    recv_mask: u32,
+    const SUSPECT: u8 = 32;
+
+    fn has(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+    fn set(&mut self, bit: u8, on: bool) {
+        if on {
+            self.0 |= bit;
+        } else {
+            self.0 &= !bit;
+        }
+    }
 }
 
 /// The Update a peer owes the other end of a link it accepted an Attach on, sent once the
@@ -115,29 +140,25 @@ pub enum OwedUpdate {
 impl Link {
     /// A new link entry (its address is given to [`LinkTable::insert`]).
     pub fn new(peer: Option<NodeId>, state: LinkState, now: Time) -> Link {
-        let id = peer.map_or(0, |p| p.0);
-        Link {
-            peer_id: [(id >> 64) as u64, id as u64],
-            has_peer: peer.is_some(),
-            state,
-            ready: false,
-            routing: false,
-            peer_uses: false,
-            update_when_up: OwedUpdate::Nothing,
-            suspect: false,
-            created: now,
+        let mut link = Link {
+            peer_id: [0; 2],
             last_heard: now,
+            buf: (state != LinkState::Up).then(|| Box::new(SendBuf::new(now))),
             next_seq: 0,
-            buf: None,
             recv_high: 0,
-            has_recv: false,
             recv_mask: 0,
-        }
+            state,
+            update_when_up: OwedUpdate::Nothing,
+            flags: Flags::default(),
+        };
+        link.set_peer(peer);
+        link
     }
 
     /// The peer's Node-ID, once known.
     pub fn peer(&self) -> Option<NodeId> {
-        self.has_peer
+        self.flags
+            .has(Flags::HAS_PEER)
             .then(|| NodeId((u128::from(self.peer_id[0]) << 64) | u128::from(self.peer_id[1])))
     }
 
@@ -145,12 +166,62 @@ impl Link {
     pub fn set_peer(&mut self, peer: Option<NodeId>) {
         let id = peer.map_or(0, |p| p.0);
         self.peer_id = [(id >> 64) as u64, id as u64];
-        self.has_peer = peer.is_some();
+        self.flags.set(Flags::HAS_PEER, peer.is_some());
+    }
+
+    /// Set-up state.
+    pub fn state(&self) -> LinkState {
+        self.state
+    }
+
+    /// The handshake completed: the link is usable both ways, and its set-up clock is
+    /// given back.
+    pub fn mark_up(&mut self) {
+        self.state = LinkState::Up;
+        self.release_idle_buffers();
     }
 
     /// True when the link is up and the peer is known.
     pub fn is_up(&self) -> bool {
-        self.state == LinkState::Up && self.has_peer
+        self.state == LinkState::Up && self.flags.has(Flags::HAS_PEER)
+    }
+
+    /// The peer is a joined peer that may be routed through.
+    pub fn ready(&self) -> bool {
+        self.flags.has(Flags::READY)
+    }
+    /// Marks the peer as one that may be routed through.
+    pub fn set_ready(&mut self) {
+        self.flags.set(Flags::READY, true);
+    }
+    /// The peer is in the Neighbor or Finger Table.
+    pub fn routing(&self) -> bool {
+        self.flags.has(Flags::ROUTING)
+    }
+    /// Records whether the peer is in the Neighbor or Finger Table.
+    pub fn set_routing(&mut self, routing: bool) {
+        self.flags.set(Flags::ROUTING, routing);
+    }
+    /// The peer sent a request of its own over the link after it came up.
+    pub fn peer_uses(&self) -> bool {
+        self.flags.has(Flags::PEER_USES)
+    }
+    /// Records that the peer uses the link for requests of its own.
+    pub fn set_peer_uses(&mut self) {
+        self.flags.set(Flags::PEER_USES, true);
+    }
+    /// No ack for a full RTO and 3 more retransmissions (§6.6.3); cleared by the next ack.
+    pub fn suspect(&self) -> bool {
+        self.flags.has(Flags::SUSPECT)
+    }
+
+    /// When a link not yet up is dropped ([`LINK_SETUP_LIMIT`] after its creation);
+    /// `Time::NEVER` once it is up.
+    pub fn setup_deadline(&self) -> Time {
+        match (&self.buf, self.state) {
+            (Some(b), s) if s != LinkState::Up => b.created + LINK_SETUP_LIMIT,
+            _ => Time::NEVER,
+        }
     }
 
     /// Frames sent but not yet acknowledged, plus queued messages.
@@ -174,7 +245,7 @@ impl Link {
         if message.len() > MAX_FRAMED_MESSAGE {
             return false;
         }
-        let buf = self.buf.get_or_insert_with(Box::default);
+        let buf = self.buf.get_or_insert_with(|| Box::new(SendBuf::new(now)));
         if buf.inflight.len() < cfg.link_window.max(1) {
             self.transmit(now, to, message, 1, cfg.link_rto, out);
         } else {
@@ -198,7 +269,7 @@ impl Link {
             to,
             bytes: data_frame(seq, &message),
         });
-        let buf = self.buf.get_or_insert_with(Box::default);
+        let buf = self.buf.get_or_insert_with(|| Box::new(SendBuf::new(now)));
         buf.inflight.push(InFlight {
             seq,
             sends,
@@ -229,7 +300,7 @@ impl Link {
         });
         let acked = buf.inflight.len() != before;
         if acked {
-            self.suspect = false;
+            self.flags.set(Flags::SUSPECT, false);
         }
         while self
             .buf
@@ -245,7 +316,7 @@ impl Link {
         acked
     }
 
-    /// Recomputes the earliest deadline; idle links hold no send buffers, so per-peer
+    /// Recomputes the earliest deadline; idle up links hold no send buffers, so per-peer
     /// memory stays small after bursts.
     fn release_idle_buffers(&mut self) {
         if let Some(b) = self.buf.as_mut() {
@@ -256,7 +327,7 @@ impl Link {
                 .min()
                 .unwrap_or(Time::NEVER);
         }
-        if self.backlog() == 0 {
+        if self.backlog() == 0 && self.state == LinkState::Up {
             self.buf = None;
         }
     }
@@ -269,9 +340,9 @@ impl Link {
     /// frames, the window slides by `ahead`: a gap of 32 or more clears it, so no bit ever
     /// claims a frame that did not arrive. Any `seq` is accepted without panicking.
     pub fn on_data(&mut self, to: Addr, seq: u32) -> Transmit {
-        if !self.has_recv {
+        if !self.flags.has(Flags::HAS_RECV) {
             self.recv_high = seq;
-            self.has_recv = true;
+            self.flags.set(Flags::HAS_RECV, true);
         } else {
             let h = self.recv_high;
             let ahead = seq.wrapping_sub(h);
@@ -302,7 +373,8 @@ impl Link {
 
     fn seen(&self, m: u32) -> bool {
         let h = self.recv_high;
-        self.has_recv && (h == m || self.recv_mask & bit_back(h.wrapping_sub(m)) != 0)
+        self.flags.has(Flags::HAS_RECV)
+            && (h == m || self.recv_mask & bit_back(h.wrapping_sub(m)) != 0)
     }
 
     /// Retransmits due frames to `to`. Returns false if a frame used its last send: the
@@ -333,7 +405,7 @@ impl Link {
             }
             *retransmits += 1;
             if f.sends >= 4 {
-                self.suspect = true;
+                self.flags.set(Flags::SUSPECT, true);
             }
             let rto = f.rto.saturating_mul(2);
             self.transmit(now, to, f.message, f.sends + 1, rto, out);
@@ -359,12 +431,7 @@ impl Link {
     /// When the link next needs the node: its earliest retransmission, or the end of its
     /// set-up time while it is not up (`Time::NEVER`: never).
     pub fn wake_time(&self) -> Time {
-        let earliest = self.earliest();
-        if self.state == LinkState::Up {
-            earliest
-        } else {
-            earliest.min(self.created + LINK_SETUP_LIMIT)
-        }
+        self.earliest().min(self.setup_deadline())
     }
 
     fn earliest(&self) -> Time {
@@ -539,7 +606,7 @@ impl LinkTable {
     pub fn by_peer(&self, id: NodeId) -> Option<usize> {
         self.links
             .iter()
-            .position(|l| l.peer() == Some(id) && l.state == LinkState::Up)
+            .position(|l| l.state == LinkState::Up && l.peer() == Some(id))
     }
     /// Index of any link (in any state) to peer `id`.
     pub fn any_by_peer(&self, id: NodeId) -> Option<usize> {
@@ -660,7 +727,7 @@ impl LinkTable {
     pub fn ready_peers(&self) -> impl Iterator<Item = NodeId> + '_ {
         self.links
             .iter()
-            .filter(|l| l.is_up() && l.ready && !l.suspect)
+            .filter(|l| l.is_up() && l.ready() && !l.suspect())
             .filter_map(|l| l.peer())
     }
     /// Heap bytes: the entries and their send buffers.
@@ -754,7 +821,7 @@ mod tests {
                     let i = (r >> 8) as usize % t.len();
                     let a = t.addr(i);
                     let l = t.get_mut(i);
-                    l.state = LinkState::Up;
+                    l.mark_up();
                     l.on_ack(now, a, l.next_seq.wrapping_sub(1), u32::MAX, &cfg, &mut out);
                 }
                 _ => {}
@@ -769,8 +836,8 @@ mod tests {
     }
 
     #[test]
-    fn an_idle_link_is_64_bytes() {
-        assert!(std::mem::size_of::<Link>() <= 64);
+    fn an_idle_link_is_48_bytes() {
+        assert!(std::mem::size_of::<Link>() <= 48);
     }
 
     #[test]

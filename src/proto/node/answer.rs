@@ -218,7 +218,7 @@ impl Node {
         } else if self
             .links
             .any_by_peer(signer)
-            .is_some_and(|li| self.links.get(li).state == LinkState::Handshaking)
+            .is_some_and(|li| self.links.get(li).state() == LinkState::Handshaking)
         {
             return Err(in_progress());
         }
@@ -250,7 +250,7 @@ impl Node {
                         .insert(0, (addr, signer, a.send_update));
                     return Ok(accepted);
                 }
-                if link.state == LinkState::Up {
+                if link.state() == LinkState::Up {
                     accepted.update_now = owed;
                     return Ok(accepted);
                 }
@@ -360,7 +360,7 @@ impl Node {
                 // partition check, through which the join's Attach is routed (§10.5); a
                 // client's only route is the peer responsible for it.
                 if p.to.is_none() || client {
-                    link.ready = true;
+                    link.set_ready();
                 } else if self.state == NodeState::Joined {
                     // §10.7.3 peer_ready: "a node which has Attached is a peer and can be
                     // routed through". The peer we Attached to tells us the same.
@@ -410,7 +410,7 @@ impl Node {
             self.stats.attach_answers_linked += 1;
             // Linked already: the peer's Update (owed for this Attach) makes it routable.
             if matches!(self.state, NodeState::ClientConnecting | NodeState::Client) {
-                self.links.get_mut(li).ready = true;
+                self.links.get_mut(li).set_ready();
             }
             self.peer_connected(now, peer, for_join);
             return;

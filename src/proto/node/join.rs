@@ -184,7 +184,7 @@ impl Node {
         if awaited.iter().any(|p| {
             self.links
                 .by_peer(*p)
-                .is_some_and(|li| self.links.get(li).is_up() && !self.links.get(li).ready)
+                .is_some_and(|li| self.links.get(li).is_up() && !self.links.get(li).ready())
         }) {
             return;
         }
@@ -236,7 +236,7 @@ impl Node {
                     .peer()
                     .is_none_or(|p| !self.neighbors.contains(p))
             })
-            .filter(|&li| !self.links.get(li).peer_uses)
+            .filter(|&li| !self.links.get(li).peer_uses())
             .collect();
         for li in closing.into_iter().rev() {
             self.close_link(li);
@@ -309,7 +309,7 @@ impl Node {
     /// A joining peer was admitted by us: it becomes a routable peer, our tables change, and
     /// every neighbour (it included) gets an Update (§10.5 steps 7–8).
     pub(super) fn admit(&mut self, now: Time, li: usize, _peer: NodeId) {
-        self.links.get_mut(li).ready = true;
+        self.links.get_mut(li).set_ready();
         let change = self.refresh_tables_quietly(now);
         self.update_all_neighbors(now);
         // A new predecessor takes part of our range: every other connection (clients

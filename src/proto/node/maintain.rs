@@ -186,9 +186,10 @@ impl Node {
         let old = std::mem::replace(&mut self.neighbors, best);
         let fingers = self.fingers.filled();
         for link in self.links.iter_mut() {
-            link.routing = link
+            let routing = link
                 .peer()
                 .is_some_and(|p| self.neighbors.contains(p) || fingers.contains(&p));
+            link.set_routing(routing);
         }
         if had_fingers && fingers.is_empty() && !ready.is_empty() && self.state == NodeState::Joined
         {
@@ -223,7 +224,7 @@ impl Node {
         u: &ChordUpdate,
     ) {
         if direct {
-            self.links.get_mut(li).ready = true;
+            self.links.get_mut(li).set_ready();
         }
         if self.state == NodeState::Joining {
             self.join_update(now, signer, u);
@@ -279,7 +280,7 @@ impl Node {
             match self.links.by_peer(id) {
                 // A link the other side opened whose peer has not sent an Update: ask
                 // whether it still holds, if its Update is overdue (revalidate).
-                Some(li) if !self.links.get(li).ready => self.revalidate(now, li),
+                Some(li) if !self.links.get(li).ready() => self.revalidate(now, li),
                 Some(_) => {}
                 None => {
                     let why = if accept {
@@ -344,7 +345,9 @@ impl Node {
     fn update_overdue(&self, now: Time, li: usize) -> bool {
         let settle = self.config.chord_update_interval;
         let l = self.links.get(li);
-        l.is_up() && !l.ready && l.created + settle <= now && l.last_heard + settle <= now
+        // `last_heard` starts at the link's creation and only moves on, so it alone says
+        // that both are `settle` ago.
+        l.is_up() && !l.ready() && l.last_heard + settle <= now
     }
 
     /// Links whose peer would belong in our tables but whose Update is overdue
@@ -429,7 +432,7 @@ impl Node {
                 let dead = self
                     .links
                     .by_peer(*t)
-                    .filter(|&li| !self.links.get(li).ready)
+                    .filter(|&li| !self.links.get(li).ready())
                     .map(|li| self.links.addr(li));
                 if let Some(addr) = dead {
                     self.link_failed(now, addr);
@@ -530,10 +533,9 @@ impl Node {
             .filter_map(|j| ids.get(j).copied())
             .find(|&v| {
                 v != self.id
-                    && self
-                        .links
-                        .by_peer(v)
-                        .is_some_and(|li| self.links.get(li).ready && !self.links.get(li).suspect)
+                    && self.links.by_peer(v).is_some_and(|li| {
+                        self.links.get(li).ready() && !self.links.get(li).suspect()
+                    })
             })
     }
 
@@ -624,7 +626,7 @@ impl Node {
             return;
         }
         match self.links.by_peer(responder) {
-            Some(li) if !self.links.get(li).ready => self.revalidate(now, li),
+            Some(li) if !self.links.get(li).ready() => self.revalidate(now, li),
             Some(_) => {}
             None => self.attach(now, responder, None, AttachFor::Finger),
         }
@@ -693,7 +695,7 @@ impl Node {
             .iter()
             .enumerate()
             // Never a link of the Routing Table (kept current in `routing`) or one being set up.
-            .filter(|(_, l)| l.state != LinkState::Handshaking && !l.routing)
+            .filter(|(_, l)| l.state() != LinkState::Handshaking && !l.routing())
             .min_by_key(|(_, l)| l.last_heard)
             .map(|(i, _)| i);
         match victim {

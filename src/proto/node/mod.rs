@@ -245,7 +245,7 @@ impl Node {
     )> {
         self.links
             .entries()
-            .map(|(a, l)| (a, l.peer(), l.state, l.ready, l.suspect))
+            .map(|(a, l)| (a, l.peer(), l.state(), l.ready(), l.suspect()))
             .collect()
     }
 

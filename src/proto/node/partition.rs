@@ -166,7 +166,7 @@ impl Node {
         }
         if let Some(li) = self.links.by_addr(check.addr) {
             let l = self.links.get(li);
-            if !l.routing && !l.peer_uses {
+            if !l.routing() && !l.peer_uses() {
                 self.close_link(li);
             }
         }

@@ -39,7 +39,7 @@ impl Node {
                 continue;
             }
             let mut link = Link::new(Some(id), LinkState::Up, now);
-            link.ready = true;
+            link.set_ready();
             self.links.insert(addr, link);
         }
         self.state = NodeState::Joined;

@@ -198,7 +198,7 @@ impl Node {
                 // A link still being set up for the node an Attach named (§6.5.1.11: the
                 // certificate "MUST match the node which sent the AttachReqAns, and if it
                 // does not, the connection MUST be closed").
-                Some(p) if p != signer && self.links.get(li).state != LinkState::Up => {
+                Some(p) if p != signer && self.links.get(li).state() != LinkState::Up => {
                     self.links.remove(li);
                     self.stats.dropped += 1;
                     return;
@@ -248,10 +248,10 @@ impl Node {
         let code = msg.contents.body.code();
         if is_request(code) {
             if direct {
-                if self.links.get(li).state == LinkState::Expecting {
+                if self.links.get(li).state() == LinkState::Expecting {
                     self.link_up(now, li);
                 } else {
-                    self.links.get_mut(li).peer_uses = true;
+                    self.links.get_mut(li).set_peer_uses();
                 }
             }
             if self.answer_duplicate(now, li, &msg, signer) {
@@ -306,7 +306,7 @@ impl Node {
     /// A link finished its handshake.
     pub(super) fn link_up(&mut self, now: Time, li: usize) {
         let link = self.links.get_mut(li);
-        link.state = LinkState::Up;
+        link.mark_up();
         let owed = std::mem::take(&mut link.update_when_up);
         if let Some(peer) = link.peer() {
             self.send_owed_update(now, peer, owed);

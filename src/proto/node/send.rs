@@ -96,7 +96,7 @@ impl Node {
                 if let Some(li) = self
                     .links
                     .by_peer(*id)
-                    .filter(|li| !self.links.get(*li).suspect)
+                    .filter(|li| !self.links.get(*li).suspect())
                 {
                     return Some(li);
                 }
@@ -106,7 +106,7 @@ impl Node {
                 let k = r.ring_position()?;
                 if let Some(li) = self.links.by_peer(k).filter(|li| {
                     let l = self.links.get(*li);
-                    l.ready && !l.suspect
+                    l.ready() && !l.suspect()
                 }) {
                     return Some(li);
                 }
@@ -119,7 +119,9 @@ impl Node {
             .links
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.is_up() && !l.suspect && if joined { l.routing } else { l.ready })
+            .filter(|(_, l)| {
+                l.is_up() && !l.suspect() && if joined { l.routing() } else { l.ready() }
+            })
             .filter_map(|(li, l)| l.peer().map(|p| (p, li)));
         next_hop_by(self.id, key, candidates)
     }

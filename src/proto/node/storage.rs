@@ -247,7 +247,7 @@ impl Node {
     fn linked_newcomer(&self, peer: NodeId) -> bool {
         self.links
             .by_peer(peer)
-            .is_some_and(|li| self.links.get(li).state == LinkState::Up)
+            .is_some_and(|li| self.links.get(li).state() == LinkState::Up)
             && self.neighbors.would_accept(
                 self.id,
                 peer,

@@ -4,7 +4,6 @@
 use super::Node;
 use crate::proto::config::Addr;
 use crate::proto::event::NodeState;
-use crate::proto::link::{LINK_SETUP_LIMIT, LinkState};
 use crate::time::Time;
 
 impl Node {
@@ -20,7 +19,7 @@ impl Node {
             let addr = self.links.addr(li);
             let link = self.links.get_mut(li);
             if link.next_deadline().is_some_and(|d| d <= now) {
-                let was = link.suspect;
+                let was = link.suspect();
                 if !link.on_timeout(
                     now,
                     addr,
@@ -30,7 +29,7 @@ impl Node {
                 ) {
                     failed.push(addr);
                 }
-                newly_suspect |= link.suspect && !was;
+                newly_suspect |= link.suspect() && !was;
             }
         }
         for addr in failed {
@@ -45,7 +44,7 @@ impl Node {
             .into_iter()
             .filter(|&li| {
                 let l = self.links.get(li);
-                l.state != LinkState::Up && l.created + LINK_SETUP_LIMIT <= now
+                l.setup_deadline() <= now
             })
             .collect();
         // Last first, so the indices before each one stay valid.
