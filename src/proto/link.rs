@@ -355,12 +355,7 @@ impl Link {
                 self.recv_mask |= bit_back(h.wrapping_sub(seq));
             }
         }
-        let mut received = 0u32;
-        for k in 1..=32u32 {
-            if self.seen(seq.wrapping_sub(k)) {
-                received |= 1 << (k - 1);
-            }
-        }
+        let received = self.received_before(seq);
         let ack = Frame::Ack {
             ack_sequence: seq,
             received,
@@ -371,6 +366,16 @@ impl Link {
         Transmit { to, bytes }
     }
 
+    /// The ack's `received` mask for `seq` once recorded: bit `k - 1` set when frame
+    /// `seq - k` was seen (k = 1..=32). `seq` is at or below the high mark `h`, `d =
+    /// h - seq` back (serial order, so `d` < 2^31), and `seq - k` is `d + k` back, which
+    /// the window holds at bit `d + k - 1`: the mask shifted down by `d` (none past 31).
+    fn received_before(&self, seq: u32) -> u32 {
+        let d = self.recv_high.wrapping_sub(seq);
+        self.recv_mask.checked_shr(d).unwrap_or(0)
+    }
+
+    #[cfg(test)]
     fn seen(&self, m: u32) -> bool {
         let h = self.recv_high;
         self.flags.has(Flags::HAS_RECV)
@@ -832,6 +837,38 @@ mod tests {
             let probe = Time(now.0 + (r >> 40) * 1_000);
             let due: Vec<usize> = (0..wakes.len()).filter(|&i| wakes[i] <= probe).collect();
             assert_eq!(t.due(probe), due, "step {step}");
+        }
+    }
+
+    #[test]
+    fn ack_masks_match_the_window_frame_by_frame() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for run in 0..200u32 {
+            let mut l = up_link();
+            let mut seq = run.wrapping_mul(0x0400_0000).wrapping_sub(20);
+            for _ in 0..300 {
+                let r = next();
+                seq = match r % 8 {
+                    0 => seq.wrapping_sub((r >> 8) as u32 % 40),
+                    1 => seq.wrapping_add((r >> 8) as u32 % 70),
+                    2 => (r >> 32) as u32,
+                    _ => seq.wrapping_add(1),
+                };
+                let ack = l.on_data(to(), seq);
+                let Frame::Ack { received, .. } = Frame::decode(&ack.bytes).unwrap() else {
+                    panic!()
+                };
+                let want = (1..=32u32)
+                    .filter(|k| l.seen(seq.wrapping_sub(*k)))
+                    .fold(0u32, |m, k| m | 1 << (k - 1));
+                assert_eq!(received, want, "run {run} seq {seq}");
+            }
         }
     }
 
