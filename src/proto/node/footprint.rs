@@ -107,6 +107,8 @@ mod tests {
     fn a_node_value_stays_small() {
         // Rarely used state is boxed (rare.rs); this guards against inline growth.
         assert!(size_of::<Node>() <= 720, "{} bytes", size_of::<Node>());
+        // The state read on every input and poll stays in the first six cache lines.
+        assert!(std::mem::offset_of!(Node, stats) <= 384);
     }
 
     #[test]
