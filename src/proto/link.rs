@@ -65,15 +65,12 @@ struct InFlight {
     message: Vec<u8>,
 }
 
-/// One entry of the Connection Table: 48 bytes when idle. Its transport address is kept
-/// by the table ([`LinkTable::addr`]); its send buffers, with the retransmission deadlines,
-/// only while frames are unacknowledged or queued; and its creation time only until it
-/// is up.
+/// One entry of the Connection Table: 32 bytes when idle. Its transport address and its
+/// peer's Node-ID are kept by the table ([`LinkTable::addr`], [`LinkTable::peer`]); its
+/// send buffers, with the retransmission deadlines, only while frames are unacknowledged
+/// or queued; and its creation time only until it is up.
 #[derive(Debug)]
 pub struct Link {
-    /// The peer's Node-ID, once known ([`Link::peer`]): two 8-byte halves, so the entry
-    /// has 8-byte alignment, not `u128`'s 16.
-    peer_id: [u64; 2],
     /// When a data frame last arrived over it (its creation time until one does).
     pub last_heard: Time,
     /// Send buffers and the set-up clock: allocated while frames are unacknowledged or
@@ -138,10 +135,9 @@ pub enum OwedUpdate {
 }
 
 impl Link {
-    /// A new link entry (its address is given to [`LinkTable::insert`]).
-    pub fn new(peer: Option<NodeId>, state: LinkState, now: Time) -> Link {
-        let mut link = Link {
-            peer_id: [0; 2],
+    /// A new link entry (its address and peer are given to [`LinkTable::insert`]).
+    pub fn new(state: LinkState, now: Time) -> Link {
+        Link {
             last_heard: now,
             buf: (state != LinkState::Up).then(|| Box::new(SendBuf::new(now))),
             next_seq: 0,
@@ -150,23 +146,12 @@ impl Link {
             state,
             update_when_up: OwedUpdate::Nothing,
             flags: Flags::default(),
-        };
-        link.set_peer(peer);
-        link
+        }
     }
 
-    /// The peer's Node-ID, once known.
-    pub fn peer(&self) -> Option<NodeId> {
-        self.flags
-            .has(Flags::HAS_PEER)
-            .then(|| NodeId((u128::from(self.peer_id[0]) << 64) | u128::from(self.peer_id[1])))
-    }
-
-    /// Names the peer (from its handshake or Attach).
-    pub fn set_peer(&mut self, peer: Option<NodeId>) {
-        let id = peer.map_or(0, |p| p.0);
-        self.peer_id = [(id >> 64) as u64, id as u64];
-        self.flags.set(Flags::HAS_PEER, peer.is_some());
+    /// True once the peer's Node-ID is known ([`LinkTable::peer`]).
+    pub fn has_peer(&self) -> bool {
+        self.flags.has(Flags::HAS_PEER)
     }
 
     /// Set-up state.
@@ -503,7 +488,9 @@ pub fn data_frame(seq: u32, message: &[u8]) -> Vec<u8> {
 /// ([`LinkTable::key`]): an IPv4 address and port exactly, an IPv6 one as an index into
 /// the table's few IPv6 addresses. So a link's address costs 8 bytes, finding a link by
 /// address scans a few cache lines rather than every entry (a datagram's first step),
-/// and keys compare exactly. It keeps a bit mask of the links that may wake
+/// and keys compare exactly. The peers' Node-IDs are kept the same way, 16 bytes a link
+/// (two 8-byte halves, so no `u128` alignment), so finding a link by peer and choosing a
+/// next hop read a dense array rather than every entry. It keeps a bit mask of the links that may wake
 /// ([`Link::wake_time`] not `Time::NEVER`: links with frames unacknowledged or not yet up),
 /// so the node's next timer reads only those few entries. Every mutable access to an
 /// entry goes through the table and marks it; marked entries' bits are recomputed when
@@ -512,15 +499,19 @@ pub fn data_frame(seq: u32, message: &[u8]) -> Vec<u8> {
 pub struct LinkTable {
     links: Vec<Link>,
     keys: Vec<u64>,
+    /// Each link's peer Node-ID (zero until known: [`Link::has_peer`]).
+    peers: Vec<[u64; 2]>,
     /// Entries whose wake time is not `Time::NEVER` (bit `i` for entry `i` < 64; entries
     /// from 64 on are always read): the few busy or unfinished links.
     waking: Cell<u64>,
     /// The IPv6 addresses of links, by the index in their keys (`None`: free).
-    v6: Vec<Option<SocketAddrV6>>,
-    /// Entries whose `waking` bit may be stale: bit `i` for entry `i` < 64.
+    /// (Boxed, and allocated with the first: few tables have any, and the table stays 96
+    /// bytes.)
+    #[allow(clippy::box_collection)] // 8 bytes here rather than a `Vec`'s 24
+    v6: Option<Box<Vec<Option<SocketAddrV6>>>>,
+    /// Entries whose `waking` bit may be stale: bit `i` for entry `i` < 64 (all of them
+    /// after [`LinkTable::iter_mut`]).
     stale: Cell<u64>,
-    /// Every entry's `waking` bit may be stale.
-    all_stale: Cell<bool>,
 }
 
 /// The top bit of a key marks an IPv6 address (the rest is its index in `v6`); an IPv4
@@ -531,13 +522,26 @@ fn v4_key(v4: &SocketAddrV4) -> u64 {
     (u64::from(u32::from(*v4.ip())) << 16) | u64::from(v4.port())
 }
 
+fn halves(id: NodeId) -> [u64; 2] {
+    [(id.0 >> 64) as u64, id.0 as u64]
+}
+
+fn from_halves(h: [u64; 2]) -> NodeId {
+    NodeId((u128::from(h[0]) << 64) | u128::from(h[1]))
+}
+
 impl LinkTable {
+    /// The IPv6 addresses of links, by the index in their keys.
+    fn v6s(&self) -> &[Option<SocketAddrV6>] {
+        self.v6.as_deref().map_or(&[], Vec::as_slice)
+    }
+
     /// The key of `addr`, if any link could have it.
     fn key(&self, addr: Addr) -> Option<u64> {
         match addr {
             Addr::V4(v4) => Some(v4_key(&v4)),
             Addr::V6(v6) => self
-                .v6
+                .v6s()
                 .iter()
                 .position(|a| *a == Some(v6))
                 .map(|i| V6_KEY | i as u64),
@@ -552,14 +556,15 @@ impl LinkTable {
                 if let Some(k) = self.key(addr) {
                     return k;
                 }
-                let i = match self.v6.iter().position(Option::is_none) {
+                let table = self.v6.get_or_insert_with(Box::default);
+                let i = match table.iter().position(Option::is_none) {
                     Some(i) => {
-                        self.v6[i] = Some(v6);
+                        table[i] = Some(v6);
                         i
                     }
                     None => {
-                        self.v6.push(Some(v6));
-                        self.v6.len() - 1
+                        table.push(Some(v6));
+                        table.len() - 1
                     }
                 };
                 V6_KEY | i as u64
@@ -573,7 +578,7 @@ impl LinkTable {
             Addr::V4(SocketAddrV4::new(ip, key as u16))
         } else {
             let i = (key & !V6_KEY) as usize;
-            let v6 = self.v6.get(i).copied().flatten();
+            let v6 = self.v6s().get(i).copied().flatten();
             v6.map_or(
                 Addr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)),
                 Addr::V6,
@@ -586,14 +591,39 @@ impl LinkTable {
         self.addr_of(self.keys[i])
     }
 
-    /// Every link with its address.
-    pub fn entries(&self) -> impl Iterator<Item = (Addr, &Link)> {
+    /// Every link with its address and peer.
+    pub fn entries(&self) -> impl Iterator<Item = (Addr, Option<NodeId>, &Link)> {
         self.keys
             .iter()
-            .zip(&self.links)
-            .map(|(k, l)| (self.addr_of(*k), l))
+            .zip(self.with_peers())
+            .map(|(k, (p, l))| (self.addr_of(*k), p, l))
     }
 
+    /// The peer of link `i`, once known.
+    pub fn peer(&self, i: usize) -> Option<NodeId> {
+        self.links[i].has_peer().then(|| from_halves(self.peers[i]))
+    }
+
+    /// Names the peer of link `i` (from its handshake or Attach).
+    pub fn set_peer(&mut self, i: usize, peer: Option<NodeId>) {
+        self.peers[i] = peer.map_or([0; 2], halves);
+        self.get_mut(i).flags.set(Flags::HAS_PEER, peer.is_some());
+    }
+
+    /// Every link with its peer.
+    pub fn with_peers(&self) -> impl Iterator<Item = (Option<NodeId>, &Link)> {
+        self.peers
+            .iter()
+            .zip(&self.links)
+            .map(|(p, l)| (l.has_peer().then(|| from_halves(*p)), l))
+    }
+
+    /// Every link's index and peer Node-ID slot, in table order, reading only the dense
+    /// array: the slot is zero where the peer is not yet known ([`Link::has_peer`] says
+    /// which), so a caller tests the entries it would use.
+    pub fn peer_slots(&self) -> impl Iterator<Item = (usize, NodeId)> + '_ {
+        self.peers.iter().map(|p| from_halves(*p)).enumerate()
+    }
     /// Number of links.
     pub fn len(&self) -> usize {
         self.links.len()
@@ -607,15 +637,17 @@ impl LinkTable {
         let key = self.key(addr)?;
         self.keys.iter().position(|k| *k == key)
     }
-    /// Index of the up link to peer `id`.
+    /// Index of the up link to peer `id` (the first, if several).
     pub fn by_peer(&self, id: NodeId) -> Option<usize> {
-        self.links
-            .iter()
-            .position(|l| l.state == LinkState::Up && l.peer() == Some(id))
+        let h = halves(id);
+        (0..self.peers.len()).find(|&i| {
+            self.peers[i] == h && self.links[i].has_peer() && self.links[i].state == LinkState::Up
+        })
     }
     /// Index of any link (in any state) to peer `id`.
     pub fn any_by_peer(&self, id: NodeId) -> Option<usize> {
-        self.links.iter().position(|l| l.peer() == Some(id))
+        let h = halves(id);
+        (0..self.peers.len()).find(|&i| self.peers[i] == h && self.links[i].has_peer())
     }
     /// The link at `i`.
     pub fn get(&self, i: usize) -> &Link {
@@ -635,11 +667,7 @@ impl LinkTable {
     /// Brings the `waking` bits of marked entries up to date.
     fn refresh_wakes(&self) {
         let mut waking = self.waking.get();
-        let marked = if self.all_stale.get() {
-            u64::MAX
-        } else {
-            self.stale.get()
-        };
+        let marked = self.stale.get();
         let mut bits = marked & low_bits(self.links.len().min(64));
         waking &= !marked;
         while bits != 0 {
@@ -651,7 +679,6 @@ impl LinkTable {
         }
         self.waking.set(waking);
         self.stale.set(0);
-        self.all_stale.set(false);
     }
     /// Indices of the links that may wake, in table order: the `waking` ones below 64,
     /// then every one from 64 on.
@@ -686,17 +713,21 @@ impl LinkTable {
     pub fn reserve_exact(&mut self, n: usize) {
         self.links.reserve_exact(n);
         self.keys.reserve_exact(n);
+        self.peers.reserve_exact(n);
     }
-    /// Adds a link to `addr`; returns its index.
-    pub fn insert(&mut self, addr: Addr, link: Link) -> usize {
+    /// Adds a link to `addr` whose peer is `peer`, if known; returns its index.
+    pub fn insert(&mut self, addr: Addr, peer: Option<NodeId>, mut link: Link) -> usize {
         if self.links.len() == self.links.capacity() {
             // Grow by a few entries, not by doubling: tables are long-lived and per-peer
             // memory matters at 10^5 peers.
             self.links.reserve_exact(4);
             self.keys.reserve_exact(4);
+            self.peers.reserve_exact(4);
         }
         let key = self.new_key(addr);
         self.keys.push(key);
+        self.peers.push(peer.map_or([0; 2], halves));
+        link.flags.set(Flags::HAS_PEER, peer.is_some());
         let i = self.links.len();
         if i < 64 && link.wake_time() != Time::NEVER {
             self.waking.set(self.waking.get() | (1 << i));
@@ -707,8 +738,13 @@ impl LinkTable {
     /// Removes the link at `i` (indices after it shift down).
     pub fn remove(&mut self, i: usize) -> Link {
         let key = self.keys.remove(i);
+        self.peers.remove(i);
         if key & V6_KEY != 0 && !self.keys.contains(&key) {
-            if let Some(a) = self.v6.get_mut((key & !V6_KEY) as usize) {
+            if let Some(a) = self
+                .v6
+                .as_mut()
+                .and_then(|t| t.get_mut((key & !V6_KEY) as usize))
+            {
                 *a = None;
             }
         }
@@ -723,23 +759,29 @@ impl LinkTable {
     pub fn iter(&self) -> impl Iterator<Item = &Link> {
         self.links.iter()
     }
-    /// All links, mutably.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Link> {
-        self.all_stale.set(true);
-        self.links.iter_mut()
+    /// All links with their peers, the links mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Option<NodeId>, &mut Link)> {
+        self.stale.set(u64::MAX);
+        self.peers
+            .iter()
+            .zip(self.links.iter_mut())
+            .map(|(p, l)| (l.has_peer().then(|| from_halves(*p)), l))
     }
     /// Node-IDs of up, ready peers.
     pub fn ready_peers(&self) -> impl Iterator<Item = NodeId> + '_ {
-        self.links
-            .iter()
-            .filter(|l| l.is_up() && l.ready() && !l.suspect())
-            .filter_map(|l| l.peer())
+        self.with_peers()
+            .filter(|(_, l)| l.is_up() && l.ready() && !l.suspect())
+            .filter_map(|(p, _)| p)
     }
     /// Heap bytes: the entries and their send buffers.
     pub fn heap_bytes(&self) -> usize {
         self.links.capacity() * std::mem::size_of::<Link>()
             + self.keys.capacity() * std::mem::size_of::<u64>()
-            + self.v6.capacity() * std::mem::size_of::<Option<SocketAddrV6>>()
+            + self.peers.capacity() * std::mem::size_of::<[u64; 2]>()
+            + self.v6.as_ref().map_or(0, |t| {
+                std::mem::size_of::<Vec<Option<SocketAddrV6>>>()
+                    + t.capacity() * std::mem::size_of::<Option<SocketAddrV6>>()
+            })
             + self.links.iter().map(Link::buffer_bytes).sum::<usize>()
     }
 }
@@ -759,7 +801,7 @@ mod tests {
 
     /// An up link whose peer is not yet named.
     fn up_link() -> Link {
-        Link::new(None, LinkState::Up, Time::ZERO)
+        Link::new(LinkState::Up, Time::ZERO)
     }
 
     #[test]
@@ -777,7 +819,7 @@ mod tests {
         .collect();
         let mut t = LinkTable::default();
         for a in &addrs {
-            t.insert(*a, Link::new(None, LinkState::Up, Time::ZERO));
+            t.insert(*a, None, Link::new(LinkState::Up, Time::ZERO));
         }
         for (i, a) in addrs.iter().enumerate() {
             assert_eq!(t.by_addr(*a), Some(i));
@@ -812,7 +854,7 @@ mod tests {
                         LinkState::Handshaking
                     };
                     let a = Addr::V4(SocketAddrV4::new(Ipv4Addr::from(r as u32), 1));
-                    t.insert(a, Link::new(None, state, now));
+                    t.insert(a, None, Link::new(state, now));
                 }
                 2 if !t.is_empty() => {
                     t.remove((r >> 8) as usize % t.len());
@@ -873,8 +915,8 @@ mod tests {
     }
 
     #[test]
-    fn an_idle_link_is_48_bytes() {
-        assert!(std::mem::size_of::<Link>() <= 48);
+    fn an_idle_link_is_32_bytes() {
+        assert!(std::mem::size_of::<Link>() <= 32);
     }
 
     #[test]
@@ -882,17 +924,17 @@ mod tests {
         let a: Addr = "[2001:db8::1]:6084".parse().unwrap();
         let b: Addr = "[2001:db8::2]:6084".parse().unwrap();
         let mut t = LinkTable::default();
-        t.insert(a, Link::new(None, LinkState::Up, Time::ZERO));
-        t.insert(b, Link::new(None, LinkState::Up, Time::ZERO));
+        t.insert(a, None, Link::new(LinkState::Up, Time::ZERO));
+        t.insert(b, None, Link::new(LinkState::Up, Time::ZERO));
         assert_eq!((t.addr(0), t.addr(1)), (a, b));
         t.remove(0);
         assert_eq!(t.by_addr(a), None);
         assert_eq!((t.by_addr(b), t.addr(0)), (Some(0), b));
         // The freed entry is reused.
-        t.insert(a, Link::new(None, LinkState::Up, Time::ZERO));
-        assert_eq!(t.v6.len(), 2);
+        t.insert(a, None, Link::new(LinkState::Up, Time::ZERO));
+        assert_eq!(t.v6s().len(), 2);
         assert_eq!(t.by_addr(a), Some(1));
-        let all: Vec<Addr> = t.entries().map(|(x, _)| x).collect();
+        let all: Vec<Addr> = t.entries().map(|(x, _, _)| x).collect();
         assert_eq!(all, vec![b, a]);
     }
 

@@ -120,7 +120,7 @@ fn test_addr() -> SocketAddr {
 }
 
 fn test_link() -> Link {
-    Link::new(None, LinkState::Up, Time::ZERO)
+    Link::new(LinkState::Up, Time::ZERO)
 }
 
 /// One received frame in a generated stream: a step forward from the highest so far, or a

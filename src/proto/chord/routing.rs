@@ -22,6 +22,18 @@ pub fn next_hop_by<T: Copy>(
     k: NodeId,
     candidates: impl IntoIterator<Item = (NodeId, T)>,
 ) -> Option<T> {
+    next_hop_where(me, k, candidates, |_| true)
+}
+
+/// [`next_hop_by`] over the candidates that pass `usable`, asked only of a candidate that
+/// would be chosen (the key itself, or one closer than the best so far): the same answer
+/// as filtering first, for a caller whose test reads memory the Node-IDs are not in.
+pub fn next_hop_where<T: Copy>(
+    me: NodeId,
+    k: NodeId,
+    candidates: impl IntoIterator<Item = (NodeId, T)>,
+    mut usable: impl FnMut(T) -> bool,
+) -> Option<T> {
     let mut preceding: Option<(u128, T)> = None;
     let mut after: Option<(u128, T)> = None;
     for (c, tag) in candidates {
@@ -29,16 +41,19 @@ pub fn next_hop_by<T: Copy>(
             continue;
         }
         if c == k {
-            return Some(tag);
+            if usable(tag) {
+                return Some(tag);
+            }
+            continue;
         }
         if c.in_open(me, k) {
             let d = c.distance_to(k);
-            if preceding.is_none_or(|(p, _)| d < p) {
+            if preceding.is_none_or(|(p, _)| d < p) && usable(tag) {
                 preceding = Some((d, tag));
             }
         } else {
             let d = k.distance_to(c);
-            if after.is_none_or(|(a, _)| d < a) {
+            if after.is_none_or(|(a, _)| d < a) && usable(tag) {
                 after = Some((d, tag));
             }
         }
@@ -49,6 +64,41 @@ pub fn next_hop_by<T: Copy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn asking_only_would_be_choices_gives_the_filtered_answer() {
+        let mut x = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..5_000 {
+            // Small ids so that equal ids, `me` and `k` among the candidates all occur.
+            let small = round % 2 == 0;
+            let mut ids: Vec<NodeId> = (0..14)
+                .map(|_| {
+                    let r = next();
+                    NodeId(if small {
+                        u128::from(r % 16)
+                    } else {
+                        (u128::from(r) << 64) | u128::from(r)
+                    })
+                })
+                .collect();
+            let (me, k) = (ids.pop().unwrap(), ids.pop().unwrap());
+            let n = (next() % 12) as usize;
+            let cands: Vec<(NodeId, usize)> = (0..n).map(|i| (ids[i], i)).collect();
+            let usable: Vec<bool> = (0..n).map(|_| next() % 3 != 0).collect();
+            let filtered = cands.iter().copied().filter(|(_, i)| usable[*i]);
+            assert_eq!(
+                next_hop_where(me, k, cands.iter().copied(), |i| usable[i]),
+                next_hop_by(me, k, filtered),
+                "round {round}"
+            );
+        }
+    }
 
     #[test]
     fn greedy_closest_preceding() {

@@ -115,7 +115,7 @@ impl Node {
                     }
                     d => self
                         .route_link(d)
-                        .and_then(|l| self.links.get(l).peer())
+                        .and_then(|l| self.links.peer(l))
                         .unwrap_or(self.id),
                 };
                 // §10.8: with send_update the Update (type full, reload-spec.md §15
@@ -152,9 +152,7 @@ impl Node {
     /// the leaving peer: an empty Via List, and link peer = leaving_peer_id = signer. A
     /// Leave signed by Q but relayed by another peer must not tear down the link to Q.
     fn leave_is_direct(&self, li: usize, msg: &Message, leaving: NodeId, signer: NodeId) -> bool {
-        msg.header.via_list.is_empty()
-            && leaving == signer
-            && self.links.get(li).peer() == Some(signer)
+        msg.header.via_list.is_empty() && leaving == signer && self.links.peer(li) == Some(signer)
     }
 
     fn probe_value(&self, now: Time, t: u8) -> Option<ProbeInformation> {
@@ -233,11 +231,10 @@ impl Node {
         };
         match self.links.by_addr(addr) {
             Some(li) => {
-                let link = self.links.get_mut(li);
-                if link.peer().is_none() {
-                    link.set_peer(Some(signer));
+                if self.links.peer(li).is_none() {
+                    self.links.set_peer(li, Some(signer));
                 }
-                if link.peer() != Some(signer) {
+                if self.links.peer(li) != Some(signer) {
                     // Another node at the address of one we are linked to: a node restarted
                     // there with a new Node-ID, or a forged candidate. The link stays bound
                     // to the old node until a handshake signed by the new one arrives over
@@ -250,6 +247,7 @@ impl Node {
                         .insert(0, (addr, signer, a.send_update));
                     return Ok(accepted);
                 }
+                let link = self.links.get_mut(li);
                 if link.state() == LinkState::Up {
                     accepted.update_now = owed;
                     return Ok(accepted);
@@ -266,9 +264,9 @@ impl Node {
                         "connection table full",
                     ));
                 }
-                let mut link = Link::new(Some(signer), LinkState::Expecting, now);
+                let mut link = Link::new(LinkState::Expecting, now);
                 link.update_when_up = owed;
-                self.links.insert(addr, link);
+                self.links.insert(addr, Some(signer), link);
             }
         }
         Ok(accepted)
@@ -352,8 +350,8 @@ impl Node {
             Purpose::Handshake { for_join } if code == code::PING_ANS => {
                 let Some(li) = li else { return };
                 let client = matches!(self.state, NodeState::ClientConnecting | NodeState::Client);
+                self.links.set_peer(li, Some(signer));
                 let link = self.links.get_mut(li);
-                link.set_peer(Some(signer));
                 // §6.5.1: over a link we Attached, only messages for its peer go until the
                 // peer's first Update (on_update marks it ready; a peer owes us peer_ready).
                 // A handshake to the wildcard opens the bootstrap link of a join or a
@@ -429,7 +427,7 @@ impl Node {
                 return;
             }
             self.links
-                .insert(addr, Link::new(Some(peer), LinkState::Handshaking, now));
+                .insert(addr, Some(peer), Link::new(LinkState::Handshaking, now));
         }
         self.send_handshake(now, addr, Some(peer), for_join);
     }

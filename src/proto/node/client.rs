@@ -27,7 +27,7 @@ impl Node {
         self.bootstrap = bootstrap.to_vec();
         self.state = NodeState::ClientConnecting;
         self.links
-            .insert(addr, Link::new(None, LinkState::Handshaking, now));
+            .insert(addr, None, Link::new(LinkState::Handshaking, now));
         self.send_handshake(now, addr, None, true);
         Ok(())
     }
@@ -47,7 +47,7 @@ impl Node {
             self.state = NodeState::Client;
             // Keep only the link to our peer.
             let others: Vec<usize> = (0..self.links.len())
-                .filter(|&li| self.links.get(li).peer() != Some(peer))
+                .filter(|&li| self.links.peer(li) != Some(peer))
                 .collect();
             for li in others.into_iter().rev() {
                 self.close_link(li);

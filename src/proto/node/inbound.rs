@@ -118,7 +118,7 @@ impl Node {
         let origin = match view.via_list().ok().and_then(|v| v.into_iter().next()) {
             Some(Destination::Node(id)) => Some((id, false)),
             Some(_) => None,
-            None => self.links.get(li).peer().map(|id| (id, true)),
+            None => self.links.peer(li).map(|id| (id, true)),
         };
         if let Some((origin, direct)) = origin {
             self.push_config(now, li, origin, direct);
@@ -193,7 +193,7 @@ impl Node {
         if !is_request_view(view) {
             return;
         }
-        let (Some(prev), Ok(via)) = (self.links.get(li).peer(), view.via_list()) else {
+        let (Some(prev), Ok(via)) = (self.links.peer(li), view.via_list()) else {
             return;
         };
         let mut dest = Vec::with_capacity(via.len() + 1);

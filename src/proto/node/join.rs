@@ -65,7 +65,7 @@ impl Node {
             return;
         }
         self.links
-            .insert(addr, Link::new(None, LinkState::Handshaking, now));
+            .insert(addr, None, Link::new(LinkState::Handshaking, now));
         self.send_handshake(now, addr, None, true);
     }
 
@@ -232,8 +232,7 @@ impl Node {
             .filter(|&li| self.bootstrap.contains(&self.links.addr(li)))
             .filter(|&li| {
                 self.links
-                    .get(li)
-                    .peer()
+                    .peer(li)
                     .is_none_or(|p| !self.neighbors.contains(p))
             })
             .filter(|&li| !self.links.get(li).peer_uses())

@@ -125,9 +125,9 @@ impl Node {
     /// Peers of up links that are not in the Neighbor Table.
     pub(super) fn linked_non_neighbors(&self) -> Vec<NodeId> {
         self.links
-            .iter()
-            .filter(|l| l.is_up())
-            .filter_map(|l| l.peer())
+            .with_peers()
+            .filter(|(_, l)| l.is_up())
+            .filter_map(|(p, _)| p)
             .filter(|p| !self.neighbors.contains(*p))
             .collect()
     }
@@ -185,10 +185,8 @@ impl Node {
         let changed = best != self.neighbors;
         let old = std::mem::replace(&mut self.neighbors, best);
         let fingers = self.fingers.filled();
-        for link in self.links.iter_mut() {
-            let routing = link
-                .peer()
-                .is_some_and(|p| self.neighbors.contains(p) || fingers.contains(&p));
+        for (peer, link) in self.links.iter_mut() {
+            let routing = peer.is_some_and(|p| self.neighbors.contains(p) || fingers.contains(&p));
             link.set_routing(routing);
         }
         if had_fingers && fingers.is_empty() && !ready.is_empty() && self.state == NodeState::Joined
@@ -303,8 +301,7 @@ impl Node {
         if !self.update_overdue(now, li) {
             return;
         }
-        let link = self.links.get(li);
-        let (addr, Some(peer)) = (self.links.addr(li), link.peer()) else {
+        let (addr, Some(peer)) = (self.links.addr(li), self.links.peer(li)) else {
             return;
         };
         let busy = self.txns.count(|p| matches!(p, Purpose::Attach { .. })) >= MAX_ATTACHES;
@@ -358,9 +355,8 @@ impl Node {
     pub(super) fn revalidate_unready(&mut self, now: Time) {
         let stale: Vec<usize> = (0..self.links.len())
             .filter(|&li| {
-                let l = self.links.get(li);
                 self.update_overdue(now, li)
-                    && l.peer().is_some_and(|p| {
+                    && self.links.peer(li).is_some_and(|p| {
                         self.neighbors.would_accept(
                             self.id,
                             p,
@@ -448,9 +444,10 @@ impl Node {
         let Some(li) = self.links.by_addr(addr) else {
             return;
         };
-        let link = self.links.remove(li);
+        let peer = self.links.peer(li);
+        self.links.remove(li);
         self.stats.link_failures += 1;
-        if let Some(peer) = link.peer() {
+        if let Some(peer) = peer {
             self.forget(now, peer);
         }
     }

@@ -252,7 +252,7 @@ impl Node {
     )> {
         self.links
             .entries()
-            .map(|(a, l)| (a, l.peer(), l.state(), l.ready(), l.suspect()))
+            .map(|(a, p, l)| (a, p, l.state(), l.ready(), l.suspect()))
             .collect()
     }
 
@@ -395,7 +395,7 @@ impl Node {
             return;
         };
         self.stats.links_closed_by_peer += 1;
-        match self.links.get(li).peer() {
+        match self.links.peer(li) {
             Some(peer) => self.forget(now, peer),
             None => {
                 self.links.remove(li);
@@ -416,7 +416,7 @@ impl Node {
     /// [`Node::close_link`], and the peer is forgotten as if its link had failed, so the
     /// tables are rebuilt without it.
     pub(super) fn close_session(&mut self, now: Time, li: usize) {
-        let peer = self.links.get(li).peer();
+        let peer = self.links.peer(li);
         self.close_link(li);
         if let Some(peer) = peer {
             self.forget(now, peer);

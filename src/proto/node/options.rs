@@ -90,8 +90,7 @@ impl Node {
                 .bytes()
                 .get(code_at..code_at + 2)
                 .is_some_and(|c| is_request(u16::from_be_bytes([c[0], c[1]])));
-        let (true, Some(prev), Ok(via)) = (is_req, self.links.get(li).peer(), view.via_list())
-        else {
+        let (true, Some(prev), Ok(via)) = (is_req, self.links.peer(li), view.via_list()) else {
             self.stats.malformed += 1;
             return true;
         };

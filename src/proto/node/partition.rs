@@ -68,7 +68,7 @@ impl Node {
                     opened: false,
                     heal: None,
                 }));
-                if let Some(b) = self.links.get(li).peer() {
+                if let Some(b) = self.links.peer(li) {
                     self.partition_ping(now, b);
                 }
             }
@@ -78,7 +78,7 @@ impl Node {
                     return;
                 }
                 self.links
-                    .insert(addr, Link::new(None, LinkState::Handshaking, now));
+                    .insert(addr, None, Link::new(LinkState::Handshaking, now));
                 self.partition = Some(Box::new(PartitionCheck {
                     addr,
                     opened: true,

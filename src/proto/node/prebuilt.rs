@@ -38,9 +38,9 @@ impl Node {
             if id == self.id || addr == self.addr || self.links.by_addr(addr).is_some() {
                 continue;
             }
-            let mut link = Link::new(Some(id), LinkState::Up, now);
+            let mut link = Link::new(LinkState::Up, now);
             link.set_ready();
-            self.links.insert(addr, link);
+            self.links.insert(addr, Some(id), link);
         }
         self.state = NodeState::Joined;
         self.refresh_tables_quietly(now);

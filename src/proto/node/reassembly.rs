@@ -278,11 +278,9 @@ impl Node {
             .payload()
             .get(..2)
             .map(|c| u16::from_be_bytes([c[0], c[1]]));
-        let (Some(true), Some(prev), Ok(via)) = (
-            code.map(is_request),
-            self.links.get(li).peer(),
-            view.via_list(),
-        ) else {
+        let (Some(true), Some(prev), Ok(via)) =
+            (code.map(is_request), self.links.peer(li), view.via_list())
+        else {
             return;
         };
         let mut dest = vec![Destination::Node(prev)];

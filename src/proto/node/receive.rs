@@ -67,7 +67,7 @@ impl Node {
                             return;
                         }
                         self.links
-                            .insert(from, Link::new(None, LinkState::Expecting, now))
+                            .insert(from, None, Link::new(LinkState::Expecting, now))
                     }
                 };
                 let link = self.links.get_mut(li);
@@ -121,7 +121,7 @@ impl Node {
     /// Forwards a message toward its destination, popping `pop` entries first, appending
     /// the previous hop to the Via List and decrementing the TTL (§6.1.2, §6.3.2).
     fn forward(&mut self, now: Time, li: usize, view: &HeaderView<'_>, pop: usize) {
-        let Some(prev) = self.links.get(li).peer() else {
+        let Some(prev) = self.links.peer(li) else {
             self.stats.unknown_link += 1;
             return;
         };
@@ -193,8 +193,8 @@ impl Node {
         let direct = msg.header.via_list.is_empty();
         let mut li = li;
         if direct {
-            match self.links.get(li).peer() {
-                None => self.links.get_mut(li).set_peer(Some(signer)),
+            match self.links.peer(li) {
+                None => self.links.set_peer(li, Some(signer)),
                 // A link still being set up for the node an Attach named (§6.5.1.11: the
                 // certificate "MUST match the node which sent the AttachReqAns, and if it
                 // does not, the connection MUST be closed").
@@ -214,9 +214,9 @@ impl Node {
                     if let Some(old) = self.links.by_addr(addr) {
                         self.links.remove(old);
                     }
-                    li = self
-                        .links
-                        .insert(addr, Link::new(Some(signer), LinkState::Expecting, now));
+                    li =
+                        self.links
+                            .insert(addr, Some(signer), Link::new(LinkState::Expecting, now));
                     // The Attach this node made before its handshake asked for an Update.
                     if let Some(i) = self
                         .rare()
@@ -308,7 +308,7 @@ impl Node {
         let link = self.links.get_mut(li);
         link.mark_up();
         let owed = std::mem::take(&mut link.update_when_up);
-        if let Some(peer) = link.peer() {
+        if let Some(peer) = self.links.peer(li) {
             self.send_owed_update(now, peer, owed);
         }
     }

@@ -3,7 +3,7 @@
 use rand::RngExt;
 
 use super::Node;
-use crate::proto::chord::routing::next_hop_by;
+use crate::proto::chord::routing::next_hop_where;
 use crate::proto::config::Addr;
 use crate::proto::event::{CallError, Event, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
@@ -115,15 +115,12 @@ impl Node {
             _ => return None,
         };
         let joined = self.state == crate::proto::event::NodeState::Joined;
-        let candidates = self
-            .links
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                l.is_up() && !l.suspect() && if joined { l.routing() } else { l.ready() }
-            })
-            .filter_map(|(li, l)| l.peer().map(|p| (p, li)));
-        next_hop_by(self.id, key, candidates)
+        // A slot whose peer is unknown fails `is_up`, asked of any candidate it would pick.
+        let candidates = self.links.peer_slots().map(|(li, p)| (p, li));
+        next_hop_where(self.id, key, candidates, |li| {
+            let l = self.links.get(li);
+            l.is_up() && !l.suspect() && if joined { l.routing() } else { l.ready() }
+        })
     }
 
     /// Sends `message` on link `li`.
@@ -247,7 +244,7 @@ impl Node {
     /// The Destination List of an answer to `request`, arrived on link `li`: the previous
     /// hop (the link's peer) ‖ reversed Via List (§6.2.2, §6.3.2.2).
     fn answer_route(&self, li: usize, request: &Message) -> Option<Vec<Destination>> {
-        let prev = self.links.get(li).peer()?;
+        let prev = self.links.peer(li)?;
         let mut dest = Vec::with_capacity(request.header.via_list.len() + 1);
         dest.push(Destination::Node(prev));
         dest.extend(request.header.via_list.iter().rev().cloned());
