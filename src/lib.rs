@@ -42,4 +42,6 @@ pub mod runner;
 pub mod scenario;
 pub mod sim;
 pub mod sweep;
+#[cfg(test)]
+mod test_rng;
 pub mod time;

@@ -168,7 +168,7 @@ impl Link {
 
     /// True when the link is up and the peer is known.
     pub fn is_up(&self) -> bool {
-        self.state == LinkState::Up && self.flags.has(Flags::HAS_PEER)
+        self.state == LinkState::Up && self.has_peer()
     }
 
     /// The peer is a joined peer that may be routed through.
@@ -530,6 +530,11 @@ fn from_halves(h: [u64; 2]) -> NodeId {
     NodeId((u128::from(h[0]) << 64) | u128::from(h[1]))
 }
 
+/// The Node-ID in slot `h` of `link`, if its peer is known.
+fn known(h: &[u64; 2], link: &Link) -> Option<NodeId> {
+    link.has_peer().then(|| from_halves(*h))
+}
+
 impl LinkTable {
     /// The IPv6 addresses of links, by the index in their keys.
     fn v6s(&self) -> &[Option<SocketAddrV6>] {
@@ -601,7 +606,7 @@ impl LinkTable {
 
     /// The peer of link `i`, once known.
     pub fn peer(&self, i: usize) -> Option<NodeId> {
-        self.links[i].has_peer().then(|| from_halves(self.peers[i]))
+        known(&self.peers[i], &self.links[i])
     }
 
     /// Names the peer of link `i` (from its handshake or Attach).
@@ -615,7 +620,7 @@ impl LinkTable {
         self.peers
             .iter()
             .zip(&self.links)
-            .map(|(p, l)| (l.has_peer().then(|| from_halves(*p)), l))
+            .map(|(p, l)| (known(p, l), l))
     }
 
     /// Every link's index and peer Node-ID slot, in table order, reading only the dense
@@ -765,7 +770,7 @@ impl LinkTable {
         self.peers
             .iter()
             .zip(self.links.iter_mut())
-            .map(|(p, l)| (l.has_peer().then(|| from_halves(*p)), l))
+            .map(|(p, l)| (known(p, l), l))
     }
     /// Node-IDs of up, ready peers.
     pub fn ready_peers(&self) -> impl Iterator<Item = NodeId> + '_ {
@@ -836,13 +841,7 @@ mod tests {
         let cfg = cfg();
         let mut t = LinkTable::default();
         let mut out = VecDeque::new();
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x2545_f491_4f6c_dd1du64);
         for step in 0..4_000u64 {
             let now = Time(step * 1_000_000);
             let r = next();
@@ -884,13 +883,7 @@ mod tests {
 
     #[test]
     fn ack_masks_match_the_window_frame_by_frame() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for run in 0..200u32 {
             let mut l = up_link();
             let mut seq = run.wrapping_mul(0x0400_0000).wrapping_sub(20);

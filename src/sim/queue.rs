@@ -265,11 +265,9 @@ mod tests {
     /// A deterministic stream of spans, from a few ns to about 4 s, so keys spread over
     /// many buckets, with ties.
     fn spans(n: usize) -> impl Iterator<Item = u64> {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
         (0..n).map(move |_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = next();
             (x & 0xffff_ffff) >> (x >> 59)
         })
     }

@@ -67,13 +67,7 @@ mod tests {
 
     #[test]
     fn asking_only_would_be_choices_gives_the_filtered_answer() {
-        let mut x = 0x853c_49e6_748f_ea9bu64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::test_rng::xorshift(0x853c_49e6_748f_ea9bu64);
         for round in 0..5_000 {
             // Small ids so that equal ids, `me` and `k` among the candidates all occur.
             let small = round % 2 == 0;

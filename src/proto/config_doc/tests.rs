@@ -219,13 +219,8 @@ fn bad_values_are_typed_errors() {
 fn mangled_documents_never_panic() {
     let cfg = signed_config();
     let doc = cfg.document().bytes().to_vec();
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x as usize
-    };
+    let mut raw = crate::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || raw() as usize;
     for i in 0..3000 {
         let mut bytes = doc.clone();
         match i % 3 {
