@@ -86,6 +86,14 @@ pub struct OverlayConfig {
     /// SimCrypto signature the generated document and its kind-blocks carry
     /// (config_doc/mod.rs). `None` (the default): the generated document is unsigned.
     pub document_signer: Option<SignerInfo>,
+    /// `bootstrap-node`s (§11.1): where a joining peer looks for the overlay. Empty in
+    /// the simulator, which hands each node its bootstrap addresses.
+    pub bootstrap_nodes: Vec<Addr>,
+    /// `root-cert`s (§11.1): the DER certificates of the overlay's enrollment CA.
+    pub root_certs: Vec<Vec<u8>>,
+    /// `self-signed-permitted` (§11.3.1): peers may use self-signed certificates whose
+    /// Node-ID is a digest of their public key.
+    pub self_signed_permitted: bool,
     /// The Configuration Document (§11.1).
     document: DocumentCell,
 }
@@ -113,6 +121,23 @@ impl Clone for DocumentCell {
             DocumentCell::default()
         }
     }
+}
+
+/// Why a configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    /// The document does not read (§11.1).
+    #[error(transparent)]
+    Document(#[from] config_doc::ConfigDocError),
+    /// The overlay name is not a DNS name (§6.3.2).
+    #[error("instance-name: {0}")]
+    Name(#[from] OverlayNameError),
+    /// A Kind definition the Kind table refuses.
+    #[error("required-kinds: {0}")]
+    Kind(#[from] crate::proto::store::KindError),
+    /// A value this peer cannot run.
+    #[error("not supported: {0}")]
+    Unsupported(String),
 }
 
 /// Longest overlay name: 253 characters, a DNS name of 255 octets in wire form (RFC 1035
@@ -217,8 +242,84 @@ impl OverlayConfig {
             configuration_signers: Vec::new(),
             kind_signers: Vec::new(),
             document_signer: None,
+            bootstrap_nodes: Vec::new(),
+            root_certs: Vec::new(),
+            self_signed_permitted: false,
             document: DocumentCell::default(),
         }
+    }
+
+    /// The configuration a Configuration Document (§11.1) gives for overlay
+    /// `overlay_name`, or for its first `configuration` when `None`: the RFC defaults
+    /// where the document is silent, its `required-kinds` (if any) as the Kind table, and
+    /// the document pinned as this configuration's, to be sent on unchanged. Kinds read
+    /// from a local file are taken as they are: their `kind-signature`s are checked only
+    /// when a ConfigUpdate brings a document (§6.5.4.2).
+    pub fn from_document(
+        bytes: &[u8],
+        overlay_name: Option<&str>,
+    ) -> Result<OverlayConfig, ConfigFileError> {
+        let name = match overlay_name {
+            Some(n) => n.to_string(),
+            None => config_doc::first_instance_name(bytes)?,
+        };
+        let c = config_doc::read_document(bytes, &name)?;
+        if c.topology_plugin != config_doc::CHORD_RELOAD {
+            return Err(ConfigFileError::Unsupported(format!(
+                "topology-plugin {:?} (this peer runs CHORD-RELOAD)",
+                c.topology_plugin
+            )));
+        }
+        if c.node_id_length != 16 {
+            return Err(ConfigFileError::Unsupported(format!(
+                "node-id-length {} (this peer uses 16-byte Node-IDs)",
+                c.node_id_length
+            )));
+        }
+        let base = OverlayConfig::try_new(&name)?;
+        let kinds = if c.kinds.is_empty() {
+            base.kinds.clone()
+        } else {
+            let mut kinds = KindConfig::empty();
+            for k in &c.kinds {
+                kinds.insert(k.def.clone())?;
+            }
+            kinds
+        };
+        let mut next = base.reconfigured(&c, kinds);
+        next.bootstrap_nodes = c.bootstrap_nodes.clone();
+        next.root_certs = c.root_certs.clone();
+        next.self_signed_permitted = c.self_signed_permitted;
+        let document = ConfigDocument::received(bytes.to_vec(), &c);
+        Ok(next.with_document(Arc::new(document)))
+    }
+
+    /// This configuration with the values of configuration `c` (the RFC defaults where
+    /// `c` is silent) and Kind table `kinds`; the rest (overlay name, table sizes,
+    /// simulator settings) stays.
+    pub fn reconfigured(&self, c: &config_doc::Configuration, kinds: KindConfig) -> OverlayConfig {
+        let defaults = OverlayConfig::new(&self.overlay_name);
+        let secs = |v: Option<u32>, d: Duration| v.map_or(d, |s| Duration::from_secs(u64::from(s)));
+        let mut next = self.clone();
+        next.configuration_sequence = c.sequence;
+        next.chord_update_interval =
+            secs(c.chord_update_interval_s, defaults.chord_update_interval);
+        next.chord_ping_interval = secs(c.chord_ping_interval_s, defaults.chord_ping_interval);
+        next.chord_reactive = c.chord_reactive.unwrap_or(defaults.chord_reactive);
+        next.max_message_size = c
+            .max_message_size
+            .map_or(defaults.max_message_size, |m| m as usize);
+        next.initial_ttl = c.initial_ttl.unwrap_or(defaults.initial_ttl);
+        next.reliability_timer = c
+            .reliability_timer_ms
+            .map_or(defaults.reliability_timer, |ms| {
+                Duration::from_millis(u64::from(ms))
+            });
+        next.configuration_signers = c.configuration_signers.clone();
+        next.kind_signers = c.kind_signers.clone();
+        next.document_signer = None;
+        next.kinds = kinds;
+        next
     }
 
     /// The Configuration Document this configuration came from, or one written from its

@@ -9,6 +9,7 @@ pub mod id;
 pub mod identity;
 pub mod link;
 pub mod node;
+pub mod peer;
 pub mod stats;
 pub mod store;
 pub mod transaction;

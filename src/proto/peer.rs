@@ -1,16 +1,19 @@
-//! What the engine needs from a node: exactly the public surface of
-//! [`crate::proto::node::Node`]. The engine is generic over it so tests can drive the engine
-//! with small stand-in peers; real runs use `Node`.
+//! The whole surface a driver uses to run a peer: the simulator's engine (`crate::sim`)
+//! and the real-socket peer drive a node only through this trait. The engine is generic
+//! over it so tests can drive the engine with small stand-in peers; real runs use
+//! [`Node`], whose module states the contract (inputs, commands, the order to drain
+//! outputs).
 
 use std::sync::Arc;
 
 use crate::proto::config::{Addr, OverlayConfig};
 use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
-use crate::proto::id::NodeId;
+use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::node::{Identity, Node};
 use crate::proto::stats::NodeStats;
 use crate::proto::store::DataStore;
 use crate::proto::wire::Destination;
+use crate::proto::wire::storage::{StoreKindData, StoredDataSpecifier};
 use crate::time::Time;
 
 /// A sans-IO peer the engine can drive.
@@ -62,6 +65,22 @@ pub trait Peer {
     ) -> Result<RequestId, CommandError>;
     /// Calls the SIP AoR `aor`; ends with `Event::CallDone` (see `Node::call`).
     fn call(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError>;
+    /// Looks up the registrations of the SIP AoR `aor` (see `Node::lookup_aor`).
+    fn lookup_aor(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError>;
+    /// Stores `kind_data` at `resource` (see `Node::store`).
+    fn store(
+        &mut self,
+        now: Time,
+        resource: ResourceId,
+        kind_data: Vec<StoreKindData>,
+    ) -> Result<RequestId, CommandError>;
+    /// Fetches from `resource` (see `Node::fetch`).
+    fn fetch(
+        &mut self,
+        now: Time,
+        resource: ResourceId,
+        specifiers: Vec<StoredDataSpecifier>,
+    ) -> Result<RequestId, CommandError>;
     /// The data this peer stores (as responsible peer or replica).
     fn datastore(&self) -> &DataStore;
     /// A datagram arrived.
@@ -137,6 +156,25 @@ impl Peer for Node {
     }
     fn call(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
         Node::call(self, now, aor)
+    }
+    fn lookup_aor(&mut self, now: Time, aor: &str) -> Result<RequestId, CommandError> {
+        Node::lookup_aor(self, now, aor)
+    }
+    fn store(
+        &mut self,
+        now: Time,
+        resource: ResourceId,
+        kind_data: Vec<StoreKindData>,
+    ) -> Result<RequestId, CommandError> {
+        Node::store(self, now, resource, kind_data)
+    }
+    fn fetch(
+        &mut self,
+        now: Time,
+        resource: ResourceId,
+        specifiers: Vec<StoredDataSpecifier>,
+    ) -> Result<RequestId, CommandError> {
+        Node::fetch(self, now, resource, specifiers)
     }
     fn datastore(&self) -> &DataStore {
         Node::datastore(self)

@@ -16,7 +16,6 @@
 //! - [`metrics`], [`trace`]: counters, per-interval samples, and the run digest.
 //! - [`series`]: figures over the time series, sample by sample.
 //! - [`frame`]: reading a frame's kind and message code without decoding it.
-//! - [`peer`]: the [`peer::Peer`] trait, the node surface the engine drives.
 //! - [`config`]: the typed run configuration ([`SimConfig`]).
 //! - [`capture`]: the optional sink of every frame sent; pcap export (`run --pcap`).
 
@@ -32,7 +31,6 @@ pub mod lookups;
 pub mod metrics;
 pub mod network;
 pub mod oracle;
-pub mod peer;
 pub mod prebuilt;
 pub mod queue;
 pub mod rng;
@@ -41,6 +39,6 @@ pub mod sink;
 pub mod trace;
 pub mod workload;
 
+pub use crate::proto::peer::Peer;
 pub use config::{Arrival, SimConfig};
 pub use engine::{NodeIndex, RunOutput, Sim};
-pub use peer::Peer;

@@ -9,11 +9,12 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use reload_sim::proto::config::{Addr, OverlayConfig};
 use reload_sim::proto::event::{Answer, CommandError, Event, NodeState, RequestId, Transmit};
-use reload_sim::proto::id::{NodeId, TransactionId};
+use reload_sim::proto::id::{NodeId, ResourceId, TransactionId};
 use reload_sim::proto::node::Identity;
 use reload_sim::proto::stats::NodeStats;
 use reload_sim::proto::store::DataStore;
 use reload_sim::proto::wire::Destination;
+use reload_sim::proto::wire::storage::{StoreKindData, StoredDataSpecifier};
 use reload_sim::sim::Peer;
 use reload_sim::time::{Duration, Time};
 
@@ -126,6 +127,26 @@ impl Peer for Toy {
         Err(CommandError::InvalidState(self.state))
     }
     fn call(&mut self, _: Time, _: &str) -> Result<RequestId, CommandError> {
+        Err(CommandError::InvalidState(self.state))
+    }
+    fn lookup_aor(&mut self, _: Time, _: &str) -> Result<RequestId, CommandError> {
+        Err(CommandError::InvalidState(self.state))
+    }
+    /// Nor a datastore of its own.
+    fn store(
+        &mut self,
+        _: Time,
+        _: ResourceId,
+        _: Vec<StoreKindData>,
+    ) -> Result<RequestId, CommandError> {
+        Err(CommandError::InvalidState(self.state))
+    }
+    fn fetch(
+        &mut self,
+        _: Time,
+        _: ResourceId,
+        _: Vec<StoredDataSpecifier>,
+    ) -> Result<RequestId, CommandError> {
         Err(CommandError::InvalidState(self.state))
     }
     fn datastore(&self) -> &DataStore {

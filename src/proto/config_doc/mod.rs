@@ -38,7 +38,7 @@ use crate::proto::store::KindError;
 use crate::proto::wire::SecurityBlock;
 use crate::proto::wire::storage::KindId;
 
-pub use read::{Configuration, KindBlock, read_document, read_kind_block};
+pub use read::{Configuration, KindBlock, first_instance_name, read_document, read_kind_block};
 pub use write::write;
 
 #[cfg(doc)]

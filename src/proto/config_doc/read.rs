@@ -61,6 +61,15 @@ pub struct Configuration {
     pub initial_ttl: Option<u8>,
     /// `overlay-reliability-timer`, milliseconds (at least 200).
     pub reliability_timer_ms: Option<u32>,
+    /// `root-cert`s: the DER bytes of each (base64 in the document). A root-cert that is
+    /// not base64 is an error; whether the bytes are a certificate is the driver's check.
+    pub root_certs: Vec<Vec<u8>>,
+    /// `enrollment-server` URLs.
+    pub enrollment_servers: Vec<String>,
+    /// `self-signed-permitted` (default false) and its `digest` attribute (§11.3.1).
+    pub self_signed_permitted: bool,
+    /// `bootstrap-node`s: address and port (default 6084) each (§11.1).
+    pub bootstrap_nodes: Vec<std::net::SocketAddr>,
     /// `configuration-signer`s.
     pub configuration_signers: Vec<NodeId>,
     /// `kind-signer`s.
@@ -103,6 +112,19 @@ pub fn read_document(bytes: &[u8], overlay_name: &str) -> Result<Configuration, 
         return read_configuration(&tree, c, signatures);
     }
     Err(ConfigDocError::NoConfiguration)
+}
+
+/// The `instance-name` of the document's first `configuration`.
+pub fn first_instance_name(bytes: &[u8]) -> Result<String, ConfigDocError> {
+    let tree = xml::parse(bytes, "")?;
+    let root = tree.root();
+    if (root.ns.as_str(), root.local) != (NS_BASE, "overlay") {
+        return Err(ConfigDocError::Missing("overlay root element"));
+    }
+    tree.children(root, NS_BASE, "configuration")
+        .find_map(|c| c.attr("instance-name"))
+        .map(str::to_string)
+        .ok_or(ConfigDocError::NoConfiguration)
 }
 
 /// Reads one `kind-block` of a ConfigUpdate of type `kind`: UTF-8, with `config-base` as
@@ -153,6 +175,22 @@ fn read_configuration(
             .map(|e| node_id(local, e.text.trim()))
             .collect::<Result<Vec<_>, _>>()
     };
+    let root_certs = tree
+        .children(c, NS_BASE, "root-cert")
+        .map(|e| {
+            let digits: Vec<u8> = e
+                .text
+                .bytes()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
+            base64::decode(&digits, b'=')
+                .ok_or_else(|| ConfigDocError::invalid("root-cert", &e.text))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let bootstrap_nodes = tree
+        .children(c, NS_BASE, "bootstrap-node")
+        .map(bootstrap_node)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut kinds = Vec::new();
     if let Some(required) = tree.child(c, NS_BASE, "required-kinds") {
         for block in tree.children(required, NS_BASE, "kind-block") {
@@ -179,12 +217,38 @@ fn read_configuration(
             .map(|t| number("initial-ttl", t))
             .transpose()?,
         reliability_timer_ms,
+        root_certs,
+        enrollment_servers: tree
+            .children(c, NS_BASE, "enrollment-server")
+            .map(|e| e.text.trim().to_string())
+            .collect(),
+        self_signed_permitted: text(NS_BASE, "self-signed-permitted")
+            .map(|t| boolean("self-signed-permitted", t))
+            .transpose()?
+            .unwrap_or(false),
+        bootstrap_nodes,
         configuration_signers: signers("configuration-signer")?,
         kind_signers: signers("kind-signer")?,
         kinds,
         span: c.span.clone(),
         signatures,
     })
+}
+
+/// A `bootstrap-node` element: `address` (IPv4 or IPv6) and `port` (default 6084, §11.1).
+fn bootstrap_node(e: &Element<'_>) -> Result<std::net::SocketAddr, ConfigDocError> {
+    let address = e
+        .attr("address")
+        .ok_or(ConfigDocError::Missing("bootstrap-node address"))?
+        .trim();
+    let ip: std::net::IpAddr = address
+        .parse()
+        .map_err(|_| ConfigDocError::invalid("bootstrap-node address", address))?;
+    let port = match e.attr("port") {
+        Some(p) => number::<u16>("bootstrap-node port", p.trim())?,
+        None => 6084,
+    };
+    Ok(std::net::SocketAddr::new(ip, port))
 }
 
 /// The registration of an IANA Kind this peer knows, by name.

@@ -101,6 +101,20 @@ fn the_rfc_example_document_reads() {
     assert_eq!(c.initial_ttl, Some(30));
     assert_eq!(c.reliability_timer_ms, Some(3000));
     assert_eq!(c.configuration_signers, vec![NodeId(0x47112162e84c69ba)]);
+    let addrs: Vec<String> = c.bootstrap_nodes.iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        addrs,
+        ["192.0.0.1:6084", "192.0.2.2:6084", "[2001:db8::1]:6084"]
+    );
+    assert_eq!(c.root_certs.len(), 2);
+    // The first is a DER certificate (a SEQUENCE); the second is the example's "bad cert".
+    assert_eq!(&c.root_certs[0][..2], &[0x30, 0x82]);
+    assert_eq!(c.root_certs[1], b"bad cert\n");
+    assert_eq!(
+        c.enrollment_servers,
+        ["https://example.org", "https://example.net"]
+    );
+    assert!(!c.self_signed_permitted);
     assert_eq!(
         c.kind_signers,
         vec![NodeId(0x47112162e84c69ba), NodeId(0x6eba45d31a900c06)]
@@ -239,4 +253,32 @@ fn mangled_documents_never_panic() {
         let _ = read_document(&bytes, "overlay.example.org");
         let _ = read_kind_block(&bytes);
     }
+}
+
+#[test]
+fn a_configuration_file_gives_the_overlay_config_it_was_written_from() {
+    let mut cfg = OverlayConfig::new("files.example.org");
+    cfg.chord_update_interval = crate::time::Duration::from_secs(7);
+    cfg.bootstrap_nodes = vec![
+        "127.0.0.1:6084".parse().unwrap(),
+        "[2001:db8::1]:7000".parse().unwrap(),
+    ];
+    cfg.root_certs = vec![vec![0x30, 0x82, 1, 2, 3]];
+    cfg.self_signed_permitted = true;
+    let bytes = write(&cfg).bytes().to_vec();
+    let read = OverlayConfig::from_document(&bytes, None).unwrap();
+    assert_eq!(read.overlay_name, "files.example.org");
+    assert_eq!(read.chord_update_interval, cfg.chord_update_interval);
+    assert_eq!(read.bootstrap_nodes, cfg.bootstrap_nodes);
+    assert_eq!(read.root_certs, cfg.root_certs);
+    assert!(read.self_signed_permitted);
+    assert_eq!(read.kinds, cfg.kinds);
+    // The file's bytes are the document the peer holds and sends on.
+    assert_eq!(read.document().bytes(), &bytes[..]);
+    // A document for another topology is refused, naming it.
+    let other = String::from_utf8(bytes)
+        .unwrap()
+        .replace(">CHORD-RELOAD<", ">KADEMLIA<");
+    let e = OverlayConfig::from_document(other.as_bytes(), None).unwrap_err();
+    assert!(e.to_string().contains("KADEMLIA"), "{e}");
 }

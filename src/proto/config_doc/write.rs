@@ -35,6 +35,23 @@ pub fn write(cfg: &OverlayConfig) -> ConfigDocument {
         escape(&cfg.overlay_name),
         cfg.configuration_sequence
     );
+    for der in &cfg.root_certs {
+        let _ = writeln!(s, "<root-cert>{}</root-cert>", base64::encode(der, '='));
+    }
+    if cfg.self_signed_permitted {
+        let _ = writeln!(
+            s,
+            "<self-signed-permitted digest=\"sha1\">true</self-signed-permitted>"
+        );
+    }
+    for addr in &cfg.bootstrap_nodes {
+        let _ = writeln!(
+            s,
+            "<bootstrap-node address=\"{}\" port=\"{}\"/>",
+            addr.ip(),
+            addr.port()
+        );
+    }
     let mut element = |name: &str, value: &dyn std::fmt::Display| {
         let _ = writeln!(s, "<{name}>{value}</{name}>");
     };

@@ -20,10 +20,8 @@
 use std::sync::Arc;
 
 use super::Node;
-use crate::proto::config::{Addr, OverlayConfig};
-use crate::proto::config_doc::{
-    self, CHORD_RELOAD, ConfigDocError, ConfigDocument, Configuration, KindBlock,
-};
+use crate::proto::config::Addr;
+use crate::proto::config_doc::{self, CHORD_RELOAD, ConfigDocError, ConfigDocument, KindBlock};
 use crate::proto::id::NodeId;
 use crate::proto::store::KindConfig;
 use crate::proto::transaction::Purpose;
@@ -114,7 +112,10 @@ impl Node {
             kinds.insert(def).map_err(|e| invalid(&e))?;
         }
         let document = ConfigDocument::received(data.to_vec(), &c);
-        let next = reconfigured(&self.config, &c, kinds).with_document(Arc::new(document));
+        let next = self
+            .config
+            .reconfigured(&c, kinds)
+            .with_document(Arc::new(document));
         self.config = Arc::new(next);
         Ok(())
     }
@@ -211,30 +212,6 @@ impl Node {
 /// `old` switched to the configuration `c` read from a document, with Kind table `kinds`.
 /// What the document does not say keeps its RFC default (§11.1) for the elements it may
 /// omit, and the simulator's own parameters (table sizes, link timers) are kept.
-fn reconfigured(old: &OverlayConfig, c: &Configuration, kinds: KindConfig) -> OverlayConfig {
-    let defaults = OverlayConfig::new(&old.overlay_name);
-    let secs = |v: Option<u32>, d: Duration| v.map_or(d, |s| Duration::from_secs(u64::from(s)));
-    let mut next = old.clone();
-    next.configuration_sequence = c.sequence;
-    next.chord_update_interval = secs(c.chord_update_interval_s, defaults.chord_update_interval);
-    next.chord_ping_interval = secs(c.chord_ping_interval_s, defaults.chord_ping_interval);
-    next.chord_reactive = c.chord_reactive.unwrap_or(defaults.chord_reactive);
-    next.max_message_size = c
-        .max_message_size
-        .map_or(defaults.max_message_size, |m| m as usize);
-    next.initial_ttl = c.initial_ttl.unwrap_or(defaults.initial_ttl);
-    next.reliability_timer = c
-        .reliability_timer_ms
-        .map_or(defaults.reliability_timer, |ms| {
-            Duration::from_millis(u64::from(ms))
-        });
-    next.configuration_signers = c.configuration_signers.clone();
-    next.kind_signers = c.kind_signers.clone();
-    next.document_signer = None;
-    next.kinds = kinds;
-    next
-}
-
 fn invalid(e: &dyn std::fmt::Display) -> ErrorResponse {
     ErrorResponse::new(error_code::INVALID_MESSAGE, &e.to_string())
 }

@@ -1,9 +1,37 @@
 //! The sans-IO RELOAD peer: a state machine that takes time and datagrams in and gives
-//! datagrams, timer deadlines and events out (quinn-proto style).
+//! datagrams, timer deadlines and events out (quinn-proto style). Drivers use it through
+//! [`crate::proto::peer::Peer`]: the simulator's engine and the real-socket peer alike.
 //!
-//! Inputs never fail: malformed or unexpected input is counted in [`NodeStats`] and dropped,
-//! or answered with an Error message where RFC 6940 says so. After every input or command
-//! the driver drains `poll_transmit` and `poll_event`, then reads `poll_timeout`.
+//! # Contract
+//!
+//! **(A) Getters** never change the node: [`Node::node_id`], [`Node::state`],
+//! [`Node::successors`], [`Node::predecessors`], [`Node::fingers`],
+//! [`Node::connections`], [`Node::datastore`], [`Node::stats`] and the like.
+//!
+//! **(B) Inputs** never fail: malformed or unexpected input is counted in [`NodeStats`]
+//! and dropped, or answered with an Error message where RFC 6940 says so.
+//! - [`Node::handle_datagram`]: one framed message (§6.6.2) from a transport address;
+//! - [`Node::handle_timeout`]: the time [`Node::poll_timeout`] gave has come. A call
+//!   before any deadline (a spurious wake-up) changes nothing;
+//! - [`Node::handle_link_close`]: the transport says the other end closed its link.
+//!
+//! **(C) Commands** from the local application return `Result<_, CommandError>`: a
+//! refused command changes nothing. [`Node::start_overlay`], [`Node::join`],
+//! [`Node::connect_client`], [`Node::leave`], [`Node::ping`], [`Node::store`],
+//! [`Node::fetch`], [`Node::register`], [`Node::lookup_aor`], [`Node::call`]. Requests
+//! end with [`Event::RequestDone`] (or an error code in it) for the [`RequestId`] the
+//! command returned.
+//!
+//! **(D) Outputs.** After every (B) or (C) the driver drains, in this order:
+//! [`Node::poll_transmit`] until `None` (each [`Transmit`] is one datagram to send),
+//! [`Node::poll_link_close`] until `None` (links to close at the transport, telling the
+//! other end), [`Node::poll_event`] until `None`; then it reads [`Node::poll_timeout`]
+//! and calls `handle_timeout` no later than at that time. `poll_timeout` only reads.
+//!
+//! **Time.** `now` is the first argument of every time-aware method, in nanoseconds of
+//! the driver's clock ([`Time`]), and never goes backwards from one call to the next.
+//! The node reads no clock, opens no socket and draws randomness only from its own seeded
+//! stream, so the same inputs give the same outputs.
 //!
 //! The node's parts live in submodules: `receive` (frames, forwarding, delivery), `send`
 //! (building, signing and routing messages), `answer` (answering requests), `join` (§10.5),
