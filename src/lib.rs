@@ -33,6 +33,7 @@ pub mod check;
 pub mod expect;
 pub mod html;
 pub mod inspect;
+pub mod io;
 pub mod outdir;
 pub mod pcap;
 pub mod plot;

@@ -41,6 +41,48 @@ enum Command {
     Check(CheckArgs),
     /// Redraw the plots (plots/*.png, plots/*.svg) and report.html of a run or sweep folder.
     Plot(PlotArgs),
+    /// Run a real RELOAD peer on sockets: join the overlay of a §11 configuration document
+    /// (or start it, as its first bootstrap node) and serve until SIGINT/SIGTERM.
+    Peer(PeerArgs),
+    /// Talk to a running peer through its control socket and print the answer.
+    Ctl(CtlArgs),
+}
+
+#[derive(Args)]
+struct PeerArgs {
+    /// The RFC 6940 §11 overlay configuration document (XML).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Which overlay of the document [default: its first configuration].
+    #[arg(long, value_name = "NAME")]
+    overlay: Option<String>,
+    /// Address and port to listen on; links to other peers are made from it too.
+    #[arg(long, value_name = "IP:PORT")]
+    listen: std::net::SocketAddr,
+    /// Control socket (a Unix socket) for `reload-sim ctl`.
+    #[arg(long, value_name = "PATH")]
+    control: Option<PathBuf>,
+    /// Framed RELOAD over plain TCP, without TLS: INSECURE, for debugging.
+    #[arg(long)]
+    clear_text: bool,
+    /// This peer's Node-ID, 32 hex digits [default: random].
+    #[arg(long, value_name = "HEX")]
+    node_id: Option<String>,
+    /// This peer's user name [default: peer@<overlay>].
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
+}
+
+#[derive(Args)]
+struct CtlArgs {
+    /// The peer's control socket.
+    #[arg(long, value_name = "PATH")]
+    control: PathBuf,
+    /// Print the answer as one JSON object.
+    #[arg(long)]
+    json: bool,
+    #[command(subcommand)]
+    command: reload_sim::io::control::Request,
 }
 
 #[derive(Args)]
@@ -170,6 +212,8 @@ fn main() -> ExitCode {
         Command::Merge(args) => merge(args),
         Command::Check(args) => check(args),
         Command::Plot(args) => plot(args),
+        Command::Peer(args) => peer(args),
+        Command::Ctl(args) => ctl(args),
     };
     match result {
         Ok(code) => code,
@@ -296,6 +340,47 @@ fn signal_name(sig: usize) -> String {
 /// for SIGINT, 143 for SIGTERM).
 fn exit_on_signal(sig: usize) -> ExitCode {
     ExitCode::from(u8::try_from(128 + sig).unwrap_or(u8::MAX))
+}
+
+fn peer(args: PeerArgs) -> Result<ExitCode, String> {
+    use reload_sim::io::peer::{PeerOptions, run};
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let node_id = match &args.node_id {
+        Some(hex) => Some(
+            reload_sim::proto::id::NodeId::from_hex(hex)
+                .filter(|_| hex.len() == 32)
+                .ok_or_else(|| format!("--node-id {hex:?}: not 32 hex digits"))?,
+        ),
+        None => None,
+    };
+    run(PeerOptions {
+        config: args.config,
+        overlay: args.overlay,
+        listen: args.listen,
+        control: args.control,
+        clear_text: args.clear_text,
+        node_id,
+        user: args.user,
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ctl(args: CtlArgs) -> Result<ExitCode, String> {
+    use reload_sim::io::control::{call, human};
+    let answer = call(&args.control, &args.command).map_err(|e| e.to_string())?;
+    if args.json {
+        println!("{answer}");
+    } else {
+        print!("{}", human(&answer));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn plot(args: PlotArgs) -> Result<ExitCode, String> {

@@ -27,6 +27,7 @@ mod multinode;
 mod pcap_export;
 mod plot;
 mod prebuilt;
+mod real_peer;
 mod report;
 mod scenario;
 mod scripted;

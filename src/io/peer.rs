@@ -1,0 +1,472 @@
+//! `reload-sim peer`: the real RELOAD peer. One tokio task owns the [`Node`] and drives it
+//! through [`Peer`] exactly as the simulator's engine does: every input (a frame from a
+//! link, a link going down, a timer, a control command) is followed by draining
+//! `poll_transmit`, `poll_link_close` and `poll_event`, then reading `poll_timeout`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixListener;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use super::clock::Clock;
+use super::control::Request;
+use super::links::{self, LinkInput, Links};
+use crate::proto::config::{ConfigFileError, OverlayConfig};
+use crate::proto::event::{Event, NodeState, RequestId};
+use crate::proto::id::{NodeId, ResourceId};
+use crate::proto::node::{Identity, Node};
+use crate::proto::peer::Peer;
+use crate::proto::wire::Destination;
+use crate::time::{Duration, Time};
+
+/// How long a leaving peer waits for its Leave requests to go out and be answered.
+const LEAVE_GRACE: Duration = Duration::from_secs(3);
+
+/// What `reload-sim peer` was asked to do.
+#[derive(Clone, Debug)]
+pub struct PeerOptions {
+    /// The §11 Configuration Document.
+    pub config: PathBuf,
+    /// Which overlay of the document (default: its first `configuration`).
+    pub overlay: Option<String>,
+    /// Where to listen; outgoing links are made from this address too.
+    pub listen: SocketAddr,
+    /// The control socket's path.
+    pub control: Option<PathBuf>,
+    /// Links without TLS.
+    pub clear_text: bool,
+    /// The Node-ID (default: random).
+    pub node_id: Option<NodeId>,
+    /// The user name of this peer (default `peer@<overlay>`).
+    pub user: Option<String>,
+}
+
+/// Why the peer could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The configuration file could not be read.
+    #[error("{path}: {source}")]
+    ConfigRead {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The configuration document is not usable.
+    #[error("{path}: {source}")]
+    Config {
+        /// The file.
+        path: String,
+        /// What is wrong, naming the element.
+        source: ConfigFileError,
+    },
+    /// TLS links are not available in this build of the peer.
+    #[error(
+        "TLS links (TLS-TCP-FH-NO-ICE) are not built yet: run with --clear-text, which is insecure"
+    )]
+    NoTls,
+    /// A socket could not be set up.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The node refused to start or join.
+    #[error("{0}")]
+    Command(String),
+}
+
+fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> PeerError {
+    let what = what.into();
+    move |source| PeerError::Io { what, source }
+}
+
+/// Runs the peer until SIGINT or SIGTERM (then it leaves and returns) or a `leave`
+/// command.
+pub fn run(opts: PeerOptions) -> Result<(), PeerError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(io_err("tokio runtime"))?;
+    rt.block_on(serve(opts))
+}
+
+/// Sixteen bytes from the operating system's random source.
+fn os_random() -> [u8; 16] {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut b);
+    }
+    if b == [0; 16] {
+        // No random source: the time and process id still differ between peers.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b = (t ^ (u128::from(std::process::id()) << 64)).to_be_bytes();
+    }
+    b
+}
+
+/// Reads the configuration file `opts.config`.
+pub fn load_config(opts: &PeerOptions) -> Result<OverlayConfig, PeerError> {
+    let path = opts.config.display().to_string();
+    let bytes = std::fs::read(&opts.config).map_err(|source| PeerError::ConfigRead {
+        path: path.clone(),
+        source,
+    })?;
+    OverlayConfig::from_document(&bytes, opts.overlay.as_deref())
+        .map_err(|source| PeerError::Config { path, source })
+}
+
+struct Pending {
+    reply: oneshot::Sender<Value>,
+    started: Time,
+    cmd: &'static str,
+}
+
+struct Driver {
+    node: Node,
+    clock: Clock,
+    links: Links,
+    pending: HashMap<RequestId, Pending>,
+    leaving_since: Option<Time>,
+    leave_replies: Vec<oneshot::Sender<Value>>,
+}
+
+enum ControlInput {
+    Request(Request, oneshot::Sender<Value>),
+}
+
+async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
+    if !opts.clear_text {
+        return Err(PeerError::NoTls);
+    }
+    let config = load_config(&opts)?;
+    warn!(
+        "clear-text links: RELOAD messages cross the network unencrypted and unauthenticated (debugging only)"
+    );
+    let random = os_random();
+    let node_id = opts
+        .node_id
+        .unwrap_or_else(|| NodeId(u128::from_be_bytes(random)));
+    let user = opts
+        .user
+        .clone()
+        .unwrap_or_else(|| format!("peer@{}", config.overlay_name));
+    let listener =
+        links::listen(opts.listen).map_err(io_err(format!("listen on {}", opts.listen)))?;
+    let control = match &opts.control {
+        Some(path) => {
+            let _ = std::fs::remove_file(path);
+            Some(
+                UnixListener::bind(path)
+                    .map_err(io_err(format!("control socket {}", path.display())))?,
+            )
+        }
+        None => None,
+    };
+    let clock = Clock::start();
+    let bootstrap: Vec<SocketAddr> = config
+        .bootstrap_nodes
+        .iter()
+        .copied()
+        .filter(|a| *a != opts.listen)
+        .collect();
+    let first_bootstrap = config.bootstrap_nodes.first() == Some(&opts.listen);
+    let config = Arc::new(config);
+    let seed = u64::from_be_bytes(random[8..].try_into().expect("8 bytes"));
+    let mut node = <Node as Peer>::create(
+        Arc::clone(&config),
+        Identity::new(node_id, &user),
+        opts.listen,
+        clock.now(),
+        seed,
+    );
+    info!(node_id = %node_id, listen = %opts.listen, overlay = %config.overlay_name, "peer starting");
+    let started = if first_bootstrap {
+        info!("first bootstrap node of the configuration: starting the overlay");
+        node.start_overlay(clock.now())
+    } else {
+        info!(bootstrap = ?bootstrap, "joining");
+        node.join(clock.now(), &bootstrap)
+    };
+    started.map_err(|e| PeerError::Command(e.to_string()))?;
+
+    let (link_tx, mut link_rx) = mpsc::unbounded_channel();
+    let (ctl_tx, mut ctl_rx) = mpsc::unbounded_channel();
+    if let Some(control) = control {
+        tokio::spawn(control_server(control, ctl_tx));
+    }
+    let mut d = Driver {
+        node,
+        clock,
+        links: Links::new(opts.listen, config.max_message_size + 64, link_tx),
+        pending: HashMap::new(),
+        leaving_since: None,
+        leave_replies: Vec::new(),
+    };
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(io_err("SIGTERM handler"))?;
+    loop {
+        d.drain();
+        if d.done() {
+            break;
+        }
+        let deadline = d.node.poll_timeout();
+        let wake = deadline.map(|t| d.clock.instant(t));
+        let leave_by = d.leaving_since.map(|t| d.clock.instant(t + LEAVE_GRACE));
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => d.links.accepted(stream, addr),
+                Err(e) => warn!("accept: {e}"),
+            },
+            Some(input) = link_rx.recv() => d.on_link(input),
+            Some(ControlInput::Request(req, reply)) = ctl_rx.recv() => d.on_control(req, reply),
+            () = sleep_until(wake), if wake.is_some() => {
+                let now = d.clock.now();
+                d.node.handle_timeout(now);
+            }
+            () = sleep_until(leave_by), if leave_by.is_some() => {
+                warn!("leave not finished after {} s: stopping", LEAVE_GRACE.as_secs_f64());
+                break;
+            }
+            _ = tokio::signal::ctrl_c() => d.start_leave("SIGINT"),
+            _ = sigterm.recv() => d.start_leave("SIGTERM"),
+        }
+    }
+    let answered = !d.leave_replies.is_empty();
+    for reply in d.leave_replies.drain(..) {
+        let _ = reply.send(json!({"ok": true, "state": format!("{:?}", d.node.state())}));
+    }
+    if answered {
+        // Let the control tasks write the answers before the runtime stops.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    d.links.close_all();
+    if let Some(path) = &opts.control {
+        let _ = std::fs::remove_file(path);
+    }
+    info!("peer stopped");
+    Ok(())
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Driver {
+    fn done(&self) -> bool {
+        self.node.state() == NodeState::Left
+    }
+
+    fn start_leave(&mut self, why: &str) {
+        if self.leaving_since.is_some() {
+            return;
+        }
+        info!("{why}: leaving the overlay");
+        let now = self.clock.now();
+        self.leaving_since = Some(now);
+        self.node.leave(now);
+    }
+
+    fn on_link(&mut self, input: LinkInput) {
+        let now = self.clock.now();
+        match input {
+            LinkInput::Up { addr, conn, tx } => {
+                debug!(%addr, conn, "link up");
+                self.links.up(addr, conn, tx);
+            }
+            LinkInput::Frame { addr, bytes } => self.node.handle_datagram(now, addr, &bytes),
+            LinkInput::Down { addr, conn, why } => {
+                if self.links.down(addr, conn) {
+                    info!(%addr, %why, "link down");
+                    self.node.handle_link_close(now, addr);
+                } else {
+                    debug!(%addr, %why, "connection ended");
+                }
+            }
+        }
+    }
+
+    /// Sends what the node has to send, closes what it closed, and acts on its events.
+    fn drain(&mut self) {
+        while let Some(t) = self.node.poll_transmit() {
+            self.links.send(t.to, t.bytes);
+        }
+        while let Some(addr) = self.node.poll_link_close() {
+            debug!(%addr, "closing link");
+            self.links.close(addr);
+        }
+        while let Some(event) = self.node.poll_event() {
+            self.on_event(event);
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Joined => info!(
+                node_id = %self.node.node_id(),
+                successors = self.node.successors().len(),
+                "joined the overlay"
+            ),
+            Event::JoinAttemptFailed {
+                attempt,
+                bootstrap,
+                phase,
+            } => warn!(attempt, %bootstrap, ?phase, "join attempt failed"),
+            Event::Left => info!("left the overlay"),
+            Event::NeighborsChanged => debug!(
+                successors = ?self.node.successors().iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                "neighbours changed"
+            ),
+            Event::RequestDone { request, outcome } => {
+                let Some(p) = self.pending.remove(&request) else {
+                    return;
+                };
+                let rtt_ms = (self.clock.now() - p.started).as_secs_f64() * 1e3;
+                let answer = match outcome {
+                    Ok(a) => json!({
+                        "ok": true,
+                        "cmd": p.cmd,
+                        "responder": a.responder.to_string(),
+                        "rtt_ms": (rtt_ms * 1000.0).round() / 1000.0,
+                    }),
+                    Err(e) => json!({"ok": false, "error": e.to_string()}),
+                };
+                let _ = p.reply.send(answer);
+            }
+            Event::RequestServed { .. } => {}
+            other => debug!(event = ?other, "event"),
+        }
+    }
+
+    fn on_control(&mut self, req: Request, reply: oneshot::Sender<Value>) {
+        let now = self.clock.now();
+        let req_kind = if matches!(req, Request::Find { .. }) {
+            "find"
+        } else {
+            ""
+        };
+        match req {
+            Request::Status => {
+                let _ = reply.send(self.status());
+            }
+            Request::Stat => {
+                let stats = serde_json::to_value(self.node.stats()).unwrap_or(Value::Null);
+                let _ = reply.send(json!({"ok": true, "stats": stats}));
+            }
+            Request::Ping { target } | Request::Find { target } => {
+                let cmd = if matches!(req_kind, "find") {
+                    "find"
+                } else {
+                    "ping"
+                };
+                let dest = destination(&target);
+                match self.node.ping(now, dest) {
+                    Ok(id) => {
+                        self.pending.insert(
+                            id,
+                            Pending {
+                                reply,
+                                started: now,
+                                cmd,
+                            },
+                        );
+                    }
+                    Err(e) => {
+                        let _ = reply.send(json!({"ok": false, "error": e.to_string()}));
+                    }
+                }
+            }
+            Request::Leave => {
+                self.leave_replies.push(reply);
+                self.start_leave("leave command");
+            }
+        }
+    }
+
+    fn status(&self) -> Value {
+        let n = &self.node;
+        let ids = |v: &[NodeId]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let links: Vec<Value> = n
+            .connections()
+            .into_iter()
+            .map(|(addr, peer, state, ready, _)| {
+                json!({
+                    "address": addr.to_string(),
+                    "peer": peer.map(|p| p.to_string()),
+                    "state": format!("{state:?}"),
+                    "ready": ready,
+                })
+            })
+            .collect();
+        json!({
+            "ok": true,
+            "node_id": n.node_id().to_string(),
+            "state": format!("{:?}", n.state()),
+            "overlay": n.config().overlay_name,
+            "address": n.local_addr().to_string(),
+            "successors": ids(n.successors()),
+            "predecessors": ids(n.predecessors()),
+            "fingers": ids(&n.fingers()),
+            "links": links,
+            "connections_up": self.links.up_count(),
+        })
+    }
+}
+
+/// A control target: a Node-ID in hex, else a resource name (hashed, §5.2).
+fn destination(target: &str) -> Destination {
+    match NodeId::from_hex(target) {
+        Some(id) if target.len() == 32 => Destination::Node(id),
+        _ => Destination::Resource(ResourceId::hash(target.as_bytes())),
+    }
+}
+
+async fn control_server(listener: UnixListener, to_peer: mpsc::UnboundedSender<ControlInput>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let to_peer = to_peer.clone();
+        tokio::spawn(async move {
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            // Bounded: a client gets answers to at most 1,000 requests a connection.
+            for _ in 0..1000 {
+                let Ok(Some(line)) = lines.next_line().await else {
+                    return;
+                };
+                let answer = match serde_json::from_str::<Request>(&line) {
+                    Ok(req) => {
+                        let (tx, rx) = oneshot::channel();
+                        if to_peer.send(ControlInput::Request(req, tx)).is_err() {
+                            return;
+                        }
+                        rx.await
+                            .unwrap_or_else(|_| json!({"ok": false, "error": "peer stopped"}))
+                    }
+                    Err(e) => json!({"ok": false, "error": format!("bad request: {e}")}),
+                };
+                let mut out = answer.to_string();
+                out.push('\n');
+                if write.write_all(out.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
