@@ -2,11 +2,11 @@
 //! and one answer a line. `reload-sim ctl` is its client.
 //!
 //! Requests: `{"cmd":"status"}`, `{"cmd":"stat"}`, `{"cmd":"ping","target":T}`,
-//! `{"cmd":"find","target":T}` and `{"cmd":"leave"}`, where `T` is a Node-ID in hex
-//! (a routed Ping to that peer) or any other text, a resource name whose Resource-ID is
-//! its hash (RFC 6940 §5.2: SHA-1 truncated to 128 bits; the Ping reaches the peer
-//! responsible for it). Every answer has `"ok"`: `true` with the command's fields, or
-//! `false` with `"error"`.
+//! `{"cmd":"find","target":T}`, `{"cmd":"store",...}`, `{"cmd":"fetch",...}` and
+//! `{"cmd":"leave"}`, where `T` is a Node-ID in hex (a routed Ping to that peer) or any
+//! other text, a resource name whose Resource-ID is its hash (RFC 6940 §10.2: SHA-1
+//! truncated to 128 bits; the Ping reaches the peer responsible for it). Every answer has
+//! `"ok"`: `true` with the command's fields, or `false` with `"error"`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -32,8 +32,56 @@ pub enum Request {
         /// A Node-ID, or a resource name.
         target: String,
     },
+    /// Store a value (§7.4.1) at a resource name, in a Kind of the configuration; the
+    /// value is signed by this peer. A dictionary Kind needs `--key`; an array Kind takes
+    /// `--index` (default: append).
+    Store {
+        /// Where.
+        #[command(flatten)]
+        #[serde(flatten)]
+        at: Place,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        #[serde(default = "default_lifetime")]
+        lifetime_s: u32,
+        /// The value (stored as its UTF-8 bytes).
+        value: String,
+    },
+    /// Fetch values (§7.4.2) from a resource name: the whole dictionary or array unless a
+    /// key or index is given.
+    Fetch {
+        /// Where.
+        #[command(flatten)]
+        #[serde(flatten)]
+        at: Place,
+    },
     /// Leave the overlay (§10.9) and stop the peer.
     Leave,
+}
+
+/// Which values a store or fetch is about: a Kind, a resource name, a key or an index.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
+pub struct Place {
+    /// The Kind: its id or its name [default: the configuration's first Kind].
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The resource name [default: this peer's user name, which USER-MATCH requires].
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// Dictionary key.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Array index.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+}
+
+fn default_lifetime() -> u32 {
+    3600
 }
 
 /// Why `ctl` failed.
@@ -143,6 +191,19 @@ mod tests {
             Request::Status
         );
         assert!(serde_json::from_str::<Request>(r#"{"cmd":"reboot"}"#).is_err());
+        let store: Request =
+            serde_json::from_str(r#"{"cmd":"store","key":"colour","value":"blue"}"#).unwrap();
+        assert_eq!(
+            store,
+            Request::Store {
+                at: Place {
+                    key: Some("colour".into()),
+                    ..Place::default()
+                },
+                lifetime_s: 3600,
+                value: "blue".into()
+            }
+        );
     }
 
     #[test]

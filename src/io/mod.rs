@@ -6,10 +6,12 @@
 //! - [`links`]: one TCP connection per peer carrying FramedMessage frames (§6.6.5);
 //! - [`stream`]: cutting a stream into frames;
 //! - [`control`]: the JSON-lines control protocol and its client;
+//! - [`storage`]: `ctl store` and `ctl fetch` as Store and Fetch requests;
 //! - [`clock`]: monotonic time as [`crate::time::Time`].
 
 pub mod clock;
 pub mod control;
 pub mod links;
 pub mod peer;
+pub mod storage;
 pub mod stream;

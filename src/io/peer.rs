@@ -17,12 +17,14 @@ use tracing::{debug, info, warn};
 use super::clock::Clock;
 use super::control::Request;
 use super::links::{self, LinkInput, Links};
+use super::storage;
 use crate::proto::config::{ConfigFileError, OverlayConfig};
-use crate::proto::event::{Event, NodeState, RequestId};
+use crate::proto::event::{Event, NodeState, RequestError, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::node::{Identity, Node};
 use crate::proto::peer::Peer;
 use crate::proto::wire::Destination;
+use crate::proto::wire::error_response::error_name;
 use crate::time::{Duration, Time};
 
 /// How long a leaving peer waits for its Leave requests to go out and be answered.
@@ -132,6 +134,8 @@ struct Pending {
     reply: oneshot::Sender<Value>,
     started: Time,
     cmd: &'static str,
+    /// The values of a fetch, from its `Event::Fetched`.
+    values: Option<Vec<Value>>,
 }
 
 struct Driver {
@@ -141,6 +145,8 @@ struct Driver {
     pending: HashMap<RequestId, Pending>,
     leaving_since: Option<Time>,
     leave_replies: Vec<oneshot::Sender<Value>>,
+    /// This peer's user name: the default resource of `store` and `fetch`.
+    user: String,
 }
 
 enum ControlInput {
@@ -214,6 +220,7 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
         pending: HashMap::new(),
         leaving_since: None,
         leave_replies: Vec::new(),
+        user,
     };
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(io_err("SIGTERM handler"))?;
@@ -332,17 +339,37 @@ impl Driver {
                 successors = ?self.node.successors().iter().map(|n| n.to_string()).collect::<Vec<_>>(),
                 "neighbours changed"
             ),
+            Event::Fetched {
+                request,
+                answer,
+                discarded,
+            } => {
+                if let Some(p) = self.pending.get_mut(&request) {
+                    p.values = Some(storage::fetched_values(&answer, discarded));
+                }
+            }
             Event::RequestDone { request, outcome } => {
                 let Some(p) = self.pending.remove(&request) else {
                     return;
                 };
                 let rtt_ms = (self.clock.now() - p.started).as_secs_f64() * 1e3;
                 let answer = match outcome {
-                    Ok(a) => json!({
-                        "ok": true,
-                        "cmd": p.cmd,
-                        "responder": a.responder.to_string(),
-                        "rtt_ms": (rtt_ms * 1000.0).round() / 1000.0,
+                    Ok(a) => {
+                        let mut v = json!({
+                            "ok": true,
+                            "cmd": p.cmd,
+                            "responder": a.responder.to_string(),
+                            "rtt_ms": (rtt_ms * 1000.0).round() / 1000.0,
+                        });
+                        if let Some(values) = p.values {
+                            v["values"] = Value::Array(values);
+                        }
+                        v
+                    }
+                    Err(RequestError::ErrorResponse(code)) => json!({
+                        "ok": false,
+                        "error": error_name(code).map_or_else(|| format!("error {code:#x}"), str::to_string),
+                        "code": code,
                     }),
                     Err(e) => json!({"ok": false, "error": e.to_string()}),
                 };
@@ -376,18 +403,29 @@ impl Driver {
                 };
                 let dest = destination(&target);
                 match self.node.ping(now, dest) {
-                    Ok(id) => {
-                        self.pending.insert(
-                            id,
-                            Pending {
-                                reply,
-                                started: now,
-                                cmd,
-                            },
-                        );
-                    }
+                    Ok(id) => self.wait_for(id, reply, now, cmd),
                     Err(e) => {
                         let _ = reply.send(json!({"ok": false, "error": e.to_string()}));
+                    }
+                }
+            }
+            Request::Store { .. } | Request::Fetch { .. } => {
+                let started = match &req {
+                    Request::Store {
+                        at,
+                        lifetime_s,
+                        value,
+                    } => storage::store(&mut self.node, now, &self.user, at, *lifetime_s, value)
+                        .map(|id| (id, "store")),
+                    Request::Fetch { at } => {
+                        storage::fetch(&mut self.node, now, &self.user, at).map(|id| (id, "fetch"))
+                    }
+                    _ => unreachable!("matched above"),
+                };
+                match started {
+                    Ok((id, cmd)) => self.wait_for(id, reply, now, cmd),
+                    Err(e) => {
+                        let _ = reply.send(json!({"ok": false, "error": e}));
                     }
                 }
             }
@@ -396,6 +434,24 @@ impl Driver {
                 self.start_leave("leave command");
             }
         }
+    }
+
+    fn wait_for(
+        &mut self,
+        id: RequestId,
+        reply: oneshot::Sender<Value>,
+        now: Time,
+        cmd: &'static str,
+    ) {
+        self.pending.insert(
+            id,
+            Pending {
+                reply,
+                started: now,
+                cmd,
+                values: None,
+            },
+        );
     }
 
     fn status(&self) -> Value {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use reload_sim::io::control::{self, Place, Request};
 use reload_sim::proto::id::{NodeId, ResourceId};
 use serde_json::Value;
 
@@ -52,6 +53,9 @@ fn config(dir: &Path, bootstrap_port: u16) -> PathBuf {
 <chord:chord-update-interval>2</chord:chord-update-interval>
 <chord:chord-ping-interval>4</chord:chord-ping-interval>
 <chord:chord-reactive>true</chord:chord-reactive>
+<required-kinds>
+<kind-block><kind id="4026531841"><data-model>DICTIONARY</data-model><access-control>USER-MATCH</access-control><max-count>100</max-count><max-size>1000</max-size></kind></kind-block>
+</required-kinds>
 </configuration>
 </overlay>
 "#
@@ -59,6 +63,15 @@ fn config(dir: &Path, bootstrap_port: u16) -> PathBuf {
     let path = dir.join("overlay.xml");
     std::fs::write(&path, xml).unwrap();
     path
+}
+
+fn user(i: usize) -> String {
+    format!("user{i}@ring.test.example")
+}
+
+/// One control request, answered `"ok": true` or the refusal as an error.
+fn request(control: &Path, req: &Request) -> Result<Value, String> {
+    control::call(control, req).map_err(|e| e.to_string())
 }
 
 fn ctl(control: &Path, args: &[&str]) -> Option<Value> {
@@ -100,6 +113,7 @@ impl Ring {
                 .arg("--control")
                 .arg(&control)
                 .args(["--node-id", &id.to_string()])
+                .args(["--user", &user(i)])
                 .env("RUST_LOG", "debug")
                 .stdout(Stdio::null())
                 .stderr(log)
@@ -162,6 +176,61 @@ impl Ring {
         ))
     }
 
+    /// Fetches the dictionary of every peer's user, each through another live peer, and
+    /// checks all 10 values; retries (bounded) while the overlay repairs.
+    fn check_values(&self, limit: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        let live: Vec<&Proc> = self.live().collect();
+        let mut last = String::new();
+        while start.elapsed() < limit {
+            let mut bad = Vec::new();
+            for i in 0..self.peers.len() {
+                let via = live[(i + 1) % live.len()];
+                let req = Request::Fetch {
+                    at: Place {
+                        resource: Some(user(i)),
+                        ..Place::default()
+                    },
+                };
+                match request(&via.control, &req) {
+                    Ok(a) => {
+                        let mut got: Vec<String> = a["values"]
+                            .as_array()
+                            .map(|v| {
+                                v.iter()
+                                    .map(|x| {
+                                        format!(
+                                            "{}={}",
+                                            x["key"].as_str().unwrap_or(""),
+                                            x["value"].as_str().unwrap_or("")
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        got.sort();
+                        let mut want: Vec<String> =
+                            (0..10).map(|j| format!("k{j}=u{i}-v{j}")).collect();
+                        want.sort();
+                        if got != want {
+                            bad.push(format!("{}: {got:?}", user(i)));
+                        }
+                    }
+                    Err(e) => bad.push(format!("{}: {e}", user(i))),
+                }
+            }
+            if bad.is_empty() {
+                return Ok(());
+            }
+            last = format!("{bad:?}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        Err(format!(
+            "values not all fetched after {limit:?}: {last}\n{}",
+            self.logs()
+        ))
+    }
+
     fn logs(&self) -> String {
         let mut s = String::new();
         for i in 0..self.peers.len() {
@@ -217,6 +286,35 @@ fn twelve_peer_processes_form_the_true_ring_and_repair_it() {
         assert_eq!(a["responder"], owner.to_string(), "find from {}", p.id);
     }
 
+    // Each peer's user stores 10 values under its own name (USER-MATCH); a store under
+    // another user's name is refused and changes nothing.
+    for (i, p) in ring.peers.iter().enumerate() {
+        for j in 0..10 {
+            let req = Request::Store {
+                at: Place {
+                    key: Some(format!("k{j}")),
+                    ..Place::default()
+                },
+                lifetime_s: 600,
+                value: format!("u{i}-v{j}"),
+            };
+            request(&p.control, &req).unwrap_or_else(|e| panic!("store by {}: {e}", user(i)));
+        }
+    }
+    let forged = Request::Store {
+        at: Place {
+            resource: Some(user(0)),
+            key: Some("k0".into()),
+            ..Place::default()
+        },
+        lifetime_s: 600,
+        value: "forged".into(),
+    };
+    let e = request(&ring.peers[1].control, &forged).unwrap_err();
+    assert!(e.contains("Error_Forbidden"), "{e}");
+    ring.check_values(Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("{e}"));
+
     // kill -9 two peers: the others see their links end and repair the ring.
     for i in [3, 7] {
         let c = ring.peers[i].child.as_mut().unwrap();
@@ -225,6 +323,9 @@ fn twelve_peer_processes_form_the_true_ring_and_repair_it() {
         ring.peers[i].child = None;
     }
     ring.wait_correct(Duration::from_secs(40))
+        .unwrap_or_else(|e| panic!("after kill -9: {e}"));
+    // Every value is still there: replicas took over (§10.7.1).
+    ring.check_values(Duration::from_secs(40))
         .unwrap_or_else(|e| panic!("after kill -9: {e}"));
 
     // A peer told to leave, and one sent SIGTERM, leave the overlay and exit 0.
@@ -244,6 +345,9 @@ fn twelve_peer_processes_form_the_true_ring_and_repair_it() {
         .expect("exits after SIGTERM");
     assert!(status.success(), "{status}");
     ring.wait_correct(Duration::from_secs(40))
+        .unwrap_or_else(|e| panic!("after leaving: {e}"));
+    // The leaving peers handed their data over (§10.9).
+    ring.check_values(Duration::from_secs(40))
         .unwrap_or_else(|e| panic!("after leaving: {e}"));
     let _ = std::fs::remove_dir_all(&ring.dir);
 }
