@@ -21,6 +21,7 @@ use super::storage;
 use crate::proto::config::{ConfigFileError, OverlayConfig};
 use crate::proto::event::{Event, NodeState, RequestError, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
+use crate::proto::link::LinkTransport;
 use crate::proto::node::{Identity, Node};
 use crate::proto::peer::Peer;
 use crate::proto::wire::Destination;
@@ -157,7 +158,10 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
     if !opts.clear_text {
         return Err(PeerError::NoTls);
     }
-    let config = load_config(&opts)?;
+    let mut config = load_config(&opts)?;
+    // TCP links: frames are never sent again; the RTO measured from acks only takes a
+    // silent link out of routing (§6.6.5).
+    config.link_transport = LinkTransport::Stream;
     warn!(
         "clear-text links: RELOAD messages cross the network unencrypted and unauthenticated (debugging only)"
     );

@@ -59,6 +59,10 @@ pub struct OverlayConfig {
     pub link_sends: u8,
     /// Frames in flight per link before further frames queue.
     pub link_window: usize,
+    /// What carries the links' frames: datagrams with Simple Reliability (the simulator,
+    /// the default) or a reliable stream (the real peer's TCP links, §6.6.5). Not part of
+    /// the Configuration Document: the driver sets it.
+    pub link_transport: crate::proto::link::LinkTransport,
     /// Initial TTL of requests (`initial-ttl`, §6.3.2).
     pub initial_ttl: u8,
     /// Largest message accepted (`max-message-size`, §6.6).
@@ -231,6 +235,7 @@ impl OverlayConfig {
             request_sends: 5,
             link_rto: Duration::from_millis(500),
             link_sends: 5,
+            link_transport: crate::proto::link::LinkTransport::Datagram,
             link_window: 64,
             initial_ttl: 100,
             max_message_size: 5000,

@@ -16,6 +16,7 @@ use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use crate::proto::config::{Addr, OverlayConfig};
 use crate::proto::event::Transmit;
 use crate::proto::id::NodeId;
+use crate::proto::rtt::RttEstimator;
 use crate::proto::wire::framing::Frame;
 use crate::time::{Duration, Time};
 
@@ -33,6 +34,25 @@ pub enum LinkState {
     Up,
 }
 
+/// A stream link that has had a frame unacknowledged for its RTO is retained this long
+/// from the frame's sending before it has failed (§6.6.5: "RECOMMENDED that such a
+/// connection be retained for 30 seconds").
+pub const STREAM_RETENTION: Duration = Duration::from_secs(30);
+
+/// What carries a link's frames (§6.6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LinkTransport {
+    /// An unreliable datagram transport, as DTLS/UDP (§6.6.3 Simple Reliability): an
+    /// unacknowledged frame is sent again after the RTO, up to `link_sends` times.
+    #[default]
+    Datagram,
+    /// A reliable stream, as TLS/TCP with the framing header (§6.6.5): frames are never
+    /// sent again. The RTO is measured from the acks (RFC 6298, [`RttEstimator`]); a frame
+    /// unacknowledged for it takes the link out of routing, and one unacknowledged
+    /// [`STREAM_RETENTION`] after it was sent means the link has failed.
+    Stream,
+}
+
 /// Frames in flight and messages waiting for the window, and the set-up clock.
 #[derive(Debug)]
 struct SendBuf {
@@ -43,6 +63,9 @@ struct SendBuf {
     /// When the entry was created: kept only until the link is up, the one time it is
     /// read (a link not up [`LINK_SETUP_LIMIT`] after it is dropped).
     created: Time,
+    /// A stream link's round-trip estimate: kept for the link's life (the box is then
+    /// never given back).
+    rtt: Option<RttEstimator>,
 }
 
 impl SendBuf {
@@ -52,6 +75,7 @@ impl SendBuf {
             queue: VecDeque::new(),
             earliest: Time::NEVER,
             created,
+            rtt: None,
         }
     }
 }
@@ -231,8 +255,12 @@ impl Link {
             return false;
         }
         let buf = self.buf.get_or_insert_with(|| Box::new(SendBuf::new(now)));
+        if cfg.link_transport == LinkTransport::Stream && buf.rtt.is_none() {
+            buf.rtt = Some(RttEstimator::default());
+        }
         if buf.inflight.len() < cfg.link_window.max(1) {
-            self.transmit(now, to, message, 1, cfg.link_rto, out);
+            let rto = buf.rtt.map_or(cfg.link_rto, |r| r.rto());
+            self.transmit(now, to, message, 1, rto, out);
         } else {
             buf.queue.push_back(message);
         }
@@ -279,9 +307,20 @@ impl Link {
             return false;
         };
         let before = buf.inflight.len();
+        let rtt = &mut buf.rtt;
         buf.inflight.retain(|f| {
             let back = ack_sequence.wrapping_sub(f.seq);
-            !(back == 0 || received & bit_back(back) != 0)
+            let acked = back == 0 || received & bit_back(back) != 0;
+            if let (true, Some(est)) = (acked, rtt.as_mut()) {
+                // Each frame is sent once on a stream: every ack is a clean sample
+                // (no retransmission ambiguity, RFC 6298 §3). Samples from frames past
+                // their RTO (sends 2) are skipped: their deadline no longer says when
+                // they were sent.
+                if f.sends == 1 {
+                    est.sample(now.saturating_since(Time(f.deadline.0.saturating_sub(f.rto.0))));
+                }
+            }
+            !acked
         });
         let acked = buf.inflight.len() != before;
         if acked {
@@ -295,7 +334,8 @@ impl Link {
             let Some(m) = self.buf.as_mut().and_then(|b| b.queue.pop_front()) else {
                 break;
             };
-            self.transmit(now, to, m, 1, cfg.link_rto, out);
+            let rto = self.rto(cfg);
+            self.transmit(now, to, m, 1, rto, out);
         }
         self.release_idle_buffers();
         acked
@@ -312,9 +352,23 @@ impl Link {
                 .min()
                 .unwrap_or(Time::NEVER);
         }
-        if self.backlog() == 0 && self.state == LinkState::Up {
+        let keep = self.buf.as_ref().is_some_and(|b| b.rtt.is_some());
+        if self.backlog() == 0 && self.state == LinkState::Up && !keep {
             self.buf = None;
         }
+    }
+
+    /// The RTO of a new frame: the measured one on a stream link, else `link_rto`.
+    fn rto(&self, cfg: &OverlayConfig) -> Duration {
+        match self.buf.as_ref().and_then(|b| b.rtt) {
+            Some(r) => r.rto(),
+            None => cfg.link_rto,
+        }
+    }
+
+    /// The smoothed round-trip time of a stream link, once measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.buf.as_ref().and_then(|b| b.rtt).and_then(|r| r.srtt())
     }
 
     /// Records a received data frame and returns the ack frame to send back.
@@ -389,6 +443,25 @@ impl Link {
             }
         }
         due.sort_by_key(|f| f.seq);
+        if cfg.link_transport == LinkTransport::Stream {
+            // §6.6.5: the RTO sends nothing again. Past it the link leaves the Routing
+            // Table (suspect); past the retention time it has failed.
+            for mut f in due {
+                if f.sends >= 2 {
+                    return false;
+                }
+                let sent = Time(f.deadline.0.saturating_sub(f.rto.0));
+                f.sends = 2;
+                f.rto = STREAM_RETENTION;
+                f.deadline = sent + STREAM_RETENTION;
+                self.flags.set(Flags::SUSPECT, true);
+                if let Some(b) = self.buf.as_mut() {
+                    b.inflight.push(f);
+                }
+            }
+            self.release_idle_buffers();
+            return true;
+        }
         for f in due {
             if f.sends >= cfg.link_sends {
                 return false;
@@ -982,6 +1055,51 @@ mod tests {
             .map(|t| u32::from_be_bytes([t.bytes[1], t.bytes[2], t.bytes[3], t.bytes[4]]))
             .collect();
         assert_eq!(seqs, vec![0, 1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn stream_links_never_resend_and_fail_after_the_retention_time() {
+        let mut cfg = cfg();
+        cfg.link_transport = LinkTransport::Stream;
+        let mut out = VecDeque::new();
+        let mut rtx = 0;
+        let mut l = up_link();
+        // A frame acked after 40 ms: one RTT sample; the RTO stays at RFC 6298's 1 s floor.
+        l.send(Time::ZERO, to(), vec![1], &cfg, &mut out);
+        assert_eq!(l.next_deadline(), Some(Time::ZERO + Duration::from_secs(1)));
+        assert!(l.on_ack(
+            Time::ZERO + Duration::from_millis(40),
+            to(),
+            0,
+            0,
+            &cfg,
+            &mut out
+        ));
+        assert_eq!(l.srtt(), Some(Duration::from_millis(40)));
+        assert_eq!(l.next_deadline(), None);
+        // The next frame goes unacked: at its RTO nothing is sent again, the link leaves
+        // routing (suspect) and stays until 30 s after the frame was sent.
+        let sent = Time::ZERO + Duration::from_secs(2);
+        l.send(sent, to(), vec![2], &cfg, &mut out);
+        assert_eq!(out.len(), 2);
+        let rto = l.next_deadline().unwrap();
+        assert_eq!(rto, sent + Duration::from_secs(1));
+        assert!(l.on_timeout(rto, to(), &cfg, &mut out, &mut rtx));
+        assert_eq!((out.len(), rtx), (2, 0));
+        assert!(l.suspect());
+        assert_eq!(l.next_deadline(), Some(sent + STREAM_RETENTION));
+        // A late ack brings it back.
+        assert!(l.on_ack(sent + Duration::from_secs(5), to(), 1, 0, &cfg, &mut out));
+        assert!(!l.suspect());
+        // One never acked: failed at 30 s, still without a resend.
+        let sent = Time::ZERO + Duration::from_secs(10);
+        l.send(sent, to(), vec![3], &cfg, &mut out);
+        let rto = l.next_deadline().unwrap();
+        assert!(l.on_timeout(rto, to(), &cfg, &mut out, &mut rtx));
+        let end = l.next_deadline().unwrap();
+        assert_eq!(end, sent + STREAM_RETENTION);
+        assert!(!l.on_timeout(end, to(), &cfg, &mut out, &mut rtx));
+        assert_eq!((out.len(), rtx), (3, 0));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod link;
 pub mod node;
 pub mod peer;
+pub mod rtt;
 pub mod stats;
 pub mod store;
 pub mod transaction;

@@ -348,3 +348,48 @@ fn attach_requests_are_counted_by_reason() {
     }
     assert!(reasons[0] > 15 && reasons[2] > 0, "{reasons:?}");
 }
+
+/// §6.6.5 on stream links (the real peer's TCP links): a ring forms, every Attach offers a
+/// passive TLS-TCP-FH-NO-ICE candidate, and no frame is ever sent twice, even when one
+/// peer vanishes without closing its links: its neighbours take it out of routing at the
+/// RTO and forget it after the 30 s retention, and the ring is correct again.
+#[test]
+fn stream_links_offer_passive_tcp_candidates_and_never_resend() {
+    use reload_sim::proto::link::LinkTransport;
+    use reload_sim::proto::wire::attach::overlay_link;
+    use reload_sim::proto::wire::framing::Frame;
+    use reload_sim::proto::wire::{Body, Message};
+    let mut config = Net::fast_config();
+    config.link_transport = LinkTransport::Stream;
+    let mut net = Net::ring(8, Duration::from_millis(500), config);
+    net.tap = Some(Vec::new());
+    net.run_for(Duration::from_secs(30));
+    assert!(net.ring_errors().is_empty(), "{:?}", net.ring_errors());
+    let mut attaches = 0;
+    for (_, _, bytes) in net.tap.as_ref().unwrap() {
+        let Ok(Frame::Data { message, .. }) = Frame::decode(bytes) else {
+            continue;
+        };
+        let Ok(m) = Message::decode(message) else {
+            continue;
+        };
+        if let Body::AttachReq(a) | Body::AttachAns(a) = &m.contents.body {
+            attaches += 1;
+            for c in &a.candidates {
+                assert_eq!(c.overlay_link, overlay_link::TLS_TCP_FH_NO_ICE);
+                assert!(
+                    c.extensions
+                        .iter()
+                        .any(|e| e.name == b"tcptype" && e.value == b"passive")
+                );
+            }
+        }
+    }
+    assert!(attaches > 0);
+    // One peer vanishes: nothing is resent, and the ring repairs without it.
+    net.crash(3);
+    net.run_for(Duration::from_secs(90));
+    assert!(net.ring_errors().is_empty(), "{:?}", net.ring_errors());
+    let resent: u64 = net.live().map(|(_, n)| n.stats().link_retransmits).sum();
+    assert_eq!(resent, 0);
+}

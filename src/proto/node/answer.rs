@@ -6,10 +6,10 @@ use super::Node;
 use crate::proto::event::{Answer, Event, NodeState, RequestError};
 use crate::proto::id::NodeId;
 use crate::proto::identity::SignerInfo;
-use crate::proto::link::{Link, LinkState, OwedUpdate};
+use crate::proto::link::{Link, LinkState, LinkTransport, OwedUpdate};
 use crate::proto::transaction::{Pending, Purpose};
 use crate::proto::wire::attach::{
-    AttachReqAns, CandType, IceCandidate, IpAddressPort, overlay_link,
+    AttachReqAns, CandType, IceCandidate, IceExtension, IpAddressPort, overlay_link,
 };
 use crate::proto::wire::chord::{ChordRouteQueryAns, ChordUpdateKind};
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
@@ -20,19 +20,32 @@ use crate::proto::wire::{Body, Destination, Message};
 use crate::time::Time;
 
 impl Node {
-    /// This node's own No-ICE candidate (§6.5.1.11).
+    /// This node's own No-ICE candidate (§6.5.1.11): DTLS-UDP-SR-NO-ICE on datagram
+    /// links; on stream links TLS-TCP-FH-NO-ICE, which §6.6.5 says MUST be a passive
+    /// candidate (the ICE-TCP `tcptype passive` extension, RFC 6544 §4.5: the peer
+    /// accepts connections there).
     pub(super) fn own_attach(&self, role: &str, send_update: bool) -> AttachReqAns {
+        let (link, extensions) = match self.config.link_transport {
+            LinkTransport::Datagram => (overlay_link::DTLS_UDP_SR_NO_ICE, Vec::new()),
+            LinkTransport::Stream => (
+                overlay_link::TLS_TCP_FH_NO_ICE,
+                vec![IceExtension {
+                    name: b"tcptype".to_vec(),
+                    value: b"passive".to_vec(),
+                }],
+            ),
+        };
         AttachReqAns {
             ufrag: Vec::new(),
             password: Vec::new(),
             role: role.as_bytes().to_vec(),
             candidates: vec![IceCandidate {
                 addr_port: IpAddressPort::from(self.addr),
-                overlay_link: overlay_link::DTLS_UDP_SR_NO_ICE,
+                overlay_link: link,
                 foundation: Vec::new(),
                 priority: 1,
                 cand_type: CandType::Host,
-                extensions: Vec::new(),
+                extensions,
             }],
             send_update,
         }
