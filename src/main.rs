@@ -71,6 +71,9 @@ struct PeerArgs {
     /// This peer's user name [default: peer@<overlay>].
     #[arg(long, value_name = "NAME")]
     user: Option<String>,
+    /// Write every frame the peer sends and receives to a pcap file (TCP segments).
+    #[arg(long, value_name = "FILE")]
+    pcap: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -367,6 +370,7 @@ fn peer(args: PeerArgs) -> Result<ExitCode, String> {
         clear_text: args.clear_text,
         node_id,
         user: args.user,
+        pcap: args.pcap,
     })
     .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)

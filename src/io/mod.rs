@@ -7,8 +7,10 @@
 //! - [`stream`]: cutting a stream into frames;
 //! - [`control`]: the JSON-lines control protocol and its client;
 //! - [`storage`]: `ctl store` and `ctl fetch` as Store and Fetch requests;
+//! - [`capture`]: `--pcap`, the peer's frames as TCP segments;
 //! - [`clock`]: monotonic time as [`crate::time::Time`].
 
+pub mod capture;
 pub mod clock;
 pub mod control;
 pub mod links;

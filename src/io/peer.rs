@@ -14,6 +14,7 @@ use tokio::net::UnixListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use super::capture::Capture;
 use super::clock::Clock;
 use super::control::Request;
 use super::links::{self, LinkInput, Links};
@@ -48,6 +49,8 @@ pub struct PeerOptions {
     pub node_id: Option<NodeId>,
     /// The user name of this peer (default `peer@<overlay>`).
     pub user: Option<String>,
+    /// Write every frame sent and received to this pcap file.
+    pub pcap: Option<PathBuf>,
 }
 
 /// Why the peer could not start or stopped with an error.
@@ -148,6 +151,8 @@ struct Driver {
     leave_replies: Vec<oneshot::Sender<Value>>,
     /// This peer's user name: the default resource of `store` and `fetch`.
     user: String,
+    local: SocketAddr,
+    capture: Option<Capture>,
 }
 
 enum ControlInput {
@@ -186,6 +191,18 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
         None => None,
     };
     let clock = Clock::start();
+    let capture = match &opts.pcap {
+        Some(path) => {
+            let epoch_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            Some(
+                Capture::create(path, epoch_ns)
+                    .map_err(io_err(format!("pcap file {}", path.display())))?,
+            )
+        }
+        None => None,
+    };
     let bootstrap: Vec<SocketAddr> = config
         .bootstrap_nodes
         .iter()
@@ -225,6 +242,8 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
         leaving_since: None,
         leave_replies: Vec::new(),
         user,
+        local: opts.listen,
+        capture,
     };
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(io_err("SIGTERM handler"))?;
@@ -300,7 +319,12 @@ impl Driver {
                 debug!(%addr, conn, "link up");
                 self.links.up(addr, conn, tx);
             }
-            LinkInput::Frame { addr, bytes } => self.node.handle_datagram(now, addr, &bytes),
+            LinkInput::Frame { addr, bytes } => {
+                if let Some(c) = &mut self.capture {
+                    c.frame(now, addr, self.local, &bytes);
+                }
+                self.node.handle_datagram(now, addr, &bytes);
+            }
             LinkInput::Down { addr, conn, why } => {
                 if self.links.down(addr, conn) {
                     info!(%addr, %why, "link down");
@@ -314,8 +338,15 @@ impl Driver {
 
     /// Sends what the node has to send, closes what it closed, and acts on its events.
     fn drain(&mut self) {
+        let now = self.clock.now();
         while let Some(t) = self.node.poll_transmit() {
+            if let Some(c) = &mut self.capture {
+                c.frame(now, self.local, t.to, &t.bytes);
+            }
             self.links.send(t.to, t.bytes);
+        }
+        if let Some(c) = &mut self.capture {
+            c.flush();
         }
         while let Some(addr) = self.node.poll_link_close() {
             debug!(%addr, "closing link");

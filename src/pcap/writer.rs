@@ -1,4 +1,4 @@
-//! pcap writer: Ethernet/IPv4/UDP packets with nanosecond timestamps.
+//! pcap writer: Ethernet/IPv4/UDP and TCP packets with nanosecond timestamps.
 
 use std::io::{self, Write};
 use std::net::SocketAddrV4;
@@ -44,11 +44,51 @@ impl<W: Write> PcapWriter<W> {
         dst: SocketAddrV4,
         payload: &[u8],
     ) -> io::Result<()> {
-        let ip_len = 20 + 8 + payload.len();
+        // UDP header; checksum 0 (not computed) is allowed over IPv4.
+        let mut udp = [0u8; 8];
+        udp[0..2].copy_from_slice(&src.port().to_be_bytes());
+        udp[2..4].copy_from_slice(&dst.port().to_be_bytes());
+        udp[4..6].copy_from_slice(&((8 + payload.len()).min(0xffff) as u16).to_be_bytes());
+        self.write_ip(at, src, dst, 17, &udp, payload)
+    }
+
+    /// Writes one TCP segment (flags PSH and ACK) carrying `payload` at stream offset
+    /// `seq` of its direction, acknowledging `ack` of the other; the checksum is left 0.
+    pub fn write_tcp(
+        &mut self,
+        at: Time,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        seq: u32,
+        ack: u32,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        let mut tcp = [0u8; 20];
+        tcp[0..2].copy_from_slice(&src.port().to_be_bytes());
+        tcp[2..4].copy_from_slice(&dst.port().to_be_bytes());
+        tcp[4..8].copy_from_slice(&seq.to_be_bytes());
+        tcp[8..12].copy_from_slice(&ack.to_be_bytes());
+        tcp[12] = 5 << 4;
+        tcp[13] = 0x18;
+        tcp[14..16].copy_from_slice(&0xffffu16.to_be_bytes());
+        self.write_ip(at, src, dst, 6, &tcp, payload)
+    }
+
+    /// One Ethernet/IPv4 packet of protocol `proto` with transport header `header`.
+    fn write_ip(
+        &mut self,
+        at: Time,
+        src: SocketAddrV4,
+        dst: SocketAddrV4,
+        proto: u8,
+        header: &[u8],
+        payload: &[u8],
+    ) -> io::Result<()> {
+        let ip_len = 20 + header.len() + payload.len();
         if ip_len > 0xffff {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "UDP payload larger than an IPv4 packet",
+                "payload larger than an IPv4 packet",
             ));
         }
         let b = &mut self.buf;
@@ -61,16 +101,12 @@ impl<W: Write> PcapWriter<W> {
         let ip_start = b.len();
         b.extend_from_slice(&[0x45, 0]);
         b.extend_from_slice(&(ip_len as u16).to_be_bytes());
-        b.extend_from_slice(&[0, 0, 0x40, 0, 64, 17, 0, 0]);
+        b.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
         b.extend_from_slice(&src.ip().octets());
         b.extend_from_slice(&dst.ip().octets());
         let sum = checksum(&b[ip_start..ip_start + 20]);
         b[ip_start + 10..ip_start + 12].copy_from_slice(&sum.to_be_bytes());
-        // UDP header; checksum 0 (not computed) is allowed over IPv4.
-        b.extend_from_slice(&src.port().to_be_bytes());
-        b.extend_from_slice(&dst.port().to_be_bytes());
-        b.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
-        b.extend_from_slice(&[0, 0]);
+        b.extend_from_slice(header);
         b.extend_from_slice(payload);
 
         let ns = at.as_nanos();
@@ -81,6 +117,11 @@ impl<W: Write> PcapWriter<W> {
         rec[12..16].copy_from_slice(&(b.len() as u32).to_le_bytes());
         self.out.write_all(&rec)?;
         self.out.write_all(b)
+    }
+
+    /// The underlying writer (to flush it while writing goes on).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
     }
 
     /// Flushes and returns the underlying writer.

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use reload_sim::io::control::{self, Place, Request};
 use reload_sim::proto::id::{NodeId, ResourceId};
+use reload_sim::proto::wire::message::code_name;
 use serde_json::Value;
 
 /// The peers of one test; kills them all when dropped.
@@ -89,6 +90,11 @@ fn ctl(control: &Path, args: &[&str]) -> Option<Value> {
 impl Ring {
     /// `n` peers with Node-IDs spread over the ring; the first is the bootstrap node.
     fn start(name: &str, n: usize) -> Ring {
+        Ring::start_with(name, n, |_| Vec::new())
+    }
+
+    /// The same, with `extra(dir)` added to the first peer's arguments.
+    fn start_with(name: &str, n: usize, extra: impl Fn(&Path) -> Vec<String>) -> Ring {
         let dir = std::env::temp_dir().join(format!("reload-sim-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -106,9 +112,11 @@ impl Ring {
             let id = NodeId(u128::from(x) << 64 | u128::from(x.rotate_left(17)));
             let control = dir.join(format!("p{i}.sock"));
             let log = std::fs::File::create(dir.join(format!("p{i}.log"))).unwrap();
+            let more = if i == 0 { extra(&dir) } else { Vec::new() };
             let child = Command::new(env!("CARGO_BIN_EXE_reload-sim"))
                 .args(["peer", "--clear-text", "--config"])
                 .arg(&cfg)
+                .args(&more)
                 .args(["--listen", &format!("127.0.0.1:{port}")])
                 .arg("--control")
                 .arg(&control)
@@ -128,6 +136,12 @@ impl Ring {
             std::thread::sleep(Duration::from_millis(if i == 0 { 300 } else { 100 }));
         }
         ring
+    }
+
+    fn port(&self, i: usize) -> u16 {
+        let s = ctl(&self.peers[i].control, &["status"]).expect("status");
+        let addr: std::net::SocketAddr = s["address"].as_str().unwrap().parse().unwrap();
+        addr.port()
     }
 
     fn live(&self) -> impl Iterator<Item = &Proc> {
@@ -387,4 +401,102 @@ fn a_bad_configuration_names_the_element_and_the_peer_does_not_start() {
         .unwrap();
     assert!(!out.status.success());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--pcap`: the bootstrap peer's own capture of a join, stores, fetches, pings and its
+/// leave dissects in Wireshark as RELOAD framing over TCP, with no malformed packet and
+/// every frame a RELOAD frame.
+#[test]
+fn the_peer_capture_dissects_as_reload_in_tshark() {
+    if !crate::tshark::tshark_present() {
+        return;
+    }
+    let mut ring = Ring::start_with("pcap", 4, |dir| {
+        vec!["--pcap".into(), dir.join("p0.pcap").display().to_string()]
+    });
+    ring.wait_correct(Duration::from_secs(40))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = ring.port(0);
+    for (i, p) in ring.peers.iter().enumerate() {
+        let store = Request::Store {
+            at: Place {
+                key: Some("k".into()),
+                ..Place::default()
+            },
+            lifetime_s: 600,
+            value: format!("v{i}"),
+        };
+        request(&p.control, &store).unwrap_or_else(|e| panic!("store: {e}"));
+        let fetch = Request::Fetch {
+            at: Place {
+                resource: Some(user((i + 1) % 4)),
+                ..Place::default()
+            },
+        };
+        let _ = request(&ring.peers[0].control, &fetch);
+    }
+    let _ = ctl(&ring.peers[0].control, &["ping", "somewhere"]);
+    let _ = ctl(&ring.peers[0].control, &["leave"]);
+    assert!(
+        ring.wait_exit(0, Duration::from_secs(10))
+            .is_some_and(|s| s.success())
+    );
+    let pcap = ring.dir.join("p0.pcap");
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(&pcap)
+        .args(["-d", &format!("tcp.port=={port},reload-framing")])
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "frame.protocols",
+            "-e",
+            "_ws.malformed",
+            "-e",
+            "reload.message.code",
+        ])
+        .output()
+        .expect("tshark runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 50, "{} packets", lines.len());
+    for l in &lines {
+        let cols: Vec<&str> = l.split('\t').collect();
+        assert!(
+            cols[0].ends_with("tcp:reload-framing")
+                || cols[0].ends_with("tcp:reload-framing:reload"),
+            "{l}"
+        );
+        assert!(cols.get(1).is_none_or(|m| m.is_empty()), "malformed: {l}");
+    }
+    // The message codes tshark read (RFC 6940 §14.8), by our names.
+    let methods: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .filter_map(|l| l.split('\t').nth(2)?.parse::<u16>().ok())
+        .filter_map(code_name)
+        .collect();
+    for want in [
+        "attach_req",
+        "attach_ans",
+        "join_req",
+        "join_ans",
+        "update_req",
+        "update_ans",
+        "store_req",
+        "store_ans",
+        "fetch_req",
+        "fetch_ans",
+        "ping_req",
+        "ping_ans",
+        "leave_req",
+        "leave_ans",
+    ] {
+        assert!(methods.contains(want), "no {want} in {methods:?}");
+    }
 }
