@@ -500,3 +500,84 @@ fn the_peer_capture_dissects_as_reload_in_tshark() {
         assert!(methods.contains(want), "no {want} in {methods:?}");
     }
 }
+
+/// Garbage on a link never stops a peer. A stranger's frame that is not a handshake is
+/// dropped without an ack (the Node's rule for unknown addresses); on a link that came up
+/// with a signed handshake Ping, a frame whose message is not RELOAD is acked (the frame
+/// was fine), counted as malformed and dropped; bytes that are no frame at all end the
+/// connection. The peer goes on serving its control socket and its ring.
+#[test]
+fn malformed_frames_on_a_link_are_counted_and_dropped() {
+    use std::io::{Read, Write};
+
+    use reload_sim::io::stream::FrameSplitter;
+    use reload_sim::proto::config::OverlayConfig;
+    use reload_sim::proto::wire::framing::Frame;
+    use reload_sim::proto::wire::{Body, Destination};
+
+    let ring = Ring::start("garbage", 2);
+    ring.wait_correct(Duration::from_secs(40))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = ring.port(0);
+    let stats = |field: &str| {
+        let s = ctl(&ring.peers[0].control, &["stat"]).expect("stat");
+        s["stats"][field].as_u64().unwrap()
+    };
+    let before = stats("malformed");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut frames = FrameSplitter::new(1 << 16);
+    let mut next_frame = |s: &mut std::net::TcpStream| -> Vec<u8> {
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(f) = frames.next_frame().unwrap() {
+                return f;
+            }
+            let n = s.read(&mut buf).expect("the peer answers");
+            assert!(n > 0, "connection closed early");
+            frames.push(&buf[..n]);
+        }
+    };
+    let cfg = OverlayConfig::new("ring.test.example");
+    let mut me = crate::scripted::Peer::new(0x5eed_u128 << 100, 1);
+    // The handshake: a signed Ping straight to the wildcard, answered over the new link.
+    let (hello, _) = me.frame(
+        &cfg,
+        0x77,
+        vec![],
+        vec![Destination::Node(reload_sim::proto::id::NodeId::WILDCARD)],
+        Body::PingReq(Default::default()),
+    );
+    s.write_all(&hello).unwrap();
+    let mut got = [next_frame(&mut s), next_frame(&mut s)];
+    got.sort();
+    assert!(got.iter().any(|f| matches!(
+        Frame::decode(f),
+        Ok(Frame::Ack {
+            ack_sequence: 0,
+            ..
+        })
+    )));
+    assert!(
+        got.iter()
+            .any(|f| matches!(Frame::decode(f), Ok(Frame::Data { .. })))
+    );
+    // A data frame on the link whose message is junk: acked, counted, dropped.
+    let junk = me.frame_raw(&[1, 2, 3, 4, 5]);
+    s.write_all(&junk).unwrap();
+    let ack = next_frame(&mut s);
+    assert!(matches!(
+        Frame::decode(&ack),
+        Ok(Frame::Ack {
+            ack_sequence: 1,
+            ..
+        })
+    ));
+    assert_eq!(stats("malformed"), before + 1);
+    // Bytes that are no frame type: the peer ends the connection.
+    s.write_all(&[0x42; 64]).unwrap();
+    let mut rest = Vec::new();
+    assert!(s.read_to_end(&mut rest).is_ok(), "closed, not timed out");
+    ring.wait_correct(Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("after garbage: {e}"));
+}
