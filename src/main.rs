@@ -74,6 +74,9 @@ struct PeerArgs {
     /// Write every frame the peer sends and receives to a pcap file (TCP segments).
     #[arg(long, value_name = "FILE")]
     pcap: Option<PathBuf>,
+    /// Seed of the node's random stream [default: random].
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
 }
 
 #[derive(Args)]
@@ -371,6 +374,7 @@ fn peer(args: PeerArgs) -> Result<ExitCode, String> {
         node_id,
         user: args.user,
         pcap: args.pcap,
+        seed: args.seed,
     })
     .map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)

@@ -51,6 +51,9 @@ pub struct PeerOptions {
     pub user: Option<String>,
     /// Write every frame sent and received to this pcap file.
     pub pcap: Option<PathBuf>,
+    /// The seed of the Node's own random stream (default: random): with the same Node-ID,
+    /// configuration, address and seed, the peer sends what a simulated node would.
+    pub seed: Option<u64>,
 }
 
 /// Why the peer could not start or stopped with an error.
@@ -123,15 +126,19 @@ fn os_random() -> [u8; 16] {
     b
 }
 
-/// Reads the configuration file `opts.config`.
+/// The configuration the peer runs: the file `opts.config`, on stream links (TCP: frames
+/// are never sent again, the RTO measured from acks only takes a silent link out of
+/// routing, §6.6.5).
 pub fn load_config(opts: &PeerOptions) -> Result<OverlayConfig, PeerError> {
     let path = opts.config.display().to_string();
     let bytes = std::fs::read(&opts.config).map_err(|source| PeerError::ConfigRead {
         path: path.clone(),
         source,
     })?;
-    OverlayConfig::from_document(&bytes, opts.overlay.as_deref())
-        .map_err(|source| PeerError::Config { path, source })
+    let mut config = OverlayConfig::from_document(&bytes, opts.overlay.as_deref())
+        .map_err(|source| PeerError::Config { path, source })?;
+    config.link_transport = LinkTransport::Stream;
+    Ok(config)
 }
 
 struct Pending {
@@ -163,10 +170,7 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
     if !opts.clear_text {
         return Err(PeerError::NoTls);
     }
-    let mut config = load_config(&opts)?;
-    // TCP links: frames are never sent again; the RTO measured from acks only takes a
-    // silent link out of routing (§6.6.5).
-    config.link_transport = LinkTransport::Stream;
+    let config = load_config(&opts)?;
     warn!(
         "clear-text links: RELOAD messages cross the network unencrypted and unauthenticated (debugging only)"
     );
@@ -211,7 +215,9 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
         .collect();
     let first_bootstrap = config.bootstrap_nodes.first() == Some(&opts.listen);
     let config = Arc::new(config);
-    let seed = u64::from_be_bytes(random[8..].try_into().expect("8 bytes"));
+    let seed = opts
+        .seed
+        .unwrap_or_else(|| u64::from_be_bytes(random[8..].try_into().expect("8 bytes")));
     let mut node = <Node as Peer>::create(
         Arc::clone(&config),
         Identity::new(node_id, &user),

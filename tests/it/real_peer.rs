@@ -581,3 +581,92 @@ fn malformed_frames_on_a_link_are_counted_and_dropped() {
     ring.wait_correct(Duration::from_secs(10))
         .unwrap_or_else(|e| panic!("after garbage: {e}"));
 }
+
+/// One Node, two drivers: a real peer with a given Node-ID, user, address and seed sends
+/// its bootstrap peer the very bytes a simulated node with the same inputs sends (the
+/// join's first frame, a signed handshake Ping, §10.5).
+#[test]
+fn the_real_peer_sends_the_bytes_the_simulated_node_sends() {
+    use std::io::Read;
+    use std::sync::Arc;
+
+    use reload_sim::io::peer::{PeerOptions, load_config};
+    use reload_sim::io::stream::FrameSplitter;
+    use reload_sim::proto::node::{Identity, Node};
+    use reload_sim::time::Time;
+
+    let dir = std::env::temp_dir().join(format!("reload-sim-same-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A stand-in bootstrap node: a listener that reads what the joiner sends.
+    let bootstrap = TcpListener::bind("127.0.0.1:0").unwrap();
+    let cfg = config(&dir, bootstrap.local_addr().unwrap().port());
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let id = NodeId(0x0123_4567_89ab_cdef_0011_2233_4455_6677);
+    let opts = PeerOptions {
+        config: cfg.clone(),
+        overlay: None,
+        listen,
+        control: None,
+        clear_text: true,
+        node_id: Some(id),
+        user: Some(user(1)),
+        pcap: None,
+        seed: Some(42),
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reload-sim"))
+        .args(["peer", "--clear-text", "--config"])
+        .arg(&cfg)
+        .args(["--listen", &listen.to_string()])
+        .args([
+            "--node-id",
+            &id.to_string(),
+            "--user",
+            &user(1),
+            "--seed",
+            "42",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Bounded: the peer connects within 10 s or the test fails.
+    bootstrap.set_nonblocking(true).unwrap();
+    let start = Instant::now();
+    let (mut s, from) = loop {
+        match bootstrap.accept() {
+            Ok(c) => break c,
+            Err(_) if start.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => {
+                let _ = child.kill();
+                panic!("the peer never connected: {e}");
+            }
+        }
+    };
+    s.set_nonblocking(false).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut frames = FrameSplitter::new(1 << 16);
+    let mut buf = [0u8; 4096];
+    let real = loop {
+        if let Some(f) = frames.next_frame().unwrap() {
+            break f;
+        }
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0);
+        frames.push(&buf[..n]);
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    // The connection comes from the peer's listening address (links.rs).
+    assert_eq!(from, listen);
+
+    let config = Arc::new(load_config(&opts).unwrap());
+    let mut node = Node::new(config, Identity::new(id, &user(1)), listen, Time::ZERO, 42);
+    node.join(Time::ZERO, &[bootstrap.local_addr().unwrap()])
+        .unwrap();
+    let simulated = node.poll_transmit().expect("the join's first frame");
+    assert_eq!(simulated.to, bootstrap.local_addr().unwrap());
+    assert_eq!(real, simulated.bytes);
+    let _ = std::fs::remove_dir_all(&dir);
+}
