@@ -43,40 +43,9 @@ enum Command {
     Plot(PlotArgs),
     /// Run a real RELOAD peer on sockets: join the overlay of a §11 configuration document
     /// (or start it, as its first bootstrap node) and serve until SIGINT/SIGTERM.
-    Peer(PeerArgs),
+    Peer(reload_sim::io::peer::PeerOptions),
     /// Talk to a running peer through its control socket and print the answer.
     Ctl(CtlArgs),
-}
-
-#[derive(Args)]
-struct PeerArgs {
-    /// The RFC 6940 §11 overlay configuration document (XML).
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
-    /// Which overlay of the document [default: its first configuration].
-    #[arg(long, value_name = "NAME")]
-    overlay: Option<String>,
-    /// Address and port to listen on; links to other peers are made from it too.
-    #[arg(long, value_name = "IP:PORT")]
-    listen: std::net::SocketAddr,
-    /// Control socket (a Unix socket) for `reload-sim ctl`.
-    #[arg(long, value_name = "PATH")]
-    control: Option<PathBuf>,
-    /// Framed RELOAD over plain TCP, without TLS: INSECURE, for debugging.
-    #[arg(long)]
-    clear_text: bool,
-    /// This peer's Node-ID, 32 hex digits [default: random].
-    #[arg(long, value_name = "HEX")]
-    node_id: Option<String>,
-    /// This peer's user name [default: peer@<overlay>].
-    #[arg(long, value_name = "NAME")]
-    user: Option<String>,
-    /// Write every frame the peer sends and receives to a pcap file (TCP segments).
-    #[arg(long, value_name = "FILE")]
-    pcap: Option<PathBuf>,
-    /// Seed of the node's random stream [default: random].
-    #[arg(long, value_name = "N")]
-    seed: Option<u64>,
 }
 
 #[derive(Args)]
@@ -348,8 +317,7 @@ fn exit_on_signal(sig: usize) -> ExitCode {
     ExitCode::from(u8::try_from(128 + sig).unwrap_or(u8::MAX))
 }
 
-fn peer(args: PeerArgs) -> Result<ExitCode, String> {
-    use reload_sim::io::peer::{PeerOptions, run};
+fn peer(args: reload_sim::io::peer::PeerOptions) -> Result<ExitCode, String> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -357,26 +325,7 @@ fn peer(args: PeerArgs) -> Result<ExitCode, String> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let node_id = match &args.node_id {
-        Some(hex) => Some(
-            reload_sim::proto::id::NodeId::from_hex(hex)
-                .filter(|_| hex.len() == 32)
-                .ok_or_else(|| format!("--node-id {hex:?}: not 32 hex digits"))?,
-        ),
-        None => None,
-    };
-    run(PeerOptions {
-        config: args.config,
-        overlay: args.overlay,
-        listen: args.listen,
-        control: args.control,
-        clear_text: args.clear_text,
-        node_id,
-        user: args.user,
-        pcap: args.pcap,
-        seed: args.seed,
-    })
-    .map_err(|e| e.to_string())?;
+    reload_sim::io::peer::run(args).map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 

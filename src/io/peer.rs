@@ -32,28 +32,44 @@ use crate::time::{Duration, Time};
 /// How long a leaving peer waits for its Leave requests to go out and be answered.
 const LEAVE_GRACE: Duration = Duration::from_secs(3);
 
-/// What `reload-sim peer` was asked to do.
-#[derive(Clone, Debug)]
+/// What `reload-sim peer` was asked to do (its command-line options).
+#[derive(Clone, Debug, clap::Args)]
 pub struct PeerOptions {
-    /// The §11 Configuration Document.
+    /// The RFC 6940 §11 overlay configuration document (XML).
+    #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
-    /// Which overlay of the document (default: its first `configuration`).
+    /// Which overlay of the document [default: its first configuration].
+    #[arg(long, value_name = "NAME")]
     pub overlay: Option<String>,
-    /// Where to listen; outgoing links are made from this address too.
+    /// Address and port to listen on; links to other peers are made from it too.
+    #[arg(long, value_name = "IP:PORT")]
     pub listen: SocketAddr,
-    /// The control socket's path.
+    /// Control socket (a Unix socket) for `reload-sim ctl`.
+    #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
-    /// Links without TLS.
+    /// Framed RELOAD over plain TCP, without TLS: INSECURE, for debugging.
+    #[arg(long)]
     pub clear_text: bool,
-    /// The Node-ID (default: random).
+    /// This peer's Node-ID, 32 hex digits [default: random].
+    #[arg(long, value_name = "HEX", value_parser = parse_node_id)]
     pub node_id: Option<NodeId>,
-    /// The user name of this peer (default `peer@<overlay>`).
+    /// This peer's user name [default: peer@<overlay>].
+    #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// Write every frame sent and received to this pcap file.
+    /// Write every frame the peer sends and receives to a pcap file (TCP segments).
+    #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
-    /// The seed of the Node's own random stream (default: random): with the same Node-ID,
+    /// Seed of the node's random stream [default: random]: with the same Node-ID, user,
     /// configuration, address and seed, the peer sends what a simulated node would.
+    #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+}
+
+/// A Node-ID option: exactly 32 hex digits.
+fn parse_node_id(hex: &str) -> Result<NodeId, String> {
+    NodeId::from_hex(hex)
+        .filter(|_| hex.len() == 32)
+        .ok_or_else(|| format!("{hex:?} is not 32 hex digits"))
 }
 
 /// Why the peer could not start or stopped with an error.
@@ -423,58 +439,49 @@ impl Driver {
 
     fn on_control(&mut self, req: Request, reply: oneshot::Sender<Value>) {
         let now = self.clock.now();
-        let req_kind = if matches!(req, Request::Find { .. }) {
-            "find"
-        } else {
-            ""
-        };
-        match req {
+        let (cmd, started) = match req {
             Request::Status => {
                 let _ = reply.send(self.status());
+                return;
             }
             Request::Stat => {
                 let stats = serde_json::to_value(self.node.stats()).unwrap_or(Value::Null);
                 let _ = reply.send(json!({"ok": true, "stats": stats}));
-            }
-            Request::Ping { target } | Request::Find { target } => {
-                let cmd = if matches!(req_kind, "find") {
-                    "find"
-                } else {
-                    "ping"
-                };
-                let dest = destination(&target);
-                match self.node.ping(now, dest) {
-                    Ok(id) => self.wait_for(id, reply, now, cmd),
-                    Err(e) => {
-                        let _ = reply.send(json!({"ok": false, "error": e.to_string()}));
-                    }
-                }
-            }
-            Request::Store { .. } | Request::Fetch { .. } => {
-                let started = match &req {
-                    Request::Store {
-                        at,
-                        lifetime_s,
-                        value,
-                    } => storage::store(&mut self.node, now, &self.user, at, *lifetime_s, value)
-                        .map(|id| (id, "store")),
-                    Request::Fetch { at } => {
-                        storage::fetch(&mut self.node, now, &self.user, at).map(|id| (id, "fetch"))
-                    }
-                    _ => unreachable!("matched above"),
-                };
-                match started {
-                    Ok((id, cmd)) => self.wait_for(id, reply, now, cmd),
-                    Err(e) => {
-                        let _ = reply.send(json!({"ok": false, "error": e}));
-                    }
-                }
+                return;
             }
             Request::Leave => {
                 self.leave_replies.push(reply);
                 self.start_leave("leave command");
+                return;
+            }
+            Request::Ping { target } => ("ping", self.ping(now, &target)),
+            Request::Find { target } => ("find", self.ping(now, &target)),
+            Request::Store {
+                at,
+                lifetime_s,
+                value,
+            } => (
+                "store",
+                storage::store(&mut self.node, now, &self.user, &at, lifetime_s, &value),
+            ),
+            Request::Fetch { at } => (
+                "fetch",
+                storage::fetch(&mut self.node, now, &self.user, &at),
+            ),
+        };
+        match started {
+            Ok(id) => self.wait_for(id, reply, now, cmd),
+            Err(e) => {
+                let _ = reply.send(json!({"ok": false, "error": e}));
             }
         }
+    }
+
+    /// A routed Ping to `target` (a Node-ID or a resource name).
+    fn ping(&mut self, now: Time, target: &str) -> Result<RequestId, String> {
+        self.node
+            .ping(now, destination(target))
+            .map_err(|e| e.to_string())
     }
 
     fn wait_for(
@@ -521,6 +528,8 @@ impl Driver {
             "fingers": ids(&n.fingers()),
             "links": links,
             "connections_up": self.links.up_count(),
+            "frames_not_sent": self.links.dropped,
+            "frames_not_captured": self.capture.as_ref().map(|c| c.skipped),
         })
     }
 }

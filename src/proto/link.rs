@@ -259,7 +259,7 @@ impl Link {
             buf.rtt = Some(RttEstimator::default());
         }
         if buf.inflight.len() < cfg.link_window.max(1) {
-            let rto = buf.rtt.map_or(cfg.link_rto, |r| r.rto());
+            let rto = self.rto(cfg);
             self.transmit(now, to, message, 1, rto, out);
         } else {
             buf.queue.push_back(message);

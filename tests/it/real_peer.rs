@@ -36,6 +36,16 @@ impl Drop for Ring {
     }
 }
 
+/// A child process killed when dropped, whatever the test's outcome.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -613,22 +623,24 @@ fn the_real_peer_sends_the_bytes_the_simulated_node_sends() {
         pcap: None,
         seed: Some(42),
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reload-sim"))
-        .args(["peer", "--clear-text", "--config"])
-        .arg(&cfg)
-        .args(["--listen", &listen.to_string()])
-        .args([
-            "--node-id",
-            &id.to_string(),
-            "--user",
-            &user(1),
-            "--seed",
-            "42",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_reload-sim"))
+            .args(["peer", "--clear-text", "--config"])
+            .arg(&cfg)
+            .args(["--listen", &listen.to_string()])
+            .args([
+                "--node-id",
+                &id.to_string(),
+                "--user",
+                &user(1),
+                "--seed",
+                "42",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     // Bounded: the peer connects within 10 s or the test fails.
     bootstrap.set_nonblocking(true).unwrap();
     let start = Instant::now();
@@ -638,10 +650,7 @@ fn the_real_peer_sends_the_bytes_the_simulated_node_sends() {
             Err(_) if start.elapsed() < Duration::from_secs(10) => {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            Err(e) => {
-                let _ = child.kill();
-                panic!("the peer never connected: {e}");
-            }
+            Err(e) => panic!("the peer never connected: {e}"),
         }
     };
     s.set_nonblocking(false).unwrap();
@@ -656,8 +665,7 @@ fn the_real_peer_sends_the_bytes_the_simulated_node_sends() {
         assert!(n > 0);
         frames.push(&buf[..n]);
     };
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     // The connection comes from the peer's listening address (links.rs).
     assert_eq!(from, listen);
 

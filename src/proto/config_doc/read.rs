@@ -95,10 +95,7 @@ impl Configuration {
 /// document" when the instance-name does not match).
 pub fn read_document(bytes: &[u8], overlay_name: &str) -> Result<Configuration, ConfigDocError> {
     let tree = xml::parse(bytes, "")?;
-    let root = tree.root();
-    if (root.ns.as_str(), root.local) != (NS_BASE, "overlay") {
-        return Err(ConfigDocError::Missing("overlay root element"));
-    }
+    let root = overlay_root(&tree)?;
     let children: Vec<&Element<'_>> = root.children.iter().map(|&i| &tree.elements[i]).collect();
     for (i, c) in children.iter().enumerate() {
         if !is(c, NS_BASE, "configuration") || c.attr("instance-name") != Some(overlay_name) {
@@ -114,13 +111,19 @@ pub fn read_document(bytes: &[u8], overlay_name: &str) -> Result<Configuration, 
     Err(ConfigDocError::NoConfiguration)
 }
 
-/// The `instance-name` of the document's first `configuration`.
-pub fn first_instance_name(bytes: &[u8]) -> Result<String, ConfigDocError> {
-    let tree = xml::parse(bytes, "")?;
+/// The document's `overlay` root element.
+fn overlay_root<'t>(tree: &'t Tree<'_>) -> Result<&'t Element<'t>, ConfigDocError> {
     let root = tree.root();
     if (root.ns.as_str(), root.local) != (NS_BASE, "overlay") {
         return Err(ConfigDocError::Missing("overlay root element"));
     }
+    Ok(root)
+}
+
+/// The `instance-name` of the document's first `configuration`.
+pub fn first_instance_name(bytes: &[u8]) -> Result<String, ConfigDocError> {
+    let tree = xml::parse(bytes, "")?;
+    let root = overlay_root(&tree)?;
     tree.children(root, NS_BASE, "configuration")
         .find_map(|c| c.attr("instance-name"))
         .map(str::to_string)
