@@ -46,6 +46,10 @@ enum Command {
     Peer(reload_sim::io::peer::PeerOptions),
     /// Talk to a running peer through its control socket and print the answer.
     Ctl(CtlArgs),
+    /// An overlay's enrollment authority: make a root CA and its configuration
+    /// document, issue node certificates (RFC 6940 §11.3).
+    #[command(subcommand)]
+    Ca(reload_sim::io::pki::ca::CaCommand),
 }
 
 #[derive(Args)]
@@ -189,6 +193,12 @@ fn main() -> ExitCode {
         Command::Plot(args) => plot(args),
         Command::Peer(args) => peer(args),
         Command::Ctl(args) => ctl(args),
+        Command::Ca(cmd) => reload_sim::io::pki::ca::run(&cmd)
+            .map(|text| {
+                print!("{text}");
+                ExitCode::SUCCESS
+            })
+            .map_err(|e| e.to_string()),
     };
     match result {
         Ok(code) => code,

@@ -62,7 +62,8 @@ pub enum Request {
 /// Which values a store or fetch is about: a Kind, a resource name, a key or an index.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::Args)]
 pub struct Place {
-    /// The Kind: its id or its name [default: the configuration's first Kind].
+    /// The Kind: its id or its name [default: the configuration's first private Kind,
+    /// else its first].
     #[arg(long)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,

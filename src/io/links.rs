@@ -1,5 +1,6 @@
 //! The links of the real peer: one TCP connection per peer carrying FramedMessage frames
-//! (RFC 6940 §6.6.5, here without TLS: the `--clear-text` link).
+//! (RFC 6940 §6.6.5), inside TLS with mutual authentication (TLS-TCP-FH-NO-ICE) or, with
+//! `--clear-text`, on plain TCP.
 //!
 //! The Node keys its links by the peer's transport address, the one its Attach candidate
 //! names (§6.5.1.1). So that the address a connection comes from is that address, every
@@ -13,11 +14,19 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
+use tracing::warn;
 
+use super::pki::tls::{TlsContext, peer_node_id};
 use super::stream::FrameSplitter;
+use crate::proto::id::NodeId;
+
+/// How long a TLS handshake may take.
+pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long a connect may take before the link counts as failed.
 pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -36,6 +45,8 @@ pub enum LinkInput {
         conn: u64,
         /// Where to write frames.
         tx: mpsc::UnboundedSender<Vec<u8>>,
+        /// The Node-ID of the peer's certificate (TLS links), `None` on clear-text links.
+        peer: Option<NodeId>,
     },
     /// A whole frame arrived from `addr`.
     Frame {
@@ -72,6 +83,7 @@ pub struct Links {
     conns: HashMap<SocketAddr, Conn>,
     next_conn: u64,
     inputs: mpsc::UnboundedSender<LinkInput>,
+    tls: Option<Arc<TlsContext>>,
     /// Frames dropped because their connection could not be made or queued too many.
     pub dropped: u64,
 }
@@ -95,11 +107,13 @@ pub fn listen(local: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 impl Links {
-    /// No connections yet; connection tasks report to `inputs`.
+    /// No connections yet; connection tasks report to `inputs`. With `tls`, every
+    /// connection is TLS with both certificates checked; without, plain TCP.
     pub fn new(
         local: SocketAddr,
         max_message: usize,
         inputs: mpsc::UnboundedSender<LinkInput>,
+        tls: Option<Arc<TlsContext>>,
     ) -> Links {
         Links {
             local,
@@ -107,6 +121,7 @@ impl Links {
             conns: HashMap::new(),
             next_conn: 1,
             inputs,
+            tls,
             dropped: 0,
         }
     }
@@ -144,6 +159,7 @@ impl Links {
                     conn,
                     self.max_message,
                     self.inputs.clone(),
+                    self.tls.clone(),
                 ));
             }
         }
@@ -152,13 +168,26 @@ impl Links {
     /// Serves an accepted connection from `addr`.
     pub fn accepted(&mut self, stream: TcpStream, addr: SocketAddr) {
         let conn = self.next_id();
-        tokio::spawn(serve(
-            stream,
-            addr,
-            conn,
-            self.max_message,
-            self.inputs.clone(),
-        ));
+        let (max_message, inputs) = (self.max_message, self.inputs.clone());
+        match self.tls.clone() {
+            None => {
+                tokio::spawn(serve(stream, addr, conn, max_message, inputs, None));
+            }
+            Some(tls) => {
+                tokio::spawn(async move {
+                    let _ = stream.set_nodelay(true);
+                    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&tls.server));
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls_stream)) => {
+                            let peer = peer_node_id(tls_stream.get_ref().1.peer_certificates());
+                            serve(tls_stream, addr, conn, max_message, inputs, peer).await;
+                        }
+                        Ok(Err(e)) => warn!(%addr, "TLS handshake refused: {e}"),
+                        Err(_) => warn!(%addr, "TLS handshake timed out"),
+                    }
+                });
+            }
+        }
     }
 
     /// A connection came up: frames queued for its peer go out now. A newer connection
@@ -215,43 +244,66 @@ async fn connect(
     conn: u64,
     max_message: usize,
     inputs: mpsc::UnboundedSender<LinkInput>,
+    tls: Option<Arc<TlsContext>>,
 ) {
     let attempt = async {
         let socket = reusable_socket(local)?;
         socket.connect(to).await
     };
-    match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
-        Ok(Ok(stream)) => serve(stream, to, conn, max_message, inputs).await,
+    let failed = |why: String| {
+        let _ = inputs.send(LinkInput::Down {
+            addr: to,
+            conn: 0,
+            why,
+        });
+    };
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => return failed(format!("connect: {e}")),
+        Err(_) => return failed("connect timed out".into()),
+    };
+    let Some(tls) = tls else {
+        return serve(stream, to, conn, max_message, inputs, None).await;
+    };
+    let _ = stream.set_nodelay(true);
+    // The name is not checked (peers are named by the Node-IDs of their certificates).
+    let name = rustls::pki_types::ServerName::IpAddress(to.ip().into());
+    let connector = tokio_rustls::TlsConnector::from(Arc::clone(&tls.client));
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(name, stream)).await {
+        Ok(Ok(tls_stream)) => {
+            let peer = peer_node_id(tls_stream.get_ref().1.peer_certificates());
+            serve(tls_stream, to, conn, max_message, inputs.clone(), peer).await;
+        }
         Ok(Err(e)) => {
-            let _ = inputs.send(LinkInput::Down {
-                addr: to,
-                conn: 0,
-                why: format!("connect: {e}"),
-            });
+            warn!(addr = %to, "TLS handshake refused: {e}");
+            failed(format!("TLS: {e}"));
         }
-        Err(_) => {
-            let _ = inputs.send(LinkInput::Down {
-                addr: to,
-                conn: 0,
-                why: "connect timed out".into(),
-            });
-        }
+        Err(_) => failed("TLS handshake timed out".into()),
     }
 }
 
 /// Reads frames from `stream` until it ends, writing what the peer's loop sends.
-async fn serve(
-    stream: TcpStream,
+async fn serve<S: Nodelay + AsyncRead + AsyncWrite + Send + 'static>(
+    stream: S,
     addr: SocketAddr,
     conn: u64,
     max_message: usize,
     inputs: mpsc::UnboundedSender<LinkInput>,
+    peer: Option<NodeId>,
 ) {
-    // Frames are small and latency-bound: no Nagle delay (DESIGN: TLS stalls without it).
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+    // Frames are small and latency-bound: no Nagle delay (TLS stalls without it).
+    stream.no_delay();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    if inputs.send(LinkInput::Up { addr, conn, tx }).is_err() {
+    if inputs
+        .send(LinkInput::Up {
+            addr,
+            conn,
+            tx,
+            peer,
+        })
+        .is_err()
+    {
         return;
     }
     let write = async move {
@@ -292,4 +344,27 @@ async fn serve(
         () = write => "closed".to_string(),
     };
     let _ = inputs.send(LinkInput::Down { addr, conn, why });
+}
+
+/// A stream whose TCP socket can be told not to delay small writes.
+trait Nodelay {
+    fn no_delay(&self);
+}
+
+impl Nodelay for TcpStream {
+    fn no_delay(&self) {
+        let _ = self.set_nodelay(true);
+    }
+}
+
+impl<S: Nodelay> Nodelay for tokio_rustls::server::TlsStream<S> {
+    fn no_delay(&self) {
+        self.get_ref().0.no_delay();
+    }
+}
+
+impl<S: Nodelay> Nodelay for tokio_rustls::client::TlsStream<S> {
+    fn no_delay(&self) {
+        self.get_ref().0.no_delay();
+    }
 }

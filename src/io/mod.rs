@@ -15,5 +15,6 @@ pub mod clock;
 pub mod control;
 pub mod links;
 pub mod peer;
+pub mod pki;
 pub mod storage;
 pub mod stream;

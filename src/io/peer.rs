@@ -18,6 +18,7 @@ use super::capture::Capture;
 use super::clock::Clock;
 use super::control::Request;
 use super::links::{self, LinkInput, Links};
+use super::pki::tls::{Credentials, TlsContext, Trust};
 use super::storage;
 use crate::proto::config::{ConfigFileError, OverlayConfig};
 use crate::proto::event::{Event, NodeState, RequestError, RequestId};
@@ -47,13 +48,21 @@ pub struct PeerOptions {
     /// Control socket (a Unix socket) for `reload-sim ctl`.
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
+    /// This peer's certificate (PEM; `reload-sim ca issue` makes one). Its `reload://`
+    /// URI gives the Node-ID, its rfc822Name the user name.
+    #[arg(long, value_name = "FILE", required_unless_present = "clear_text")]
+    pub cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", required_unless_present = "clear_text")]
+    pub key: Option<PathBuf>,
     /// Framed RELOAD over plain TCP, without TLS: INSECURE, for debugging.
     #[arg(long)]
     pub clear_text: bool,
-    /// This peer's Node-ID, 32 hex digits [default: random].
+    /// This peer's Node-ID, 32 hex digits [default: the certificate's first, or random
+    /// with --clear-text and no certificate].
     #[arg(long, value_name = "HEX", value_parser = parse_node_id)]
     pub node_id: Option<NodeId>,
-    /// This peer's user name [default: peer@<overlay>].
+    /// This peer's user name [default: the certificate's, or peer@<overlay>].
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
     /// Write every frame the peer sends and receives to a pcap file (TCP segments).
@@ -66,7 +75,7 @@ pub struct PeerOptions {
 }
 
 /// A Node-ID option: exactly 32 hex digits.
-fn parse_node_id(hex: &str) -> Result<NodeId, String> {
+pub fn parse_node_id(hex: &str) -> Result<NodeId, String> {
     NodeId::from_hex(hex)
         .filter(|_| hex.len() == 32)
         .ok_or_else(|| format!("{hex:?} is not 32 hex digits"))
@@ -91,11 +100,9 @@ pub enum PeerError {
         /// What is wrong, naming the element.
         source: ConfigFileError,
     },
-    /// TLS links are not available in this build of the peer.
-    #[error(
-        "TLS links (TLS-TCP-FH-NO-ICE) are not built yet: run with --clear-text, which is insecure"
-    )]
-    NoTls,
+    /// The certificate or key is not usable, or does not match the options.
+    #[error("{0}")]
+    Credentials(String),
     /// A socket could not be set up.
     #[error("{what}: {source}")]
     Io {
@@ -182,22 +189,79 @@ enum ControlInput {
     Request(Request, oneshot::Sender<Value>),
 }
 
+/// Who this peer is: its Node-ID and user name, from its certificate where it has one.
+fn identity(
+    opts: &PeerOptions,
+    creds: Option<&Credentials>,
+    overlay: &str,
+    random: [u8; 16],
+) -> Result<(NodeId, String), PeerError> {
+    let Some(creds) = creds else {
+        let node_id = opts
+            .node_id
+            .unwrap_or_else(|| NodeId(u128::from_be_bytes(random)));
+        let user = opts
+            .user
+            .clone()
+            .unwrap_or_else(|| format!("peer@{overlay}"));
+        return Ok((node_id, user));
+    };
+    let cert = &creds.cert;
+    let node_id = match opts.node_id {
+        Some(id) if !cert.node_ids.contains(&id) => {
+            return Err(PeerError::Credentials(format!(
+                "--node-id {id} is not in the certificate (it names {})",
+                cert.node_ids
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Some(id) => id,
+        None => cert.node_ids[0],
+    };
+    let user = match (&opts.user, &cert.user) {
+        (Some(u), Some(c)) if u != c => {
+            return Err(PeerError::Credentials(format!(
+                "--user {u} is not the certificate's user {c}"
+            )));
+        }
+        (_, Some(c)) => c.clone(),
+        (Some(u), None) => u.clone(),
+        (None, None) => format!("peer@{overlay}"),
+    };
+    Ok((node_id, user))
+}
+
 async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
-    if !opts.clear_text {
-        return Err(PeerError::NoTls);
-    }
     let config = load_config(&opts)?;
-    warn!(
-        "clear-text links: RELOAD messages cross the network unencrypted and unauthenticated (debugging only)"
-    );
+    let creds = match (&opts.cert, &opts.key) {
+        (Some(cert), Some(key)) => {
+            Some(Credentials::load(cert, key).map_err(|e| PeerError::Credentials(e.to_string()))?)
+        }
+        (None, None) => None,
+        _ => {
+            return Err(PeerError::Credentials(
+                "--cert and --key go together".into(),
+            ));
+        }
+    };
+    let tls = if opts.clear_text {
+        warn!(
+            "clear-text links: RELOAD messages cross the network unencrypted and unauthenticated (debugging only)"
+        );
+        None
+    } else {
+        let creds = creds.as_ref().expect("clap requires --cert and --key");
+        let trust = Trust::new(&config.root_certs, config.self_signed_permitted)
+            .map_err(|e| PeerError::Credentials(e.to_string()))?;
+        Some(Arc::new(
+            TlsContext::new(creds, trust).map_err(|e| PeerError::Credentials(e.to_string()))?,
+        ))
+    };
     let random = os_random();
-    let node_id = opts
-        .node_id
-        .unwrap_or_else(|| NodeId(u128::from_be_bytes(random)));
-    let user = opts
-        .user
-        .clone()
-        .unwrap_or_else(|| format!("peer@{}", config.overlay_name));
+    let (node_id, user) = identity(&opts, creds.as_ref(), &config.overlay_name, random)?;
     let listener =
         links::listen(opts.listen).map_err(io_err(format!("listen on {}", opts.listen)))?;
     let control = match &opts.control {
@@ -259,7 +323,7 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
     let mut d = Driver {
         node,
         clock,
-        links: Links::new(opts.listen, config.max_message_size + 64, link_tx),
+        links: Links::new(opts.listen, config.max_message_size + 64, link_tx, tls),
         pending: HashMap::new(),
         leaving_since: None,
         leave_replies: Vec::new(),
@@ -337,9 +401,20 @@ impl Driver {
     fn on_link(&mut self, input: LinkInput) {
         let now = self.clock.now();
         match input {
-            LinkInput::Up { addr, conn, tx } => {
-                debug!(%addr, conn, "link up");
+            LinkInput::Up {
+                addr,
+                conn,
+                tx,
+                peer,
+            } => {
                 self.links.up(addr, conn, tx);
+                match peer {
+                    Some(peer) => {
+                        debug!(%addr, conn, %peer, "TLS link up");
+                        self.node.handle_link_up(now, addr, peer);
+                    }
+                    None => debug!(%addr, conn, "link up"),
+                }
             }
             LinkInput::Frame { addr, bytes } => {
                 if let Some(c) = &mut self.capture {

@@ -17,11 +17,15 @@ use crate::time::Time;
 /// Index 0xffffffff of an ArrayEntry: append (§7.2.2).
 const APPEND: u32 = u32::MAX;
 
-/// The Kind named by `kind` (an id or a name), or the configuration's first.
+/// The Kind named by `kind` (an id or a name), or else the configuration's first
+/// private Kind (the USER-VALUES dictionary of `ca init`), or else its first.
 fn kind_of(node: &Node, kind: Option<&str>) -> Result<KindDef, String> {
     let kinds = &node.config().kinds;
     let found = match kind {
-        None => kinds.iter().next(),
+        None => kinds
+            .iter()
+            .find(|d| crate::proto::store::kinds::is_private(d.id))
+            .or_else(|| kinds.iter().next()),
         Some(k) => match k.parse::<u32>() {
             Ok(id) => kinds.get(KindId(id)),
             Err(_) => kinds.iter().find(|d| d.name.eq_ignore_ascii_case(k)),

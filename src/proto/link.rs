@@ -130,6 +130,9 @@ impl Flags {
     /// No ack for a full RTO and 3 more retransmissions: kept out of routing until acks
     /// resume (§6.6.3).
     const SUSPECT: u8 = 32;
+    /// The peer's Node-ID came from the driver's handshake (a TLS certificate,
+    /// [`crate::proto::node::Node::handle_link_up`]), not from the first signed message.
+    const AUTHENTICATED: u8 = 64;
 
     fn has(self, bit: u8) -> bool {
         self.0 & bit != 0
@@ -218,6 +221,14 @@ impl Link {
     /// Records that the peer uses the link for requests of its own.
     pub fn set_peer_uses(&mut self) {
         self.flags.set(Flags::PEER_USES, true);
+    }
+    /// The peer's Node-ID was authenticated by the link's handshake (the driver's TLS).
+    pub fn authenticated(&self) -> bool {
+        self.flags.has(Flags::AUTHENTICATED)
+    }
+    /// Records that the link's handshake authenticated its peer's Node-ID.
+    pub fn set_authenticated(&mut self) {
+        self.flags.set(Flags::AUTHENTICATED, true);
     }
     /// No ack for a full RTO and 3 more retransmissions (§6.6.3); cleared by the next ack.
     pub fn suspect(&self) -> bool {

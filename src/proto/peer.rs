@@ -99,6 +99,9 @@ pub trait Peer {
     }
     /// The peer at `from` closed its link to this one (see `Node::handle_link_close`).
     fn handle_link_close(&mut self, _now: Time, _from: Addr) {}
+    /// The driver's handshake authenticated the peer at `addr` as `peer` (see
+    /// `Node::handle_link_up`); drivers without a handshake never call it.
+    fn handle_link_up(&mut self, _now: Time, _addr: Addr, _peer: NodeId) {}
 }
 
 impl Peer for Node {
@@ -199,5 +202,8 @@ impl Peer for Node {
     }
     fn handle_link_close(&mut self, now: Time, from: Addr) {
         Node::handle_link_close(self, now, from)
+    }
+    fn handle_link_up(&mut self, now: Time, addr: Addr, peer: NodeId) {
+        Node::handle_link_up(self, now, addr, peer)
     }
 }

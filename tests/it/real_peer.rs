@@ -1,7 +1,8 @@
-//! The real peer: `reload-sim peer` processes on 127.0.0.1 form a RELOAD ring over TCP
-//! (clear-text framing), answer `reload-sim ctl`, repair the ring after `kill -9`, and
-//! leave on a command or SIGTERM. Every wait is bounded; every process is killed at the
-//! end, whatever the outcome.
+//! The real peer: `reload-sim peer` processes on 127.0.0.1 form a RELOAD ring over TLS
+//! links with certificates from `reload-sim ca` (or clear-text framing where a test reads
+//! the bytes), answer `reload-sim ctl`, repair the ring after `kill -9`, leave on a
+//! command or SIGTERM, and refuse peers their certificates do not vouch for. Every wait
+//! is bounded; every process is killed at the end, whatever the outcome.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,15 @@ use reload_sim::io::control::{self, Place, Request};
 use reload_sim::proto::id::{NodeId, ResourceId};
 use reload_sim::proto::wire::message::code_name;
 use serde_json::Value;
+
+/// What a test's peers link over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Links {
+    /// TLS with certificates from `reload-sim ca`.
+    Tls,
+    /// `--clear-text`: framed RELOAD on plain TCP, for tests that read the bytes.
+    ClearText,
+}
 
 /// The peers of one test; kills them all when dropped.
 struct Ring {
@@ -76,6 +86,80 @@ fn config(dir: &Path, bootstrap_port: u16) -> PathBuf {
     path
 }
 
+/// Runs `reload-sim` with `args`; its stdout, or a panic with its stderr.
+fn cli(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_reload-sim"))
+        .args(args)
+        .output()
+        .expect("reload-sim runs");
+    assert!(
+        out.status.success(),
+        "reload-sim {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `ca init` for ring.test.example in `dir/ca`, bootstrapping at `bootstrap_port`; its
+/// configuration document with the chord intervals of [`config`].
+fn ca_config(dir: &Path, bootstrap_port: u16, self_signed: bool) -> PathBuf {
+    let ca = dir.join("ca");
+    let bootstrap = format!("127.0.0.1:{bootstrap_port}");
+    let mut args = vec![
+        "ca",
+        "init",
+        "--overlay",
+        "ring.test.example",
+        "--bootstrap",
+        &bootstrap,
+        "--out",
+        ca.to_str().unwrap(),
+    ];
+    if self_signed {
+        args.push("--self-signed-permitted");
+    }
+    cli(&args);
+    let xml = std::fs::read_to_string(ca.join("overlay.xml")).unwrap();
+    let fast = xml
+        .replace(
+            "<chord:chord-update-interval>600<",
+            "<chord:chord-update-interval>2<",
+        )
+        .replace(
+            "<chord:chord-ping-interval>3600<",
+            "<chord:chord-ping-interval>4<",
+        );
+    assert_ne!(fast, xml, "the intervals of ca init's document");
+    let path = dir.join("overlay.xml");
+    std::fs::write(&path, fast).unwrap();
+    path
+}
+
+/// `ca issue` of a certificate for `user` with `id` from the CA in `dir/ca`, into
+/// `dir/<name>`; the `--cert` and `--key` arguments of a peer.
+fn issue(dir: &Path, ca: &Path, name: &str, user: &str, id: NodeId) -> Vec<String> {
+    let out = dir.join(name);
+    let text = cli(&[
+        "ca",
+        "issue",
+        "--ca",
+        ca.to_str().unwrap(),
+        "--user",
+        user,
+        "--node-id",
+        &id.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(text.contains(&id.to_string()), "{text}");
+    vec![
+        "--cert".into(),
+        out.join("node.pem").display().to_string(),
+        "--key".into(),
+        out.join("node.key").display().to_string(),
+    ]
+}
+
 fn user(i: usize) -> String {
     format!("user{i}@ring.test.example")
 }
@@ -98,18 +182,27 @@ fn ctl(control: &Path, args: &[&str]) -> Option<Value> {
 }
 
 impl Ring {
-    /// `n` peers with Node-IDs spread over the ring; the first is the bootstrap node.
+    /// `n` peers on TLS links with Node-IDs spread over the ring; the first is the
+    /// bootstrap node.
     fn start(name: &str, n: usize) -> Ring {
-        Ring::start_with(name, n, |_| Vec::new())
+        Ring::start_with(name, n, Links::Tls, |_| Vec::new())
     }
 
-    /// The same, with `extra(dir)` added to the first peer's arguments.
-    fn start_with(name: &str, n: usize, extra: impl Fn(&Path) -> Vec<String>) -> Ring {
+    /// The same on `links`, with `extra(dir)` added to the first peer's arguments.
+    fn start_with(
+        name: &str,
+        n: usize,
+        links: Links,
+        extra: impl Fn(&Path) -> Vec<String>,
+    ) -> Ring {
         let dir = std::env::temp_dir().join(format!("reload-sim-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
-        let cfg = config(&dir, ports[0]);
+        let cfg = match links {
+            Links::Tls => ca_config(&dir, ports[0], false),
+            Links::ClearText => config(&dir, ports[0]),
+        };
         let mut ring = Ring {
             dir: dir.clone(),
             peers: Vec::new(),
@@ -122,9 +215,15 @@ impl Ring {
             let id = NodeId(u128::from(x) << 64 | u128::from(x.rotate_left(17)));
             let control = dir.join(format!("p{i}.sock"));
             let log = std::fs::File::create(dir.join(format!("p{i}.log"))).unwrap();
-            let more = if i == 0 { extra(&dir) } else { Vec::new() };
+            let mut more = if i == 0 { extra(&dir) } else { Vec::new() };
+            match links {
+                Links::Tls => {
+                    more.extend(issue(&dir, &dir.join("ca"), &format!("n{i}"), &user(i), id))
+                }
+                Links::ClearText => more.push("--clear-text".into()),
+            }
             let child = Command::new(env!("CARGO_BIN_EXE_reload-sim"))
-                .args(["peer", "--clear-text", "--config"])
+                .args(["peer", "--config"])
                 .arg(&cfg)
                 .args(&more)
                 .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -402,7 +501,7 @@ fn a_bad_configuration_names_the_element_and_the_peer_does_not_start() {
         err.contains("bad.xml") && err.contains("bootstrap-node address"),
         "{err}"
     );
-    // Without --clear-text there is no link security yet: refused, loudly.
+    // Without --clear-text a peer needs its certificate and key.
     let out = Command::new(env!("CARGO_BIN_EXE_reload-sim"))
         .args(["peer", "--config"])
         .arg(&cfg)
@@ -410,6 +509,8 @@ fn a_bad_configuration_names_the_element_and_the_peer_does_not_start() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--cert") && err.contains("--key"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -421,7 +522,7 @@ fn the_peer_capture_dissects_as_reload_in_tshark() {
     if !crate::tshark::tshark_present() {
         return;
     }
-    let mut ring = Ring::start_with("pcap", 4, |dir| {
+    let mut ring = Ring::start_with("pcap", 4, Links::ClearText, |dir| {
         vec!["--pcap".into(), dir.join("p0.pcap").display().to_string()]
     });
     ring.wait_correct(Duration::from_secs(40))
@@ -525,7 +626,7 @@ fn malformed_frames_on_a_link_are_counted_and_dropped() {
     use reload_sim::proto::wire::framing::Frame;
     use reload_sim::proto::wire::{Body, Destination};
 
-    let ring = Ring::start("garbage", 2);
+    let ring = Ring::start_with("garbage", 2, Links::ClearText, |_| Vec::new());
     ring.wait_correct(Duration::from_secs(40))
         .unwrap_or_else(|e| panic!("{e}"));
     let port = ring.port(0);
@@ -617,6 +718,8 @@ fn the_real_peer_sends_the_bytes_the_simulated_node_sends() {
         overlay: None,
         listen,
         control: None,
+        cert: None,
+        key: None,
         clear_text: true,
         node_id: Some(id),
         user: Some(user(1)),

@@ -68,7 +68,7 @@ use crate::proto::config::{Addr, OverlayConfig, check_overlay_name};
 use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::{SignerInfo, SimCrypto};
-use crate::proto::link::LinkTable;
+use crate::proto::link::{Link, LinkState, LinkTable};
 use crate::proto::stats::{NodeCounters, NodeStats};
 use crate::proto::store::DataStore;
 use crate::proto::transaction::{AnswerCache, Purpose, Transactions};
@@ -413,6 +413,53 @@ impl Node {
     /// [`Node::handle_link_close`]. Not a RELOAD message.
     pub fn poll_link_close(&mut self) -> Option<Addr> {
         pop_or_release(&mut self.closes, 0)
+    }
+
+    /// The driver's handshake on the link to `addr` (TLS, RFC 6940 §6.6.5) authenticated
+    /// its peer as `peer`, the Node-ID of its certificate. The link is bound to `peer`:
+    /// a message straight from any other signer over it closes it (§6.5.1.11, §6.4.2.1).
+    /// A link still being set up for another node (the one an Attach named) is closed at
+    /// once and counted `dropped`; an up link to another node is replaced, as its peer
+    /// restarted at that address. A driver without a handshake of its own (the
+    /// simulator, clear-text links) never calls this: the first signed message binds the
+    /// link instead.
+    pub fn handle_link_up(&mut self, now: Time, addr: Addr, peer: NodeId) {
+        if matches!(self.state, NodeState::Left) {
+            self.closes.push_back(addr);
+            return;
+        }
+        let li = match self.links.by_addr(addr) {
+            Some(li) => match self.links.peer(li) {
+                Some(p) if p != peer && self.links.get(li).state() != LinkState::Up => {
+                    self.links.remove(li);
+                    self.stats.dropped += 1;
+                    self.closes.push_back(addr);
+                    return;
+                }
+                Some(p) if p != peer => {
+                    self.forget(now, p);
+                    if let Some(old) = self.links.by_addr(addr) {
+                        self.links.remove(old);
+                    }
+                    self.links
+                        .insert(addr, Some(peer), Link::new(LinkState::Expecting, now))
+                }
+                _ => {
+                    self.links.set_peer(li, Some(peer));
+                    li
+                }
+            },
+            None => {
+                if !self.make_room() {
+                    self.stats.table_full += 1;
+                    self.closes.push_back(addr);
+                    return;
+                }
+                self.links
+                    .insert(addr, Some(peer), Link::new(LinkState::Expecting, now))
+            }
+        };
+        self.links.get_mut(li).set_authenticated();
     }
 
     /// The node at `from` closed its link to this node: drop this end and repair the

@@ -198,6 +198,15 @@ impl Node {
                 // A link still being set up for the node an Attach named (§6.5.1.11: the
                 // certificate "MUST match the node which sent the AttachReqAns, and if it
                 // does not, the connection MUST be closed").
+                Some(p) if p != signer && self.links.get(li).authenticated() => {
+                    // The signer is not the node the link's certificate names.
+                    let addr = self.links.addr(li);
+                    self.links.remove(li);
+                    self.forget(now, p);
+                    self.stats.dropped += 1;
+                    self.closes.push_back(addr);
+                    return;
+                }
                 Some(p) if p != signer && self.links.get(li).state() != LinkState::Up => {
                     self.links.remove(li);
                     self.stats.dropped += 1;
