@@ -132,21 +132,10 @@ pub fn run(opts: PeerOptions) -> Result<(), PeerError> {
 }
 
 /// Sixteen bytes from the operating system's random source.
-fn os_random() -> [u8; 16] {
-    use std::io::Read;
+fn os_random() -> Result<[u8; 16], PeerError> {
     let mut b = [0u8; 16];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(&mut b);
-    }
-    if b == [0; 16] {
-        // No random source: the time and process id still differ between peers.
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        b = (t ^ (u128::from(std::process::id()) << 64)).to_be_bytes();
-    }
-    b
+    getrandom::fill(&mut b).map_err(|e| PeerError::Command(format!("random source: {e}")))?;
+    Ok(b)
 }
 
 /// The configuration the peer runs: the file `opts.config`, on stream links (TCP: frames
@@ -260,7 +249,7 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
             TlsContext::new(creds, trust).map_err(|e| PeerError::Credentials(e.to_string()))?,
         ))
     };
-    let random = os_random();
+    let random = os_random()?;
     let (node_id, user) = identity(&opts, creds.as_ref(), &config.overlay_name, random)?;
     let listener =
         links::listen(opts.listen).map_err(io_err(format!("listen on {}", opts.listen)))?;

@@ -21,6 +21,7 @@ use rsa::pkcs8::EncodePrivateKey;
 
 use super::PkiError;
 use super::cert::node_uri;
+use super::tls::self_signed_node_id;
 use crate::proto::config::OverlayConfig;
 use crate::proto::config_doc;
 use crate::proto::id::NodeId;
@@ -89,6 +90,12 @@ pub fn generate_key() -> Result<KeyPair, PkiError> {
     KeyPair::from_pkcs8_der_and_sign_algo(&der, &rcgen::PKCS_RSA_SHA256).map_err(pki("RSA key"))
 }
 
+/// Refuses an overlay name that is not a DNS name (§6.3.2).
+fn check_overlay(overlay: &str) -> Result<(), PkiError> {
+    crate::proto::config::check_overlay_name(overlay)
+        .map_err(|e| PkiError::Generate(format!("overlay name {overlay:?}: {e}")))
+}
+
 fn validity(params: &mut CertificateParams) {
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::hours(1);
@@ -118,8 +125,8 @@ pub fn overlay_config(
     root: &[u8],
     self_signed_permitted: bool,
 ) -> Result<OverlayConfig, PkiError> {
-    let mut cfg = OverlayConfig::try_new(overlay)
-        .map_err(|e| PkiError::Generate(format!("overlay name {overlay:?}: {e}")))?;
+    check_overlay(overlay)?;
+    let mut cfg = OverlayConfig::new(overlay);
     cfg.bootstrap_nodes = bootstrap.to_vec();
     cfg.root_certs = vec![root.to_vec()];
     cfg.self_signed_permitted = self_signed_permitted;
@@ -144,8 +151,7 @@ pub fn init(
     self_signed_permitted: bool,
     out: &Path,
 ) -> Result<CaFiles, PkiError> {
-    crate::proto::config::check_overlay_name(overlay)
-        .map_err(|e| PkiError::Generate(format!("overlay name {overlay:?}: {e}")))?;
+    check_overlay(overlay)?;
     std::fs::create_dir_all(out).map_err(io(out))?;
     let key = generate_key()?;
     let mut params = CertificateParams::default();
@@ -254,6 +260,17 @@ pub fn issue(
     let cert = node_params(&[node_id], &user, &overlay)?
         .signed_by(&key, &issuer)
         .map_err(pki("node certificate"))?;
+    write_node(out, node_id, user, &key, &cert)
+}
+
+/// Writes `out/node.pem` and `out/node.key`.
+fn write_node(
+    out: &Path,
+    node_id: NodeId,
+    user: String,
+    key: &KeyPair,
+    cert: &rcgen::Certificate,
+) -> Result<NodeFiles, PkiError> {
     let files = NodeFiles {
         node_id,
         user,
@@ -268,28 +285,15 @@ pub fn issue(
 /// `ca self-signed`: a self-signed certificate for `user` in `overlay` whose Node-ID is
 /// the first 16 bytes of SHA-1 of its SubjectPublicKeyInfo (§11.3.1, digest `sha1`).
 pub fn self_signed(overlay: &str, user: &str, out: &Path) -> Result<NodeFiles, PkiError> {
-    use sha1::Digest as _;
-    crate::proto::config::check_overlay_name(overlay)
-        .map_err(|e| PkiError::Generate(format!("overlay name {overlay:?}: {e}")))?;
+    check_overlay(overlay)?;
     std::fs::create_dir_all(out).map_err(io(out))?;
     let key = generate_key()?;
-    let digest = sha1::Sha1::digest(rcgen::PublicKeyData::subject_public_key_info(&key));
-    let node_id = NodeId(u128::from_be_bytes(
-        digest[..16].try_into().expect("20-byte digest"),
-    ));
+    let node_id = self_signed_node_id(&rcgen::PublicKeyData::subject_public_key_info(&key));
     let user = user_name(user, overlay);
     let cert = node_params(&[node_id], &user, overlay)?
         .self_signed(&key)
         .map_err(pki("self-signed certificate"))?;
-    let files = NodeFiles {
-        node_id,
-        user,
-        cert: out.join("node.pem"),
-        key: out.join("node.key"),
-    };
-    write_private(&files.key, &key.serialize_pem())?;
-    write_file(&files.cert, cert.pem().as_bytes())?;
-    Ok(files)
+    write_node(out, node_id, user, &key, &cert)
 }
 
 /// `reload-sim ca` commands.

@@ -436,14 +436,7 @@ impl Node {
                     self.closes.push_back(addr);
                     return;
                 }
-                Some(p) if p != peer => {
-                    self.forget(now, p);
-                    if let Some(old) = self.links.by_addr(addr) {
-                        self.links.remove(old);
-                    }
-                    self.links
-                        .insert(addr, Some(peer), Link::new(LinkState::Expecting, now))
-                }
+                Some(p) if p != peer => self.rebind_link(now, addr, p, peer),
                 _ => {
                     self.links.set_peer(li, Some(peer));
                     li
@@ -460,6 +453,23 @@ impl Node {
             }
         };
         self.links.get_mut(li).set_authenticated();
+    }
+
+    /// The link to `addr` now belongs to `peer`, not `old` (a node restarted at that
+    /// address): `old` is forgotten and a new link, not yet up, is bound to `peer`.
+    pub(super) fn rebind_link(
+        &mut self,
+        now: Time,
+        addr: Addr,
+        old: NodeId,
+        peer: NodeId,
+    ) -> usize {
+        self.forget(now, old);
+        if let Some(li) = self.links.by_addr(addr) {
+            self.links.remove(li);
+        }
+        self.links
+            .insert(addr, Some(peer), Link::new(LinkState::Expecting, now))
     }
 
     /// The node at `from` closed its link to this node: drop this end and repair the

@@ -219,13 +219,7 @@ impl Node {
                 // forgotten and the new link is bound to the new signer.
                 Some(p) if p != signer && is_handshake(&msg, self.id) => {
                     let addr = self.links.addr(li);
-                    self.forget(now, p);
-                    if let Some(old) = self.links.by_addr(addr) {
-                        self.links.remove(old);
-                    }
-                    li =
-                        self.links
-                            .insert(addr, Some(signer), Link::new(LinkState::Expecting, now));
+                    li = self.rebind_link(now, addr, p, signer);
                     // The Attach this node made before its handshake asked for an Update.
                     if let Some(i) = self
                         .rare()
