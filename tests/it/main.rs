@@ -23,6 +23,7 @@ mod harness;
 mod interrupt;
 mod layering;
 mod limits;
+mod link_auth;
 mod multinode;
 mod pcap_export;
 mod plot;
