@@ -18,6 +18,7 @@ use super::capture::Capture;
 use super::clock::Clock;
 use super::control::Request;
 use super::links::{self, LinkInput, Links};
+use super::pki::sign::RsaCrypto;
 use super::pki::tls::{Credentials, TlsContext, Trust};
 use super::storage;
 use crate::proto::config::{ConfigFileError, OverlayConfig};
@@ -236,6 +237,8 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
             ));
         }
     };
+    let trust = Trust::new(&config.root_certs, config.self_signed_permitted)
+        .map_err(|e| PeerError::Credentials(e.to_string()))?;
     let tls = if opts.clear_text {
         warn!(
             "clear-text links: RELOAD messages cross the network unencrypted and unauthenticated (debugging only)"
@@ -243,14 +246,25 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
         None
     } else {
         let creds = creds.as_ref().expect("clap requires --cert and --key");
-        let trust = Trust::new(&config.root_certs, config.self_signed_permitted)
-            .map_err(|e| PeerError::Credentials(e.to_string()))?;
         Some(Arc::new(
-            TlsContext::new(creds, trust).map_err(|e| PeerError::Credentials(e.to_string()))?,
+            TlsContext::new(creds, trust.clone())
+                .map_err(|e| PeerError::Credentials(e.to_string()))?,
         ))
     };
     let random = os_random()?;
     let (node_id, user) = identity(&opts, creds.as_ref(), &config.overlay_name, random)?;
+    let crypto = match &creds {
+        Some(creds) => Some(Arc::new(
+            RsaCrypto::new(creds, node_id, trust)
+                .map_err(|e| PeerError::Credentials(e.to_string()))?,
+        )),
+        None => {
+            warn!(
+                "no certificate: messages carry the simulator's stand-in signatures, which peers with certificates refuse"
+            );
+            None
+        }
+    };
     let listener =
         links::listen(opts.listen).map_err(io_err(format!("listen on {}", opts.listen)))?;
     let control = match &opts.control {
@@ -294,6 +308,9 @@ async fn serve(opts: PeerOptions) -> Result<(), PeerError> {
         clock.now(),
         seed,
     );
+    if let Some(crypto) = crypto {
+        node = node.with_crypto(crypto);
+    }
     info!(node_id = %node_id, listen = %opts.listen, overlay = %config.overlay_name, "peer starting");
     let started = if first_bootstrap {
         info!("first bootstrap node of the configuration: starting the overlay");

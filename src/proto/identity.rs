@@ -6,12 +6,19 @@
 //! whose hash is the Node-ID (16 bytes) followed by H(user name) (16 bytes), so a verifier
 //! learns both from the SignerIdentity alone; the signature is a 64-bit digest of the signed
 //! bytes keyed by both, so a forged or altered message fails verification.
+//!
+//! A [`Crypto`] injected into the Node (`Node::with_crypto`) replaces both: the real peer's
+//! RSA-2048 PKCS#1 v1.5 SHA-256 signatures over X.509 certificates (src/io/pki/sign.rs).
+
+use std::sync::Arc;
 
 use crate::proto::id::{NodeId, ResourceId};
+use crate::proto::wire::Body;
 use crate::proto::wire::security::{
-    HASH_SHA256, Signature, SignatureAndHashAlgorithm, SignerIdentity,
+    GenericCertificate, HASH_SHA256, Signature, SignatureAndHashAlgorithm, SignerIdentity,
 };
 use crate::proto::wire::security::{SecurityBlock, message_signature_input};
+use crate::proto::wire::storage::StoredData;
 use crate::proto::wire::{EncodeError, ForwardingHeader, MessageContents, Wire};
 
 /// Bytes of a simulated signature value (RSA-2048 size).
@@ -23,6 +30,13 @@ pub trait Signer {
     fn identity(&self) -> SignerIdentity;
     /// Signs `input` (the §6.3.4 or §7.1 signature input).
     fn sign(&self, input: &[u8]) -> Signature;
+    /// The certificates a message with `contents` carries in its SecurityBlock (§6.3.4:
+    /// the signer's, and those of the StoredData signers in it, roots aside). None for
+    /// the simulator's scheme, whose SignerIdentity says it all.
+    fn certificates(&self, contents: &MessageContents) -> Vec<GenericCertificate> {
+        let _ = contents;
+        Vec::new()
+    }
 }
 
 /// Who signed, as stated by the signer's certificate: the Node-ID named by the
@@ -53,6 +67,71 @@ pub trait Verifier {
     fn verify(&self, signature: &Signature, input: &[u8]) -> Option<SignerInfo>;
 }
 
+/// A node's own signer and its verifier of others, with certificates learned from the
+/// SecurityBlocks it receives (§6.3.4: "storing peers keep certs"). Shared by reference
+/// (`Arc`) so a node hands it to the messages it builds without copying keys.
+pub trait Crypto: Signer + Verifier + Send + Sync {
+    /// Keeps the certificates of a received SecurityBlock that chain to a trusted root,
+    /// so later signatures naming them (stored values, replicas) verify.
+    fn learn(&self, certificates: &[GenericCertificate]);
+}
+
+/// A node's signer: the simulator's scheme, or the [`Crypto`] the driver injected.
+#[derive(Clone)]
+pub enum NodeSigner {
+    /// [`SimCrypto`].
+    Sim(SimCrypto),
+    /// An injected [`Crypto`] (the real peer's certificate and key).
+    Injected(Arc<dyn Crypto>),
+}
+
+impl Signer for NodeSigner {
+    fn identity(&self) -> SignerIdentity {
+        match self {
+            NodeSigner::Sim(s) => s.identity(),
+            NodeSigner::Injected(c) => c.identity(),
+        }
+    }
+    fn sign(&self, input: &[u8]) -> Signature {
+        match self {
+            NodeSigner::Sim(s) => s.sign(input),
+            NodeSigner::Injected(c) => c.sign(input),
+        }
+    }
+    fn certificates(&self, contents: &MessageContents) -> Vec<GenericCertificate> {
+        match self {
+            NodeSigner::Sim(_) => Vec::new(),
+            NodeSigner::Injected(c) => c.certificates(contents),
+        }
+    }
+}
+
+/// The verifier of a node with injected `crypto`, or [`SimVerifier`].
+pub fn verifier_of(crypto: Option<&Arc<dyn Crypto>>) -> &dyn Verifier {
+    match crypto {
+        Some(c) => c.as_ref(),
+        None => &SimVerifier,
+    }
+}
+
+/// The SignerIdentities of the StoredData values in `body` (a StoreReq's or a
+/// FetchAns's), each once, in order of first appearance.
+pub fn stored_signers(body: &Body) -> Vec<&SignerIdentity> {
+    let values: Box<dyn Iterator<Item = &StoredData>> = match body {
+        Body::StoreReq(r) => Box::new(r.kind_data.iter().flat_map(|k| k.values.iter())),
+        Body::FetchAns(a) => Box::new(a.kind_responses.iter().flat_map(|k| k.values.iter())),
+        _ => return Vec::new(),
+    };
+    let mut out: Vec<&SignerIdentity> = Vec::new();
+    for v in values {
+        let id = &v.signature.identity;
+        if !matches!(id, SignerIdentity::None) && !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    out
+}
+
 /// Encodes a whole message signed by `signer` (§6.3.4): the signature covers overlay ‖
 /// transaction id ‖ MessageContents ‖ SignerIdentity. The header's `length` is computed.
 pub fn encode_signed(
@@ -70,7 +149,7 @@ pub fn encode_signed(
         &identity,
     )?;
     let security = SecurityBlock {
-        certificates: Vec::new(),
+        certificates: signer.certificates(contents),
         signature: signer.sign(&input),
     };
     let mut out =

@@ -30,6 +30,7 @@ mod plot;
 mod prebuilt;
 mod real_peer;
 mod report;
+mod rsa_signatures;
 mod scenario;
 mod scripted;
 mod sip;

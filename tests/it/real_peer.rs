@@ -387,7 +387,7 @@ impl Ring {
 fn twelve_peer_processes_form_the_true_ring_and_repair_it() {
     let mut ring = Ring::start("ring", 12);
     let statuses = ring
-        .wait_correct(Duration::from_secs(40))
+        .wait_correct(Duration::from_secs(120))
         .unwrap_or_else(|e| panic!("{e}"));
     for s in &statuses {
         assert_eq!(s["overlay"], "ring.test.example");
@@ -435,7 +435,7 @@ fn twelve_peer_processes_form_the_true_ring_and_repair_it() {
     };
     let e = request(&ring.peers[1].control, &forged).unwrap_err();
     assert!(e.contains("Error_Forbidden"), "{e}");
-    ring.check_values(Duration::from_secs(20))
+    ring.check_values(Duration::from_secs(60))
         .unwrap_or_else(|e| panic!("{e}"));
 
     // kill -9 two peers: the others see their links end and repair the ring.
@@ -445,10 +445,10 @@ fn twelve_peer_processes_form_the_true_ring_and_repair_it() {
         c.wait().unwrap();
         ring.peers[i].child = None;
     }
-    ring.wait_correct(Duration::from_secs(40))
+    ring.wait_correct(Duration::from_secs(120))
         .unwrap_or_else(|e| panic!("after kill -9: {e}"));
     // Every value is still there: replicas took over (§10.7.1).
-    ring.check_values(Duration::from_secs(40))
+    ring.check_values(Duration::from_secs(120))
         .unwrap_or_else(|e| panic!("after kill -9: {e}"));
 
     // A peer told to leave, and one sent SIGTERM, leave the overlay and exit 0.
@@ -467,10 +467,10 @@ fn twelve_peer_processes_form_the_true_ring_and_repair_it() {
         .wait_exit(9, Duration::from_secs(10))
         .expect("exits after SIGTERM");
     assert!(status.success(), "{status}");
-    ring.wait_correct(Duration::from_secs(40))
+    ring.wait_correct(Duration::from_secs(120))
         .unwrap_or_else(|e| panic!("after leaving: {e}"));
     // The leaving peers handed their data over (§10.9).
-    ring.check_values(Duration::from_secs(40))
+    ring.check_values(Duration::from_secs(120))
         .unwrap_or_else(|e| panic!("after leaving: {e}"));
     let _ = std::fs::remove_dir_all(&ring.dir);
 }
@@ -525,7 +525,7 @@ fn the_peer_capture_dissects_as_reload_in_tshark() {
     let mut ring = Ring::start_with("pcap", 4, Links::ClearText, |dir| {
         vec!["--pcap".into(), dir.join("p0.pcap").display().to_string()]
     });
-    ring.wait_correct(Duration::from_secs(40))
+    ring.wait_correct(Duration::from_secs(120))
         .unwrap_or_else(|e| panic!("{e}"));
     let port = ring.port(0);
     for (i, p) in ring.peers.iter().enumerate() {
@@ -627,7 +627,7 @@ fn malformed_frames_on_a_link_are_counted_and_dropped() {
     use reload_sim::proto::wire::{Body, Destination};
 
     let ring = Ring::start_with("garbage", 2, Links::ClearText, |_| Vec::new());
-    ring.wait_correct(Duration::from_secs(40))
+    ring.wait_correct(Duration::from_secs(120))
         .unwrap_or_else(|e| panic!("{e}"));
     let port = ring.port(0);
     let stats = |field: &str| {

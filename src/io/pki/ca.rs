@@ -34,9 +34,15 @@ pub const USER_VALUES: KindId = KindId(0xf000_0001);
 /// Its name in this configuration (the document names a private Kind by its id only, §11.1).
 pub const USER_VALUES_NAME: &str = "USER-VALUES";
 /// Its `max-count` (dictionary keys per user).
-pub const USER_VALUES_MAX_COUNT: u32 = 100;
+pub const USER_VALUES_MAX_COUNT: u32 = 32;
 /// Its `max-size`, bytes per value.
 pub const USER_VALUES_MAX_SIZE: u32 = 1024;
+/// `max-message-size` of the configurations `ca init` writes, bytes. Messages carry
+/// certificate chains (about 0.9 KB per certificate) and 256-byte RSA signatures, so the
+/// RFC's default of 5,000 is too small for a replica Store or a FetchAns of one whole
+/// USER-VALUES resource: 32 values of 1,024 bytes, each with its signature, and the
+/// certificates of their signers fit in 64 KiB.
+pub const MAX_MESSAGE_SIZE: u32 = 65_536;
 
 /// RSA modulus length of every key made here (RFC 6940 §6.3.4's RSA-2048).
 pub const RSA_BITS: usize = 2048;
@@ -130,6 +136,7 @@ pub fn overlay_config(
     cfg.bootstrap_nodes = bootstrap.to_vec();
     cfg.root_certs = vec![root.to_vec()];
     cfg.self_signed_permitted = self_signed_permitted;
+    cfg.max_message_size = MAX_MESSAGE_SIZE as usize;
     cfg.kinds
         .insert(KindDef::new(
             USER_VALUES,

@@ -23,6 +23,8 @@ pub struct NodeCertificate {
     pub public_key: Vec<u8>,
     /// Issuer and subject are the same name.
     pub self_issued: bool,
+    /// The end of its validity period, in seconds since the Unix epoch.
+    pub not_after_s: i64,
 }
 
 impl NodeCertificate {
@@ -61,6 +63,7 @@ impl NodeCertificate {
             spki,
             public_key,
             self_issued: cert.issuer() == cert.subject(),
+            not_after_s: cert.validity().not_after.timestamp(),
         })
     }
 

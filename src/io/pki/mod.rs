@@ -4,10 +4,12 @@
 //!
 //! - [`ca`]: `ca init`, `ca issue`, `ca self-signed`;
 //! - [`cert`]: the Node-IDs, user name and public key of a certificate;
+//! - [`sign`]: RSA-2048 message and stored-data signatures, certificates checked and kept;
 //! - [`tls`]: the links' TLS configurations and certificate checks.
 
 pub mod ca;
 pub mod cert;
+pub mod sign;
 pub mod tls;
 
 /// Why a certificate or key could not be made, read or used.

@@ -91,6 +91,50 @@ impl Trust {
         Ok(Trust { roots, self_signed })
     }
 
+    /// What `end_entity` says, if it is a node certificate (it names a Node-ID) that
+    /// chains through `intermediates` to a root, valid at `now` for `usage`, or, where
+    /// permitted, a self-signed one whose Node-ID is the digest of its key (§11.3.1).
+    pub fn check(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+        usage: webpki::KeyUsage,
+        algs: &[&dyn rustls::pki_types::SignatureVerificationAlgorithm],
+    ) -> Result<NodeCertificate, rustls::Error> {
+        let cert = NodeCertificate::parse(end_entity)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        if cert.node_ids.is_empty() {
+            return Err(refuse("the certificate names no Node-ID"));
+        }
+        let ee = webpki::EndEntityCert::try_from(end_entity)
+            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+        let chained = ee.verify_for_usage(algs, &self.roots, intermediates, now, usage, None, None);
+        match chained {
+            Ok(_) => Ok(cert),
+            Err(e) if self.self_signed && cert.self_issued => {
+                if cert.node_ids != [self_signed_node_id(&cert.spki)] {
+                    return Err(refuse(
+                        "self-signed certificate: its Node-ID is not the digest of its key (§11.3.1)",
+                    ));
+                }
+                let anchor = webpki::anchor_from_trusted_cert(end_entity).map_err(|_| {
+                    rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
+                })?;
+                ee.verify_for_usage(algs, &[anchor], &[], now, usage, None, None)
+                    .map(|_| cert)
+                    .map_err(|e2| refuse(format!("{e}; self-signed: {e2}")))
+            }
+            Err(webpki::Error::UnknownIssuer) => Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            )),
+            Err(webpki::Error::CertExpired { .. }) => {
+                Err(rustls::Error::InvalidCertificate(CertificateError::Expired))
+            }
+            Err(e) => Err(refuse(e)),
+        }
+    }
+
     /// True if nothing at all is trusted.
     pub fn is_empty(&self) -> bool {
         self.roots.is_empty() && !self.self_signed
@@ -136,46 +180,10 @@ impl LinkVerifier {
         now: UnixTime,
         usage: webpki::KeyUsage,
     ) -> Result<(), rustls::Error> {
-        let cert = NodeCertificate::parse(end_entity)
-            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
-        if cert.node_ids.is_empty() {
-            return Err(refuse("the certificate names no Node-ID"));
-        }
-        let ee = webpki::EndEntityCert::try_from(end_entity)
-            .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
         let algs = self.provider.signature_verification_algorithms.all;
-        let chained = ee.verify_for_usage(
-            algs,
-            &self.trust.roots,
-            intermediates,
-            now,
-            usage,
-            None,
-            None,
-        );
-        match chained {
-            Ok(_) => Ok(()),
-            Err(e) if self.trust.self_signed && cert.self_issued => {
-                if cert.node_ids != [self_signed_node_id(&cert.spki)] {
-                    return Err(refuse(
-                        "self-signed certificate: its Node-ID is not the digest of its key (§11.3.1)",
-                    ));
-                }
-                let anchor = webpki::anchor_from_trusted_cert(end_entity).map_err(|_| {
-                    rustls::Error::InvalidCertificate(CertificateError::BadEncoding)
-                })?;
-                ee.verify_for_usage(algs, &[anchor], &[], now, usage, None, None)
-                    .map(|_| ())
-                    .map_err(|e2| refuse(format!("{e}; self-signed: {e2}")))
-            }
-            Err(webpki::Error::UnknownIssuer) => Err(rustls::Error::InvalidCertificate(
-                CertificateError::UnknownIssuer,
-            )),
-            Err(webpki::Error::CertExpired { .. }) => {
-                Err(rustls::Error::InvalidCertificate(CertificateError::Expired))
-            }
-            Err(e) => Err(refuse(e)),
-        }
+        self.trust
+            .check(end_entity, intermediates, now, usage, algs)
+            .map(|_| ())
     }
 
     fn tls12(

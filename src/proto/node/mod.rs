@@ -67,7 +67,7 @@ use crate::proto::chord::{FingerTable, NeighborTable};
 use crate::proto::config::{Addr, OverlayConfig, check_overlay_name};
 use crate::proto::event::{CommandError, Event, NodeState, RequestId, Transmit};
 use crate::proto::id::{NodeId, ResourceId};
-use crate::proto::identity::{SignerInfo, SimCrypto};
+use crate::proto::identity::{Crypto, NodeSigner, SignerInfo, SimCrypto};
 use crate::proto::link::{Link, LinkState, LinkTable};
 use crate::proto::stats::{NodeCounters, NodeStats};
 use crate::proto::store::DataStore;
@@ -141,8 +141,8 @@ pub struct Node {
     /// (`Time::NEVER` when none is due.)
     rereplicate_at: Time,
     join: Option<Box<JoinProgress>>,
-    /// SIP state, refused copies, rebinding Attaches, ConfigUpdate pushes, a client's
-    /// peer and a leave deadline: allocated while any is used (rare.rs).
+    /// Injected crypto, SIP state, refused copies, rebinding Attaches, ConfigUpdate pushes,
+    /// a client's peer and a leave deadline: allocated while any is used (rare.rs).
     rare: Option<Box<rare::Rare>>,
     /// Answers to Stores and ConfigUpdates kept for duplicates, while any is kept.
     answers: Option<Box<AnswerCache>>,
@@ -207,17 +207,27 @@ impl Node {
         }
     }
 
+    /// This node signing with `crypto` and verifying others with it, instead of the
+    /// simulator's scheme. Its signer must be this node's identity.
+    pub fn with_crypto(mut self, crypto: Arc<dyn Crypto>) -> Node {
+        self.rare_mut().crypto = Some(rare::Injected(crypto));
+        self
+    }
+
     /// This node's Node-ID.
     pub fn node_id(&self) -> NodeId {
         self.id
     }
     /// The signer this node's messages and values carry.
-    fn crypto(&self) -> SimCrypto {
-        SimCrypto {
-            signer: SignerInfo {
-                node_id: self.id,
-                user: self.user,
-            },
+    fn crypto(&self) -> NodeSigner {
+        match rare::injected(&self.rare) {
+            Some(c) => NodeSigner::Injected(Arc::clone(c)),
+            None => NodeSigner::Sim(SimCrypto {
+                signer: SignerInfo {
+                    node_id: self.id,
+                    user: self.user,
+                },
+            }),
         }
     }
     /// This node's transport address.

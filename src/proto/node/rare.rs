@@ -1,19 +1,36 @@
-//! State that most peers never hold: SIP registrations and calls, refused copies, rebinding
-//! Attaches, ConfigUpdate pushes, a client's peer and a leave deadline. It lives behind one
+//! State that most peers never hold: injected crypto, SIP registrations and calls, refused
+//! copies, rebinding Attaches, ConfigUpdate pushes, a client's peer and a leave deadline.
+//! It lives behind one
 //! box, allocated the first time a part is needed and given back once every part is empty
 //! again, so an idle peer pays one pointer for all of it.
 
+use std::sync::Arc;
+
 use crate::proto::config::Addr;
 use crate::proto::id::NodeId;
+use crate::proto::identity::Crypto;
 use crate::time::Time;
 
 use super::Node;
 use super::refused::RefusedCopy;
 use super::sip::{CallLookup, Registration};
 
+/// The signing and verifying a driver injected (the real peer's certificates).
+#[derive(Clone)]
+pub(super) struct Injected(pub(super) Arc<dyn Crypto>);
+
+impl std::fmt::Debug for Injected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Injected(Crypto)")
+    }
+}
+
 /// The rarely used parts of a node.
 #[derive(Debug, Default)]
 pub(super) struct Rare {
+    /// Injected crypto; `None` signs with the simulator's [`SimCrypto`]
+    /// (crate::proto::identity::SimCrypto).
+    pub(super) crypto: Option<Injected>,
     pub(super) registrations: Vec<Registration>,
     pub(super) calls: Vec<CallLookup>,
     /// Attaches from nodes at the address of another linked node: (address, Node-ID,
@@ -35,6 +52,7 @@ pub(super) struct Rare {
 
 /// What a node without the box reads.
 static EMPTY: Rare = Rare {
+    crypto: None,
     registrations: Vec::new(),
     calls: Vec::new(),
     rebinding: Vec::new(),
@@ -49,7 +67,8 @@ static EMPTY: Rare = Rare {
 impl Rare {
     /// True when no part holds anything.
     fn is_empty(&self) -> bool {
-        self.registrations.is_empty()
+        self.crypto.is_none()
+            && self.registrations.is_empty()
             && self.calls.is_empty()
             && self.rebinding.is_empty()
             && self.refused.is_empty()
@@ -72,6 +91,13 @@ impl Rare {
             + vec_bytes(&self.refused)
             + vec_bytes(&self.config_pushes)
     }
+}
+
+/// The injected crypto of a node's rare parts, if any.
+pub(super) fn injected(rare: &Option<Box<Rare>>) -> Option<&Arc<dyn Crypto>> {
+    rare.as_deref()
+        .and_then(|r| r.crypto.as_ref())
+        .map(|c| &c.0)
 }
 
 impl Node {

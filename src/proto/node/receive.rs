@@ -5,7 +5,7 @@ use super::inbound::Decision;
 use crate::proto::config::Addr;
 use crate::proto::event::NodeState;
 use crate::proto::id::NodeId;
-use crate::proto::identity::{SignerInfo, SimVerifier, Verifier};
+use crate::proto::identity::{SignerInfo, verifier_of};
 use crate::proto::link::{Link, LinkState};
 use crate::proto::wire::error_response::{ErrorResponse, error_code};
 use crate::proto::wire::framing::Frame;
@@ -303,7 +303,12 @@ impl Node {
             &msg.security.signature.identity,
         )
         .ok()?;
-        SimVerifier.verify(&msg.security.signature, &input)
+        if let Some(c) = super::rare::injected(&self.rare)
+            && !msg.security.certificates.is_empty()
+        {
+            c.learn(&msg.security.certificates);
+        }
+        verifier_of(super::rare::injected(&self.rare)).verify(&msg.security.signature, &input)
     }
 
     /// A link finished its handshake.

@@ -5,6 +5,7 @@
 use super::Node;
 use super::storage::{REPLICAS, is_synthetic, verify_value};
 use crate::proto::id::ResourceId;
+use crate::proto::identity::verifier_of;
 use crate::proto::store::StoreContext;
 use crate::proto::store::datastore::ARRAY_END;
 use crate::proto::transaction::{Pending, Purpose};
@@ -121,7 +122,9 @@ impl Node {
         self.data.remove(&resource);
         let ctx = StoreContext {
             signer: None,
-            verify: &verify_value,
+            verify: &|r, k, d| {
+                verify_value(verifier_of(super::rare::injected(&self.rare)), r, k, d)
+            },
             kinds: &self.config.kinds,
             responsible: true,
             replicas: &[],

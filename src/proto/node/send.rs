@@ -7,7 +7,7 @@ use crate::proto::chord::routing::next_hop_where;
 use crate::proto::config::Addr;
 use crate::proto::event::{CallError, Event, RequestError};
 use crate::proto::id::{NodeId, TransactionId};
-use crate::proto::identity::{SimCrypto, encode_signed};
+use crate::proto::identity::{Signer, encode_signed};
 use crate::proto::transaction::{Pending, Purpose};
 use crate::proto::wire::codec::Wire;
 use crate::proto::wire::header::ForwardingOption;
@@ -54,7 +54,7 @@ impl Node {
     /// [`Node::build`] signed by `signer`: one of this node's certificates.
     pub(super) fn build_as(
         &self,
-        signer: &SimCrypto,
+        signer: &dyn Signer,
         txid: TransactionId,
         destinations: Vec<Destination>,
         body: Body,
@@ -67,7 +67,7 @@ impl Node {
     /// own sequence: config_update.rs), forwarding `options`, signed by `signer`.
     fn build_signed(
         &self,
-        signer: &SimCrypto,
+        signer: &dyn Signer,
         txid: TransactionId,
         destinations: Vec<Destination>,
         options: Vec<ForwardingOption>,
@@ -178,7 +178,7 @@ impl Node {
     pub(super) fn start_request_as(
         &mut self,
         now: Time,
-        signer: &SimCrypto,
+        signer: &dyn Signer,
         txid: TransactionId,
         destinations: Vec<Destination>,
         body: Body,

@@ -6,7 +6,7 @@ use super::Node;
 use crate::proto::chord::NeighborTable;
 use crate::proto::event::{CommandError, Event, NodeState, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
-use crate::proto::identity::{Signer, SignerInfo, SimCrypto, SimVerifier, Verifier};
+use crate::proto::identity::{Signer, SignerInfo, Verifier, verifier_of};
 use crate::proto::link::LinkState;
 use crate::proto::store::StoreContext;
 use crate::proto::store::access::authorized;
@@ -28,6 +28,7 @@ pub const REPLICA_HOLD_DOWN: Duration = Duration::from_secs(30);
 
 /// Verifies a StoredData signature (§7.1).
 pub(super) fn verify_value(
+    verifier: &dyn Verifier,
     resource: &ResourceId,
     kind: KindId,
     d: &StoredData,
@@ -40,7 +41,7 @@ pub(super) fn verify_value(
         &d.signature.identity,
     )
     .ok()?;
-    SimVerifier.verify(&d.signature, &input)
+    verifier.verify(&d.signature, &input)
 }
 
 /// A responder's synthetic "nonexistent value" (§7.4.2.2): exists = False with an
@@ -161,7 +162,9 @@ impl Node {
                 };
                 let ctx = StoreContext {
                     signer: original.then_some(who),
-                    verify: &verify_value,
+                    verify: &|r, k, d| {
+                        verify_value(verifier_of(super::rare::injected(&self.rare)), r, k, d)
+                    },
                     kinds: &self.config.kinds,
                     responsible: placed,
                     replicas: &replicas,
@@ -301,12 +304,13 @@ impl Node {
     /// Returns how many values were discarded.
     pub(super) fn discard_unverified(&mut self, resource: &ResourceId, a: &mut FetchAns) -> u32 {
         let mut discarded = 0u32;
+        let verifier = verifier_of(super::rare::injected(&self.rare));
         for kr in &mut a.kind_responses {
             let policy = self.config.kinds.get(kr.kind).map(|d| d.access);
             let kind = kr.kind;
             kr.values.retain(|v| {
                 let keep = is_synthetic(v)
-                    || verify_value(resource, kind, v).is_some_and(|signer| {
+                    || verify_value(verifier, resource, kind, v).is_some_and(|signer| {
                         policy.is_none_or(|p| authorized(p, resource, &signer, Some(&v.value)))
                     });
                 discarded = discarded.saturating_add(u32::from(!keep));
@@ -470,7 +474,7 @@ impl Node {
 
 /// A StoredData value signed by `signer` (§7.1). `storage_time` in ms, `lifetime` in s.
 pub(super) fn sign_value_as(
-    signer: &SimCrypto,
+    signer: &dyn Signer,
     resource: &ResourceId,
     kind: KindId,
     storage_time: u64,
