@@ -26,6 +26,8 @@ mod limits;
 mod link_auth;
 mod multinode;
 mod pcap_export;
+mod peer_refusals;
+mod peers;
 mod plot;
 mod prebuilt;
 mod real_peer;
