@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::report::{Provenance, summary_json};
 use crate::runner::simulate;
 use crate::scenario::Scenario;
-use crate::scenario::expect::Bound;
+use crate::scenario::expect::{Bound, Limits};
 
 /// Exit status of `run` and `check` when a bound is violated.
 pub const EXIT_VIOLATED: u8 = 3;
@@ -19,8 +19,8 @@ pub const EXIT_VIOLATED: u8 = 3;
 pub struct Verdict {
     /// The figure's dotted path in summary.json.
     pub figure: String,
-    /// The bound.
-    pub bound: Bound,
+    /// The bound, its expressions evaluated for the scenario as run.
+    pub bound: Limits,
     /// The figure's value (`None`: undefined in this run, `null` in summary.json: a rate
     /// or distribution over nothing counted).
     pub measured: Option<f64>,
@@ -61,13 +61,19 @@ pub fn figure(summary: &Value, path: &str) -> Option<f64> {
     v.as_f64()
 }
 
-/// Checks every bound of `expect` against `summary`, in figure order.
-pub fn evaluate(summary: &Value, expect: &BTreeMap<String, Bound>) -> Vec<Verdict> {
+/// Checks every bound of `expect` against `summary`, in figure order; `fields` is the
+/// scenario as run, as JSON ([`Scenario::fields`]), for bounds given as expressions.
+/// A bound that does not resolve (the scenario was validated, so only a caller's own
+/// bounds can) never holds (its limits are NaN).
+pub fn evaluate(summary: &Value, expect: &BTreeMap<String, Bound>, fields: &Value) -> Vec<Verdict> {
     expect
         .iter()
         .map(|(f, b)| Verdict {
             figure: f.clone(),
-            bound: *b,
+            bound: b.resolve(fields).unwrap_or(Limits {
+                min: Some(f64::NAN),
+                max: Some(f64::NAN),
+            }),
             measured: figure(summary, f),
         })
         .collect()

@@ -390,7 +390,7 @@ pub fn run(req: &RunRequest) -> Result<RunDone, RunError> {
             stopped,
         });
     }
-    let mut verdicts = expect::evaluate(&summary, &s.expect);
+    let mut verdicts = expect::evaluate(&summary, &s.expect, &s.fields());
     if let Ok(text) = std::fs::read_to_string(&req.scenario) {
         expect::in_file_order(&mut verdicts, &scenario::expect_order(&text));
     }

@@ -38,10 +38,13 @@ impl Scenario {
         if let Some(sweep) = &self.sweep {
             sweep.validate()?;
         }
-        for (figure, bound) in &self.expect {
-            bound
-                .validate()
-                .map_err(|m| (format!("expect.{figure}"), m))?;
+        if !self.expect.is_empty() {
+            let fields = self.fields();
+            for (figure, bound) in &self.expect {
+                bound
+                    .resolve(&fields)
+                    .map_err(|m| (format!("expect.{figure}"), m))?;
+            }
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! Errors name the file, the line and column, and the field (`peers.count`). Settings that
 //! are valid but make part of a run do nothing come back as [`Warning`]s.
 
+pub mod bound_expr;
 pub mod expect;
 pub mod limits;
 pub mod overrides;
@@ -175,6 +176,14 @@ fn parse_valid(text: &str, source: &str, overrides: &[String]) -> Result<Scenari
 /// (the parsed table, a `BTreeMap`, has them in name order).
 pub fn expect_order(text: &str) -> Vec<String> {
     spans::keys_in_order(text, "expect")
+}
+
+impl Scenario {
+    /// The scenario's fields as JSON (`peers.count`, ...), the names `[expect]` bound
+    /// expressions use.
+    pub fn fields(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("scenario serialises")
+    }
 }
 
 /// The scenario hash: SHA-1 (hex) of the effective scenario as canonical JSON (fields in

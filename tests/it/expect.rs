@@ -204,3 +204,100 @@ fn check_gives_scenarios_of_one_file_stem_their_own_folders() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("given twice"));
     assert!(!d.join("twice").exists());
 }
+
+#[test]
+fn bounds_given_as_expressions_scale_with_the_scenario_as_run() {
+    let d = scratch("expect-expr");
+    // log2(20) = 4.32: the bound is 0.5 * 4.32 + 9 = 11.16 with the file's N, and with
+    // `--set peers.count=24` it is 0.5 * log2(24) + 9 = 11.29.
+    let file = write(
+        &d,
+        "x.toml",
+        "\"hops.mean\" = { max = \"0.5 * log2(peers.count) + 9\" }\n\
+         \"lookups.success_rate\" = { min = \"min(0.9, 1 - 1 / peers.count)\" }",
+    );
+    let out = d.join("out");
+    let o = bin(&[
+        "run",
+        &file,
+        "--set",
+        "peers.count=24",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("expect.json")).unwrap()).unwrap();
+    let bounds = v["bounds"].as_array().unwrap();
+    let hops = bounds.iter().find(|b| b["figure"] == "hops.mean").unwrap();
+    let want = 0.5 * 24f64.log2() + 9.0;
+    assert!(
+        (hops["max"].as_f64().unwrap() - want).abs() < 1e-12,
+        "{hops}"
+    );
+    let rate = bounds
+        .iter()
+        .find(|b| b["figure"] == "lookups.success_rate")
+        .unwrap();
+    assert_eq!(rate["min"].as_f64(), Some(0.9));
+
+    // The same expression, violated: the message gives the evaluated number.
+    let file = write(
+        &d,
+        "y.toml",
+        "\"hops.mean\" = { max = \"log2(peers.count) / 10\" }",
+    );
+    let o = bin(&["run", &file, "--out", d.join("out2").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let want = format!("expected <= {}", 20f64.log2() / 10.0);
+    assert!(err.contains("hops.mean") && err.contains(&want), "{err}");
+}
+
+#[test]
+fn bad_bound_expressions_fail_before_the_run_naming_the_field() {
+    let d = scratch("expect-expr-bad");
+    for (expect, says) in [
+        (
+            "\"hops.mean\" = { max = \"0.5 * log2(peers.cout)\" }",
+            "no scenario field `peers.cout`",
+        ),
+        (
+            "\"hops.mean\" = { max = \"0.5 *\" }",
+            "expected a number, a field or `(`",
+        ),
+        (
+            "\"hops.mean\" = { max = \"log2(peers.count\" }",
+            "expected `)`",
+        ),
+        (
+            "\"hops.mean\" = { max = \"scenario.name + 1\" }",
+            "is not a number",
+        ),
+        ("\"hops.mean\" = { max = \"logg(peers.count)\" }", "logg"),
+        (
+            "\"hops.mean\" = { max = \"1 / (peers.count - 20)\" }",
+            "not a finite number",
+        ),
+        (
+            "\"hops.mean\" = { min = \"peers.count\", max = 2 }",
+            "min 20 is above max 2",
+        ),
+    ] {
+        let file = write(&d, "bad.toml", expect);
+        let out = d.join("out");
+        let o = bin(&["run", &file, "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{expect}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(says) && err.contains("bad.toml") && err.contains("expect.hops.mean"),
+            "{expect}: {err}"
+        );
+        assert!(!out.exists());
+    }
+}
