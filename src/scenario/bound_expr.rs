@@ -178,7 +178,12 @@ impl Parser<'_> {
     fn field(&mut self, name: &str, start: usize) -> Result<f64, String> {
         let mut v = self.fields;
         for key in name.split('.') {
-            match v.get(key) {
+            // `events.0.fraction`: a number indexes a list.
+            let next = match key.parse::<usize>() {
+                Ok(i) if v.is_array() => v.get(i),
+                _ => v.get(key),
+            };
+            match next {
                 Some(next) => v = next,
                 None => {
                     self.at = start;
@@ -215,6 +220,8 @@ mod tests {
         assert_eq!(evaluate("max(1, min(5, 3)) / 2", &f), Ok(1.5));
         assert_eq!(evaluate("1e3 + churn.on", &f), Ok(1001.0));
         assert_eq!(evaluate("2.5e-1 * 4", &f), Ok(1.0));
+        let e = json!({ "events": [{ "fraction": 0.5 }] });
+        assert_eq!(evaluate("events.0.fraction ^ 3", &e), Ok(0.125));
     }
 
     #[test]

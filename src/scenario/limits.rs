@@ -35,6 +35,7 @@ impl Scenario {
         self.check_peers()?;
         self.check_overlay()?;
         self.check_fractions()?;
+        self.check_events()?;
         if let Some(sweep) = &self.sweep {
             sweep.validate()?;
         }
@@ -162,6 +163,16 @@ impl Scenario {
                      at most {} clients with {} peers",
                     NodeIndex::MAX_SLOTS - p.count,
                     p.count
+                ),
+            );
+        }
+        let flash = self.flash_slots();
+        if u64::from(p.count) + u64::from(p.clients) + flash > u64::from(NodeIndex::MAX_SLOTS) {
+            return violation(
+                "events",
+                format!(
+                    "peers.count + peers.clients + the join events' {flash} flash-crowd peers \
+                     must be ≤ 16777215 (one 10.x.y.z address per node)"
                 ),
             );
         }

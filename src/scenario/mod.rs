@@ -5,6 +5,7 @@
 //! are valid but make part of a run do nothing come back as [`Warning`]s.
 
 pub mod bound_expr;
+pub mod events;
 pub mod expect;
 pub mod limits;
 pub mod overrides;

@@ -26,8 +26,9 @@ pub fn parse_value(raw: &str) -> Value {
 
 /// Applies every `path=value` to `base`, in order, and deserialises the result.
 pub fn apply(base: &Scenario, specs: &[String]) -> Result<Scenario, ScenarioError> {
-    let mut table = Table::try_from(base)
+    let table = Table::try_from(base)
         .map_err(|e| set_error("", None, format!("scenario not representable: {e}")))?;
+    let mut root = Value::Table(table);
     let mut current = base.clone();
     for spec in specs {
         let Some((path, raw)) = spec.split_once('=') else {
@@ -36,19 +37,28 @@ pub fn apply(base: &Scenario, specs: &[String]) -> Result<Scenario, ScenarioErro
         let path = path.trim();
         let keys: Vec<&str> = path.split('.').collect();
         let (last, parents) = keys.split_last().expect("split yields one item");
-        let mut t = &mut table;
+        let mut v = &mut root;
         for k in parents {
-            t = match t.get_mut(*k) {
-                Some(Value::Table(inner)) => inner,
-                _ => return Err(set_error(spec, Some(path), "no such field")),
-            };
-        }
-        match t.get_mut(*last) {
-            Some(Value::Table(_)) | None => {
-                return Err(set_error(spec, Some(path), "no such field"));
+            v = match v {
+                Value::Table(t) => t.get_mut(*k),
+                // `events.0.fraction`: a number indexes a list of tables.
+                Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+                _ => None,
             }
-            Some(slot) => *slot = parse_value(raw.trim()),
+            .ok_or_else(|| set_error(spec, Some(path), "no such field"))?;
         }
+        match v {
+            Value::Table(t) => match t.get_mut(*last) {
+                Some(Value::Table(_)) | None => {
+                    return Err(set_error(spec, Some(path), "no such field"));
+                }
+                Some(slot) => *slot = parse_value(raw.trim()),
+            },
+            _ => return Err(set_error(spec, Some(path), "no such field")),
+        }
+        let Value::Table(table) = &root else {
+            unreachable!("the root is a table")
+        };
         current = Scenario::deserialize(table.clone())
             .map_err(|e| set_error(spec, Some(path), e.message().trim().to_string()))?;
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::events::EventSpec;
 use super::expect::Bound;
 use super::sweep::SweepSpec;
 use crate::proto::config::OverlayConfig;
@@ -34,6 +35,9 @@ pub struct Scenario {
     pub workload: WorkloadSection,
     /// `[sip]`: registrations and calls (RFC 7904).
     pub sip: Sip,
+    /// `[[events]]`: scheduled failures, flash crowds, partitions and network changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventSpec>,
     /// `[sweep]`: a grid over fields, for `reload-sim sweep`; `run` ignores it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepSpec>,
@@ -401,7 +405,10 @@ impl Scenario {
 
     /// The engine configuration of this scenario.
     pub fn sim_config(&self) -> SimConfig {
-        let mut c = SimConfig::new(self.peers.count, self.scenario.seed);
+        let flash = self.flash_slots() as u32;
+        let mut c = SimConfig::new(self.peers.count.saturating_add(flash), self.scenario.seed);
+        c.flash_slots = flash;
+        c.events = self.timeline();
         c.duration = dur_s(self.scenario.duration_s);
         c.sample_interval = dur_s(self.scenario.sample_interval_s);
         c.arrival = match self.peers.arrival {

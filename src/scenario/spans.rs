@@ -29,8 +29,19 @@ fn entries(text: &str) -> Vec<(String, std::ops::Range<usize>, std::ops::Range<u
                 format!("{prefix}.{}", k.get_ref())
             };
             out.push((path.clone(), k.span(), v.span()));
-            if let DeValue::Table(inner) = v.get_ref() {
-                walk(inner, &path, out);
+            match v.get_ref() {
+                DeValue::Table(inner) => walk(inner, &path, out),
+                // `[[events]]`: entry k is `events[k]`.
+                DeValue::Array(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let DeValue::Table(inner) = item.get_ref() {
+                            let at = format!("{path}[{i}]");
+                            out.push((at.clone(), item.span(), item.span()));
+                            walk(inner, &at, out);
+                        }
+                    }
+                }
+                _ => {}
             }
         }
     }

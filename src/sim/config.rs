@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::proto::config::OverlayConfig;
 use crate::sim::churn::ChurnModel;
 use crate::sim::network::{LatencySpec, Loss};
+use crate::sim::timeline::TimedEvent;
 use crate::sim::workload::{SipWorkload, Workload};
 use crate::time::{Duration, Time};
 
@@ -40,6 +41,9 @@ pub struct SimConfig {
     pub sample_interval: Duration,
     /// Node slots of peers; slots `peers..peers + clients` are clients.
     pub peers: u32,
+    /// The last `flash_slots` peer slots arrive only by `join` events (flash crowds); the
+    /// initial peers are the `peers - flash_slots` before them.
+    pub flash_slots: u32,
     /// Clients (RFC 6940 §4.2): arrive after the peers, connect through the peer
     /// responsible for their Node-ID, never join.
     pub clients: u32,
@@ -65,6 +69,8 @@ pub struct SimConfig {
     pub sip: SipWorkload,
     /// Longest a graceful leave may take before the node is removed anyway.
     pub leave_cap: Duration,
+    /// Scheduled events, in time order (ties in list order).
+    pub events: Vec<TimedEvent>,
 }
 
 impl SimConfig {
@@ -76,6 +82,7 @@ impl SimConfig {
             duration: Duration::from_secs(60),
             sample_interval: Duration::from_secs(1),
             peers,
+            flash_slots: 0,
             clients: 0,
             arrival: Arrival::All,
             bootstrap_count: 1,
@@ -88,6 +95,12 @@ impl SimConfig {
             workload: Workload::NONE,
             sip: SipWorkload::NONE,
             leave_cap: Duration::from_secs(5),
+            events: Vec::new(),
         }
+    }
+
+    /// Peers present from the start (every peer slot but the flash crowds').
+    pub fn initial_peers(&self) -> u32 {
+        self.peers - self.flash_slots.min(self.peers)
     }
 }

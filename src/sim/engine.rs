@@ -21,6 +21,7 @@
 //! entries stay in the queue as tombstones and are skipped when popped.
 
 mod sip;
+mod timeline;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -37,7 +38,7 @@ use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::dist::Spread;
 use crate::sim::lookups::{Ledger, LookupFigures, LookupRecord, Outcome};
 use crate::sim::metrics::{Counters, Metrics, Population, Sample, Traffic};
-use crate::sim::network::{LatencyModel, Network};
+use crate::sim::network::{LatencyModel, Network, Transit};
 use crate::sim::oracle::Oracle;
 use crate::sim::prebuilt::PrebuiltRing;
 use crate::sim::queue::{EventQueue, RadixQueue};
@@ -105,6 +106,10 @@ enum Ev {
     Sample,
     /// Slot `from` closed its link to slot `to` (a transport close, not a datagram).
     LinkClose { to: u32, inc: u32, from: u32 },
+    /// Scheduled event `k` of the timeline happens.
+    Timeline(u32),
+    /// The loss or latency change of timeline event `k` ends.
+    Restore(u32),
 }
 
 /// One node slot.
@@ -163,6 +168,8 @@ pub struct RunOutput {
     pub connect_time_s: Spread,
     /// What the capture sink wrote, if one was set ([`Sim::with_capture`]).
     pub capture: Option<CaptureReport>,
+    /// The scheduled events that happened, in order.
+    pub timeline: Vec<crate::sim::timeline::EventRecord>,
 }
 
 impl RunOutput {
@@ -204,6 +211,8 @@ pub struct Sim<P: Peer = Node> {
     capture: Option<Box<dyn FrameSink + Send>>,
     /// The links of a prebuilt ring, until its last peer has arrived.
     prebuilt: Option<PrebuiltRing>,
+    /// Scheduled events: their stream, what became of slots they removed, held traffic.
+    faults: timeline::Faults,
 }
 
 fn add_stats(sum: &mut NodeStats, s: &NodeStats) {
@@ -298,7 +307,7 @@ impl<P: Peer> Sim<P> {
             slots,
             live: 0,
             live_clients: 0,
-            initial_unjoined: u64::from(cfg.peers.min(peers)),
+            initial_unjoined: u64::from(cfg.initial_peers().min(peers)),
             seeds,
             network,
             churn_rng: seeds.stream(purpose::CHURN),
@@ -319,10 +328,11 @@ impl<P: Peer> Sim<P> {
             ev_buf: Vec::new(),
             capture: None,
             prebuilt: None,
+            faults: timeline::Faults::new(&seeds, cfg.initial_peers()),
             cfg,
         };
         if sim.cfg.arrival == Arrival::Prebuilt {
-            let ids: Vec<NodeId> = (0..sim.cfg.peers.min(peers))
+            let ids: Vec<NodeId> = (0..sim.cfg.initial_peers().min(peers))
                 .map(|i| seeds.node_id(i, 0))
                 .collect();
             let o = &sim.cfg.overlay;
@@ -335,6 +345,7 @@ impl<P: Peer> Sim<P> {
         }
         sim.schedule_arrivals(peers);
         sim.schedule_first_call();
+        sim.schedule_timeline();
         if sim.cfg.sample_interval > Duration::ZERO {
             let first = Time::ZERO + sim.cfg.sample_interval;
             if first < sim.end {
@@ -347,7 +358,7 @@ impl<P: Peer> Sim<P> {
     fn schedule_arrivals(&mut self, slots: u32) {
         let mut arrival_rng = self.seeds.stream(purpose::ARRIVAL);
         let mut at = Time::ZERO;
-        let peers = self.cfg.peers.min(slots);
+        let peers = self.cfg.initial_peers().min(slots);
         let mut last = Time::ZERO;
         for i in 0..peers {
             let t = match self.cfg.arrival {
@@ -366,7 +377,7 @@ impl<P: Peer> Sim<P> {
             self.queue.push(t, Ev::Arrive(i));
         }
         // Clients come once the peers are there, 10 ms apart.
-        for (k, i) in (peers..slots).enumerate() {
+        for (k, i) in (self.cfg.peers.min(slots)..slots).enumerate() {
             let t = last + Duration::from_millis(1000 + 10 * k as u64);
             self.queue.push(t, Ev::Arrive(i));
         }
@@ -473,6 +484,7 @@ impl<P: Peer> Sim<P> {
             join_time_s: self.metrics.join_time.spread(1e9),
             connect_time_s: self.metrics.connect_time.spread(1e9),
             capture: self.capture.map(|c| c.finish()),
+            timeline: self.faults.records,
         }
     }
 
@@ -505,6 +517,8 @@ impl<P: Peer> Sim<P> {
             Ev::Lookup { node, inc } => self.lookup(node, inc),
             Ev::Register { node, inc } => self.register(node, inc),
             Ev::Call => self.place_call(),
+            Ev::Timeline(k) => self.apply_event(k),
+            Ev::Restore(k) => self.network.restore(k),
             Ev::Sample => {
                 self.take_sample();
                 let next = self.now + self.cfg.sample_interval;
@@ -549,9 +563,11 @@ impl<P: Peer> Sim<P> {
             return;
         }
         let inc = slot.incarnation;
-        // Slot i is one device; its certificate names the user `node<i>@<overlay>`.
+        // Slot i is one device; its certificate names the user `node<i>@<overlay>`. A
+        // bounced node restarts with the Node-ID it had.
         let user = sip::user_of(i, &self.cfg.overlay.overlay_name);
-        let identity = Identity::new(self.seeds.node_id(i, inc), &user);
+        let id_life = self.faults.identity_of(i).unwrap_or(inc);
+        let identity = Identity::new(self.seeds.node_id(i, id_life), &user);
         let seed = self.seeds.node_seed(i, inc);
         let addr = NodeIndex(i).addr();
         let mut node = P::create(self.cfg.overlay.clone(), identity, addr, now, seed);
@@ -564,7 +580,7 @@ impl<P: Peer> Sim<P> {
         let prebuilt = self
             .prebuilt
             .as_ref()
-            .filter(|_| inc == 0 && i < self.cfg.peers);
+            .filter(|_| inc == 0 && i < self.cfg.initial_peers());
         let started = if let Some(ring) = prebuilt {
             let links: Vec<(NodeId, SocketAddr)> = ring
                 .links_of(i)
@@ -572,7 +588,7 @@ impl<P: Peer> Sim<P> {
                 .map(|&j| (ring.id(j), NodeIndex(j).addr()))
                 .collect();
             let r = node.join_prebuilt(now, &links, &boot);
-            if i + 1 == self.cfg.peers {
+            if i + 1 == self.cfg.initial_peers() {
                 self.prebuilt = None;
             }
             r
@@ -652,23 +668,30 @@ impl<P: Peer> Sim<P> {
             return;
         }
         match self.cfg.churn.fate(&mut self.churn_rng) {
-            Fate::Crash => {
-                self.metrics.counters.crashes += 1;
-                self.remove(i);
-            }
-            Fate::Leave => {
-                let now = self.now;
-                let slot = &mut self.slots[i as usize];
-                slot.leaving = true;
-                if let Some(node) = slot.node.as_mut() {
-                    node.leave(now);
-                }
-                self.metrics.counters.leaves += 1;
-                self.queue
-                    .push(now + self.cfg.leave_cap, Ev::LeaveCap { node: i, inc });
-                self.service(i);
-            }
+            Fate::Crash => self.crash(i),
+            Fate::Leave => self.start_leave(i),
         }
+    }
+
+    /// The node in slot `i` stops at once, sending nothing.
+    fn crash(&mut self, i: u32) {
+        self.metrics.counters.crashes += 1;
+        self.remove(i);
+    }
+
+    /// The node in slot `i` leaves gracefully; it is removed on `Event::Left` or at the cap.
+    fn start_leave(&mut self, i: u32) {
+        let now = self.now;
+        let slot = &mut self.slots[i as usize];
+        let inc = slot.incarnation;
+        slot.leaving = true;
+        if let Some(node) = slot.node.as_mut() {
+            node.leave(now);
+        }
+        self.metrics.counters.leaves += 1;
+        self.queue
+            .push(now + self.cfg.leave_cap, Ev::LeaveCap { node: i, inc });
+        self.service(i);
     }
 
     /// Ends the node life in slot `i` (crash, finished leave, or leave cap) and schedules
@@ -682,7 +705,7 @@ impl<P: Peer> Sim<P> {
         if slot.joined {
             self.oracle.remove(id);
         }
-        if slot.incarnation == 0 && !slot.lookups_started && i < self.cfg.peers {
+        if slot.incarnation == 0 && !slot.lookups_started && i < self.cfg.initial_peers() {
             self.initial_unjoined -= 1;
         }
         if i >= self.cfg.peers {
@@ -697,8 +720,14 @@ impl<P: Peer> Sim<P> {
         self.ledger.origin_gone(self.now, id);
         self.ledger.flush(&mut *self.records);
         self.sip_removed(i, id);
-        if let Some(down) = self.cfg.churn.down_time(&mut self.churn_rng) {
-            self.queue.push(self.now + down, Ev::Arrive(i));
+        match self.faults.after_removal(i) {
+            timeline::After::Churn => {
+                if let Some(down) = self.cfg.churn.down_time(&mut self.churn_rng) {
+                    self.queue.push(self.now + down, Ev::Arrive(i));
+                }
+            }
+            timeline::After::Never => {}
+            timeline::After::Restart(at) => self.queue.push(at, Ev::Arrive(i)),
         }
     }
 
@@ -788,11 +817,8 @@ impl<P: Peer> Sim<P> {
         if (to as usize) >= self.slots.len() {
             return;
         }
-        if let Some(d) = self.network.transit(from, to) {
-            let inc = self.slots[to as usize].incarnation;
-            self.queue
-                .push(self.now + d, Ev::LinkClose { to, inc, from });
-        }
+        let inc = self.slots[to as usize].incarnation;
+        self.send(from, to, inc, None);
     }
 
     fn transmit(&mut self, from: u32, t: Transmit) {
@@ -807,19 +833,41 @@ impl<P: Peer> Sim<P> {
                 return;
             }
         };
+        let inc = self.slots[to as usize].incarnation;
+        self.send(from, to, inc, Some(t.bytes));
+    }
+
+    /// Hands a datagram (`bytes`) or a link close (`None`) from slot `from` to the network
+    /// towards incarnation `inc` of slot `to`. A lost close is not counted: a close is no
+    /// datagram.
+    fn send(&mut self, from: u32, to: u32, inc: u32, bytes: Option<Vec<u8>>) {
         match self.network.transit(from, to) {
-            None => self.metrics.counters.datagrams_lost += 1,
-            Some(d) => {
-                let inc = self.slots[to as usize].incarnation;
-                self.queue.push(
-                    self.now + d,
-                    Ev::Deliver {
+            Transit::Arrives(d) => {
+                let ev = match bytes {
+                    Some(bytes) => Ev::Deliver {
                         to,
                         inc,
                         from,
-                        bytes: t.bytes,
+                        bytes,
                     },
-                );
+                    None => Ev::LinkClose { to, inc, from },
+                };
+                self.queue.push(self.now + d, ev);
+            }
+            Transit::Lost => {
+                if bytes.is_some() {
+                    self.metrics.counters.datagrams_lost += 1;
+                }
+            }
+            Transit::Partitioned => self.metrics.counters.datagrams_partitioned += 1,
+            Transit::Held => {
+                self.metrics.counters.datagrams_held += 1;
+                self.faults.held.push(timeline::Held {
+                    from,
+                    to,
+                    inc,
+                    bytes,
+                });
             }
         }
     }
@@ -838,7 +886,7 @@ impl<P: Peer> Sim<P> {
         self.oracle.insert(id, i);
         if !slot.lookups_started {
             slot.lookups_started = true;
-            if slot.incarnation == 0 && i < self.cfg.peers {
+            if slot.incarnation == 0 && i < self.cfg.initial_peers() {
                 self.initial_unjoined -= 1;
             }
             self.metrics.counters.joins += 1;

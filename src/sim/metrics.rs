@@ -97,6 +97,16 @@ pub struct Counters {
     pub calls_refused: u64,
     /// Calls due while no peer was joined (not placed).
     pub calls_skipped: u64,
+    /// Datagrams (and link closes) dropped by a partition (`[[events]]`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub datagrams_partitioned: u64,
+    /// Datagrams (and link closes) held by a hold until its release.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub datagrams_held: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One row of the time series.

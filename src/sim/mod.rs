@@ -8,6 +8,8 @@
 //! - [`network`]: latency and loss models of the simulated underlay.
 //! - [`churn`], [`workload`]: when peers come and go; when they look keys up, register
 //!   and call.
+//! - [`timeline`]: scheduled events (`[[events]]`): mass failures, flash crowds,
+//!   partitions, held traffic, loss and latency changes.
 //! - [`oracle`]: the true ring, for correctness metrics only.
 //! - [`lookups`]: the ledger of lookups (one CSV row each).
 //! - [`calls`]: the ledger of SIP calls (one CSV row each).
@@ -36,6 +38,7 @@ pub mod queue;
 pub mod rng;
 pub mod series;
 pub mod sink;
+pub mod timeline;
 pub mod trace;
 pub mod workload;
 

@@ -32,6 +32,8 @@ pub mod purpose {
     pub const NODE: &str = "node";
     /// The Node-ID of a (slot, incarnation).
     pub const NODE_ID: &str = "node-id";
+    /// Which slots the scheduled events (`[[events]]`) touch.
+    pub const EVENTS: &str = "events";
 }
 
 /// SplitMix64's finaliser: a bijective 64-bit mix.

@@ -14,6 +14,7 @@ mod conformance_msg;
 mod conformance_sec;
 mod conformance_sip;
 mod engine;
+mod events;
 mod expect;
 mod field_table;
 mod figures;

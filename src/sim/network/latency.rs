@@ -82,6 +82,11 @@ impl LatencyModel {
         LatencyModel { spec, places }
     }
 
+    /// Slot `slot`'s point of the unit square (coordinates model only).
+    pub fn position(&self, slot: u32) -> Option<(f64, f64)> {
+        self.places.get(slot as usize).map(|p| (p.x, p.y))
+    }
+
     /// The model's parameters.
     pub fn spec(&self) -> LatencySpec {
         self.spec
