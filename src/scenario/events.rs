@@ -152,7 +152,11 @@ pub fn parse_slots(text: &str) -> Result<Vec<Range<u32>>, String> {
 }
 
 fn given(fields: &[(&'static str, bool)]) -> Vec<&'static str> {
-    fields.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect()
+    fields
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| *n)
+        .collect()
 }
 
 fn is_frac(v: f64) -> bool {
