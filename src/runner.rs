@@ -291,6 +291,10 @@ pub fn write_results(
         Some(_) => report::partial_summary(summary, run.output.end),
     };
     write_json(&dir.join("summary.json"), &summary)?;
+    let p = dir.join("events.csv");
+    let events = report::csv::events_csv(&run.output.timeline)
+        .map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+    std::fs::write(&p, events).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
     let p = dir.join("scenario.toml");
     std::fs::write(&p, scenario::to_toml(scenario))
         .map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;

@@ -5,6 +5,7 @@ use crate::sim::RunOutput;
 use crate::sim::calls::CallRecord;
 use crate::sim::lookups::LookupRecord;
 use crate::sim::metrics::Sample;
+use crate::sim::timeline::EventRecord;
 
 /// Columns of `lookups.csv`.
 pub const LOOKUP_COLUMNS: [&str; 8] = [
@@ -62,6 +63,72 @@ pub const TIMESERIES_SIP_COLUMNS: [&str; 10] = [
     "call_fetches_ok",
     "call_fetches_failed",
 ];
+
+/// Columns of `events.csv`.
+pub const EVENT_COLUMNS: [&str; 23] = [
+    "index",
+    "at_s",
+    "action",
+    "label",
+    "targets",
+    "ring_before",
+    "ring_min",
+    "ring_099_s",
+    "ring_100_s",
+    "rings_before",
+    "rings_max",
+    "rings_after",
+    "one_ring_s",
+    "lookups",
+    "lookups_failed",
+    "lookups_wrong",
+    "records_at_risk",
+    "records_lost",
+    "rereplicated_s",
+    "bytes",
+    "extra_bytes",
+    "tracked_s",
+    "recovered",
+];
+
+/// `events.csv`: one row per scheduled event that happened, in time order (header only
+/// when the scenario has none).
+pub fn events_csv(events: &[EventRecord]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(EVENT_COLUMNS)?;
+    let s = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.9}"));
+    let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
+    let n = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+    for e in events {
+        let r = &e.recovery;
+        w.write_record([
+            e.index.to_string(),
+            secs(e.at.0),
+            e.action.to_string(),
+            e.label.clone(),
+            e.targets.to_string(),
+            f(r.ring_before),
+            f(r.ring_min),
+            s(r.ring_099_s),
+            s(r.ring_100_s),
+            r.rings_before.to_string(),
+            r.rings_max.to_string(),
+            r.rings_after.to_string(),
+            s(r.one_ring_s),
+            r.lookups.to_string(),
+            r.lookups_failed.to_string(),
+            r.lookups_wrong.to_string(),
+            n(r.records_at_risk),
+            n(r.records_lost),
+            s(r.rereplicated_s),
+            r.bytes.to_string(),
+            r.extra_bytes.map_or(String::new(), |b| b.to_string()),
+            s(Some(r.tracked_s)),
+            r.recovered.to_string(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
 
 /// Nanoseconds as seconds with 9 decimals.
 pub fn secs(ns: u64) -> String {

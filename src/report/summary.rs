@@ -93,7 +93,7 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
         )
         .map(|(m, (c, b))| (m, json!({ "messages": c, "bytes": b })))
         .collect();
-    json!({
+    let mut v = json!({
         "scenario": p.scenario,
         "scenario_hash": p.scenario_hash,
         "seed": out.seed,
@@ -173,5 +173,28 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
         "events": out.events,
         "node_stats": node_stats_json(&out.node_stats),
         "trace_digest": format!("{:016x}", out.trace_digest),
-    })
+    });
+    if !out.timeline.is_empty() {
+        let recovery: Vec<Value> = out.timeline.iter().map(recovery_json).collect();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("recovery".into(), Value::Array(recovery));
+        }
+    }
+    v
+}
+
+/// One entry of `recovery`: the event, then how the overlay recovered from it.
+fn recovery_json(e: &crate::sim::timeline::EventRecord) -> Value {
+    let mut v = json!({
+        "index": e.index,
+        "at_s": e.at.as_secs_f64(),
+        "action": e.action,
+        "label": e.label,
+        "targets": e.targets,
+    });
+    if let (Some(o), Ok(Value::Object(r))) = (v.as_object_mut(), serde_json::to_value(&e.recovery))
+    {
+        o.extend(r);
+    }
+    v
 }

@@ -110,6 +110,8 @@ enum Ev {
     Timeline(u32),
     /// The loss or latency change of timeline event `k` ends.
     Restore(u32),
+    /// Events still recovering are probed.
+    Probe,
 }
 
 /// One node slot.
@@ -458,6 +460,7 @@ impl<P: Peer> Sim<P> {
         if self.last_sample != Some(self.now) {
             self.take_sample();
         }
+        self.end_recoveries();
         let mut node_stats = self.node_stats.clone();
         for n in self.slots.iter().filter_map(|s| s.node.as_ref()) {
             add_stats(&mut node_stats, &n.stats());
@@ -519,6 +522,7 @@ impl<P: Peer> Sim<P> {
             Ev::Call => self.place_call(),
             Ev::Timeline(k) => self.apply_event(k),
             Ev::Restore(k) => self.network.restore(k),
+            Ev::Probe => self.probe(true),
             Ev::Sample => {
                 self.take_sample();
                 let next = self.now + self.cfg.sample_interval;
@@ -534,14 +538,19 @@ impl<P: Peer> Sim<P> {
         s.incarnation == inc && s.node.is_some()
     }
 
+    /// Slot `s`'s first successor, as its node sees it.
+    fn first_successor(&self, s: u32) -> Option<NodeId> {
+        self.slots[s as usize]
+            .node
+            .as_ref()
+            .and_then(|n| n.successors().first().copied())
+    }
+
     fn take_sample(&mut self) {
-        let slots = &self.slots;
-        let rcf = self.oracle.ring_correct_fraction(|s| {
-            slots[s as usize]
-                .node
-                .as_ref()
-                .and_then(|n| n.successors().first().copied())
-        });
+        let rcf = self
+            .oracle
+            .ring_correct_fraction(|s| self.first_successor(s));
+        self.faults.sampled(self.now, self.metrics.total.bytes);
         let pop = Population {
             live_peers: self.live_peers(),
             live_clients: self.live_clients,
@@ -931,6 +940,8 @@ impl<P: Peer> Sim<P> {
                     .done(self.now, id, request, outcome, &self.oracle)
                 {
                     let ok = r.outcome == Outcome::Ok;
+                    self.faults
+                        .lookup_done(r.issued, ok, r.correct() == Some(true));
                     self.metrics.lookup_finished(ok);
                     self.ledger.flush(&mut *self.records);
                 }

@@ -11,6 +11,7 @@
 //! - [`timeline`]: scheduled events (`[[events]]`): mass failures, flash crowds,
 //!   partitions, held traffic, loss and latency changes.
 //! - [`oracle`]: the true ring, for correctness metrics only.
+//! - [`recovery`]: how the overlay recovers from each scheduled event.
 //! - [`lookups`]: the ledger of lookups (one CSV row each).
 //! - [`calls`]: the ledger of SIP calls (one CSV row each).
 //! - [`book`]: the reorder window both ledgers hold their recent records in.
@@ -35,6 +36,7 @@ pub mod network;
 pub mod oracle;
 pub mod prebuilt;
 pub mod queue;
+pub mod recovery;
 pub mod rng;
 pub mod series;
 pub mod sink;

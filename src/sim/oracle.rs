@@ -78,6 +78,15 @@ impl Oracle {
             .map(|(id, _)| *id)
     }
 
+    /// The peer responsible for `key` and those after it clockwise (each once), with
+    /// their slots: the responsible peer, then its replica set.
+    pub fn from_owner(&self, key: NodeId) -> impl Iterator<Item = (NodeId, u32)> + '_ {
+        self.ring
+            .range(key..)
+            .chain(self.ring.range(..key))
+            .map(|(id, s)| (*id, *s))
+    }
+
     /// Joined peers in ring order, with their slots.
     pub fn peers(&self) -> impl Iterator<Item = (NodeId, u32)> + '_ {
         self.ring.iter().map(|(id, s)| (*id, *s))
@@ -108,9 +117,68 @@ impl Oracle {
     }
 }
 
+impl Oracle {
+    /// Rings the joined peers' first successors form: the strongly connected components of
+    /// the successor graph (an edge from each peer to its first successor when that is a
+    /// joined peer) that hold a cycle. One correct ring gives 1; halves of a partition that
+    /// closed on themselves give 2; a ring broken by a dead successor gives 0.
+    pub fn rings(&self, mut first_successor: impl FnMut(u32) -> Option<NodeId>) -> usize {
+        use petgraph::graph::{DiGraph, NodeIndex};
+        if let Some((&id, &slot)) = self.ring.iter().next()
+            && self.ring.len() == 1
+        {
+            // Alone: a ring with no successor or itself, as `ring_correct_fraction` says.
+            return usize::from(first_successor(slot).is_none_or(|s| s == id));
+        }
+        let mut g: DiGraph<(), ()> = DiGraph::with_capacity(self.ring.len(), self.ring.len());
+        let index: BTreeMap<NodeId, NodeIndex> =
+            self.ring.keys().map(|&id| (id, g.add_node(()))).collect();
+        for (id, slot) in self.peers() {
+            if let Some(next) = first_successor(slot).and_then(|s| index.get(&s)) {
+                g.add_edge(index[&id], *next, ());
+            }
+        }
+        petgraph::algo::tarjan_scc(&g)
+            .iter()
+            .filter(|c| c.len() > 1 || g.contains_edge(c[0], c[0]))
+            .count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rings_count_the_cycles_of_the_successor_graph() {
+        let mut o = Oracle::new();
+        for i in 0..6u32 {
+            o.insert(NodeId(u128::from(i) * 10 + 10), i);
+        }
+        let id = |s: u32| NodeId(u128::from(s) * 10 + 10);
+        // One ring.
+        assert_eq!(o.rings(|s| Some(id((s + 1) % 6))), 1);
+        // Two halves, each closed on itself.
+        assert_eq!(
+            o.rings(|s| Some(id(if s % 3 == 2 { s - 2 } else { s + 1 }))),
+            2
+        );
+        // A dead successor (not in the ring) breaks the cycle.
+        assert_eq!(
+            o.rings(|s| if s == 5 {
+                Some(NodeId(1))
+            } else {
+                Some(id(s + 1))
+            }),
+            0
+        );
+        // A lone peer is a ring unless it points at a peer that is gone.
+        let mut one = Oracle::new();
+        one.insert(NodeId(7), 0);
+        assert_eq!(one.rings(|_| Some(NodeId(7))), 1);
+        assert_eq!(one.rings(|_| None), 1);
+        assert_eq!(one.rings(|_| Some(NodeId(8))), 0);
+    }
 
     #[test]
     fn owner_and_successor_wrap_around() {

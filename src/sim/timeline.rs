@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use rand::RngExt;
 
+use crate::sim::recovery::Recovery;
 use crate::sim::rng::SimRng;
 use crate::time::{Duration, Time};
 
@@ -188,6 +189,8 @@ pub struct EventRecord {
     /// partition or hold; slots whose traffic a loss or latency change affects (all: every
     /// slot); datagrams sent on by a release; 0 for a repair.
     pub targets: u64,
+    /// How the overlay recovered from it.
+    pub recovery: Recovery,
 }
 
 /// A partition or hold in force: each slot's group.

@@ -63,8 +63,21 @@ fn a_mass_failure_removes_the_fraction_at_once_and_they_stay_gone() {
     assert_eq!(at(&out, 45).live_peers, 45);
     assert_eq!(out.last_sample().unwrap().live_peers, 45);
     assert_eq!(out.counters.arrivals, 60, "nobody returns");
-    // The ring heals over the survivors.
+    // The ring heals over the survivors, and the recovery says how fast.
     assert_eq!(out.last_sample().unwrap().ring_correct_fraction, Some(1.0));
+    let r = &out.timeline[0].recovery;
+    assert_eq!(r.ring_before, Some(1.0));
+    assert!(r.ring_min.unwrap() < 0.9, "{r:?}");
+    let (r99, r100) = (r.ring_099_s.unwrap(), r.ring_100_s.unwrap());
+    assert!(0.0 < r99 && r99 <= r100 && r100 < 80.0, "{r:?}");
+    assert_eq!(r.tracked_s, r100.max(r.one_ring_s.unwrap()));
+    assert!(r.recovered && r.rings_after == 1);
+    assert!(
+        r.lookups > 0 && r.lookups >= r.lookups_failed + r.lookups_wrong,
+        "{r:?}"
+    );
+    assert!(r.bytes > 0 && r.extra_bytes.is_some());
+    assert_eq!(r.records_at_risk, None, "no [sip]: no records");
     // One seed, one history.
     assert_eq!(simulate(&s).trace_digest, out.trace_digest);
 }
@@ -121,6 +134,13 @@ fn a_partition_drops_crossing_traffic_until_the_repair() {
     assert_eq!(out.timeline.len(), 2);
     assert!(out.timeline[0].targets > 10 && out.timeline[0].targets < 50);
     assert_eq!(out.timeline[1].action, "repair");
+    // Each half closed on itself: two rings, one again after the repair.
+    let (p, r) = (&out.timeline[0].recovery, &out.timeline[1].recovery);
+    assert_eq!((p.rings_before, p.rings_max), (1, 2), "{p:?}");
+    assert_eq!(r.rings_before, 2, "{r:?}");
+    assert!(r.one_ring_s.is_some() && r.recovered, "{r:?}");
+    assert!(p.tracked_s >= 30.0, "tracked through the repair: {p:?}");
+    assert!(p.lookups_failed + p.lookups_wrong > 0, "{p:?}");
     // The same run without the events never drops a datagram that way.
     let plain = simulate(&with(""));
     assert_eq!(plain.counters.datagrams_partitioned, 0);
@@ -260,4 +280,87 @@ fn an_event_field_can_be_set_and_swept_by_its_index() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("not a fraction"), "{e}");
+}
+
+#[test]
+fn records_lost_in_a_mass_failure_are_those_whose_every_copy_failed() {
+    // A prebuilt ring: every registration is stored once the ring stands, on exactly the
+    // responsible peer and its two successors.
+    let text = format!(
+        "{BASE}\n[sip]\nenabled = true\nusers = 600\nregistered_fraction = 1.0\n\
+         [[events]]\nat_s = 60\naction = \"crash\"\nfraction = 0.5\n"
+    );
+    let sets = ["peers.arrival=\"prebuilt\"", "peers.count=200"].map(String::from);
+    let s = parse(&text, "events.toml", &sets).unwrap();
+    let out = simulate(&s);
+    let r = &out.timeline[0].recovery;
+    let (at_risk, lost) = (r.records_at_risk.unwrap(), r.records_lost.unwrap());
+    // About half the users' nodes survive, with their registrations; of those, about
+    // p^3 = 1/8 lose all three copies (the count varies with the runs of three crashed
+    // neighbours the draw makes).
+    assert!((250..350).contains(&at_risk), "{r:?}");
+    let f = lost as f64 / at_risk as f64;
+    assert!((0.03..0.3).contains(&f), "{f} {r:?}");
+}
+
+#[test]
+fn run_writes_events_csv_and_the_summary_its_recovery_entries() {
+    use crate::common::{bin, scratch};
+    let d = scratch("events-files");
+    let file = d.join("x.toml");
+    std::fs::write(
+        &file,
+        format!("{BASE}\n[[events]]\nat_s = 40\naction = \"crash\"\ncount = 5\nlabel = \"five\"\n"),
+    )
+    .unwrap();
+    let out = d.join("out");
+    let o = bin(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("events.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("index,at_s,action,label,targets,ring_before")
+    );
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&row[..5], ["0", "40.000000000", "crash", "five", "5"]);
+    assert!(lines.next().is_none());
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let rec = v["recovery"].as_array().unwrap();
+    assert_eq!(rec.len(), 1);
+    assert_eq!(rec[0]["label"], "five");
+    assert_eq!(rec[0]["targets"], 5);
+    assert!(rec[0]["ring_100_s"].as_f64().is_some());
+    // A scenario without events: a header-only events.csv and no `recovery`.
+    std::fs::write(&file, BASE).unwrap();
+    let o = bin(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(out.join("events.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert!(v.get("recovery").is_none());
 }

@@ -212,6 +212,7 @@ fn a_rerun_replaces_the_previous_result_set_and_nothing_else() {
         left,
         [
             "call_setups.csv",
+            "events.csv",
             "host.json",
             "lookups.csv",
             "notes.txt",

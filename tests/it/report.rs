@@ -117,6 +117,7 @@ fn cli_run_writes_results_deterministically() {
         "lookups.csv",
         "call_setups.csv",
         "timeseries.csv",
+        "events.csv",
         "scenario.toml",
     ] {
         let a = std::fs::read(dir.join("a").join(f)).unwrap();

@@ -336,6 +336,51 @@ impl<P: Peer> Sim<P> {
     }
 }
 
+impl<P: Peer> Sim<P> {
+    /// Users whose registration is live and held by its responsible peer.
+    pub(super) fn held_registrations(&self) -> Vec<u32> {
+        let now = self.now;
+        self.sip
+            .regs
+            .iter()
+            .filter(|(_, reg)| reg.live_until.is_some_and(|t| t > now))
+            .filter(|(_, reg)| {
+                self.oracle
+                    .owner_slot(reg.position)
+                    .and_then(|(_, s)| self.slots[s as usize].node.as_deref())
+                    .is_some_and(|owner| holds_registration(owner, reg, now))
+            })
+            .map(|(&j, _)| j)
+            .collect()
+    }
+
+    /// Of user `j`'s registration (`None` when its registering node is gone or it
+    /// expired): how many of the responsible peer and its `copies - 1` successors hold it,
+    /// and whether any of the first `copies + 2` peers from the responsible one does.
+    pub(super) fn registration_copies(&self, j: u32, copies: usize) -> Option<(usize, bool)> {
+        let now = self.now;
+        let reg = self.sip.regs.get(&j)?;
+        if reg.live_until.is_none_or(|t| t <= now) {
+            return None;
+        }
+        let (mut full, mut any) = (0, false);
+        for (k, (_, s)) in self
+            .oracle
+            .from_owner(reg.position)
+            .take(copies + 2)
+            .enumerate()
+        {
+            let held = self.slots[s as usize]
+                .node
+                .as_deref()
+                .is_some_and(|n| holds_registration(n, reg, now));
+            any |= held;
+            full += usize::from(held && k < copies);
+        }
+        Some((full, any))
+    }
+}
+
 /// True when `peer` holds a live SIP registration value at `reg.resource` under the
 /// registering node's dictionary key: what a Fetch answered by `peer` would find.
 fn holds_registration<P: Peer>(peer: &P, reg: &Reg, now: Time) -> bool {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::{Ev, Sim};
 use crate::proto::peer::Peer;
 use crate::sim::queue::EventQueue;
+use crate::sim::recovery::{COPIES, Observation, PROBE_INTERVAL, Recovery, Tracker};
 use crate::sim::rng::{Seeds, SimRng, purpose};
 use crate::sim::timeline::{Action, Degradation, EventRecord, Split, Targets};
 use crate::time::{Duration, Time};
@@ -43,6 +44,12 @@ pub(super) struct Faults {
     pub held: Vec<Held>,
     /// Events that happened.
     pub records: Vec<EventRecord>,
+    /// Their recoveries, one per record.
+    trackers: Vec<Tracker>,
+    /// A probe is queued.
+    probing: bool,
+    /// The last two samples' (time, bytes sent so far), for the pre-event byte rate.
+    samples: [(Time, u64); 2],
 }
 
 impl Faults {
@@ -54,6 +61,32 @@ impl Faults {
             identity: BTreeMap::new(),
             held: Vec::new(),
             records: Vec::new(),
+            trackers: Vec::new(),
+            probing: false,
+            samples: [(Time::ZERO, 0); 2],
+        }
+    }
+
+    /// A sample was taken at `now`, the run having sent `bytes` so far.
+    pub(super) fn sampled(&mut self, now: Time, bytes: u64) {
+        self.samples = [self.samples[1], (now, bytes)];
+    }
+
+    /// Bytes per second over the last sample interval, if one has passed.
+    fn baseline(&self) -> Option<f64> {
+        let [(t0, b0), (t1, b1)] = self.samples;
+        (t1 > t0).then(|| (b1 - b0) as f64 / t1.saturating_since(t0).as_secs_f64())
+    }
+
+    /// A lookup issued at `issued` finished: it counts for every event tracked then.
+    pub(super) fn lookup_done(&mut self, issued: Time, ok: bool, correct: bool) {
+        for (k, r) in self.trackers.iter().zip(self.records.iter_mut()) {
+            if k.covers(issued) {
+                let r = &mut r.recovery;
+                r.lookups += 1;
+                r.lookups_failed += u64::from(!ok);
+                r.lookups_wrong += u64::from(ok && !correct);
+            }
         }
     }
 
@@ -118,9 +151,92 @@ impl<P: Peer> Sim<P> {
         Split { group, hold: false }
     }
 
-    /// Carries out timeline event `k`.
+    /// The overlay as a tracker sees it; `users`: the registrations at risk to count.
+    fn observation(&self, ring: (Option<f64>, usize), users: Option<&[u32]>) -> Observation {
+        let records = users.map(|users| {
+            let (mut at_risk, mut lost, mut full) = (0, 0, true);
+            for &j in users {
+                if let Some((copies, any)) = self.registration_copies(j, COPIES) {
+                    at_risk += 1;
+                    if !any {
+                        lost += 1;
+                    } else if copies < COPIES {
+                        full = false;
+                    }
+                }
+            }
+            (at_risk, lost, full)
+        });
+        Observation {
+            ring: ring.0,
+            rings: ring.1,
+            bytes: self.metrics.total.bytes,
+            records,
+        }
+    }
+
+    /// Ring correctness and the number of rings, now.
+    fn ring_now(&self) -> (Option<f64>, usize) {
+        (
+            self.oracle
+                .ring_correct_fraction(|s| self.first_successor(s)),
+            self.oracle.rings(|s| self.first_successor(s)),
+        )
+    }
+
+    /// Probes every event still recovering; queues the next probe while one is and none
+    /// is queued. `queued`: this is the queued probe.
+    pub(super) fn probe(&mut self, queued: bool) {
+        if queued {
+            self.faults.probing = false;
+        }
+        let now = self.now;
+        let ring = self.ring_now();
+        let mut open = false;
+        for i in 0..self.faults.trackers.len() {
+            if self.faults.trackers[i].closed.is_some() {
+                continue;
+            }
+            let o = self.observation(ring, self.faults.trackers[i].users.as_deref());
+            let f = &mut self.faults;
+            open |= !f.trackers[i].observe(now, &o, &mut f.records[i].recovery);
+        }
+        if open && !self.faults.probing {
+            self.faults.probing = true;
+            self.queue.push(now + PROBE_INTERVAL, Ev::Probe);
+        }
+    }
+
+    /// Ends the tracking of every event still recovering at the end of the run.
+    pub(super) fn end_recoveries(&mut self) {
+        if self.faults.trackers.iter().all(|k| k.closed.is_some()) {
+            return;
+        }
+        let now = self.now;
+        let ring = self.ring_now();
+        for i in 0..self.faults.trackers.len() {
+            if self.faults.trackers[i].closed.is_some() {
+                continue;
+            }
+            let o = self.observation(ring, self.faults.trackers[i].users.as_deref());
+            let f = &mut self.faults;
+            f.trackers[i].observe(now, &o, &mut f.records[i].recovery);
+            if f.trackers[i].closed.is_none() {
+                f.trackers[i].end(now, &o, &mut f.records[i].recovery, false);
+            }
+        }
+    }
+
+    /// Carries out timeline event `k`, and starts tracking the overlay's recovery.
     pub(super) fn apply_event(&mut self, k: u32) {
         let e = self.cfg.events[k as usize].clone();
+        let removes = matches!(
+            e.action,
+            Action::Crash(_) | Action::Leave(_) | Action::Bounce { .. }
+        );
+        let users = (removes && self.cfg.sip.enabled).then(|| self.held_registrations());
+        let before = self.observation(self.ring_now(), None);
+        let baseline = self.faults.baseline();
         let targets = match &e.action {
             Action::Crash(t) | Action::Leave(t) | Action::Bounce { targets: t, .. } => {
                 let eligible = self.eligible(t, e.exempt_bootstrap);
@@ -208,13 +324,24 @@ impl<P: Peer> Sim<P> {
                 count
             }
         };
+        if matches!(e.action, Action::Repair | Action::Release) {
+            for t in &mut self.faults.trackers {
+                t.split_open = false;
+            }
+        }
+        let mut recovery = Recovery::default();
+        let split = matches!(e.action, Action::Partition { .. } | Action::Hold { .. });
+        let tracker = Tracker::start(self.now, &before, baseline, users, split, &mut recovery);
         self.faults.records.push(EventRecord {
             index: k,
             at: self.now,
             action: e.action.verb(),
             label: e.label.clone(),
             targets,
+            recovery,
         });
+        self.faults.trackers.push(tracker);
+        self.probe(false);
     }
 
     /// Sends on what a hold kept, in the order it was sent, through the network as it is
