@@ -26,6 +26,8 @@ pub const CALLS_CSV: &str = "call_setups.csv";
 pub const TIMESERIES_CSV: &str = "timeseries.csv";
 /// Per sample interval, one row per message type with traffic.
 pub const TRAFFIC_CSV: &str = "traffic.csv";
+/// The scheduled events and their recovery.
+pub const EVENTS_CSV: &str = "events.csv";
 
 /// What the plots need of `lookups.csv`: its completed (`ok`) lookups, counted.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -74,6 +76,17 @@ pub struct SampleRow {
     /// Share of joined peers whose first successor is the true one, 0..=1; `None` (an
     /// empty cell) while no peer is joined.
     pub ring_correct_fraction: Option<f64>,
+}
+
+/// One row of `events.csv` (what the ring plot marks).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// When it happened, s.
+    pub at_s: f64,
+    /// Its label.
+    pub label: String,
+    /// How long its recovery was tracked, s.
+    pub tracked_s: f64,
 }
 
 /// One row of `traffic.csv`.
@@ -128,6 +141,8 @@ pub struct RunData {
     pub samples: Option<Vec<SampleRow>>,
     /// `traffic.csv`, if present.
     pub traffic: Option<Vec<TrafficRow>>,
+    /// `events.csv`, if present.
+    pub events: Option<Vec<EventRow>>,
 }
 
 /// Reads `summary.json` (required) and whichever CSV files exist.
@@ -138,6 +153,7 @@ pub fn load_run(dir: &Path) -> Result<(RunMeta, RunData), PlotError> {
         calls: fold_csv(&dir.join(CALLS_CSV), Calls::default(), add_call)?,
         samples: read_csv(&dir.join(TIMESERIES_CSV), sample_row)?,
         traffic: read_csv(&dir.join(TRAFFIC_CSV), traffic_row)?,
+        events: read_csv(&dir.join(EVENTS_CSV), event_row)?,
     };
     Ok((meta, data))
 }
@@ -388,6 +404,14 @@ fn sample_row(c: &Columns, r: &csv::StringRecord) -> Result<SampleRow, String> {
         },
         joined_peers: c.parse(r, "joined_peers")?,
         ring_correct_fraction: c.opt_finite(r, "ring_correct_fraction")?,
+    })
+}
+
+fn event_row(c: &Columns, r: &csv::StringRecord) -> Result<EventRow, String> {
+    Ok(EventRow {
+        at_s: c.finite(r, "at_s")?,
+        label: c.text(r, "label")?.to_string(),
+        tracked_s: c.finite(r, "tracked_s")?,
     })
 }
 

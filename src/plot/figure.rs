@@ -109,8 +109,21 @@ pub struct Xy {
     pub log_y: bool,
     /// Series on a right-hand y axis.
     pub secondary: Option<Secondary>,
+    /// Shaded spans of x behind the series, each with a line and its label at its start.
+    pub bands: Vec<Band>,
     /// Legend placement.
     pub legend: Legend,
+}
+
+/// A shaded span of x (an event and its recovery).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// Start (the line and the label), in x units.
+    pub from: f64,
+    /// End of the shading, in x units.
+    pub to: f64,
+    /// Text by the line, at the top of the plot.
+    pub label: String,
 }
 
 /// The right-hand y axis of an [`Xy`] plot.
@@ -661,7 +674,7 @@ where
 {
     let y_decimals = tick_decimals(y);
     let y_tick = move |v: &f64| style::num(*v, y_decimals);
-    let mesh = |chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>| {
+    let mesh = |chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>| -> DrawResult {
         chart
             .configure_mesh()
             .bold_line_style(GRID)
@@ -673,7 +686,8 @@ where
             .x_labels(x_labels)
             .x_label_formatter(x_tick)
             .y_label_formatter(&y_tick)
-            .draw()
+            .draw()?;
+        draw_bands(chart, &xy.bands, x, y)
     };
     let Some(sec) = xy.secondary.as_ref() else {
         let mut chart = chart;
@@ -711,6 +725,45 @@ where
     }
     if xy.legend != Legend::Right {
         legend(&mut chart, xy.legend, labelled(xy))?;
+    }
+    Ok(())
+}
+
+/// The bands of an [`Xy`] figure: a light fill from `from` to `to` over the whole height,
+/// a line at `from`, and the label beside it at the top. Band `k` takes colour `k + 5`
+/// (past the colours the series of one plot take first).
+fn draw_bands<'a, DB, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    bands: &[Band],
+    x: (f64, f64),
+    y: (f64, f64),
+) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    for (k, b) in bands.iter().enumerate() {
+        if !(b.from.is_finite() && b.to.is_finite()) || b.from > x.1 {
+            continue;
+        }
+        let from = b.from.max(x.0);
+        let to = b.to.clamp(from, x.1);
+        let c = style::color(k + 5);
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(from, y.0), (to, y.1)],
+            c.mix(0.12).filled(),
+        )))?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(from, y.0), (from, y.1)],
+            c.stroke_width(1),
+        )))?;
+        // Labels of neighbouring events take turns on three rows, so they do not overlap.
+        let text = font(TICK_PX).pos(Pos::new(HPos::Left, VPos::Top));
+        let row = (k % 3) as i32 * (TICK_PX as i32 + 4);
+        chart.draw_series(std::iter::once(
+            EmptyElement::at((from, y.1)) + Text::new(format!(" {}", b.label), (0, row), text),
+        ))?;
     }
     Ok(())
 }
@@ -853,6 +906,7 @@ mod tests {
             log_x: false,
             log_y: false,
             secondary: None,
+            bands: Vec::new(),
             legend: Legend::UpperLeft,
         }
     }

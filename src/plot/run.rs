@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::data::{self, Calls, Lookups, Quantiles, RunData, RunMeta, SampleRow, TrafficRow};
-use super::figure::{self, Bars, Body, Figure, Legend, Line, Secondary, Series, Xy};
+use super::data::{
+    self, Calls, EventRow, Lookups, Quantiles, RunData, RunMeta, SampleRow, TrafficRow,
+};
+use super::figure::{self, Band, Bars, Body, Figure, Legend, Line, Secondary, Series, Xy};
 use super::histogram::Histogram;
 use super::stats;
 use super::style::{num, title};
@@ -59,9 +61,13 @@ pub fn figures(meta: &RunMeta, d: &RunData) -> Vec<Figure> {
             meta.lookup_latency_ms,
             t("lookup latency CDF"),
         ),
-        d.samples
-            .as_deref()
-            .and_then(|s| ring(s, t("peers and ring correctness"))),
+        d.samples.as_deref().and_then(|s| {
+            ring(
+                s,
+                d.events.as_deref().unwrap_or_default(),
+                t("peers and ring correctness"),
+            )
+        }),
         d.traffic.as_deref().and_then(|tr| {
             maintenance_bandwidth(
                 tr,
@@ -175,6 +181,7 @@ fn cdf_figure(
             log_x: false,
             log_y: false,
             secondary: None,
+            bands: Vec::new(),
             legend: Legend::LowerRight,
         }),
     })
@@ -208,7 +215,9 @@ fn call_setup_cdf(calls: &Calls, given: Option<Quantiles>, title: String) -> Opt
     )
 }
 
-fn ring(samples: &[SampleRow], title: String) -> Option<Figure> {
+/// Live and joined peers and ring correctness over time; each scheduled event is a line
+/// with its label, its recovery (while tracked) shaded.
+fn ring(samples: &[SampleRow], events: &[EventRow], title: String) -> Option<Figure> {
     if samples.is_empty() {
         return None;
     }
@@ -245,6 +254,14 @@ fn ring(samples: &[SampleRow], title: String) -> Option<Figure> {
             y_range: Some((0.0, (top * 1.2).max(1.0))),
             log_x: false,
             log_y: false,
+            bands: events
+                .iter()
+                .map(|e| Band {
+                    from: e.at_s,
+                    to: e.at_s + e.tracked_s,
+                    label: e.label.clone(),
+                })
+                .collect(),
             secondary: Some(Secondary {
                 y_label: "ring correct fraction (0..1)".into(),
                 y_range: (0.0, 1.05),
@@ -350,6 +367,7 @@ fn maintenance_bandwidth(
             log_x: false,
             log_y: true,
             secondary: None,
+            bands: Vec::new(),
             legend: Legend::Right,
         }),
     })
@@ -452,5 +470,45 @@ mod tests {
             ..RunData::default()
         };
         assert!(figures(&meta, &d).is_empty());
+    }
+
+    #[test]
+    fn the_ring_plot_marks_each_event_and_shades_its_recovery() {
+        let row = |t: f64| SampleRow {
+            time_s: t,
+            live_peers: 10,
+            live_clients: None,
+            joined_peers: 10,
+            ring_correct_fraction: Some(1.0),
+        };
+        let events = [EventRow {
+            at_s: 20.0,
+            label: "half crash".into(),
+            tracked_s: 12.5,
+        }];
+        let fig = ring(&[row(10.0), row(40.0)], &events, "t".into()).unwrap();
+        let Body::Xy(xy) = &fig.body else {
+            panic!("an x/y plot")
+        };
+        assert_eq!(
+            xy.bands,
+            [Band {
+                from: 20.0,
+                to: 32.5,
+                label: "half crash".into()
+            }]
+        );
+        // Drawn into both formats.
+        assert!(
+            figure::svg_string(&fig, Path::new("ring.svg"))
+                .unwrap()
+                .contains("half crash")
+        );
+        assert!(figure::png_bytes(&fig, Path::new("ring.png")).is_ok());
+        let plain = ring(&[row(10.0), row(40.0)], &[], "t".into()).unwrap();
+        let Body::Xy(xy) = &plain.body else {
+            panic!("an x/y plot")
+        };
+        assert!(xy.bands.is_empty());
     }
 }

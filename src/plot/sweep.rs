@@ -175,6 +175,7 @@ pub fn figures(s: &Sweep) -> Vec<Figure> {
                     log_x,
                     log_y: false,
                     secondary: None,
+                    bands: Vec::new(),
                     legend: Legend::LowerRight,
                 }),
             });
@@ -270,6 +271,7 @@ fn log2n_figure(s: &Sweep) -> Option<Figure> {
             log_x: false,
             log_y: false,
             secondary: None,
+            bands: Vec::new(),
             legend: Legend::LowerRight,
         }),
     })
