@@ -15,8 +15,8 @@ use reload_sim::proto::wire::chord::{ChordUpdate, ChordUpdateKind};
 use reload_sim::proto::wire::error_response::{ErrorResponse, error_code};
 use reload_sim::proto::wire::security::Signature;
 use reload_sim::proto::wire::storage::{
-    DataValue, FetchAns, FetchKindResponse, FetchReq, KindId, SpecifierIndices, StoreKindData,
-    StoreReq, StoredData, StoredDataSpecifier, StoredDataValue,
+    DataValue, FetchAns, FetchKindResponse, FetchReq, KindId, SpecifierIndices, StoreAns,
+    StoreKindData, StoreReq, StoredData, StoredDataSpecifier, StoredDataValue,
 };
 use reload_sim::proto::wire::topology::{JoinAns, JoinReq, LeaveReq, PingAns};
 use reload_sim::proto::wire::{Body, Destination, Message};
@@ -29,13 +29,18 @@ use crate::scripted::{
 };
 
 fn store_req(resource: ResourceId, node: NodeId, t: u64) -> StoreReq {
+    store_req_living(resource, node, t, 60)
+}
+
+/// [`store_req`] of a registration that lives `lifetime_s`.
+fn store_req_living(resource: ResourceId, node: NodeId, t: u64, lifetime_s: u32) -> StoreReq {
     StoreReq {
         resource,
         replica_number: 0,
         kind_data: vec![StoreKindData {
             kind: KindId::SIP_REGISTRATION,
             generation_counter: 0,
-            values: vec![registration_value(&resource, node, USER, t, 60)],
+            values: vec![registration_value(&resource, node, USER, t, lifetime_s)],
         }],
     }
 }
@@ -512,6 +517,18 @@ fn owner_with_a_replica() -> (
     reload_sim::proto::wire::Message,
     std::sync::Arc<OverlayConfig>,
 ) {
+    owner_with_a_replica_of(60)
+}
+
+/// [`owner_with_a_replica`] with a registration that lives `lifetime_s`.
+fn owner_with_a_replica_of(
+    lifetime_s: u32,
+) -> (
+    Node,
+    Peer,
+    reload_sim::proto::wire::Message,
+    std::sync::Arc<OverlayConfig>,
+) {
     let cfg = config();
     let resource = ResourceId::hash(USER.as_bytes());
     let k = resource.ring_position().unwrap().0;
@@ -520,7 +537,7 @@ fn owner_with_a_replica() -> (
     link_peer(&mut node, &cfg, &mut s, 0x100);
     let _ = sent_acked(&mut node, Time(3));
     let to = vec![Destination::Resource(resource)];
-    let store = Body::StoreReq(store_req(resource, s.id, 77));
+    let store = Body::StoreReq(store_req_living(resource, s.id, 77, lifetime_s));
     let (f, _) = s.frame(&cfg, 0x500, vec![], to, store);
     node.handle_datagram(Time(10), s.addr, &f);
     let replica = replica_to(s.addr, sent_acked(&mut node, Time(10))).expect("a replica Store");
@@ -663,37 +680,88 @@ fn a_handoff_over_a_new_link_before_its_update_is_accepted() {
 }
 
 /// A replica Store refused with Error_Forbidden (the replica's view of the ring is stale,
-/// or ours) is sent again 2 s later, at most three times, and the copy is kept meanwhile.
+/// or ours) is sent again 2 s later, then after 4, 8, 16, 32 and 64 s (six resends, 126 s:
+/// longer than a failure takes to be detected at a 60 s chord-ping-interval), and the
+/// copy is kept meanwhile.
 #[test]
 fn a_copy_refused_as_forbidden_is_sent_again() {
-    let (mut node, mut s, mut replica, cfg) = owner_with_a_replica();
+    let (mut node, mut s, mut replica, cfg) = owner_with_a_replica_of(600);
     let resource = ResourceId::hash(USER.as_bytes());
     let me = vec![Destination::Node(node.node_id())];
     let mut now = Time(10);
     let second = reload_sim::time::Duration::from_secs(1);
-    for resend in 1..=4 {
+    for resend in 1..=7u32 {
         let refusal = Body::Error(ErrorResponse::new(error_code::FORBIDDEN, "not a replica"));
         let txid = replica.header.transaction_id.0;
         let (f, _) = s.frame(&cfg, txid, vec![], me.clone(), refusal);
         node.handle_datagram(now, s.addr, &f);
         let _ = sent_acked(&mut node, now);
-        now += second;
+        let wait = 2u64 << (resend - 1);
+        now += reload_sim::time::Duration::from_secs(wait - 1);
         node.handle_timeout(now);
         assert!(
             replica_to(s.addr, sent_acked(&mut node, now)).is_none(),
-            "resend {resend}: not before 2 s"
+            "resend {resend}: not before {wait} s"
         );
         now += second;
         node.handle_timeout(now);
         let again = replica_to(s.addr, sent_acked(&mut node, now));
-        if resend == 4 {
-            assert!(again.is_none(), "given up after three resends");
+        if resend == 7 {
+            assert!(again.is_none(), "given up after six resends");
             break;
         }
         replica = again.unwrap_or_else(|| panic!("resend {resend}"));
         assert_ne!(replica.header.transaction_id.0, txid, "a new request");
         assert!(node.datastore().export(now, &resource).len() == 1);
     }
+}
+
+/// A refusal is kept per peer: when one replica refuses its copy and the other accepts
+/// its own, the refused copy is still sent again to the peer that refused it.
+#[test]
+fn a_copy_one_replica_refused_is_sent_again_though_the_other_accepted() {
+    let m = u128::MAX;
+    let (mut node, mut peers, cfg) = small_ring(10, [m - 9, m - 19, m - 29, 20, 30, FAR]);
+    let resource = ResourceId::hash(USER.as_bytes());
+    let me = vec![Destination::Node(node.node_id())];
+    let to = vec![Destination::Resource(resource)];
+    let store = Body::StoreReq(store_req_living(resource, peers[0].id, 77, 600));
+    let (f, _) = peers[0].frame(&cfg, 0x500, vec![], to, store);
+    node.handle_datagram(Time(10), peers[0].addr, &f);
+    let copies: Vec<(SocketAddr, reload_sim::proto::wire::Message)> =
+        sent_acked(&mut node, Time(10))
+            .into_iter()
+            .map(|(a, m)| (a, decode(&m)))
+            .filter(|(_, m)| matches!(&m.contents.body, Body::StoreReq(r) if r.replica_number > 0))
+            .collect();
+    let (r1, r2) = (peers[3].addr, peers[4].addr);
+    assert_eq!(copies.iter().map(|(a, _)| *a).collect::<Vec<_>>(), [r1, r2]);
+    // The second replica's acceptance arrives after the first's refusal.
+    let refusal = Body::Error(ErrorResponse::new(error_code::FORBIDDEN, "not a replica"));
+    let txid = copies[0].1.header.transaction_id.0;
+    let (f, _) = peers[3].frame(&cfg, txid, vec![], me.clone(), refusal);
+    node.handle_datagram(Time(10), r1, &f);
+    let ok = Body::StoreAns(StoreAns {
+        kind_responses: vec![],
+    });
+    let txid = copies[1].1.header.transaction_id.0;
+    let (f, _) = peers[4].frame(&cfg, txid, vec![], me, ok);
+    node.handle_datagram(Time(10), r2, &f);
+    let _ = sent_acked(&mut node, Time(10));
+    let later = Time(10) + reload_sim::time::Duration::from_secs(2);
+    node.handle_timeout(later);
+    let again: Vec<SocketAddr> = sent_acked(&mut node, later)
+        .into_iter()
+        .filter(
+            |(_, m)| matches!(&decode(m).contents.body, Body::StoreReq(r) if r.replica_number > 0),
+        )
+        .map(|(a, _)| a)
+        .collect();
+    assert_eq!(
+        again,
+        [r1],
+        "only the refused copy, to the peer that refused it"
+    );
 }
 
 /// Sends `body` from `from` straight to the node at `now` and checks the answer: exactly

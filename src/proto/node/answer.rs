@@ -354,7 +354,7 @@ impl Node {
                     }),
                 });
             }
-            Purpose::Replicate { resource } => self.copy_accepted(resource),
+            Purpose::Replicate { resource } => self.copy_accepted(resource, p.to),
             Purpose::Refresh { resource } => {
                 if let Body::FetchAns(a) = &msg.contents.body {
                     self.replace_copy(now, resource, a);

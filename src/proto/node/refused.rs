@@ -4,7 +4,7 @@
 
 use super::Node;
 use super::storage::{REPLICAS, is_synthetic, verify_value};
-use crate::proto::id::ResourceId;
+use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::identity::verifier_of;
 use crate::proto::store::StoreContext;
 use crate::proto::store::datastore::ARRAY_END;
@@ -17,19 +17,28 @@ use crate::proto::wire::storage::{
 use crate::proto::wire::{Body, Destination};
 use crate::time::{Duration, Time};
 
-/// Wait before resending a copy refused with Error_Forbidden: long enough for the Updates
-/// that correct the refusing peer's view (or ours) to arrive.
+/// First wait before resending a copy refused with Error_Forbidden: long enough for the
+/// Updates that correct the refusing peer's view (or ours) to arrive. Each further resend
+/// waits twice as long.
 pub const COPY_RETRY: Duration = Duration::from_secs(2);
 
-/// Resends of one refused copy before it is given up.
-const COPY_RETRIES: u8 = 3;
+/// Resends of one refused copy before it is given up: waits of 2, 4, … 64 s, 126 s in
+/// all, so a view stale until a failure is detected by the Chord pings (RFC 6940 §10.7.2
+/// at a `chord-ping-interval` of 60 s, plus the link's retransmissions) still gets its
+/// copy.
+const COPY_RETRIES: u8 = 6;
 
-/// A copy of the data at a Resource-ID that a peer refused, waiting to be sent again.
+/// A copy of the data at a Resource-ID that a peer refused, waiting to be sent again to
+/// that peer. Kept per peer: another replica accepting its copy says nothing of this one.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct RefusedCopy {
     resource: ResourceId,
+    /// The peer that refused it.
+    peer: NodeId,
     /// Resends so far.
     resent: u8,
+    /// When it is resent next; `Time::NEVER` while a resend awaits its answer.
+    due: Time,
 }
 
 impl Node {
@@ -47,7 +56,7 @@ impl Node {
             return false;
         };
         if code == error_code::FORBIDDEN {
-            self.copy_refused(now, *resource);
+            self.copy_refused(now, *resource, peer);
             return true;
         }
         if code != error_code::DATA_TOO_OLD && code != error_code::GENERATION_COUNTER_TOO_LOW {
@@ -138,39 +147,48 @@ impl Node {
 }
 
 impl Node {
-    /// A copy of `resource` was refused with Error_Forbidden: the refusing peer's view of
-    /// the ring, or ours, is stale (peers joined concurrently). Unless it was resent
-    /// [`COPY_RETRIES`] times already, send it again after [`COPY_RETRY`], to whichever
-    /// peers our table then names; until then the copy is kept even if it falls outside
-    /// the range this peer replicates.
-    fn copy_refused(&mut self, now: Time, resource: ResourceId) {
+    /// `peer` refused a copy of `resource` with Error_Forbidden: its view of the ring, or
+    /// ours, is stale (peers joined concurrently, or a failure not detected yet). Unless it
+    /// was resent [`COPY_RETRIES`] times already, send it again after [`COPY_RETRY`]
+    /// doubled per resend, if our table then still names that peer; until then the copy is
+    /// kept even if it falls outside the range this peer replicates.
+    fn copy_refused(&mut self, now: Time, resource: ResourceId, peer: NodeId) {
         if !self.data.resource_ids().any(|r| *r == resource) {
             return;
         }
-        match self
-            .rare_mut()
-            .refused
+        let refused = &mut self.rare_mut().refused;
+        let at = match refused
             .iter_mut()
-            .find(|c| c.resource == resource)
+            .find(|c| c.resource == resource && c.peer == peer)
         {
             Some(c) if c.resent >= COPY_RETRIES => {
-                self.rare_mut().refused.retain(|c| c.resource != resource);
+                refused.retain(|c| !(c.resource == resource && c.peer == peer));
                 return;
             }
-            Some(_) => {}
-            None => self.rare_mut().refused.push(RefusedCopy {
-                resource,
-                resent: 0,
-            }),
-        }
-        let at = now + COPY_RETRY;
+            Some(c) => {
+                c.due = now + COPY_RETRY.saturating_mul(1 << c.resent);
+                c.due
+            }
+            None => {
+                let due = now + COPY_RETRY;
+                refused.push(RefusedCopy {
+                    resource,
+                    peer,
+                    resent: 0,
+                    due,
+                });
+                due
+            }
+        };
         self.rare_mut().copy_retry_at = Some(self.rare().copy_retry_at.map_or(at, |t| t.min(at)));
     }
 
-    /// A copy of `resource` was accepted: it no longer waits for a resend.
-    pub(super) fn copy_accepted(&mut self, resource: ResourceId) {
+    /// `peer` accepted a copy of `resource`: that copy no longer waits for a resend.
+    pub(super) fn copy_accepted(&mut self, resource: ResourceId, peer: Option<NodeId>) {
         if !self.rare().refused.is_empty() {
-            self.rare_mut().refused.retain(|c| c.resource != resource);
+            self.rare_mut()
+                .refused
+                .retain(|c| !(c.resource == resource && Some(c.peer) == peer));
         }
     }
 
@@ -179,30 +197,47 @@ impl Node {
         self.rare().refused.iter().any(|c| c.resource == *resource)
     }
 
-    /// Resends the refused copies. Owned data goes to the replica set; other data to its
-    /// owner as our table now names it, or, when the owner lies beyond the table, to the
-    /// farthest predecessor, which passes it on (`pass_toward_owner`).
+    /// Resends the refused copies that are due. Owned data goes to the refusing peer if it
+    /// is still in the replica set; other data to the refusing peer if our table still
+    /// names it the owner. Otherwise the table changed since (and the change sent copies
+    /// to the new members): one last copy goes to the set, or the owner, as it is now,
+    /// and the refusal is forgotten.
     pub(super) fn resend_refused(&mut self, now: Time) {
-        self.rare_mut().copy_retry_at = None;
-        let pending: Vec<ResourceId> = self.rare().refused.iter().map(|c| c.resource).collect();
+        let mut due = Vec::new();
+        let mut next: Option<Time> = None;
         for c in self.rare_mut().refused.iter_mut() {
-            c.resent += 1;
-        }
-        for r in pending {
-            let Some(k) = r.ring_position() else { continue };
-            if self.is_responsible(k) {
-                let set = self.replica_set();
-                for (i, peer) in set.iter().take(REPLICAS).enumerate() {
-                    self.send_copy(now, &r, (i + 1) as u8, *peer);
-                }
-                continue;
+            if c.due <= now {
+                c.resent += 1;
+                c.due = Time::NEVER;
+                due.push((c.resource, c.peer));
+            } else if c.due != Time::NEVER {
+                next = Some(next.map_or(c.due, |t| t.min(c.due)));
             }
-            if let Some(peer) = self
-                .neighbors
-                .owner_of(self.id, k)
-                .filter(|p| *p != self.id)
-            {
-                self.send_copy(now, &r, 1, peer);
+        }
+        self.rare_mut().copy_retry_at = next;
+        for (r, peer) in due {
+            let Some(k) = r.ring_position() else { continue };
+            let owned = self.is_responsible(k);
+            let targets: Vec<NodeId> = if owned {
+                self.replica_set().into_iter().take(REPLICAS).collect()
+            } else {
+                self.neighbors
+                    .owner_of(self.id, k)
+                    .filter(|p| *p != self.id)
+                    .into_iter()
+                    .collect()
+            };
+            let number = |i: usize| if owned { (i + 1) as u8 } else { 1 };
+            match targets.iter().position(|p| *p == peer) {
+                Some(i) => self.send_copy(now, &r, number(i), peer),
+                None => {
+                    self.rare_mut()
+                        .refused
+                        .retain(|c| !(c.resource == r && c.peer == peer));
+                    for (i, p) in targets.iter().enumerate() {
+                        self.send_copy(now, &r, number(i), *p);
+                    }
+                }
             }
         }
     }
