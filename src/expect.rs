@@ -50,7 +50,12 @@ pub fn figure(summary: &Value, path: &str) -> Option<f64> {
     let mut v = summary;
     let keys: Vec<&str> = path.split('.').collect();
     for (i, k) in keys.iter().enumerate() {
-        match v.get(*k) {
+        // `recovery.0.ring_100_s`: a number indexes a list.
+        let next = match k.parse::<usize>() {
+            Ok(n) if v.is_array() => v.get(n),
+            _ => v.get(*k),
+        };
+        match next {
             Some(next) => v = next,
             None if i == keys.len() - 1 && keys[..i] == ["calls", "by_outcome"] => {
                 return Some(0.0);
@@ -126,12 +131,23 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// True for `recovery.<event>.<column>`: a numeric column of events.csv for the
+/// scheduled event at that position (undefined when the run has no such event).
+fn recovery_figure(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('.').collect();
+    matches!(parts.as_slice(), ["recovery", n, col]
+        if n.parse::<usize>().is_ok()
+            && crate::report::csv::EVENT_COLUMNS.contains(col)
+            && !["action", "label", "recovered"].contains(col))
+}
+
 /// Checks that every bound names a known figure, before anything runs. The error names the
 /// field (`expect.<path>`) and suggests known figures sharing its first part.
 pub fn check_figures(expect: &BTreeMap<String, Bound>) -> Result<(), (String, String)> {
     let known = figure_paths();
     for f in expect.keys() {
-        let dynamic = f.starts_with("calls.by_outcome.") && f.split('.').count() == 3;
+        let dynamic =
+            (f.starts_with("calls.by_outcome.") && f.split('.').count() == 3) || recovery_figure(f);
         if dynamic || known.iter().any(|k| k == f) {
             continue;
         }

@@ -364,3 +364,27 @@ fn run_writes_events_csv_and_the_summary_its_recovery_entries() {
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert!(v.get("recovery").is_none());
 }
+
+#[test]
+fn recovery_columns_are_figures_for_expect_and_sweeps() {
+    use reload_sim::expect::{check_figures, figure};
+    use reload_sim::scenario::expect::{Bound, Limit};
+    let bound = Bound {
+        min: None,
+        max: Some(Limit::Number(1.0)),
+    };
+    let ok = [("recovery.0.ring_100_s".to_string(), bound.clone())].into();
+    assert!(check_figures(&ok).is_ok());
+    for bad in [
+        "recovery.0.label",
+        "recovery.x.ring_100_s",
+        "recovery.0.nope",
+    ] {
+        let e = [(bad.to_string(), bound.clone())].into();
+        assert!(check_figures(&e).is_err(), "{bad}");
+    }
+    let v = serde_json::json!({ "recovery": [{ "ring_100_s": 12.0 }, { "ring_100_s": null }] });
+    assert_eq!(figure(&v, "recovery.0.ring_100_s"), Some(12.0));
+    assert_eq!(figure(&v, "recovery.1.ring_100_s"), None);
+    assert_eq!(figure(&v, "recovery.2.ring_100_s"), None);
+}

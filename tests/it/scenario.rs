@@ -134,11 +134,13 @@ fn shipped_scenarios_parse_and_document_themselves() {
     assert_eq!(
         names,
         [
+            "chord-mass-failure",
             "churn-basic",
             "join-storm",
             "log-n-routing",
             "log-n-sweep",
             "million",
+            "partition-halves",
             "quickstart",
             "replica-failover",
             "simgrid-chord",
