@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use crate::report::{Provenance, summary_json};
 use crate::runner::simulate;
 use crate::scenario::Scenario;
+use crate::scenario::bound_expr::json_path;
 use crate::scenario::expect::{Bound, Limits};
 
 /// Exit status of `run` and `check` when a bound is violated.
@@ -47,23 +48,14 @@ impl Verdict {
 /// The number at dotted `path` in `summary`. Outcome counters absent from a run
 /// (`calls.by_outcome.<label>`) are 0.
 pub fn figure(summary: &Value, path: &str) -> Option<f64> {
-    let mut v = summary;
-    let keys: Vec<&str> = path.split('.').collect();
-    for (i, k) in keys.iter().enumerate() {
-        // `recovery.0.ring_100_s`: a number indexes a list.
-        let next = match k.parse::<usize>() {
-            Ok(n) if v.is_array() => v.get(n),
-            _ => v.get(*k),
-        };
-        match next {
-            Some(next) => v = next,
-            None if i == keys.len() - 1 && keys[..i] == ["calls", "by_outcome"] => {
-                return Some(0.0);
-            }
-            None => return None,
+    match json_path(summary, path) {
+        Some(v) => v.as_f64(),
+        // An outcome label absent from a run counts 0.
+        None if path.starts_with("calls.by_outcome.") && path.split('.').count() == 3 => {
+            json_path(summary, "calls.by_outcome").map(|_| 0.0)
         }
+        None => None,
     }
-    v.as_f64()
 }
 
 /// Checks every bound of `expect` against `summary`, in figure order; `fields` is the

@@ -176,21 +176,10 @@ impl Parser<'_> {
     }
 
     fn field(&mut self, name: &str, start: usize) -> Result<f64, String> {
-        let mut v = self.fields;
-        for key in name.split('.') {
-            // `events.0.fraction`: a number indexes a list.
-            let next = match key.parse::<usize>() {
-                Ok(i) if v.is_array() => v.get(i),
-                _ => v.get(key),
-            };
-            match next {
-                Some(next) => v = next,
-                None => {
-                    self.at = start;
-                    return Err(self.error(&format!("no scenario field `{name}`")));
-                }
-            }
-        }
+        let Some(v) = json_path(self.fields, name) else {
+            self.at = start;
+            return Err(self.error(&format!("no scenario field `{name}`")));
+        };
         match v {
             Value::Number(n) => n.as_f64().ok_or_else(|| self.error("not a number")),
             Value::Bool(b) => Ok(f64::from(u8::from(*b))),
@@ -200,6 +189,16 @@ impl Parser<'_> {
             }
         }
     }
+}
+
+/// The value at a dotted path (`peers.count`); a number indexes a list
+/// (`events.0.fraction`).
+pub fn json_path<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(root, |v, key| match key.parse::<usize>() {
+            Ok(i) if v.is_array() => v.get(i),
+            _ => v.get(key),
+        })
 }
 
 #[cfg(test)]

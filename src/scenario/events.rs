@@ -266,11 +266,19 @@ impl Scenario {
             .sum()
     }
 
-    /// The timeline in time order (ties in file order).
-    pub fn timeline(&self) -> Vec<TimedEvent> {
+    /// Positions of the events in time order (ties in file order).
+    fn event_order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.events.len()).collect();
         order.sort_by(|&a, &b| self.events[a].at_s.total_cmp(&self.events[b].at_s));
-        order.iter().map(|&k| self.events[k].timed()).collect()
+        order
+    }
+
+    /// The timeline in time order (ties in file order).
+    pub fn timeline(&self) -> Vec<TimedEvent> {
+        self.event_order()
+            .into_iter()
+            .map(|k| self.events[k].timed())
+            .collect()
     }
 
     /// Checks every event, then the timeline as a whole (partitions do not overlap; a
@@ -281,10 +289,8 @@ impl Scenario {
         for (k, e) in self.events.iter().enumerate() {
             e.check(k, self, slots)?;
         }
-        let mut order: Vec<usize> = (0..self.events.len()).collect();
-        order.sort_by(|&a, &b| self.events[a].at_s.total_cmp(&self.events[b].at_s));
         let mut open: Option<usize> = None;
-        for k in order {
+        for k in self.event_order() {
             let e = &self.events[k];
             let field = format!("events[{k}].action");
             match (e.action, open) {

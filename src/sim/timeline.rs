@@ -67,11 +67,6 @@ impl Targets {
                 .collect(),
         }
     }
-
-    /// True when the set is random (drawn from the events stream).
-    pub fn is_random(&self) -> bool {
-        matches!(self, Targets::Fraction(_) | Targets::Count(_))
-    }
 }
 
 /// `n` members of `from` drawn uniformly without replacement (a partial Fisher–Yates
@@ -207,15 +202,6 @@ impl Split {
     pub fn separates(&self, a: u32, b: u32) -> bool {
         self.group.get(a as usize) != self.group.get(b as usize)
     }
-
-    /// Groups with at least one member.
-    pub fn groups(&self) -> usize {
-        let mut seen = [false; 256];
-        for &g in &self.group {
-            seen[g as usize] = true;
-        }
-        seen.iter().filter(|s| **s).count()
-    }
 }
 
 /// A loss or latency change in force.
@@ -299,7 +285,6 @@ mod tests {
             hold: false,
         };
         assert!(!s.separates(0, 1) && s.separates(1, 2) && s.separates(3, 4));
-        assert_eq!(s.groups(), 3);
         let d = Degradation {
             event: 0,
             targets: Some(vec![false, true, false]),

@@ -190,6 +190,23 @@ impl<P: Peer> Sim<P> {
         if queued {
             self.faults.probing = false;
         }
+        if self.observe_recoveries(false) && !self.faults.probing {
+            self.faults.probing = true;
+            self.queue.push(self.now + PROBE_INTERVAL, Ev::Probe);
+        }
+    }
+
+    /// Ends the tracking of every event still recovering at the end of the run.
+    pub(super) fn end_recoveries(&mut self) {
+        if self.faults.trackers.iter().any(|k| k.closed.is_none()) {
+            self.observe_recoveries(true);
+        }
+    }
+
+    /// Shows the overlay as it is now to every event still recovering; at the `last`
+    /// probe (the end of the run) those still open end unrecovered. Returns whether any
+    /// is still open.
+    fn observe_recoveries(&mut self, last: bool) -> bool {
         let now = self.now;
         let ring = self.ring_now();
         let mut open = false;
@@ -199,32 +216,15 @@ impl<P: Peer> Sim<P> {
             }
             let o = self.observation(ring, self.faults.trackers[i].users.as_deref());
             let f = &mut self.faults;
-            open |= !f.trackers[i].observe(now, &o, &mut f.records[i].recovery);
-        }
-        if open && !self.faults.probing {
-            self.faults.probing = true;
-            self.queue.push(now + PROBE_INTERVAL, Ev::Probe);
-        }
-    }
-
-    /// Ends the tracking of every event still recovering at the end of the run.
-    pub(super) fn end_recoveries(&mut self) {
-        if self.faults.trackers.iter().all(|k| k.closed.is_some()) {
-            return;
-        }
-        let now = self.now;
-        let ring = self.ring_now();
-        for i in 0..self.faults.trackers.len() {
-            if self.faults.trackers[i].closed.is_some() {
-                continue;
-            }
-            let o = self.observation(ring, self.faults.trackers[i].users.as_deref());
-            let f = &mut self.faults;
-            f.trackers[i].observe(now, &o, &mut f.records[i].recovery);
-            if f.trackers[i].closed.is_none() {
-                f.trackers[i].end(now, &o, &mut f.records[i].recovery, false);
+            let (tracker, record) = (&mut f.trackers[i], &mut f.records[i].recovery);
+            if !tracker.observe(now, &o, record) {
+                if last {
+                    tracker.end(now, &o, record, false);
+                }
+                open = true;
             }
         }
+        open
     }
 
     /// Carries out timeline event `k`, and starts tracking the overlay's recovery.
