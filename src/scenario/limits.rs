@@ -2,7 +2,7 @@
 //! that are legitimate but probably not meant (warnings, the run goes ahead). Every limit
 //! here is listed in docs/scenarios.md next to its field.
 
-use super::schema::{ArrivalKind, Scenario};
+use super::schema::{ArrivalKind, ChurnKind, Scenario};
 use crate::proto::config::{MAX_FINGERS, MAX_UPDATE_LIST, VIA_ENTRY_LEN, check_overlay_name};
 use crate::sim::NodeIndex;
 use crate::sim::rng::secs_to_ns;
@@ -35,6 +35,7 @@ impl Scenario {
         self.check_peers()?;
         self.check_overlay()?;
         self.check_fractions()?;
+        self.check_churn()?;
         self.check_events()?;
         if let Some(sweep) = &self.sweep {
             sweep.validate()?;
@@ -98,13 +99,70 @@ impl Scenario {
                 "must be > 0 for poisson arrivals",
             );
         }
-        if c.enabled {
-            for (f, v) in [
-                ("churn.mean_session_s", c.mean_session_s),
-                ("churn.mean_down_s", c.mean_down_s),
-            ] {
-                if v <= 0.0 {
-                    return violation(f, "must be > 0 when churn is enabled");
+        Ok(())
+    }
+
+    /// The churn model's parameters and the fields it does not use.
+    fn check_churn(&self) -> Result<(), Violation> {
+        let c = &self.churn;
+        for (name, l) in [("session", &c.session), ("down", &c.down)] {
+            if let Some(l) = l {
+                l.check()
+                    .or_else(|(param, m)| violation(&format!("churn.{name}.{param}"), m))?;
+            }
+        }
+        match c.model {
+            ChurnKind::Exponential => {
+                if c.trace.is_some() {
+                    return violation(
+                        "churn.trace",
+                        "a trace is replayed only with churn.model = \"trace\"",
+                    );
+                }
+                if !c.enabled {
+                    return Ok(());
+                }
+                let drawn = [
+                    (
+                        "churn.mean_session_s",
+                        c.mean_session_s,
+                        c.session.is_none(),
+                    ),
+                    (
+                        "churn.mean_down_s",
+                        c.mean_down_s,
+                        c.down.is_none() && c.rejoin,
+                    ),
+                ];
+                for (f, v, used) in drawn {
+                    if used && v <= 0.0 {
+                        return violation(f, "must be > 0 when churn is enabled");
+                    }
+                }
+            }
+            ChurnKind::Trace => {
+                for (f, set) in [
+                    ("churn.session", c.session.is_some()),
+                    ("churn.down", c.down.is_some()),
+                ] {
+                    if set {
+                        return violation(
+                            f,
+                            "a trace says when peers come and go: remove this table or set churn.model = \"exponential\"",
+                        );
+                    }
+                }
+                if c.trace.is_none() {
+                    return violation(
+                        "churn.trace",
+                        "churn.model = \"trace\" needs the trace file (a CSV with columns node,time_s,event)",
+                    );
+                }
+                if c.enabled && self.peers.arrival == ArrivalKind::Prebuilt {
+                    return violation(
+                        "peers.arrival",
+                        "\"prebuilt\" builds the ring of every peer at time 0 and cannot be used with a churn trace",
+                    );
                 }
             }
         }

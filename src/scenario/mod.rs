@@ -9,6 +9,7 @@ pub mod events;
 pub mod expect;
 pub mod limits;
 pub mod overrides;
+mod resolve;
 pub mod schema;
 mod spans;
 pub mod sweep;
@@ -124,7 +125,17 @@ pub fn parse_with_warnings(
 }
 
 fn parse_valid(text: &str, source: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
-    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+    let mut scenario = parse_checked(text, source, overrides)?;
+    scenario.resolve(text, source)?;
+    Ok(scenario)
+}
+
+fn parse_checked(
+    text: &str,
+    source: &str,
+    overrides: &[String],
+) -> Result<Scenario, ScenarioError> {
+    let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| s.start);
         let field = at
             .and_then(|a| spans::field_at(text, a))
@@ -136,6 +147,10 @@ fn parse_valid(text: &str, source: &str, overrides: &[String]) -> Result<Scenari
             message: e.message().trim().to_string(),
         }
     })?;
+    scenario.dir = Path::new(source)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     if let Err((field, message)) = scenario.validate() {
         return Err(ScenarioError {
             source: source.to_string(),
@@ -189,12 +204,18 @@ impl Scenario {
 
 /// The scenario hash: SHA-1 (hex) of the effective scenario as canonical JSON (fields in
 /// declaration order), with the seed set to 0 so runs of one scenario under different
-/// seeds share it.
+/// seeds share it, followed by the SHA-1 of the churn trace it replays, if any.
 pub fn scenario_hash(s: &Scenario) -> String {
     let mut s = s.clone();
     s.scenario.seed = 0;
     let json = serde_json::to_string(&s).expect("scenario serialises");
-    let d = Sha1::digest(json.as_bytes());
+    let mut h = Sha1::new();
+    h.update(json.as_bytes());
+    if let Some(r) = &s.churn.replay {
+        h.update(b"\ntrace ");
+        h.update(r.sha1.as_bytes());
+    }
+    let d = h.finalize();
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 

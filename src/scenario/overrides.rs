@@ -61,6 +61,8 @@ pub fn apply(base: &Scenario, specs: &[String]) -> Result<Scenario, ScenarioErro
         };
         current = Scenario::deserialize(table.clone())
             .map_err(|e| set_error(spec, Some(path), e.message().trim().to_string()))?;
+        current.dir = base.dir.clone();
+        current.churn.replay = base.churn.replay.clone();
     }
     Ok(current)
 }

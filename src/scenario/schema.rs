@@ -2,6 +2,7 @@
 //! default, units in the names. Unknown fields are errors.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,7 @@ use super::events::EventSpec;
 use super::expect::Bound;
 use super::sweep::SweepSpec;
 use crate::proto::config::OverlayConfig;
-use crate::sim::churn::ChurnModel;
+use crate::sim::churn::{ChurnModel, ChurnTrace, Lifetime};
 use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::network::{LatencySpec, Loss};
 use crate::sim::rng::secs_to_ns;
@@ -44,6 +45,10 @@ pub struct Scenario {
     /// `[expect]`: bounds on summary figures, checked after the run.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub expect: BTreeMap<String, Bound>,
+    /// The directory of the scenario file: files it names (a churn trace) are relative to
+    /// it. Empty for a scenario parsed from text without a file.
+    #[serde(skip)]
+    pub dir: PathBuf,
 }
 
 /// `[scenario]`.
@@ -269,8 +274,20 @@ impl Default for Network {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChurnKind {
-    /// Exponential session and down times.
+    /// Drawn session and down times: exponential with `mean_session_s` and `mean_down_s`
+    /// unless `session` or `down` name another distribution.
     Exponential,
+    /// Joins, leaves and crashes replayed from the `trace` file.
+    Trace,
+}
+
+/// A churn trace as loaded by [`Scenario::resolve`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replay {
+    /// The checked rows.
+    pub trace: Arc<ChurnTrace>,
+    /// SHA-1 (hex) of the file, part of the scenario hash.
+    pub sha1: String,
 }
 
 /// `[churn]`.
@@ -279,7 +296,7 @@ pub enum ChurnKind {
 pub struct Churn {
     /// Turns churn on. Default false.
     pub enabled: bool,
-    /// `"exponential"`. Default `"exponential"`.
+    /// `"exponential"` (drawn times) or `"trace"`. Default `"exponential"`.
     pub model: ChurnKind,
     /// Mean session length, s. Default 1800.
     pub mean_session_s: f64,
@@ -293,6 +310,18 @@ pub struct Churn {
     pub start_s: f64,
     /// Bootstrap peers never churn. Default true.
     pub exempt_bootstrap: bool,
+    /// Session times; replaces the exponential of `mean_session_s`. Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Lifetime>,
+    /// Down times; replaces the exponential of `mean_down_s`. Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub down: Option<Lifetime>,
+    /// The trace file of `model = "trace"`, relative to the scenario file. Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+    /// The trace, once loaded.
+    #[serde(skip)]
+    pub replay: Option<Replay>,
 }
 
 impl Default for Churn {
@@ -306,6 +335,10 @@ impl Default for Churn {
             crash_fraction: 0.5,
             start_s: 0.0,
             exempt_bootstrap: true,
+            session: None,
+            down: None,
+            trace: None,
+            replay: None,
         }
     }
 }
@@ -443,11 +476,24 @@ impl Scenario {
         let ch = &self.churn;
         c.churn = if ch.enabled {
             match ch.model {
-                ChurnKind::Exponential => ChurnModel::Exponential {
-                    mean_session_s: ch.mean_session_s,
-                    mean_down_s: ch.rejoin.then_some(ch.mean_down_s),
+                ChurnKind::Exponential => ChurnModel::Drawn {
+                    session: ch.session.unwrap_or(Lifetime::Exponential {
+                        mean_s: ch.mean_session_s,
+                    }),
+                    down: ch
+                        .rejoin
+                        .then_some(ch.down.unwrap_or(Lifetime::Exponential {
+                            mean_s: ch.mean_down_s,
+                        })),
                     crash_fraction: ch.crash_fraction,
                 },
+                // A scenario not loaded through `scenario::load` has no trace: nothing moves.
+                ChurnKind::Trace => ChurnModel::Trace(
+                    ch.replay
+                        .as_ref()
+                        .map(|r| r.trace.clone())
+                        .unwrap_or_default(),
+                ),
             }
         } else {
             ChurnModel::None

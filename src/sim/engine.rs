@@ -33,7 +33,7 @@ use crate::proto::stats::NodeStats;
 use crate::proto::wire::Destination;
 use crate::sim::calls::{CallFigures, CallRecord};
 use crate::sim::capture::{CaptureReport, FrameSink};
-use crate::sim::churn::Fate;
+use crate::sim::churn::{Change, Fate};
 use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::dist::Spread;
 use crate::sim::lookups::{Ledger, LookupFigures, LookupRecord, Outcome};
@@ -112,6 +112,8 @@ enum Ev {
     Restore(u32),
     /// Events still recovering are probed.
     Probe,
+    /// Row `k` of the churn trace applies.
+    Churn(u32),
 }
 
 /// One node slot.
@@ -309,7 +311,8 @@ impl<P: Peer> Sim<P> {
             slots,
             live: 0,
             live_clients: 0,
-            initial_unjoined: u64::from(cfg.initial_peers().min(peers)),
+            initial_unjoined: u64::from(cfg.initial_peers().min(peers))
+                .saturating_sub(cfg.churn.trace().map_or(0, |t| t.late_count() as u64)),
             seeds,
             network,
             churn_rng: seeds.stream(purpose::CHURN),
@@ -348,6 +351,7 @@ impl<P: Peer> Sim<P> {
         sim.schedule_arrivals(peers);
         sim.schedule_first_call();
         sim.schedule_timeline();
+        sim.schedule_trace_row(0);
         if sim.cfg.sample_interval > Duration::ZERO {
             let first = Time::ZERO + sim.cfg.sample_interval;
             if first < sim.end {
@@ -376,7 +380,9 @@ impl<P: Peer> Sim<P> {
                 }
             };
             last = last.max(t);
-            self.queue.push(t, Ev::Arrive(i));
+            if !self.starts_away(i) {
+                self.queue.push(t, Ev::Arrive(i));
+            }
         }
         // Clients come once the peers are there, 10 ms apart.
         for (k, i) in (self.cfg.peers.min(slots)..slots).enumerate() {
@@ -523,6 +529,7 @@ impl<P: Peer> Sim<P> {
             Ev::Timeline(k) => self.apply_event(k),
             Ev::Restore(k) => self.network.restore(k),
             Ev::Probe => self.probe(true),
+            Ev::Churn(k) => self.apply_trace_row(k),
             Ev::Sample => {
                 self.take_sample();
                 let next = self.now + self.cfg.sample_interval;
@@ -531,6 +538,58 @@ impl<P: Peer> Sim<P> {
                 }
             }
         }
+    }
+
+    /// True if slot `i` waits for its first join row of the churn trace.
+    fn starts_away(&self, i: u32) -> bool {
+        self.cfg.churn.trace().is_some_and(|t| t.starts_away(i))
+    }
+
+    /// True if slot `i` holds one of the peers present from the start.
+    fn is_initial(&self, i: u32) -> bool {
+        i < self.cfg.initial_peers() && !self.starts_away(i)
+    }
+
+    /// Queues row `k` of the churn trace, if there is one before the end.
+    fn schedule_trace_row(&mut self, k: u32) {
+        let at = self
+            .cfg
+            .churn
+            .trace()
+            .and_then(|t| t.rows().get(k as usize))
+            .map(|r| r.at);
+        if let Some(at) = at.filter(|&at| at < self.end) {
+            self.queue.push(at, Ev::Churn(k));
+        }
+    }
+
+    /// Applies row `k` of the churn trace. A row that does not fit the slot's state (its
+    /// node crashed by a scheduled event, say) changes nothing; a join while the node's
+    /// graceful leave is still going on ends that leave first.
+    fn apply_trace_row(&mut self, k: u32) {
+        let Some(row) = self
+            .cfg
+            .churn
+            .trace()
+            .and_then(|t| t.rows().get(k as usize).copied())
+        else {
+            return;
+        };
+        let i = row.node;
+        let slot = &self.slots[i as usize];
+        let (live, leaving) = (slot.node.is_some(), slot.leaving);
+        match row.change {
+            Change::Join => {
+                if live && leaving {
+                    self.remove(i);
+                }
+                self.arrive(i);
+            }
+            Change::Leave if live && !leaving => self.start_leave(i),
+            Change::Crash if live => self.crash(i),
+            Change::Leave | Change::Crash => {}
+        }
+        self.schedule_trace_row(k + 1);
     }
 
     fn is_live(&self, i: u32, inc: u32) -> bool {
@@ -706,6 +765,7 @@ impl<P: Peer> Sim<P> {
     /// Ends the node life in slot `i` (crash, finished leave, or leave cap) and schedules
     /// its return if the churn model has a down time.
     fn remove(&mut self, i: u32) {
+        let initial = self.is_initial(i);
         let slot = &mut self.slots[i as usize];
         let Some(node) = slot.node.take() else {
             return;
@@ -714,7 +774,7 @@ impl<P: Peer> Sim<P> {
         if slot.joined {
             self.oracle.remove(id);
         }
-        if slot.incarnation == 0 && !slot.lookups_started && i < self.cfg.initial_peers() {
+        if slot.incarnation == 0 && !slot.lookups_started && initial {
             self.initial_unjoined -= 1;
         }
         if i >= self.cfg.peers {
@@ -883,6 +943,7 @@ impl<P: Peer> Sim<P> {
 
     /// Mirrors the node's Joined state into the oracle; starts its lookups on its first join.
     fn sync_joined(&mut self, i: u32, id: NodeId, joined: bool) {
+        let initial = self.is_initial(i);
         let slot = &mut self.slots[i as usize];
         if slot.joined == joined {
             return;
@@ -895,7 +956,7 @@ impl<P: Peer> Sim<P> {
         self.oracle.insert(id, i);
         if !slot.lookups_started {
             slot.lookups_started = true;
-            if slot.incarnation == 0 && i < self.cfg.initial_peers() {
+            if slot.incarnation == 0 && initial {
                 self.initial_unjoined -= 1;
             }
             self.metrics.counters.joins += 1;

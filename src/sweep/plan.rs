@@ -82,7 +82,7 @@ pub fn plan(path: &Path, sets: &[String]) -> Result<Plan, SweepError> {
     let mut warned: Vec<((String, String), usize)> = Vec::new();
     for p in &points {
         let sets: Vec<String> = p.values.iter().map(|(f, v)| format!("{f}={v}")).collect();
-        let at = overrides::apply(&stripped, &sets).map_err(|e| point_error(&source, p, e))?;
+        let mut at = overrides::apply(&stripped, &sets).map_err(|e| point_error(&source, p, e))?;
         at.validate().map_err(|(field, message)| {
             point_error(
                 &source,
@@ -95,6 +95,8 @@ pub fn plan(path: &Path, sets: &[String]) -> Result<Plan, SweepError> {
                 },
             )
         })?;
+        at.resolve("", &source)
+            .map_err(|e| point_error(&source, p, e))?;
         for w in at.warnings() {
             match warned.iter_mut().find(|(seen, _)| *seen == w) {
                 Some((_, n)) => *n += 1,

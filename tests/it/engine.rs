@@ -3,7 +3,7 @@
 
 use reload_sim::proto::id::NodeId;
 use reload_sim::report::csv::{lookups_csv, timeseries_csv};
-use reload_sim::sim::churn::ChurnModel;
+use reload_sim::sim::churn::{ChurnModel, Lifetime};
 use reload_sim::sim::network::{LatencyModel, LatencySpec, Loss};
 use reload_sim::sim::queue::{EventQueue, HeapQueue, RadixQueue};
 use reload_sim::sim::rng::{Seeds, purpose};
@@ -201,9 +201,9 @@ fn loss_one_drops_everything() {
 fn churn_crashes_rejoins_and_drops_stale_deliveries() {
     let mut cfg = toy_config(4);
     cfg.duration = Duration::from_secs(120);
-    cfg.churn = ChurnModel::Exponential {
-        mean_session_s: 10.0,
-        mean_down_s: Some(5.0),
+    cfg.churn = ChurnModel::Drawn {
+        session: Lifetime::Exponential { mean_s: 10.0 },
+        down: Some(Lifetime::Exponential { mean_s: 5.0 }),
         crash_fraction: 0.5,
     };
     cfg.workload.lookup_rate_per_peer_per_s = 5.0;

@@ -1,6 +1,7 @@
 //! Integration tests: one test binary, one module per concern.
 
 mod calls;
+mod churn_models;
 mod cli;
 mod clients;
 mod codec_props;
