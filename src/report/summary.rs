@@ -113,6 +113,7 @@ pub fn summary_json(p: &Provenance, out: &RunOutput) -> Value {
             "pending": f.pending,
             "success_rate": f.success_rate,
             "correct_rate": f.correct_rate,
+            "failed_fraction": f.failed_fraction,
         },
         "hops": spread(&f.hops),
         "latency_ms": spread(&f.latency_ms),

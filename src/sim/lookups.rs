@@ -100,6 +100,9 @@ pub struct LookupFigures {
     pub success_rate: Option<f64>,
     /// correct / completed; undefined when nothing completed.
     pub correct_rate: Option<f64>,
+    /// (failed + answered by a peer that is not the key's owner) / (completed + failed):
+    /// the "failed lookups" of Chord (SIGCOMM 2001) §6.5; undefined when nothing finished.
+    pub failed_fraction: Option<f64>,
     /// Hops of answered lookups whose hops are known (transmissions, origin included).
     pub hops: Spread,
     /// Latency of answered lookups, ms.
@@ -139,6 +142,7 @@ impl book::Tally<LookupRecord> for Tally {
         let mut f = self.counts.clone();
         f.success_rate = rate(f.completed, f.completed + f.failed);
         f.correct_rate = rate(f.correct, f.completed);
+        f.failed_fraction = rate(f.completed + f.failed - f.correct, f.completed + f.failed);
         f.hops = self.hops.spread(1.0);
         f.latency_ms = self.latency.spread(1e6);
         f
