@@ -960,7 +960,12 @@ impl<P: Peer> Sim<P> {
                 self.initial_unjoined -= 1;
             }
             self.metrics.counters.joins += 1;
-            self.metrics.join_time.record((self.now - slot.arrived).0);
+            // Peers of a prebuilt ring start joined: no join to time.
+            let prebuilt =
+                initial && slot.incarnation == 0 && self.cfg.arrival == Arrival::Prebuilt;
+            if !prebuilt {
+                self.metrics.join_time.record((self.now - slot.arrived).0);
+            }
             let inc = slot.incarnation;
             if self.cfg.workload.enabled() {
                 let at = self.cfg.workload.first_at(self.now, &mut self.workload_rng);

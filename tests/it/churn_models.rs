@@ -226,3 +226,28 @@ fn bad_traces_are_refused_naming_the_file_and_line() {
     let e = load(&path, &[]).unwrap_err().to_string();
     assert!(e.contains("bootstrap peer"), "{e}");
 }
+
+#[test]
+fn join_times_count_only_joins_by_the_protocol() {
+    // A prebuilt ring starts joined: its peers have no join time; peers coming back after
+    // a crash join by the protocol and do.
+    let sets = ["peers.arrival=\"prebuilt\"".to_string()];
+    let quiet = parse(
+        BASE,
+        "churn.toml",
+        &[sets[0].clone(), "churn.enabled=false".into()],
+    )
+    .unwrap();
+    let out = simulate(&quiet);
+    assert_eq!(out.counters.joins, 30);
+    assert_eq!(out.join_time_s.count, 0);
+    let churned = parse(
+        &format!("{BASE}mean_session_s = 120\nmean_down_s = 10\n"),
+        "churn.toml",
+        &sets,
+    )
+    .unwrap();
+    let out = simulate(&churned);
+    assert!(out.counters.rejoins > 20, "{:?}", out.counters);
+    assert_eq!(out.join_time_s.count, out.counters.joins - 30);
+}
