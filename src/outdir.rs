@@ -11,8 +11,9 @@
 use std::path::{Path, PathBuf};
 
 /// The files of a run folder that reload-sim writes.
-pub const RUN_FILES: [&str; 11] = [
+pub const RUN_FILES: [&str; 12] = [
     "summary.json",
+    "churn-trace.csv",
     "events.csv",
     "lookups.csv",
     "call_setups.csv",

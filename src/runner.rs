@@ -276,6 +276,9 @@ pub fn default_folder(s: &Scenario) -> PathBuf {
         .join(format!("seed-{}", s.scenario.seed))
 }
 
+/// The copy of a replayed churn trace in a results folder.
+pub const TRACE_COPY: &str = "churn-trace.csv";
+
 /// Writes `summary.json` and the effective `scenario.toml` of `run` into `dir`, beside the
 /// CSV files [`simulate_into`] streamed there during the run. The summary of a stopped run
 /// starts with `"complete": false` and `"reached_s"` ([`report::partial_summary`]).
@@ -295,8 +298,16 @@ pub fn write_results(
     let events = report::csv::events_csv(&run.output.timeline)
         .map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
     std::fs::write(&p, events).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+    // A replayed trace is copied beside the effective scenario, which names the copy.
+    let mut effective = scenario.clone();
+    if let Some(r) = &scenario.churn.replay {
+        let p = dir.join(TRACE_COPY);
+        std::fs::write(&p, r.text.as_bytes())
+            .map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+        effective.churn.trace = Some(TRACE_COPY.into());
+    }
     let p = dir.join("scenario.toml");
-    std::fs::write(&p, scenario::to_toml(scenario))
+    std::fs::write(&p, scenario::to_toml(&effective))
         .map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
     Ok(summary)
 }

@@ -204,18 +204,16 @@ impl Scenario {
 
 /// The scenario hash: SHA-1 (hex) of the effective scenario as canonical JSON (fields in
 /// declaration order), with the seed set to 0 so runs of one scenario under different
-/// seeds share it, followed by the SHA-1 of the churn trace it replays, if any.
+/// seeds share it. A replayed churn trace counts by its content (`"sha1:<hex>"` in place
+/// of its path), so a copy of it elsewhere is the same scenario.
 pub fn scenario_hash(s: &Scenario) -> String {
     let mut s = s.clone();
     s.scenario.seed = 0;
-    let json = serde_json::to_string(&s).expect("scenario serialises");
-    let mut h = Sha1::new();
-    h.update(json.as_bytes());
     if let Some(r) = &s.churn.replay {
-        h.update(b"\ntrace ");
-        h.update(r.sha1.as_bytes());
+        s.churn.trace = Some(format!("sha1:{}", r.sha1));
     }
-    let d = h.finalize();
+    let json = serde_json::to_string(&s).expect("scenario serialises");
+    let d = Sha1::digest(json.as_bytes());
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -51,6 +51,7 @@ impl Scenario {
         self.churn.replay = Some(Replay {
             trace: Arc::new(trace),
             sha1,
+            text: text.into(),
         });
         Ok(())
     }

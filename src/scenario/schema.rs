@@ -288,6 +288,8 @@ pub struct Replay {
     pub trace: Arc<ChurnTrace>,
     /// SHA-1 (hex) of the file, part of the scenario hash.
     pub sha1: String,
+    /// The file as read, copied into results folders.
+    pub text: Arc<str>,
 }
 
 /// `[churn]`.

@@ -251,3 +251,41 @@ fn join_times_count_only_joins_by_the_protocol() {
     assert!(out.counters.rejoins > 20, "{:?}", out.counters);
     assert_eq!(out.join_time_s.count, out.counters.joins - 30);
 }
+
+#[test]
+fn a_results_folder_carries_its_trace_and_reruns_alone() {
+    let path = files(
+        "folder",
+        "model = \"trace\"\ntrace = \"traces/t.csv\"\n",
+        TRACE,
+    );
+    let out = crate::common::scratch("trace-folder");
+    let (first, again) = (out.join("first"), out.join("again"));
+    let run = |scenario: &std::path::Path, to: &std::path::Path| {
+        let o = crate::common::bin(&[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            to.to_str().unwrap(),
+            "--no-plots",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let s = std::fs::read_to_string(to.join("summary.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&s).unwrap()
+    };
+    let a = run(&path, &first);
+    assert_eq!(
+        std::fs::read_to_string(first.join("churn-trace.csv")).unwrap(),
+        TRACE
+    );
+    let effective = std::fs::read_to_string(first.join("scenario.toml")).unwrap();
+    assert!(
+        effective.contains("trace = \"churn-trace.csv\""),
+        "{effective}"
+    );
+    // The folder's own scenario.toml reruns the run: its copy of the trace is the trace.
+    let b = run(&first.join("scenario.toml"), &again);
+    for k in ["scenario_hash", "trace_digest"] {
+        assert_eq!(a[k], b[k], "{k}");
+    }
+}

@@ -6,7 +6,11 @@ use reload_sim::scenario::{Scenario, to_toml};
 use toml::{Table, Value};
 
 /// One row of the table: `(section, key, default cell as written)`, one per field named.
+/// An optional field without a default (cell `none`) has the default cell `none`.
 type Row = (String, String, String);
+
+/// The default cell of an optional field that is unset by default.
+const UNSET: &str = "none";
 
 /// The backticked pieces of a table cell, in order.
 fn code_spans(cell: &str) -> Vec<&str> {
@@ -24,7 +28,11 @@ fn field_table(doc: &str) -> Vec<Row> {
     let mut section = String::new();
     for line in lines.by_ref().take_while(|l| l.starts_with('|')) {
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        let (names, defaults) = (code_spans(cells[0]), code_spans(cells[1]));
+        let names = code_spans(cells[0]);
+        let defaults = match cells[1] {
+            UNSET => vec![UNSET; names.len()],
+            cell => code_spans(cell),
+        };
         assert_eq!(names.len(), defaults.len(), "one default per field: {line}");
         for (i, (name, default)) in names.iter().zip(defaults).enumerate() {
             let key = match name.strip_prefix('[').and_then(|n| n.split_once("] ")) {
@@ -59,6 +67,16 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Whether the schema knows `[section] key`: a wrong value is refused as a wrong value,
+/// an unknown key as unknown.
+fn is_field(section: &str, key: &str) -> bool {
+    let text = format!("[{section}]\n{key} = -1\n");
+    match toml::from_str::<Scenario>(&text) {
+        Ok(_) => true,
+        Err(e) => !e.to_string().contains("unknown field"),
+    }
+}
+
 #[test]
 fn scenarios_md_field_table_matches_the_effective_defaults() {
     let doc = std::fs::read_to_string(
@@ -75,7 +93,15 @@ fn scenarios_md_field_table_matches_the_effective_defaults() {
             .and_then(Value::as_table)
             .and_then(|t| t.get(key))
         {
+            None if cell == UNSET => {
+                if !is_field(section, key) {
+                    wrong.push(format!("row `{section}.{key}` names no field"));
+                }
+            }
             None => wrong.push(format!("row `{section}.{key}` names no field")),
+            Some(v) if cell == UNSET => wrong.push(format!(
+                "`{section}.{key}`: the table says unset, the default is {v}"
+            )),
             Some(v) if !same(v, &cell_value(cell)) => wrong.push(format!(
                 "`{section}.{key}`: the table says {cell}, the default is {v}"
             )),
@@ -100,7 +126,7 @@ fn scenarios_md_field_table_matches_the_effective_defaults() {
 fn the_table_parser_reads_sections_and_paired_fields() {
     let doc = "x\n| field | default | limits | meaning |\n|---|---|---|---|\n\
                | `[a] one` | `\"s\"` | – | m |\n| `two`, `three` | `3`, `0.5` | – | m |\n\
-               | `[b] one` | `true` | – | m |\n\nafter\n";
+               | `[b] one` | `true` | – | m |\n| `opt` | none | – | m |\n\nafter\n";
     let rows = field_table(doc);
     let row = |s: &str, k: &str, d: &str| (s.to_string(), k.to_string(), d.to_string());
     assert_eq!(
@@ -110,8 +136,11 @@ fn the_table_parser_reads_sections_and_paired_fields() {
             row("a", "two", "3"),
             row("a", "three", "0.5"),
             row("b", "one", "true"),
+            row("b", "opt", "none"),
         ]
     );
     assert!(same(&cell_value("60"), &Value::Float(60.0)));
     assert!(!same(&cell_value("8"), &Value::Integer(64)));
+    assert!(is_field("churn", "session"));
+    assert!(!is_field("churn", "sesion"));
 }
