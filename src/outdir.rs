@@ -11,9 +11,11 @@
 use std::path::{Path, PathBuf};
 
 /// The files of a run folder that reload-sim writes.
-pub const RUN_FILES: [&str; 12] = [
+pub const RUN_FILES: [&str; 14] = [
     "summary.json",
     "churn-trace.csv",
+    "topology.graphml",
+    "topology.edges",
     "events.csv",
     "lookups.csv",
     "call_setups.csv",

@@ -25,6 +25,7 @@ use crate::outdir::{self, Claim, OutDirError, Want};
 use crate::plot::PlotError;
 use crate::report::stream::CsvFiles;
 use crate::report::{self, Provenance};
+use crate::scenario::topology::TopologySpec;
 use crate::scenario::{self, Scenario, ScenarioError, Warning};
 use crate::sim::capture::PcapOptions;
 use crate::sim::{RunOutput, Sim};
@@ -278,6 +279,8 @@ pub fn default_folder(s: &Scenario) -> PathBuf {
 
 /// The copy of a replayed churn trace in a results folder.
 pub const TRACE_COPY: &str = "churn-trace.csv";
+/// The copy of a router graph file in a results folder: GraphML, or an edge list.
+pub const GRAPH_COPIES: [&str; 2] = ["topology.graphml", "topology.edges"];
 
 /// Writes `summary.json` and the effective `scenario.toml` of `run` into `dir`, beside the
 /// CSV files [`simulate_into`] streamed there during the run. The summary of a stopped run
@@ -305,6 +308,18 @@ pub fn write_results(
         std::fs::write(&p, r.text.as_bytes())
             .map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
         effective.churn.trace = Some(TRACE_COPY.into());
+    }
+    if let Some(TopologySpec::File {
+        path,
+        loaded: Some(l),
+        ..
+    }) = &mut effective.network.topology
+    {
+        let name = GRAPH_COPIES[usize::from(!l.text.trim_start().starts_with('<'))];
+        let p = dir.join(name);
+        std::fs::write(&p, l.text.as_bytes())
+            .map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+        *path = name.into();
     }
     let p = dir.join("scenario.toml");
     std::fs::write(&p, scenario::to_toml(&effective))

@@ -429,10 +429,19 @@ impl EventSpec {
                     ),
                 );
             }
-            if s.network.latency != LatencyKind::Coordinates {
+            let placed = match s.network.latency {
+                LatencyKind::Coordinates => true,
+                LatencyKind::Routers => s
+                    .network
+                    .topology
+                    .as_ref()
+                    .is_some_and(|t| t.places_routers()),
+                _ => false,
+            };
+            if !placed {
                 return fail(
                     "region",
-                    "a region needs network.latency = \"coordinates\" (nodes have no place otherwise)".into(),
+                    "a region needs network.latency = \"coordinates\", or \"routers\" over a waxman topology (nodes have no place otherwise)".into(),
                 );
             }
         }

@@ -2,9 +2,11 @@
 //! that are legitimate but probably not meant (warnings, the run goes ahead). Every limit
 //! here is listed in docs/scenarios.md next to its field.
 
-use super::schema::{ArrivalKind, ChurnKind, Scenario};
+use super::schema::{ArrivalKind, ChurnKind, LatencyKind, Scenario};
+use super::topology::TopologySpec;
 use crate::proto::config::{MAX_FINGERS, MAX_UPDATE_LIST, VIA_ENTRY_LEN, check_overlay_name};
 use crate::sim::NodeIndex;
+use crate::sim::network::topology::MAX_ATTACH_ROUTERS;
 use crate::sim::rng::secs_to_ns;
 
 /// Longest run, s: 10^10 s (317 years). Time counts u64 nanoseconds, which hold
@@ -36,6 +38,7 @@ impl Scenario {
         self.check_overlay()?;
         self.check_fractions()?;
         self.check_churn()?;
+        self.check_network()?;
         self.check_events()?;
         if let Some(sweep) = &self.sweep {
             sweep.validate()?;
@@ -165,6 +168,101 @@ impl Scenario {
                     );
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Burst loss and the router graph.
+    fn check_network(&self) -> Result<(), Violation> {
+        let n = &self.network;
+        if let Some(g) = &n.gilbert_elliott {
+            for (f, v) in [
+                ("p_good_bad", g.p_good_bad),
+                ("p_bad_good", g.p_bad_good),
+                ("loss_good", g.loss_good),
+                ("loss_bad", g.loss_bad),
+            ] {
+                if !(0.0..=1.0).contains(&v) {
+                    return violation(&format!("network.gilbert_elliott.{f}"), "must be in 0..=1");
+                }
+            }
+            if g.p_good_bad > 0.0 && g.p_bad_good == 0.0 {
+                return violation(
+                    "network.gilbert_elliott.p_bad_good",
+                    "must be > 0: a path that turns bad would stay bad for the rest of the run (crash or partition events model that)",
+                );
+            }
+        }
+        let Some(t) = &n.topology else {
+            return Ok(());
+        };
+        let f = |k: &str| format!("network.topology.{k}");
+        let positive = |k: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                violation(&f(k), "must be a finite number > 0")
+            }
+        };
+        let non_neg = |k: &str, v: f64| {
+            if v.is_finite() && v >= 0.0 {
+                Ok(())
+            } else {
+                violation(&f(k), "must be a finite number ≥ 0")
+            }
+        };
+        match t {
+            TopologySpec::Waxman {
+                routers,
+                alpha,
+                beta,
+                ms_per_unit,
+            } => {
+                if !(1..=MAX_ATTACH_ROUTERS as u32).contains(routers) {
+                    return violation(
+                        &f("routers"),
+                        format!("must be in 1..={MAX_ATTACH_ROUTERS}"),
+                    );
+                }
+                positive("alpha", *alpha)?;
+                if !(*beta > 0.0 && *beta <= 1.0) {
+                    return violation(&f("beta"), "must be in (0, 1]");
+                }
+                non_neg("ms_per_unit", *ms_per_unit)?;
+            }
+            TopologySpec::TransitStub(ts) => {
+                for (k, v) in [
+                    ("transit_domains", ts.transit_domains),
+                    ("transit_routers", ts.transit_routers),
+                    ("stubs_per_transit", ts.stubs_per_transit),
+                    ("stub_routers", ts.stub_routers),
+                ] {
+                    if v == 0 {
+                        return violation(&f(k), "must be ≥ 1");
+                    }
+                }
+                if ts.stub_routers_total() > MAX_ATTACH_ROUTERS as u64 {
+                    return violation(
+                        &f("stub_routers"),
+                        format!(
+                            "{} stub routers (transit_domains × transit_routers × stubs_per_transit × stub_routers): at most {MAX_ATTACH_ROUTERS}",
+                            ts.stub_routers_total()
+                        ),
+                    );
+                }
+                if !(0.0..=1.0).contains(&ts.edge_p) {
+                    return violation(&f("edge_p"), "must be in 0..=1");
+                }
+                for (k, v) in [
+                    ("backbone_ms", ts.backbone_ms),
+                    ("transit_ms", ts.transit_ms),
+                    ("uplink_ms", ts.uplink_ms),
+                    ("stub_ms", ts.stub_ms),
+                ] {
+                    non_neg(k, v)?;
+                }
+            }
+            TopologySpec::File { hop_ms, .. } => non_neg("hop_ms", *hop_ms)?,
         }
         Ok(())
     }
@@ -350,6 +448,15 @@ impl Scenario {
         let mut out = Vec::new();
         let mut warn = |f: &str, m: String| out.push((f.to_string(), m));
         let (s, w, sip, o) = (&self.scenario, &self.workload, &self.sip, &self.overlay);
+        if self.network.topology.is_some() && self.network.latency != LatencyKind::Routers {
+            warn(
+                "network.topology",
+                format!(
+                    "a router graph, but network.latency = \"{}\": the graph is used only with \"routers\"",
+                    self.network.latency.name()
+                ),
+            );
+        }
         if sip.call_rate_per_s > 0.0 && !sip.enabled {
             warn(
                 "sip.call_rate_per_s",

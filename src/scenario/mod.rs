@@ -13,6 +13,7 @@ mod resolve;
 pub mod schema;
 mod spans;
 pub mod sweep;
+pub mod topology;
 
 use std::fmt;
 use std::path::Path;
@@ -204,13 +205,21 @@ impl Scenario {
 
 /// The scenario hash: SHA-1 (hex) of the effective scenario as canonical JSON (fields in
 /// declaration order), with the seed set to 0 so runs of one scenario under different
-/// seeds share it. A replayed churn trace counts by its content (`"sha1:<hex>"` in place
-/// of its path), so a copy of it elsewhere is the same scenario.
+/// seeds share it. A replayed churn trace and a router graph file count by their content
+/// (`"sha1:<hex>"` in place of the path), so a copy elsewhere is the same scenario.
 pub fn scenario_hash(s: &Scenario) -> String {
     let mut s = s.clone();
     s.scenario.seed = 0;
     if let Some(r) = &s.churn.replay {
         s.churn.trace = Some(format!("sha1:{}", r.sha1));
+    }
+    if let Some(topology::TopologySpec::File {
+        path,
+        loaded: Some(l),
+        ..
+    }) = &mut s.network.topology
+    {
+        *path = format!("sha1:{}", l.sha1);
     }
     let json = serde_json::to_string(&s).expect("scenario serialises");
     let d = Sha1::digest(json.as_bytes());

@@ -1,10 +1,13 @@
 //! `--set section.key=value` overrides, applied to the full, defaults-filled scenario table
 //! before typed deserialisation. The value is read as a TOML value (`3`, `0.5`, `true`,
-//! `"x"`), or else taken as a plain string. A path that names no field is an error.
+//! `"x"`), or else taken as a plain string. A path that names no field is an error. An
+//! inline table (`{ p_good_bad = 0.01, p_bad_good = 0.25 }`) sets a whole table, an
+//! optional one included: sweeps move several parameters together that way.
 
 use serde::Deserialize;
 use toml::{Table, Value};
 
+use super::topology::TopologySpec;
 use super::{Scenario, ScenarioError};
 
 fn set_error(spec: &str, field: Option<&str>, message: impl Into<String>) -> ScenarioError {
@@ -47,12 +50,18 @@ pub fn apply(base: &Scenario, specs: &[String]) -> Result<Scenario, ScenarioErro
             }
             .ok_or_else(|| set_error(spec, Some(path), "no such field"))?;
         }
+        let value = parse_value(raw.trim());
         match v {
-            Value::Table(t) => match t.get_mut(*last) {
-                Some(Value::Table(_)) | None => {
+            // A table value sets (or replaces) a whole table: `network.gilbert_elliott =
+            // { p_good_bad = 0.01, p_bad_good = 0.25 }` moves its parameters together.
+            Value::Table(t) => match (t.get_mut(*last), value) {
+                (Some(Value::Table(_)) | None, Value::Table(new)) => {
+                    t.insert((*last).to_string(), Value::Table(new));
+                }
+                (Some(Value::Table(_)) | None, _) => {
                     return Err(set_error(spec, Some(path), "no such field"));
                 }
-                Some(slot) => *slot = parse_value(raw.trim()),
+                (Some(slot), value) => *slot = value,
             },
             _ => return Err(set_error(spec, Some(path), "no such field")),
         }
@@ -63,6 +72,18 @@ pub fn apply(base: &Scenario, specs: &[String]) -> Result<Scenario, ScenarioErro
             .map_err(|e| set_error(spec, Some(path), e.message().trim().to_string()))?;
         current.dir = base.dir.clone();
         current.churn.replay = base.churn.replay.clone();
+        if let (
+            Some(TopologySpec::File { path, loaded, .. }),
+            Some(TopologySpec::File {
+                path: was,
+                loaded: had,
+                ..
+            }),
+        ) = (&mut current.network.topology, &base.network.topology)
+            && path == was
+        {
+            loaded.clone_from(had);
+        }
     }
     Ok(current)
 }

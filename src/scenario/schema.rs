@@ -10,10 +10,11 @@ use serde::{Deserialize, Serialize};
 use super::events::EventSpec;
 use super::expect::Bound;
 use super::sweep::SweepSpec;
+use super::topology::TopologySpec;
 use crate::proto::config::OverlayConfig;
 use crate::sim::churn::{ChurnModel, ChurnTrace, Lifetime};
 use crate::sim::config::{Arrival, SimConfig};
-use crate::sim::network::{LatencySpec, Loss};
+use crate::sim::network::{GilbertElliott, LatencySpec, Loss};
 use crate::sim::rng::secs_to_ns;
 use crate::sim::workload::{SipWorkload, Workload};
 use crate::time::{Duration, Time};
@@ -239,23 +240,44 @@ pub enum LatencyKind {
     Uniform,
     /// Random 2-D coordinates: access delays + `latency_ms` × distance + jitter.
     Coordinates,
+    /// A router graph (`topology`): access delays + shortest path + jitter.
+    Routers,
+}
+
+impl LatencyKind {
+    /// The name scenario files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            LatencyKind::Constant => "constant",
+            LatencyKind::Uniform => "uniform",
+            LatencyKind::Coordinates => "coordinates",
+            LatencyKind::Routers => "routers",
+        }
+    }
 }
 
 /// `[network]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Network {
-    /// `"constant"`, `"uniform"` or `"coordinates"`. Default `"constant"`.
+    /// `"constant"`, `"uniform"`, `"coordinates"` or `"routers"`. Default `"constant"`.
     pub latency: LatencyKind,
     /// One-way latency (constant, uniform) or delay per unit of distance (coordinates), ms.
     /// Default 50.
     pub latency_ms: f64,
-    /// Uniform jitter width (uniform, coordinates), ms. Default 10.
+    /// Uniform jitter width (uniform, coordinates, routers), ms. Default 10.
     pub jitter_ms: f64,
-    /// Upper bound of the per-node access delay (coordinates), ms. Default 5.
+    /// Upper bound of the per-node access delay (coordinates, routers), ms. Default 5.
     pub access_ms: f64,
     /// Loss probability per datagram, 0..=1. Default 0.
     pub loss: f64,
+    /// Burst loss per path, after `loss`. Default none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gilbert_elliott: Option<GilbertElliott>,
+    /// The router graph of `latency = "routers"`. Default none: the transit-stub graph
+    /// with its defaults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topology: Option<TopologySpec>,
 }
 
 impl Default for Network {
@@ -266,6 +288,8 @@ impl Default for Network {
             jitter_ms: 10.0,
             access_ms: 5.0,
             loss: 0.0,
+            gilbert_elliott: None,
+            topology: None,
         }
     }
 }
@@ -473,8 +497,22 @@ impl Scenario {
                 jitter_ms: n.jitter_ms,
                 access_ms: n.access_ms,
             },
+            LatencyKind::Routers => LatencySpec::Routers {
+                jitter_ms: n.jitter_ms,
+                access_ms: n.access_ms,
+            },
         };
-        c.loss = Loss { p: n.loss };
+        if n.latency == LatencyKind::Routers {
+            c.topology = n
+                .topology
+                .clone()
+                .unwrap_or_default()
+                .topology(self.scenario.seed);
+        }
+        c.loss = Loss {
+            p: n.loss,
+            burst: n.gilbert_elliott,
+        };
         let ch = &self.churn;
         c.churn = if ch.enabled {
             match ch.model {

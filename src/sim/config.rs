@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::proto::config::OverlayConfig;
 use crate::sim::churn::ChurnModel;
-use crate::sim::network::{LatencySpec, Loss};
+use crate::sim::network::{LatencySpec, Loss, Topology};
 use crate::sim::timeline::TimedEvent;
 use crate::sim::workload::{SipWorkload, Workload};
 use crate::time::{Duration, Time};
@@ -55,6 +55,9 @@ pub struct SimConfig {
     pub overlay: Arc<OverlayConfig>,
     /// Latency model.
     pub latency: LatencySpec,
+    /// The router graph of [`LatencySpec::Routers`] (without one, every node shares one
+    /// router: only access delays and jitter remain).
+    pub topology: Option<Arc<Topology>>,
     /// Loss model.
     pub loss: Loss,
     /// Churn model.
@@ -88,6 +91,7 @@ impl SimConfig {
             bootstrap_count: 1,
             overlay: Arc::new(OverlayConfig::new("reload-sim.example")),
             latency: LatencySpec::Constant { latency_ms: 50.0 },
+            topology: None,
             loss: Loss::NONE,
             churn: ChurnModel::None,
             churn_start: Time::ZERO,

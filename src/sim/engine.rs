@@ -38,7 +38,7 @@ use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::dist::Spread;
 use crate::sim::lookups::{Ledger, LookupFigures, LookupRecord, Outcome};
 use crate::sim::metrics::{Counters, Metrics, Population, Sample, Traffic};
-use crate::sim::network::{LatencyModel, Network, Transit};
+use crate::sim::network::{LatencyModel, LatencySpec, Network, Transit};
 use crate::sim::oracle::Oracle;
 use crate::sim::prebuilt::PrebuiltRing;
 use crate::sim::queue::{EventQueue, RadixQueue};
@@ -254,7 +254,7 @@ impl Sim<Node> {
     pub fn footprint(&self) -> EngineFootprint {
         let mut f = EngineFootprint {
             slots: self.slots.capacity() * std::mem::size_of::<Slot<Node>>(),
-            network: self.network.latency().heap_bytes(),
+            network: self.network.heap_bytes(),
             oracle: self.oracle.len() * std::mem::size_of::<(NodeId, u32)>() * 3 / 2,
             queue: self.queue.heap_bytes()
                 + self
@@ -285,8 +285,17 @@ impl<P: Peer> Sim<P> {
             .saturating_add(cfg.clients)
             .min(NodeIndex::MAX_SLOTS);
         let seeds = Seeds::new(cfg.seed);
-        let latency =
-            LatencyModel::new(cfg.latency, peers, &mut seeds.stream(purpose::COORDINATES));
+        let places = &mut seeds.stream(purpose::COORDINATES);
+        let latency = match (cfg.latency, &cfg.topology) {
+            (
+                LatencySpec::Routers {
+                    jitter_ms,
+                    access_ms,
+                },
+                Some(t),
+            ) => LatencyModel::routers(t.clone(), jitter_ms, access_ms, peers, places),
+            (spec, _) => LatencyModel::new(spec, peers, places),
+        };
         let network = Network::new(latency, cfg.loss, seeds.stream(purpose::NETWORK));
         let bootstrap = (0..cfg.bootstrap_count.clamp(1, peers.max(1)))
             .map(|i| NodeIndex(i).addr())

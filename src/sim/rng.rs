@@ -28,6 +28,8 @@ pub mod purpose {
     pub const ARRIVAL: &str = "arrival";
     /// Node coordinates and access delays of the coordinates latency model.
     pub const COORDINATES: &str = "coordinates";
+    /// The generated router graph of the routers latency model.
+    pub const TOPOLOGY: &str = "topology";
     /// The seed handed to `Node::new`, per (slot, incarnation).
     pub const NODE: &str = "node";
     /// The Node-ID of a (slot, incarnation).

@@ -33,9 +33,7 @@ fn with(churn: &str) -> reload_sim::scenario::Scenario {
 }
 
 fn err(churn: &str) -> String {
-    parse(&format!("{BASE}{churn}"), "churn.toml", &[])
-        .unwrap_err()
-        .to_string()
+    crate::common::parse_error(&format!("{BASE}{churn}"), "churn.toml")
 }
 
 /// Departures (crashes and leaves) of a run.
@@ -261,18 +259,7 @@ fn a_results_folder_carries_its_trace_and_reruns_alone() {
     );
     let out = crate::common::scratch("trace-folder");
     let (first, again) = (out.join("first"), out.join("again"));
-    let run = |scenario: &std::path::Path, to: &std::path::Path| {
-        let o = crate::common::bin(&[
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            to.to_str().unwrap(),
-            "--no-plots",
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let s = std::fs::read_to_string(to.join("summary.json")).unwrap();
-        serde_json::from_str::<serde_json::Value>(&s).unwrap()
-    };
+    let run = crate::common::run_summary;
     let a = run(&path, &first);
     assert_eq!(
         std::fs::read_to_string(first.join("churn-trace.csv")).unwrap(),

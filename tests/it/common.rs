@@ -33,3 +33,25 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Runs `reload-sim run <scenario> --out <to> --no-plots`, which must succeed, and returns
+/// the folder's summary.json.
+pub fn run_summary(scenario: &std::path::Path, to: &std::path::Path) -> serde_json::Value {
+    let o = bin(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        to.to_str().unwrap(),
+        "--no-plots",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = std::fs::read_to_string(to.join("summary.json")).unwrap();
+    serde_json::from_str(&s).unwrap()
+}
+
+/// The error `parse` gives for a scenario text, as displayed.
+pub fn parse_error(text: &str, source: &str) -> String {
+    reload_sim::scenario::parse(text, source, &[])
+        .unwrap_err()
+        .to_string()
+}

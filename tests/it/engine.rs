@@ -190,7 +190,7 @@ fn stale_timers_are_skipped() {
 #[test]
 fn loss_one_drops_everything() {
     let mut cfg = toy_config(1);
-    cfg.loss = Loss { p: 1.0 };
+    cfg.loss = Loss::bernoulli(1.0);
     let out = toy_run(cfg);
     assert!(out.counters.datagrams_sent > 0);
     assert_eq!(out.counters.datagrams_delivered, 0);

@@ -41,6 +41,7 @@ mod sip;
 mod storage;
 mod streaming;
 mod sweep;
+mod topology;
 mod toy;
 mod tshark;
 mod vectors;

@@ -138,6 +138,7 @@ fn shipped_scenarios_parse_and_document_themselves() {
         names,
         [
             "bamboo-churn",
+            "burst-loss",
             "chord-churn-rate",
             "chord-mass-failure",
             "churn-basic",

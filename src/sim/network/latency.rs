@@ -3,6 +3,9 @@
 
 use rand::RngExt;
 
+use std::sync::Arc;
+
+use super::Topology;
 use crate::sim::rng::{SimRng, secs_to_ns};
 use crate::time::Duration;
 
@@ -32,6 +35,15 @@ pub enum LatencySpec {
         /// Upper bound of the per-node access delay, ms.
         access_ms: f64,
     },
+    /// Nodes attach to uniformly drawn routers of a [`Topology`] and have a random access
+    /// delay in `[0, access_ms)`. One-way latency = access(a) + access(b) + the shortest
+    /// path between their routers + a uniform jitter in `[0, jitter_ms)`.
+    Routers {
+        /// Width of the uniform jitter, ms.
+        jitter_ms: f64,
+        /// Upper bound of the per-node access delay, ms.
+        access_ms: f64,
+    },
 }
 
 /// A node's place in the coordinates model.
@@ -42,11 +54,20 @@ struct Place {
     access_ns: u64,
 }
 
+/// A node's router in the routers model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Attachment {
+    router: u32,
+    access_ns: u64,
+}
+
 /// A latency model ready to sample.
 #[derive(Clone, Debug)]
 pub struct LatencyModel {
     spec: LatencySpec,
     places: Vec<Place>,
+    topology: Option<Arc<Topology>>,
+    attached: Vec<Attachment>,
 }
 
 fn ms_to_ns(ms: f64) -> u64 {
@@ -62,6 +83,7 @@ impl LatencyModel {
     /// Heap bytes of the per-slot places.
     pub fn heap_bytes(&self) -> usize {
         self.places.capacity() * std::mem::size_of::<Place>()
+            + self.attached.capacity() * std::mem::size_of::<Attachment>()
     }
 
     /// The model for `slots` node slots; `places` (coordinates model only) draws each slot's
@@ -79,12 +101,53 @@ impl LatencyModel {
                 .collect(),
             _ => Vec::new(),
         };
-        LatencyModel { spec, places }
+        LatencyModel {
+            spec,
+            places,
+            topology: None,
+            attached: Vec::new(),
+        }
     }
 
-    /// Slot `slot`'s point of the unit square (coordinates model only).
+    /// The routers model over `topology` for `slots` node slots; `places` draws each slot's
+    /// router and access delay, in slot order.
+    pub fn routers(
+        topology: Arc<Topology>,
+        jitter_ms: f64,
+        access_ms: f64,
+        slots: u32,
+        places: &mut SimRng,
+    ) -> LatencyModel {
+        let a = ms_to_ns(access_ms);
+        let attached = (0..slots)
+            .map(|_| Attachment {
+                router: places.random_range(0..topology.attach_routers()),
+                access_ns: if a == 0 { 0 } else { places.random_range(0..a) },
+            })
+            .collect();
+        LatencyModel {
+            spec: LatencySpec::Routers {
+                jitter_ms,
+                access_ms,
+            },
+            places: Vec::new(),
+            topology: Some(topology),
+            attached,
+        }
+    }
+
+    /// Slot `slot`'s point of the unit square: its own (coordinates model) or its router's
+    /// (routers model over a graph that places routers).
     pub fn position(&self, slot: u32) -> Option<(f64, f64)> {
+        if let Some(t) = &self.topology {
+            return t.position(self.attached.get(slot as usize)?.router);
+        }
         self.places.get(slot as usize).map(|p| (p.x, p.y))
+    }
+
+    /// The router graph of the routers model.
+    pub fn topology(&self) -> Option<&Topology> {
+        self.topology.as_deref()
     }
 
     /// The model's parameters.
@@ -106,6 +169,16 @@ impl LatencyModel {
                 let d = ((p.x - q.x).powi(2) + (p.y - q.y).powi(2)).sqrt();
                 p.access_ns + q.access_ns + ms_to_ns(latency_ms * d)
             }
+            LatencySpec::Routers { .. } => {
+                let (Some(t), Some(p), Some(q)) = (
+                    &self.topology,
+                    self.attached.get(a as usize),
+                    self.attached.get(b as usize),
+                ) else {
+                    return 0;
+                };
+                p.access_ns + q.access_ns + t.distance_ns(p.router, q.router)
+            }
         }
     }
 
@@ -113,9 +186,9 @@ impl LatencyModel {
     pub fn sample(&self, a: u32, b: u32, rng: &mut SimRng) -> Duration {
         let extra = match self.spec {
             LatencySpec::Constant { .. } => 0,
-            LatencySpec::Uniform { jitter_ms, .. } | LatencySpec::Coordinates { jitter_ms, .. } => {
-                jitter(rng, jitter_ms)
-            }
+            LatencySpec::Uniform { jitter_ms, .. }
+            | LatencySpec::Coordinates { jitter_ms, .. }
+            | LatencySpec::Routers { jitter_ms, .. } => jitter(rng, jitter_ms),
         };
         Duration(self.base_ns(a, b) + extra)
     }

@@ -3,9 +3,11 @@
 
 pub mod latency;
 pub mod loss;
+pub mod topology;
 
 pub use latency::{LatencyModel, LatencySpec};
-pub use loss::Loss;
+pub use loss::{GilbertElliott, Loss, PathStates};
+pub use topology::{RouterGraph, Topology, TopologyError};
 
 use rand::RngExt;
 
@@ -30,6 +32,7 @@ pub enum Transit {
 pub struct Network {
     latency: LatencyModel,
     loss: Loss,
+    paths: PathStates,
     rng: SimRng,
     split: Option<Split>,
     degraded: Vec<Degradation>,
@@ -41,6 +44,7 @@ impl Network {
         Network {
             latency,
             loss,
+            paths: PathStates::default(),
             rng,
             split: None,
             degraded: Vec::new(),
@@ -60,7 +64,7 @@ impl Network {
                 Transit::Partitioned
             };
         }
-        if self.loss.drops(&mut self.rng) {
+        if self.loss.drops(&mut self.paths, from, to, &mut self.rng) {
             return Transit::Lost;
         }
         let mut d = self.latency.sample(from, to, &mut self.rng);
@@ -95,6 +99,11 @@ impl Network {
     /// Ends the changes event `event` made.
     pub fn restore(&mut self, event: u32) {
         self.degraded.retain(|d| d.event != event);
+    }
+
+    /// Heap bytes of the per-path loss states.
+    pub fn heap_bytes(&self) -> usize {
+        self.latency.heap_bytes() + self.paths.bad_paths() * 2 * std::mem::size_of::<u64>()
     }
 
     /// The latency model.
