@@ -304,3 +304,23 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn an_inline_table_sets_a_whole_table() {
+    let set = |s: &str| {
+        reload_sim::scenario::parse(BASE, "routers.toml", &[s.to_string()])
+            .map(|s| s.network)
+            .map_err(|e| e.to_string())
+    };
+    let n = set("network.gilbert_elliott={ p_good_bad = 0.01, p_bad_good = 0.25 }").unwrap();
+    let g = n.gilbert_elliott.unwrap();
+    assert_eq!((g.p_good_bad, g.p_bad_good, g.loss_bad), (0.01, 0.25, 1.0));
+    // A table can replace one the file has, and is checked like one written there.
+    let e = set("network.gilbert_elliott={ p_good_bad = 2, p_bad_good = 0.25 }").unwrap_err();
+    assert!(e.contains("network.gilbert_elliott.p_good_bad"), "{e}");
+    let e = set("network.nonsense={ a = 1 }").unwrap_err();
+    assert!(e.contains("nonsense"), "{e}");
+    // A plain value still needs a field that exists.
+    let e = set("network.gilbert_elliott.p_good_bad=0.1").unwrap_err();
+    assert!(e.contains("no such field"), "{e}");
+}
