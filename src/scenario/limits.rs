@@ -264,6 +264,11 @@ impl Scenario {
             }
             TopologySpec::File { hop_ms, .. } => non_neg("hop_ms", *hop_ms)?,
         }
+        if n.latency == LatencyKind::Routers
+            && let Some(Err(e)) = t.build(self.scenario.seed)
+        {
+            return violation("network.topology", e.to_string());
+        }
         Ok(())
     }
 

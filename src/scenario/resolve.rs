@@ -11,6 +11,7 @@ use super::topology::{LoadedGraph, TopologySpec};
 use super::{ScenarioError, spans};
 use crate::sim::churn::ChurnTrace;
 use crate::sim::churn::trace::Slots;
+use crate::sim::network::Topology;
 use crate::sim::network::topology::load;
 
 impl Scenario {
@@ -56,9 +57,9 @@ impl Scenario {
         let content = String::from_utf8(bytes.clone())
             .map_err(|_| file_error(None, "the router graph is not UTF-8 text".into()))?;
         let graph = load::parse(&content, *hop_ms).map_err(|e| file_error(e.line, e.message))?;
-        graph.check().map_err(|e| file_error(None, e.to_string()))?;
+        let topology = Topology::new(graph).map_err(|e| file_error(None, e.to_string()))?;
         *loaded = Some(LoadedGraph {
-            graph: Arc::new(graph),
+            topology: Arc::new(topology),
             sha1: sha1_hex(&bytes),
             text: content.into(),
         });

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::sim::network::topology::generate::{self, TransitStub};
-use crate::sim::network::{RouterGraph, Topology};
+use crate::sim::network::{Topology, TopologyError};
 use crate::sim::rng::{Seeds, purpose};
 
 /// A router graph model, tagged by `model`.
@@ -46,8 +46,8 @@ pub enum TopologySpec {
 /// A router graph read from a file.
 #[derive(Clone, Debug)]
 pub struct LoadedGraph {
-    /// The checked graph.
-    pub graph: Arc<RouterGraph>,
+    /// The checked graph with its distances.
+    pub topology: Arc<Topology>,
     /// SHA-1 (hex) of the file: the scenario hash counts the file by it.
     pub sha1: String,
     /// The file as read, copied into results folders.
@@ -84,25 +84,29 @@ impl Default for TopologySpec {
 }
 
 impl TopologySpec {
-    /// The graph of this model for the run seeded `seed` (a file's graph as loaded).
-    pub fn graph(&self, seed: u64) -> Option<RouterGraph> {
+    /// The topology (graph and distances) for the run seeded `seed`: generated, or the
+    /// file's as loaded (`None` before `Scenario::resolve` loads it). Validation builds a
+    /// generated one once to refuse it before the run.
+    pub fn build(&self, seed: u64) -> Option<Result<Arc<Topology>, TopologyError>> {
         let rng = &mut Seeds::new(seed).stream(purpose::TOPOLOGY);
-        match self {
+        let graph = match self {
             TopologySpec::Waxman {
                 routers,
                 alpha,
                 beta,
                 ms_per_unit,
-            } => Some(generate::waxman(*routers, *alpha, *beta, *ms_per_unit, rng)),
-            TopologySpec::TransitStub(t) => Some(generate::transit_stub(t, rng)),
-            TopologySpec::File { loaded, .. } => loaded.as_ref().map(|l| (*l.graph).clone()),
-        }
+            } => generate::waxman(*routers, *alpha, *beta, *ms_per_unit, rng),
+            TopologySpec::TransitStub(t) => generate::transit_stub(t, rng),
+            TopologySpec::File { loaded, .. } => {
+                return loaded.as_ref().map(|l| Ok(l.topology.clone()));
+            }
+        };
+        Some(Topology::new(graph).map(Arc::new))
     }
 
-    /// The topology (graph and distances) for the run seeded `seed`; `None` for a file not
-    /// loaded or a graph the limits refuse.
+    /// [`TopologySpec::build`] of a valid scenario.
     pub fn topology(&self, seed: u64) -> Option<Arc<Topology>> {
-        Topology::new(self.graph(seed)?).ok().map(Arc::new)
+        self.build(seed)?.ok()
     }
 
     /// Whether routers have a place (a region of `[[events]]` needs one).

@@ -120,6 +120,13 @@ fn bad_network_settings_are_refused_naming_the_field() {
         e.contains("network.topology.routers") && e.contains("2048"),
         "{e}"
     );
+    let e = err(
+        "latency = \"routers\"\ntopology = { model = \"waxman\", routers = 30, ms_per_unit = 1e7 }\n",
+    );
+    assert!(
+        e.contains("network.topology") && e.contains("4,294 ms"),
+        "{e}"
+    );
     let e = err("latency = \"routers\"\ntopology = { model = \"waxman\", beta = 0 }\n");
     assert!(e.contains("network.topology.beta"), "{e}");
     let e =

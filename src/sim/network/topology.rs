@@ -10,7 +10,8 @@ pub mod load;
 use petgraph::graph::{NodeIndex, UnGraph};
 use thiserror::Error;
 
-/// Routers nodes may attach to, at most: the distance table holds the square of it.
+/// Routers nodes may attach to, at most: the distance table holds the square of it (4 B
+/// each, 16 MiB at the limit).
 pub const MAX_ATTACH_ROUTERS: usize = 2048;
 /// Routers of a graph, at most.
 pub const MAX_ROUTERS: usize = 65_536;
@@ -43,6 +44,16 @@ pub enum TopologyError {
         n: usize,
         /// The limit.
         max: usize,
+    },
+    /// A shortest path longer than the table holds (2^32 ns, 4.29 s).
+    #[error("the shortest path from router `{from}` to `{to}` takes {ms} ms: at most 4,294 ms")]
+    TooLong {
+        /// One end.
+        from: String,
+        /// The other end.
+        to: String,
+        /// Its delay, ms.
+        ms: f64,
     },
     /// Some router cannot be reached from the first one.
     #[error(
@@ -109,8 +120,9 @@ impl RouterGraph {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Topology {
     graph: RouterGraph,
-    /// `dist[i * attach + j]`: shortest one-way delay from attach router i to j, ns.
-    dist: Vec<u64>,
+    /// `dist[i * attach + j]`: shortest one-way delay from attach router i to j, ns (32 bits
+    /// halve the table, which a datagram reads at a random place).
+    dist: Vec<u32>,
 }
 
 impl Topology {
@@ -119,11 +131,16 @@ impl Topology {
         graph.check()?;
         let g = graph.graph();
         let a = graph.attach.len();
-        let mut dist = vec![0u64; a * a];
+        let mut dist = vec![0u32; a * a];
         for (i, &r) in graph.attach.iter().enumerate() {
             let d = petgraph::algo::dijkstra(&g, NodeIndex::new(r as usize), None, |e| *e.weight());
             for (j, &s) in graph.attach.iter().enumerate() {
-                dist[i * a + j] = d[&NodeIndex::new(s as usize)];
+                let ns = d[&NodeIndex::new(s as usize)];
+                dist[i * a + j] = u32::try_from(ns).map_err(|_| TopologyError::TooLong {
+                    from: graph.names[r as usize].clone(),
+                    to: graph.names[s as usize].clone(),
+                    ms: ns as f64 / 1e6,
+                })?;
             }
         }
         Ok(Topology { graph, dist })
@@ -148,7 +165,7 @@ impl Topology {
     /// list), ns.
     pub fn distance_ns(&self, i: u32, j: u32) -> u64 {
         let a = self.graph.attach.len();
-        self.dist[i as usize * a + j as usize]
+        u64::from(self.dist[i as usize * a + j as usize])
     }
 
     /// The point of attach router `i`, when the model places routers.
@@ -159,12 +176,12 @@ impl Topology {
 
     /// Heap bytes of the distance table.
     pub fn heap_bytes(&self) -> usize {
-        self.dist.capacity() * std::mem::size_of::<u64>()
+        self.dist.capacity() * std::mem::size_of::<u32>()
     }
 
     /// The largest shortest-path delay between attach routers, ns.
     pub fn diameter_ns(&self) -> u64 {
-        self.dist.iter().copied().max().unwrap_or(0)
+        self.dist.iter().copied().max().map_or(0, u64::from)
     }
 }
 
@@ -206,5 +223,11 @@ mod tests {
             Topology::new(RouterGraph::default()).unwrap_err(),
             TopologyError::Empty
         );
+        let mut far = line(3);
+        far.links[1].2 = 5_000_000_000;
+        assert!(matches!(
+            Topology::new(far).unwrap_err(),
+            TopologyError::TooLong { .. }
+        ));
     }
 }
