@@ -16,10 +16,13 @@
 //! # Servicing
 //! After every input or command given to a node, [`Sim`] calls `service(index)`, the only
 //! code that reads a node's outputs: it drains `poll_transmit` (→ network model → a
-//! delivery event), `poll_event` (→ metrics, lookup ledger, life cycle), then reads
-//! `poll_timeout` (→ a wake-up). A slot remembers its one valid wake time; superseded timer
-//! entries stay in the queue as tombstones and are skipped when popped.
+//! delivery event), `poll_event` (→ metrics, the workloads in `engine/lookups.rs` and
+//! `engine/sip.rs`, life cycle), then reads `poll_timeout` (→ a wake-up). A slot remembers
+//! its one valid wake time; superseded timer entries stay in the queue as tombstones and
+//! are skipped when popped.
 
+mod driven;
+mod lookups;
 mod sip;
 mod timeline;
 
@@ -30,13 +33,12 @@ use crate::proto::id::NodeId;
 use crate::proto::node::{Identity, Node};
 use crate::proto::peer::Peer;
 use crate::proto::stats::NodeStats;
-use crate::proto::wire::Destination;
 use crate::sim::calls::{CallFigures, CallRecord};
 use crate::sim::capture::{CaptureReport, FrameSink};
 use crate::sim::churn::{Change, Fate};
 use crate::sim::config::{Arrival, SimConfig};
 use crate::sim::dist::Spread;
-use crate::sim::lookups::{Ledger, LookupFigures, LookupRecord, Outcome};
+use crate::sim::lookups::{Ledger, LookupFigures, LookupRecord};
 use crate::sim::metrics::{Counters, Metrics, Population, Sample, Traffic};
 use crate::sim::network::{LatencyModel, LatencySpec, Network, Transit};
 use crate::sim::oracle::Oracle;
@@ -46,7 +48,6 @@ use crate::sim::rng::{Seeds, SimRng, exponential_ns, purpose};
 use crate::sim::series::Series;
 use crate::sim::sink::{MemorySink, RecordSink, Results};
 use crate::sim::trace::Trace;
-use crate::sim::workload::Workload;
 use crate::time::{Duration, Time};
 
 /// The RELOAD port every simulated node listens on.
@@ -795,9 +796,7 @@ impl<P: Peer> Sim<P> {
         slot.incarnation += 1;
         self.live -= 1;
         add_stats(&mut self.node_stats, &node.stats());
-        self.ledger.origin_gone(self.now, id);
-        self.ledger.flush(&mut *self.records);
-        self.sip_removed(i, id);
+        self.workloads_removed(i, id);
         match self.faults.after_removal(i) {
             timeline::After::Churn => {
                 if let Some(down) = self.cfg.churn.down_time(&mut self.churn_rng) {
@@ -807,31 +806,6 @@ impl<P: Peer> Sim<P> {
             timeline::After::Never => {}
             timeline::After::Restart(at) => self.queue.push(at, Ev::Arrive(i)),
         }
-    }
-
-    fn lookup(&mut self, i: u32, inc: u32) {
-        let now = self.now;
-        let slot = &mut self.slots[i as usize];
-        if slot.incarnation != inc || slot.leaving {
-            return;
-        }
-        let Some(node) = slot.node.as_mut() else {
-            return;
-        };
-        if slot.joined {
-            let key = Workload::key(&mut self.workload_rng);
-            match node.ping(now, Destination::Resource(key)) {
-                Ok(tx) => {
-                    let pos = key.ring_position().unwrap_or(NodeId::ZERO);
-                    self.ledger.issued(now, node.node_id(), tx, pos);
-                    self.metrics.lookup_issued();
-                }
-                Err(_) => self.metrics.counters.lookups_refused += 1,
-            }
-            self.service(i);
-        }
-        let next = now + self.cfg.workload.next_gap(&mut self.workload_rng);
-        self.queue.push(next, Ev::Lookup { node: i, inc });
     }
 
     /// Drains the outputs of the node in slot `i`: transmits, then events, then its timer.
@@ -976,17 +950,14 @@ impl<P: Peer> Sim<P> {
                 self.metrics.join_time.record((self.now - slot.arrived).0);
             }
             let inc = slot.incarnation;
-            if self.cfg.workload.enabled() {
-                let at = self.cfg.workload.first_at(self.now, &mut self.workload_rng);
-                self.queue.push(at, Ev::Lookup { node: i, inc });
-            }
-            if self.cfg.sip.enabled {
-                self.sip_joined(i, inc);
-            }
+            self.workloads_peer_joined(i, inc);
         }
     }
 
     fn on_event(&mut self, i: u32, id: NodeId, e: Event) {
+        let Some(e) = self.workloads_event(i, id, e) else {
+            return;
+        };
         match e {
             Event::Joined
             | Event::NeighborsChanged
@@ -1001,33 +972,16 @@ impl<P: Peer> Sim<P> {
                         .connect_time
                         .record((self.now - slot.arrived).0);
                     let inc = slot.incarnation;
-                    if self.cfg.sip.enabled {
-                        self.sip_joined(i, inc);
-                    }
+                    self.workloads_client_connected(i, inc);
                 }
             }
             Event::JoinAttemptFailed { .. } => self.metrics.counters.join_attempts_failed += 1,
-            Event::CallDone { call, outcome } => self.call_done(id, call, outcome),
             Event::Left => self.remove(i),
-            Event::RequestDone { request, outcome } => {
-                if let Some(r) = self
-                    .ledger
-                    .done(self.now, id, request, outcome, &self.oracle)
-                {
-                    let ok = r.outcome == Outcome::Ok;
-                    self.faults
-                        .lookup_done(r.issued, ok, r.correct() == Some(true));
-                    self.metrics.lookup_finished(ok);
-                    self.ledger.flush(&mut *self.records);
-                }
-            }
-            Event::Registered { aor, outcome, .. } => self.registered(i, id, aor, outcome),
-            Event::RequestServed {
-                origin,
-                transaction,
-                hops,
-                ..
-            } => self.ledger.served(origin, transaction, hops, &self.oracle),
+            // Taken by the workloads above.
+            Event::CallDone { .. }
+            | Event::RequestDone { .. }
+            | Event::Registered { .. }
+            | Event::RequestServed { .. } => {}
         }
     }
 }

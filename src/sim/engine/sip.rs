@@ -25,8 +25,9 @@ use std::collections::BTreeMap;
 
 use rand::RngExt;
 
+use super::driven::{Calls, Driven};
 use super::{Ev, Sim};
-use crate::proto::event::{Answer, CallError, CallInfo, RequestError, RequestId};
+use crate::proto::event::{Answer, CallError, CallInfo, Event, RequestError, RequestId};
 use crate::proto::id::{NodeId, ResourceId};
 use crate::proto::peer::Peer;
 use crate::proto::wire::message::code;
@@ -132,6 +133,31 @@ fn aor(prefix: &str, i: u32, overlay: &str) -> String {
     format!("{prefix}{i}@{overlay}")
 }
 
+impl<P: Peer> Driven<P> for Calls {
+    fn peer_joined(&self, sim: &mut Sim<P>, i: u32, inc: u32) {
+        if sim.cfg.sip.enabled {
+            sim.sip_joined(i, inc);
+        }
+    }
+
+    fn client_connected(&self, sim: &mut Sim<P>, i: u32, inc: u32) {
+        self.peer_joined(sim, i, inc);
+    }
+
+    fn removed(&self, sim: &mut Sim<P>, i: u32, id: NodeId) {
+        sim.sip_removed(i, id);
+    }
+
+    fn event(&self, sim: &mut Sim<P>, i: u32, id: NodeId, e: Event) -> Option<Event> {
+        match e {
+            Event::CallDone { call, outcome } => sim.call_done(id, call, outcome),
+            Event::Registered { aor, outcome, .. } => sim.registered(i, id, aor, outcome),
+            e => return Some(e),
+        }
+        None
+    }
+}
+
 impl<P: Peer> Sim<P> {
     /// Schedules the first call, if calls are on.
     pub(super) fn schedule_first_call(&mut self) {
@@ -146,7 +172,7 @@ impl<P: Peer> Sim<P> {
 
     /// Slot `i` joined (or connected) for the first time in this incarnation: schedule
     /// the registration of its users.
-    pub(super) fn sip_joined(&mut self, i: u32, inc: u32) {
+    fn sip_joined(&mut self, i: u32, inc: u32) {
         let registers = &self.sip.registers;
         if self.sip.users_of(i).any(|j| registers[j as usize]) {
             let at = self.now.max(self.sip.cfg.register_start);
@@ -189,7 +215,7 @@ impl<P: Peer> Sim<P> {
     }
 
     /// A Store of the registration of AoR `aor` by slot `i`'s node `id` finished.
-    pub(super) fn registered(
+    fn registered(
         &mut self,
         i: u32,
         id: NodeId,
@@ -215,7 +241,7 @@ impl<P: Peer> Sim<P> {
 
     /// Slot `i`'s node (Node-ID `id`) is gone: its users' registrations are no longer live
     /// and its calls in progress end as `origin_gone`.
-    pub(super) fn sip_removed(&mut self, i: u32, id: NodeId) {
+    fn sip_removed(&mut self, i: u32, id: NodeId) {
         for j in self.sip.users_of(i) {
             self.sip.regs.remove(&j);
         }
@@ -224,12 +250,7 @@ impl<P: Peer> Sim<P> {
     }
 
     /// A call of slot `i`'s node finished.
-    pub(super) fn call_done(
-        &mut self,
-        id: NodeId,
-        call: RequestId,
-        outcome: Result<CallInfo, CallError>,
-    ) {
+    fn call_done(&mut self, id: NodeId, call: RequestId, outcome: Result<CallInfo, CallError>) {
         let (sip, now) = (&mut self.sip, self.now);
         let regs = &sip.regs;
         let registered_now = |user: u32| live_registration(regs, user, now);
