@@ -53,7 +53,22 @@ impl Drop for Killed {
     }
 }
 
+/// A port for a peer to listen on, below Linux's ephemeral range (32768–60999): a peer's
+/// links go out from its listening port, and a port the kernel picks for some other
+/// socket's connection could otherwise hold the very 4-tuple a peer's connect needs
+/// (`EADDRNOTAVAIL`). Each call tries the next port of this process's window.
 pub(crate) fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(97) % SPAN;
+    for _ in 0..SPAN {
+        let port = (LOW + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
