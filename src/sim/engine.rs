@@ -132,6 +132,16 @@ struct Slot<P> {
     arrived: Time,
 }
 
+impl<P> Slot<P> {
+    /// The node of incarnation `inc`, unless it is gone or leaving.
+    fn current(&mut self, inc: u32) -> Option<&mut P> {
+        if self.incarnation != inc || self.leaving {
+            return None;
+        }
+        self.node.as_deref_mut()
+    }
+}
+
 /// What a finished run hands to the reports.
 #[derive(Debug)]
 pub struct RunOutput {

@@ -52,13 +52,11 @@ impl<P: Peer> Sim<P> {
     pub(super) fn lookup(&mut self, i: u32, inc: u32) {
         let now = self.now;
         let slot = &mut self.slots[i as usize];
-        if slot.incarnation != inc || slot.leaving {
-            return;
-        }
-        let Some(node) = slot.node.as_mut() else {
+        let joined = slot.joined;
+        let Some(node) = slot.current(inc) else {
             return;
         };
-        if slot.joined {
+        if joined {
             let key = Workload::key(&mut self.workload_rng);
             match node.ping(now, Destination::Resource(key)) {
                 Ok(tx) => {

@@ -183,11 +183,7 @@ impl<P: Peer> Sim<P> {
     /// The registrations of slot `i`'s users are due.
     pub(super) fn register(&mut self, i: u32, inc: u32) {
         let now = self.now;
-        let slot = &mut self.slots[i as usize];
-        if slot.incarnation != inc || slot.leaving {
-            return;
-        }
-        let Some(node) = slot.node.as_mut() else {
+        let Some(node) = self.slots[i as usize].current(inc) else {
             return;
         };
         let overlay = &self.cfg.overlay.overlay_name;
